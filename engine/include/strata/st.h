@@ -1,0 +1,126 @@
+/* st.h -- the public API of the Strata LSM engine.
+ *
+ * The engine stores ordered byte-string keys with byte-string values in a directory: a write-ahead
+ * log, a skiplist memtable, and sorted string tables (SSTables) described by a MANIFEST.
+ * It knows nothing of Redis, tenants or types.
+ *
+ * Conventions: every function returns 0 or a negative ST_E* code (st_status.h) and fills
+ * out-parameters; on failure out-pointers are left NULL and st_errmsg() says what failed.
+ * Thread-safety: an st_db may be used from any number of threads at once; an st_batch and an
+ * st_iter belong to one thread at a time. */
+#ifndef STRATA_ST_H
+#define STRATA_ST_H
+
+#include "st_iter.h"
+#include "st_options.h"
+#include "st_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct st_db st_db;
+typedef struct st_batch st_batch;
+typedef struct st_snapshot st_snapshot;
+
+/* ---- open / close ------------------------------------------------------------------------ */
+
+/* Opens (and with create_if_missing creates) the database in directory `dir`, recovering from
+ * the MANIFEST and the WALs. On success *out is the caller's, released with st_db_close.
+ * Errors: ST_EINVAL (bad options, not a database), ST_EEXIST, ST_ECORRUPT (a damaged WAL record
+ * followed by valid ones, a bad MANIFEST or table), ST_EIO, ST_ENOSPC, ST_ENOMEM. */
+int st_db_open(const char *dir, const st_options *opts, st_db **out);
+
+/* Makes every committed write durable, stops background work and frees the handle. NULL-safe.
+ * REQUIRES: no iterator or snapshot of db is still open. Returns the first error met while
+ * syncing (the handle is freed regardless). */
+int st_db_close(st_db *db);
+
+/* ---- writes -------------------------------------------------------------------------------- */
+
+/* Write flags. */
+#define ST_WRITE_DEFER_COMMIT 0x1u /* do not commit: the caller calls st_db_commit(lsn) later */
+
+/* Single-key writes, committed per the db's sync mode before returning. */
+int st_db_put(st_db *db, st_slice key, st_slice value);
+int st_db_delete(st_db *db, st_slice key);
+
+/* Applies `b` atomically: after a crash either all of it or none of it is visible.
+ * Every operation in it gets its own sequence number; *lsn_out (may be NULL) receives the last
+ * one, the batch's log sequence number. Without ST_WRITE_DEFER_COMMIT the batch is committed
+ * (st_db_commit) before return. The batch is not consumed: clear or free it afterwards.
+ * Errors: ST_EINVAL (batch larger than max_batch_bytes), ST_EFATAL, ST_EIO, ST_ENOSPC. */
+int st_db_write(st_db *db, st_batch *b, unsigned flags, uint64_t *lsn_out);
+
+/* Group commit: makes every write with sequence number <= lsn durable according to the sync mode
+ * (ALWAYS: fdatasync'ed; EVERYSEC/NO: handed to the OS). Calls from many threads share one write
+ * and one fdatasync; a call whose lsn is already covered returns at once.
+ * Errors: ST_EFATAL (a previous sync failed: the db is poisoned), ST_EIO, ST_ENOSPC. */
+int st_db_commit(st_db *db, uint64_t lsn);
+
+/* ---- write batches ------------------------------------------------------------------------- */
+
+/* Caller frees with st_batch_free. */
+int st_batch_new(st_batch **out);
+void st_batch_free(st_batch *b); /* NULL-safe */
+void st_batch_clear(st_batch *b);
+int st_batch_put(st_batch *b, st_slice key, st_slice value);
+int st_batch_delete(st_batch *b, st_slice key);
+uint32_t st_batch_count(const st_batch *b);
+size_t st_batch_bytes(const st_batch *b);
+
+/* ---- reads --------------------------------------------------------------------------------- */
+
+typedef struct st_read_options {
+    const st_snapshot *snapshot; /* NULL: the latest committed state */
+    st_slice lower;              /* iterators: first key >= lower (len 0: unbounded) */
+    st_slice upper;              /* iterators: keys < upper (len 0: unbounded) */
+} st_read_options;
+
+/* Looks up `key`. On success *value_out is a malloc'ed copy of *value_len bytes (plus a NUL byte
+ * not counted in the length) that the caller frees with free(). Errors: ST_ENOTFOUND,
+ * ST_ECORRUPT, ST_EIO, ST_ENOMEM. `ro` may be NULL. */
+int st_db_get(st_db *db, const st_read_options *ro, st_slice key, uint8_t **value_out,
+              size_t *value_len);
+
+/* An iterator over user keys in ascending order at a consistent point in time (ro->snapshot, or
+ * now). Bounds in ro are copied. Caller frees with st_iter_free(), before st_db_close(). */
+int st_db_iter_new(st_db *db, const st_read_options *ro, st_iter **out);
+
+/* Snapshots pin a sequence number: reads through it see exactly the writes committed before it.
+ * Caller releases with st_db_snapshot_release, before st_db_close. */
+int st_db_snapshot(st_db *db, st_snapshot **out);
+void st_db_snapshot_release(st_db *db, st_snapshot *s); /* NULL-safe */
+uint64_t st_snapshot_seq(const st_snapshot *s);
+
+/* ---- maintenance ------------------------------------------------------------------------------ */
+
+/* Writes the current memtable to an L0 table and waits until it is recorded in the MANIFEST. */
+int st_db_flush(st_db *db);
+
+#define ST_MAX_LEVELS 7
+
+typedef struct st_stats {
+    uint64_t last_seq;           /* newest sequence number handed out */
+    uint64_t synced_seq;         /* every write <= this is durable per the sync mode */
+    uint64_t puts, deletes, batches, gets, get_hits;
+    uint64_t wal_bytes;          /* bytes appended to WALs since open */
+    uint64_t wal_syncs;          /* fdatasync calls on WALs since open */
+    uint64_t commits_grouped;    /* st_db_commit calls served by another caller's sync */
+    uint64_t memtable_bytes;     /* arena bytes of the active memtable */
+    uint64_t immutable_count;    /* memtables waiting to be flushed */
+    uint64_t flushes;            /* memtables written to L0 since open */
+    uint64_t flush_bytes;        /* bytes of tables written by flushes */
+    uint64_t write_stalls;       /* writes that waited for a flush */
+    uint64_t level_files[ST_MAX_LEVELS];
+    uint64_t level_bytes[ST_MAX_LEVELS];
+    uint64_t bloom_useful;       /* table lookups a bloom filter saved */
+    uint64_t block_reads;        /* data blocks read from files */
+} st_stats;
+
+int st_db_stats(st_db *db, st_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
