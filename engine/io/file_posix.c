@@ -1,13 +1,16 @@
 /* file_posix.c -- the POSIX backend of io.h: pread/pwrite/fdatasync with EINTR and short
  * transfers retried. Holds no locks: an st_file's append offset is owned by its single appender;
  * pread/pwrite at explicit offsets are safe from any thread. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "io.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>

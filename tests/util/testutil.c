@@ -1,5 +1,7 @@
 /* testutil.c -- see testutil.h. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "testutil.h"
 
 #include <fcntl.h>
