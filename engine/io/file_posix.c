@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -192,4 +193,35 @@ int st_io_read_all(const char *path, char **data, size_t *len) {
     }
     st_file_close(f);
     return rc;
+}
+
+struct st_lock {
+    int fd;
+};
+
+int st_io_lock(const char *path, st_lock **out) {
+    *out = NULL;
+    st_lock *l = malloc(sizeof *l);
+    if (!l) return -ENOMEM;
+    l->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (l->fd < 0) {
+        int e = errno;
+        free(l);
+        return -e;
+    }
+    if (flock(l->fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        close(l->fd);
+        free(l);
+        return -e;
+    }
+    *out = l;
+    return 0;
+}
+
+void st_io_unlock(st_lock *l) {
+    if (!l) return;
+    flock(l->fd, LOCK_UN);
+    close(l->fd);
+    free(l);
 }

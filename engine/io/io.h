@@ -48,6 +48,12 @@ bool st_io_exists(const char *path);
 /* Calls fn(name, arg) for each entry of dir except . and ..; stops at the first non-zero return and
  * returns it. */
 int st_io_list_dir(const char *dir, int (*fn)(const char *name, void *arg), void *arg);
+/* Takes an exclusive advisory lock (flock) on path, creating it; fails with -EWOULDBLOCK if another
+ * process holds it. Release with st_io_unlock (NULL-safe). */
+typedef struct st_lock st_lock;
+int st_io_lock(const char *path, st_lock **out);
+void st_io_unlock(st_lock *l);
+
 /* Whole small file into a malloc'ed buffer (caller frees); NUL-terminated, *len excludes it. */
 int st_io_read_all(const char *path, char **data, size_t *len);
 

@@ -1,0 +1,537 @@
+/* engine_bench.c -- a db_bench-shaped micro-benchmark of the engine, through strata/st.h only.
+ *
+ * Runs the benchmarks named by --benchmarks in order on one database directory and prints one
+ * line per benchmark (micros/op, ops/sec, MB/s of key+value bytes, found counts), then what the
+ * engine did meanwhile (st_db_stats deltas: flushes, WAL bytes and syncs, files per level).
+ * Keys are --key-size bytes: the key number in zero-padded decimal, so numeric order is byte
+ * order and fillseq writes in key order. Values are --value-size bytes cut from a buffer of
+ * pieces that are half random, half a repeat of that half (db_bench's compression ratio 0.5).
+ * fillseq and fillrandom start from an empty database; the others use whatever is there.
+ * Any engine error ends the run: exit 1 with st_strerror() and st_errmsg(). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "strata/st.h"
+
+#define DEFAULT_BENCHMARKS "fillseq,fillrandom,overwrite,readrandom,seekrandom"
+#define SEEK_NEXTS 100        /* keys read after each seek in seekrandom */
+#define VALUE_POOL_BYTES (1u << 20)
+#define MAX_KEY_BYTES 1024
+#define MAX_VALUE_BYTES (64u << 20)
+
+typedef struct config {
+    uint64_t num;          /* keys in the key space and writes per fill */
+    uint64_t reads;        /* gets / seeks per read benchmark */
+    uint64_t seed;
+    uint64_t batch;        /* writes per st_db_write; 1 uses st_db_put */
+    size_t key_size;
+    size_t value_size;
+    st_sync_mode sync;
+    const char *sync_name;
+    const char *benchmarks;
+    const char *db_arg;    /* --db, or NULL for a temp dir */
+    bool keep;
+} config;
+
+/* Run state shared with the error path, so a failure can still clean up. */
+static struct {
+    char *dir;             /* the database directory */
+    bool dir_owned;        /* created by or empty for this run: ours to wipe and remove */
+    bool keep;
+} run;
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig) {
+    (void)sig;
+    interrupted = 1;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb; (void)flag; (void)ftw;
+    return remove(path);
+}
+
+static int rmrf(const char *path) { return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+static void cleanup_dir(void) {
+    if (!run.dir) return;
+    if (run.dir_owned && !run.keep) {
+        if (rmrf(run.dir) != 0) fprintf(stderr, "engine_bench: could not remove %s\n", run.dir);
+    } else {
+        printf("database kept in %s\n", run.dir);
+    }
+}
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...) {
+    va_list ap;
+    fflush(stdout);
+    fprintf(stderr, "engine_bench: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    cleanup_dir();
+    exit(1);
+}
+
+/* Ends the run on an engine error. Call right after the failing call: st_errmsg() is per thread
+ * and valid only until the next engine call. */
+static void check(int rc, const char *what) {
+    if (rc == ST_OK) return;
+    const char *msg = st_errmsg();
+    die("%s: %s%s%s", what, st_strerror(rc), msg[0] ? ": " : "", msg);
+}
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: strata-engine-bench [options]\n"
+            "  --num N            keys in the key space and writes per fill (default 1000000)\n"
+            "  --reads N          gets/seeks in readrandom and seekrandom (default: --num)\n"
+            "  --benchmarks LIST  comma-separated, run in order (default %s)\n"
+            "                       fillseq     write --num keys in key order into an empty db\n"
+            "                       fillrandom  write --num random keys into an empty db\n"
+            "                       overwrite   write --num random keys into the current db\n"
+            "                       readrandom  get --reads random keys, count the found ones\n"
+            "                       seekrandom  seek to --reads random keys, read %d keys after each\n"
+            "  --db DIR           database directory (default: a fresh mkdtemp dir under /tmp);\n"
+            "                     fill benchmarks wipe it, so it must be new or empty unless the\n"
+            "                     list has no fill benchmark (then an existing db is used)\n"
+            "  --keep             keep the database directory at exit\n"
+            "  --sync MODE        always | everysec | no (default no)\n"
+            "  --batch N          writes per st_db_write; 1 = st_db_put (default 1)\n"
+            "  --key-size N       bytes per key (default 16)\n"
+            "  --value-size N     bytes per value (default 100)\n"
+            "  --seed S           random seed (default 301)\n",
+            DEFAULT_BENCHMARKS, SEEK_NEXTS);
+}
+
+static uint64_t parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max) {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
+        die("%s: expected a number in [%" PRIu64 ", %" PRIu64 "], got '%s'", opt, min, max, s);
+    return (uint64_t)v;
+}
+
+static void parse_args(int argc, char **argv, config *c) {
+    *c = (config){.num = 1000000, .reads = 0, .seed = 301, .batch = 1, .key_size = 16,
+                  .value_size = 100, .sync = ST_SYNC_NO, .sync_name = "no",
+                  .benchmarks = DEFAULT_BENCHMARKS};
+    bool reads_set = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = NULL;
+        char name[64];
+        const char *eq = strchr(a, '=');
+        if (eq && (size_t)(eq - a) < sizeof name) {
+            memcpy(name, a, (size_t)(eq - a));
+            name[eq - a] = 0;
+            val = eq + 1;
+        } else {
+            snprintf(name, sizeof name, "%s", a);
+        }
+        if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
+            usage(stdout);
+            exit(0);
+        }
+        if (!strcmp(name, "--keep")) {
+            c->keep = true;
+            continue;
+        }
+        if (!val) {
+            if (i + 1 >= argc) {
+                usage(stderr);
+                die("%s needs a value", name);
+            }
+            val = argv[++i];
+        }
+        if (!strcmp(name, "--num")) c->num = parse_u64(name, val, 1, UINT64_C(1) << 40);
+        else if (!strcmp(name, "--reads")) {
+            c->reads = parse_u64(name, val, 0, UINT64_C(1) << 40);
+            reads_set = true;
+        } else if (!strcmp(name, "--seed")) c->seed = parse_u64(name, val, 0, UINT64_MAX);
+        else if (!strcmp(name, "--batch")) c->batch = parse_u64(name, val, 1, 1000000);
+        else if (!strcmp(name, "--key-size")) c->key_size = parse_u64(name, val, 1, MAX_KEY_BYTES);
+        else if (!strcmp(name, "--value-size")) c->value_size = parse_u64(name, val, 0, MAX_VALUE_BYTES);
+        else if (!strcmp(name, "--benchmarks")) c->benchmarks = val;
+        else if (!strcmp(name, "--db")) c->db_arg = val;
+        else if (!strcmp(name, "--sync")) {
+            if (!strcmp(val, "always")) c->sync = ST_SYNC_ALWAYS;
+            else if (!strcmp(val, "everysec")) c->sync = ST_SYNC_EVERYSEC;
+            else if (!strcmp(val, "no")) c->sync = ST_SYNC_NO;
+            else die("--sync: expected always, everysec or no, got '%s'", val);
+            c->sync_name = val;
+        } else {
+            usage(stderr);
+            die("unknown option '%s'", a);
+        }
+    }
+    if (!reads_set) c->reads = c->num;
+    /* Every key number below num must fit in key_size decimal digits. */
+    uint64_t digits = 1;
+    for (uint64_t v = c->num - 1; v >= 10; v /= 10) digits++;
+    if (digits > c->key_size)
+        die("--key-size %zu is too small for --num %" PRIu64 " (needs %" PRIu64 " digits)", c->key_size,
+            c->num, digits);
+}
+
+/* ---- keys, values, randomness ----------------------------------------------------------------- */
+
+typedef struct rng {
+    uint64_t s;
+} rng;
+
+/* splitmix64: any seed (0 included) gives a good stream. */
+static uint64_t rng_next(rng *r) {
+    uint64_t z = (r->s += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+static uint64_t rng_below(rng *r, uint64_t n) { return rng_next(r) % n; }
+
+/* Writes key number k as key_size zero-padded decimal digits (no NUL). */
+static void make_key(char *buf, size_t key_size, uint64_t k) {
+    for (size_t i = key_size; i-- > 0;) {
+        buf[i] = (char)('0' + k % 10);
+        k /= 10;
+    }
+}
+
+/* A pool of value bytes: each 100-byte piece is 50 random printable bytes followed by a repeat
+ * of them, so lz4/zstd halve it. Values are consecutive windows of the pool. */
+typedef struct value_gen {
+    char *pool;
+    size_t len, pos;
+} value_gen;
+
+static void value_gen_init(value_gen *g, size_t value_size, uint64_t seed) {
+    rng r = {seed ^ UINT64_C(0x5eed)};
+    g->len = value_size > VALUE_POOL_BYTES ? value_size : VALUE_POOL_BYTES;
+    g->pos = 0;
+    g->pool = malloc(g->len);
+    if (!g->pool) die("out of memory for a %zu-byte value pool", g->len);
+    for (size_t off = 0; off < g->len; off += 100) {
+        size_t piece = g->len - off < 100 ? g->len - off : 100;
+        size_t raw = piece / 2 ? piece / 2 : 1;
+        for (size_t i = 0; i < raw; i++) g->pool[off + i] = (char)(' ' + rng_below(&r, 95));
+        for (size_t i = raw; i < piece; i++) g->pool[off + i] = g->pool[off + i - raw];
+    }
+}
+
+static st_slice value_gen_next(value_gen *g, size_t n) {
+    if (g->pos + n > g->len) g->pos = 0;
+    st_slice v = st_slice_make(g->pool + g->pos, n);
+    g->pos += n;
+    return v;
+}
+
+/* ---- the database directory ------------------------------------------------------------------ */
+
+static bool dir_is_empty(const char *path) {
+    DIR *d = opendir(path);
+    if (!d) die("opendir %s: %s", path, strerror(errno));
+    bool empty = true;
+    struct dirent *e;
+    while (empty && (e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) empty = false;
+    closedir(d);
+    return empty;
+}
+
+/* Picks the database directory: a fresh temp dir, or --db (created if absent). Only a directory
+ * this run created or found empty is ever wiped or removed. */
+static void dir_prepare(const config *c, bool has_fill) {
+    run.keep = c->keep;
+    if (!c->db_arg) {
+        const char *base = getenv("TMPDIR");
+        if (!base || !*base) base = "/tmp";
+        if (asprintf(&run.dir, "%s/strata-bench-XXXXXX", base) < 0) die("out of memory");
+        if (!mkdtemp(run.dir)) die("mkdtemp %s: %s", run.dir, strerror(errno));
+        run.dir_owned = true;
+        return;
+    }
+    run.dir = strdup(c->db_arg);
+    if (!run.dir) die("out of memory");
+    if (mkdir(run.dir, 0755) == 0) {
+        run.dir_owned = true;
+        return;
+    }
+    if (errno != EEXIST) die("mkdir %s: %s", run.dir, strerror(errno));
+    run.dir_owned = dir_is_empty(run.dir);
+    if (!run.dir_owned) {
+        if (has_fill)
+            die("--db %s is not empty and a fill benchmark would wipe it; pass a new or empty "
+                "directory, or only non-fill benchmarks to use the database in it", run.dir);
+        run.keep = true; /* the user's existing database: never removed */
+    }
+}
+
+/* ---- the benchmarks -------------------------------------------------------------------------- */
+
+typedef struct bench {
+    const config *cfg;
+    st_db *db;
+    rng rng;
+    value_gen values;
+    st_batch *batch; /* NULL when --batch 1 */
+    char key[MAX_KEY_BYTES];
+} bench;
+
+typedef struct result {
+    uint64_t ops;   /* writes, gets or seeks done */
+    uint64_t bytes; /* key + value bytes written or read */
+    uint64_t found; /* reads: gets that found their key, seeks that landed on it */
+    bool reads;
+} result;
+
+static void db_open(bench *b) {
+    st_options o;
+    st_options_default(&o);
+    o.create_if_missing = true;
+    o.sync_mode = b->cfg->sync;
+    check(st_db_open(run.dir, &o, &b->db), "st_db_open");
+}
+
+static void db_close(bench *b) {
+    if (!b->db) return;
+    int rc = st_db_close(b->db);
+    b->db = NULL;
+    check(rc, "st_db_close");
+}
+
+/* fillseq and fillrandom start from nothing: close, wipe the directory, reopen. */
+static void db_fresh(bench *b) {
+    db_close(b);
+    if (!run.dir_owned) die("refusing to wipe %s", run.dir);
+    if (rmrf(run.dir) != 0) die("wiping %s: %s", run.dir, strerror(errno));
+    if (mkdir(run.dir, 0755) != 0) die("mkdir %s: %s", run.dir, strerror(errno));
+    db_open(b);
+}
+
+static st_slice key_for(bench *b, uint64_t k) {
+    make_key(b->key, b->cfg->key_size, k);
+    return st_slice_make(b->key, b->cfg->key_size);
+}
+
+static void do_write(bench *b, bool seq, result *r) {
+    const config *c = b->cfg;
+    for (uint64_t i = 0; i < c->num && !interrupted;) {
+        uint64_t n = c->num - i < c->batch ? c->num - i : c->batch;
+        if (!b->batch) {
+            st_slice key = key_for(b, seq ? i : rng_below(&b->rng, c->num));
+            check(st_db_put(b->db, key, value_gen_next(&b->values, c->value_size)), "st_db_put");
+        } else {
+            st_batch_clear(b->batch);
+            for (uint64_t j = 0; j < n; j++) {
+                st_slice key = key_for(b, seq ? i + j : rng_below(&b->rng, c->num));
+                check(st_batch_put(b->batch, key, value_gen_next(&b->values, c->value_size)),
+                      "st_batch_put");
+            }
+            check(st_db_write(b->db, b->batch, 0, NULL), "st_db_write");
+        }
+        i += n;
+        r->ops += n;
+    }
+    r->bytes = r->ops * (c->key_size + c->value_size);
+}
+
+static void do_readrandom(bench *b, result *r) {
+    const config *c = b->cfg;
+    r->reads = true;
+    for (uint64_t i = 0; i < c->reads && !interrupted; i++) {
+        uint8_t *value = NULL;
+        size_t len = 0;
+        int rc = st_db_get(b->db, NULL, key_for(b, rng_below(&b->rng, c->num)), &value, &len);
+        if (rc == ST_OK) {
+            r->found++;
+            r->bytes += c->key_size + len;
+            free(value);
+        } else if (rc != ST_ENOTFOUND) {
+            check(rc, "st_db_get");
+        }
+        r->ops++;
+    }
+}
+
+/* A fresh iterator per seek, as a range query would make. */
+static void do_seekrandom(bench *b, result *r) {
+    const config *c = b->cfg;
+    r->reads = true;
+    for (uint64_t i = 0; i < c->reads && !interrupted; i++) {
+        st_slice target = key_for(b, rng_below(&b->rng, c->num));
+        st_iter *it;
+        check(st_db_iter_new(b->db, NULL, &it), "st_db_iter_new");
+        st_iter_seek(it, target);
+        if (st_iter_valid(it) && st_slice_cmp(st_iter_key(it), target) == 0) r->found++;
+        for (int j = 0; j < SEEK_NEXTS && st_iter_valid(it); j++) {
+            r->bytes += st_iter_key(it).len + st_iter_value(it).len;
+            st_iter_next(it);
+        }
+        int rc = st_iter_status(it);
+        st_iter_free(it);
+        check(rc, "db iterator");
+        r->ops++;
+    }
+}
+
+/* ---- reporting ------------------------------------------------------------------------------- */
+
+static double now_secs(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double mb(uint64_t bytes) { return (double)bytes / 1048576.0; }
+
+static void print_result(const char *name, const result *r, double secs) {
+    double micros = r->ops ? secs * 1e6 / (double)r->ops : 0.0;
+    double ops_sec = secs > 0 ? (double)r->ops / secs : 0.0;
+    printf("%-12s : %8.3f micros/op %7.0f ops/sec;", name, micros, ops_sec);
+    if (r->bytes) printf(" %6.1f MB/s", secs > 0 ? mb(r->bytes) / secs : 0.0);
+    if (r->reads) printf(" (%" PRIu64 " of %" PRIu64 " found)", r->found, r->ops);
+    if (interrupted) printf(" (interrupted)");
+    printf("\n");
+}
+
+/* What the engine did during one benchmark: counter deltas, current shape of the tree. */
+static void print_stats(const st_stats *s0, const st_stats *s1) {
+    printf("  engine: %" PRIu64 " puts in %" PRIu64 " batches; wal %.1f MB, %" PRIu64 " syncs, %" PRIu64
+           " commits grouped; %" PRIu64 " flushes (%.1f MB), %" PRIu64 " write stalls\n",
+           s1->puts - s0->puts, s1->batches - s0->batches, mb(s1->wal_bytes - s0->wal_bytes),
+           s1->wal_syncs - s0->wal_syncs, s1->commits_grouped - s0->commits_grouped,
+           s1->flushes - s0->flushes, mb(s1->flush_bytes - s0->flush_bytes),
+           s1->write_stalls - s0->write_stalls);
+    printf("          %" PRIu64 " gets (%" PRIu64 " hits), %" PRIu64 " block reads, bloom saved %" PRIu64
+           "; memtable %.1f MB + %" PRIu64 " immutable\n",
+           s1->gets - s0->gets, s1->get_hits - s0->get_hits, s1->block_reads - s0->block_reads,
+           s1->bloom_useful - s0->bloom_useful, mb(s1->memtable_bytes), s1->immutable_count);
+    printf("  levels:");
+    bool any = false;
+    for (int l = 0; l < ST_MAX_LEVELS; l++) {
+        if (!s1->level_files[l]) continue;
+        printf("%s L%d %" PRIu64 " files %.1f MB", any ? "," : "", l, s1->level_files[l], mb(s1->level_bytes[l]));
+        any = true;
+    }
+    printf("%s\n", any ? "" : " no tables yet");
+}
+
+static void print_header(const config *c) {
+    printf("strata-engine-bench\n");
+    printf("Keys:       %zu bytes each (zero-padded decimal)\n", c->key_size);
+    printf("Values:     %zu bytes each (%zu bytes after compression)\n", c->value_size, c->value_size / 2);
+    printf("Entries:    %" PRIu64 "\n", c->num);
+    printf("Reads:      %" PRIu64 "\n", c->reads);
+    printf("RawSize:    %.1f MB (estimated)\n", mb(c->num * (c->key_size + c->value_size)));
+    printf("Sync:       %s\n", c->sync_name);
+    printf("Batch:      %" PRIu64 "%s\n", c->batch, c->batch == 1 ? " (st_db_put)" : " per st_db_write");
+    printf("Seed:       %" PRIu64 "\n", c->seed);
+    printf("DB:         %s%s\n", run.dir, run.keep ? "" : " (removed at exit)");
+    printf("------------------------------------------------\n");
+    fflush(stdout);
+}
+
+/* ---- main ------------------------------------------------------------------------------------ */
+
+enum bench_kind { B_FILLSEQ, B_FILLRANDOM, B_OVERWRITE, B_READRANDOM, B_SEEKRANDOM, B_COUNT };
+static const char *const bench_names[B_COUNT] = {"fillseq", "fillrandom", "overwrite", "readrandom",
+                                                 "seekrandom"};
+
+/* Splits --benchmarks into kinds; dies on an unknown name before anything runs. */
+static size_t parse_benchmarks(const char *list, enum bench_kind **out) {
+    size_t cap = strlen(list) / 2 + 1, n = 0;
+    enum bench_kind *kinds = malloc(cap * sizeof *kinds);
+    char *copy = strdup(list);
+    if (!kinds || !copy) die("out of memory");
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int k = 0;
+        while (k < B_COUNT && strcmp(tok, bench_names[k])) k++;
+        if (k == B_COUNT) die("unknown benchmark '%s' (known: %s)", tok, DEFAULT_BENCHMARKS);
+        kinds[n++] = (enum bench_kind)k;
+    }
+    free(copy);
+    if (!n) die("--benchmarks: empty list");
+    *out = kinds;
+    return n;
+}
+
+int main(int argc, char **argv) {
+    config cfg;
+    parse_args(argc, argv, &cfg);
+
+    enum bench_kind *kinds;
+    size_t nkinds = parse_benchmarks(cfg.benchmarks, &kinds);
+    bool has_fill = false;
+    for (size_t i = 0; i < nkinds; i++) has_fill |= kinds[i] == B_FILLSEQ || kinds[i] == B_FILLRANDOM;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND; /* a second ^C kills at once */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    dir_prepare(&cfg, has_fill);
+    print_header(&cfg);
+
+    bench b = {.cfg = &cfg, .rng = {cfg.seed}};
+    value_gen_init(&b.values, cfg.value_size, cfg.seed);
+    if (cfg.batch > 1) check(st_batch_new(&b.batch), "st_batch_new");
+
+    for (size_t i = 0; i < nkinds && !interrupted; i++) {
+        enum bench_kind k = kinds[i];
+        if (k == B_FILLSEQ || k == B_FILLRANDOM) db_fresh(&b);
+        else if (!b.db) db_open(&b);
+
+        st_stats s0, s1;
+        check(st_db_stats(b.db, &s0), "st_db_stats");
+        result r = {0};
+        double t0 = now_secs();
+        switch (k) {
+        case B_FILLSEQ: do_write(&b, true, &r); break;
+        case B_FILLRANDOM:
+        case B_OVERWRITE: do_write(&b, false, &r); break;
+        case B_READRANDOM: do_readrandom(&b, &r); break;
+        case B_SEEKRANDOM: do_seekrandom(&b, &r); break;
+        case B_COUNT: break;
+        }
+        double secs = now_secs() - t0;
+        check(st_db_stats(b.db, &s1), "st_db_stats");
+        print_result(bench_names[k], &r, secs);
+        print_stats(&s0, &s1);
+        fflush(stdout);
+    }
+
+    db_close(&b);
+    st_batch_free(b.batch);
+    free(b.values.pool);
+    free(kinds);
+    cleanup_dir();
+    free(run.dir);
+    if (interrupted) {
+        fprintf(stderr, "engine_bench: interrupted\n");
+        return 130;
+    }
+    return 0;
+}

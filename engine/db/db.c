@@ -1,0 +1,471 @@
+/* db.c -- the st_db_* facade: open/close, the write path with group commit, reads, snapshots.
+ *
+ * Life of a write (docs/ARCHITECTURE.md): st_db_write takes write_mu, makes room (maybe switching
+ * memtables), stamps the batch with the next sequence numbers, appends it to the WAL buffer,
+ * inserts it into the memtable, publishes visible_seq, drops write_mu, and (unless deferred)
+ * commits: st_wal_commit turns "up to lsn" into one shared write + fdatasync (ALWAYS) or one
+ * shared write (EVERYSEC/NO). Reads pin a superversion (memtable, immutables, version) and a
+ * sequence number, and look newest to oldest. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_impl.h"
+#include "db_iter.h"
+#include "merge_iter.h"
+#include "table/sstable_reader.h"
+#include "util/err.h"
+#include "util/ikey.h"
+#include "version/filename.h"
+#include "write_batch.h"
+
+void st_options_default(st_options *o) {
+    memset(o, 0, sizeof *o);
+    o->magic = ST_OPTIONS_MAGIC;
+    o->create_if_missing = true;
+    o->error_if_exists = false;
+    o->sync_mode = ST_SYNC_EVERYSEC;
+    o->write_buffer_bytes = 64u << 20;
+    o->max_immutable = 2;
+    o->block_bytes = 4096;
+    o->restart_interval = 16;
+    o->bloom_bits_per_key = 10;
+    o->codec = ST_CODEC_LZ4;
+    o->zstd_level = 3;
+    o->max_batch_bytes = 64u << 20;
+}
+
+static int check_options(const st_options *o) {
+    if (!o || o->magic != ST_OPTIONS_MAGIC) return st_err(ST_EINVAL, "options not initialised with st_options_default()");
+    if (o->sync_mode != ST_SYNC_ALWAYS && o->sync_mode != ST_SYNC_EVERYSEC && o->sync_mode != ST_SYNC_NO)
+        return st_err(ST_EINVAL, "sync_mode %d is not ALWAYS, EVERYSEC or NO", (int)o->sync_mode);
+    if (o->write_buffer_bytes < (16u << 10)) return st_err(ST_EINVAL, "write_buffer_bytes %zu < 16 KiB", o->write_buffer_bytes);
+    if (o->max_immutable < 1 || o->max_immutable > 64)
+        return st_err(ST_EINVAL, "max_immutable %d not in 1..64", o->max_immutable);
+    if (o->block_bytes < 256 || o->block_bytes > (16u << 20))
+        return st_err(ST_EINVAL, "block_bytes %zu not in 256..16MiB", o->block_bytes);
+    if (o->restart_interval < 1 || o->restart_interval > 1024)
+        return st_err(ST_EINVAL, "restart_interval %d not in 1..1024", o->restart_interval);
+    if (o->bloom_bits_per_key < 0 || o->bloom_bits_per_key > 64)
+        return st_err(ST_EINVAL, "bloom_bits_per_key %d not in 0..64", o->bloom_bits_per_key);
+    if (o->codec != ST_CODEC_NONE && o->codec != ST_CODEC_LZ4 && o->codec != ST_CODEC_ZSTD)
+        return st_err(ST_EINVAL, "codec %d unknown", (int)o->codec);
+    if (o->zstd_level < -7 || o->zstd_level > 22) return st_err(ST_EINVAL, "zstd_level %d not in -7..22", o->zstd_level);
+    if (o->max_batch_bytes < 1024) return st_err(ST_EINVAL, "max_batch_bytes %zu < 1024", o->max_batch_bytes);
+    return 0;
+}
+
+/* ---- superversions and WAL references -------------------------------------------------------- */
+
+void st_db_sv_release(st_superversion *sv) {
+    if (!sv || atomic_fetch_sub_explicit(&sv->refs, 1, memory_order_acq_rel) != 1) return;
+    st_memtable_unref(sv->mem);
+    for (size_t i = 0; i < sv->n_imm; i++) st_memtable_unref(sv->imm[i]);
+    free(sv->imm);
+    st_version_unref(sv->version);
+    free(sv);
+}
+
+int st_db_sv_install(st_db *db) {
+    st_superversion *sv = calloc(1, sizeof *sv);
+    st_memtable **imm = db->n_imm ? malloc(db->n_imm * sizeof *imm) : NULL;
+    if (!sv || (db->n_imm && !imm)) {
+        free(sv);
+        free(imm);
+        return ST_ENOMEM;
+    }
+    atomic_init(&sv->refs, 1);
+    sv->mem = db->mem;
+    st_memtable_ref(sv->mem);
+    for (size_t i = 0; i < db->n_imm; i++) {
+        imm[i] = db->imm[db->n_imm - 1 - i].mem;
+        st_memtable_ref(imm[i]);
+    }
+    sv->imm = imm;
+    sv->n_imm = db->n_imm;
+    sv->version = st_vset_current(db->vs);
+    st_superversion *old = db->sv;
+    db->sv = sv;
+    st_db_sv_release(old);
+    return 0;
+}
+
+st_superversion *st_db_sv_acquire(st_db *db, uint64_t *visible) {
+    pthread_mutex_lock(&db->mu);
+    /* visible first, then the sv: every write <= visible is in this sv (D1) */
+    *visible = atomic_load_explicit(&db->visible_seq, memory_order_acquire);
+    st_superversion *sv = db->sv;
+    atomic_fetch_add_explicit(&sv->refs, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&db->mu);
+    return sv;
+}
+
+st_walref *st_db_walref_get(st_db *db) {
+    pthread_mutex_lock(&db->mu);
+    st_walref *w = db->wal;
+    atomic_fetch_add_explicit(&w->refs, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&db->mu);
+    return w;
+}
+
+void st_db_walref_put(st_db *db, st_walref *w) {
+    if (!w || atomic_fetch_sub_explicit(&w->refs, 1, memory_order_acq_rel) != 1) return;
+    st_wal_stats ws;
+    st_wal_get_stats(w->wal, &ws);
+    atomic_fetch_add(&db->stat.wal_bytes_closed, ws.bytes);
+    atomic_fetch_add(&db->stat.wal_syncs_closed, ws.syncs);
+    st_wal_close(w->wal, false); /* every byte was synced before the switch (D2) */
+    free(w);
+}
+
+/* ---- open / close ---------------------------------------------------------------------------- */
+
+static void db_free(st_db *db) {
+    st_db_sv_release(db->sv);
+    st_memtable_unref(db->mem);
+    for (size_t i = 0; i < db->n_imm; i++) st_memtable_unref(db->imm[i].mem);
+    free(db->imm);
+    if (db->wal) {
+        st_wal_close(db->wal->wal, false);
+        free(db->wal);
+    }
+    st_vset_close(db->vs);
+    st_io_unlock(db->lock);
+    pthread_mutex_destroy(&db->mu);
+    pthread_mutex_destroy(&db->write_mu);
+    pthread_cond_destroy(&db->bg_cv);
+    pthread_cond_destroy(&db->done_cv);
+    pthread_cond_destroy(&db->sync_cv);
+    free(db->dir);
+    free(db);
+}
+
+int st_db_open(const char *dir, const st_options *opts, st_db **out) {
+    *out = NULL;
+    ST_TRY(check_options(opts));
+    if (!dir || !*dir || strlen(dir) > ST_PATH_MAX - 64) return st_err(ST_EINVAL, "bad database directory name");
+    st_db *db = calloc(1, sizeof *db);
+    if (!db) return ST_ENOMEM;
+    db->opts = *opts;
+    pthread_mutex_init(&db->mu, NULL);
+    pthread_mutex_init(&db->write_mu, NULL);
+    pthread_cond_init(&db->bg_cv, NULL);
+    pthread_cond_init(&db->done_cv, NULL);
+    pthread_cond_init(&db->sync_cv, NULL);
+    db->snapshots.next = db->snapshots.prev = &db->snapshots;
+    int rc;
+    char path[ST_PATH_MAX];
+    if (!(db->dir = strdup(dir)) || !(db->imm = calloc((size_t)opts->max_immutable, sizeof *db->imm))) {
+        rc = ST_ENOMEM;
+        goto fail;
+    }
+    if (opts->create_if_missing && (rc = st_io_mkdir(dir))) {
+        rc = st_err(st_err_from_errno(rc), "mkdir %s: %s", dir, strerror(-rc));
+        goto fail;
+    }
+    if ((rc = st_io_lock(st_fn_lock(path, dir), &db->lock))) {
+        rc = rc == -EWOULDBLOCK ? st_err(ST_EBUSY, "%s is open in another process (LOCK held)", dir)
+                                : st_err(st_err_from_errno(rc), "lock %s: %s", path, strerror(-rc));
+        goto fail;
+    }
+    if ((rc = st_db_recover(db))) goto fail;
+    pthread_mutex_lock(&db->mu);
+    rc = st_db_sv_install(db);
+    pthread_mutex_unlock(&db->mu);
+    if (rc) goto fail;
+    st_db_delete_obsolete(db);
+    if (pthread_create(&db->flush_thread, NULL, st_db_flush_main, db)) {
+        rc = st_err(ST_ENOMEM, "cannot start the flush thread");
+        goto fail;
+    }
+    db->flush_started = true;
+    if (opts->sync_mode == ST_SYNC_EVERYSEC) {
+        if (pthread_create(&db->sync_thread, NULL, st_db_sync_main, db)) {
+            rc = st_err(ST_ENOMEM, "cannot start the everysec sync thread");
+            goto fail;
+        }
+        db->sync_started = true;
+    }
+    *out = db;
+    return 0;
+fail:
+    st_db_close(db);
+    return rc;
+}
+
+int st_db_close(st_db *db) {
+    if (!db) return 0;
+    pthread_mutex_lock(&db->mu);
+    db->shutting_down = true;
+    pthread_cond_broadcast(&db->bg_cv);
+    pthread_cond_broadcast(&db->done_cv);
+    pthread_cond_broadcast(&db->sync_cv);
+    pthread_mutex_unlock(&db->mu);
+    if (db->flush_started) pthread_join(db->flush_thread, NULL);
+    if (db->sync_started) pthread_join(db->sync_thread, NULL);
+    int rc = 0;
+    if (db->wal && !atomic_load(&db->fatal)) {
+        /* whatever the mode, a clean close leaves every committed write on disk */
+        rc = st_wal_commit(db->wal->wal, UINT64_MAX, true);
+    }
+    db_free(db);
+    return rc;
+}
+
+/* ---- writes ---------------------------------------------------------------------------------- */
+
+static int insert_op(void *arg, uint64_t seq, int kind, st_slice key, st_slice value) {
+    return st_memtable_add(arg, seq, kind, key, value);
+}
+
+int st_db_write(st_db *db, st_batch *b, unsigned flags, uint64_t *lsn_out) {
+    uint32_t count = st_batch_count(b);
+    if (count == 0) {
+        if (lsn_out) *lsn_out = atomic_load(&db->visible_seq);
+        return 0;
+    }
+    if (st_batch_bytes(b) > db->opts.max_batch_bytes)
+        return st_err(ST_EINVAL, "write batch of %zu bytes exceeds max_batch_bytes %zu", st_batch_bytes(b),
+                      db->opts.max_batch_bytes);
+    pthread_mutex_lock(&db->write_mu);
+    int rc = atomic_load(&db->fatal);
+    if (rc) {
+        pthread_mutex_unlock(&db->write_mu);
+        return st_err(ST_EFATAL, "an earlier WAL write or sync failed; reopen the database");
+    }
+    if ((rc = st_db_make_room(db))) {
+        pthread_mutex_unlock(&db->write_mu);
+        return rc;
+    }
+    uint64_t seq = db->last_seq + 1, lsn = db->last_seq + count;
+    if (lsn > ST_SEQ_MAX) {
+        pthread_mutex_unlock(&db->write_mu);
+        return st_err(ST_EINVAL, "sequence numbers exhausted");
+    }
+    st_batch_set_seq(b, seq);
+    if ((rc = st_wal_append(db->wal->wal, st_buf_slice(&b->rep), lsn))) {
+        atomic_store(&db->fatal, ST_EFATAL);
+    } else if ((rc = st_batch_iterate(st_buf_slice(&b->rep), insert_op, db->mem))) {
+        /* in the WAL but half in the memtable: only a reopen restores a consistent view */
+        atomic_store(&db->fatal, ST_EFATAL);
+    } else {
+        db->last_seq = lsn;
+        atomic_store_explicit(&db->visible_seq, lsn, memory_order_release);
+    }
+    pthread_mutex_unlock(&db->write_mu);
+    if (rc) return rc;
+    atomic_fetch_add_explicit(&db->stat.batches, 1, memory_order_relaxed);
+    if (lsn_out) *lsn_out = lsn;
+    return (flags & ST_WRITE_DEFER_COMMIT) ? 0 : st_db_commit(db, lsn);
+}
+
+int st_db_commit(st_db *db, uint64_t lsn) {
+    if (atomic_load(&db->fatal)) return st_err(ST_EFATAL, "an earlier WAL write or sync failed; reopen the database");
+    atomic_fetch_add_explicit(&db->stat.commits, 1, memory_order_relaxed);
+    if (lsn <= atomic_load(&db->synced_floor)) {
+        atomic_fetch_add_explicit(&db->stat.commits_fast, 1, memory_order_relaxed);
+        return 0;
+    }
+    st_walref *w = st_db_walref_get(db);
+    int rc = st_wal_commit(w->wal, lsn, db->opts.sync_mode == ST_SYNC_ALWAYS);
+    st_db_walref_put(db, w);
+    if (rc) atomic_store(&db->fatal, ST_EFATAL);
+    return rc;
+}
+
+static int write_one(st_db *db, int kind, st_slice key, st_slice value) {
+    /* a stack batch: no allocation for small writes */
+    uint8_t stack[512];
+    st_batch b = {{stack, ST_BATCH_HEADER, sizeof stack}};
+    memset(stack, 0, ST_BATCH_HEADER);
+    bool small = key.len + value.len + 2 * ST_VARINT32_MAX + 1 <= sizeof stack - ST_BATCH_HEADER;
+    int rc;
+    if (small) {
+        rc = kind == ST_KIND_PUT ? st_batch_put(&b, key, value) : st_batch_delete(&b, key);
+        if (!rc) rc = st_db_write(db, &b, 0, NULL);
+    } else {
+        st_batch *hb;
+        ST_TRY(st_batch_new(&hb));
+        rc = kind == ST_KIND_PUT ? st_batch_put(hb, key, value) : st_batch_delete(hb, key);
+        if (!rc) rc = st_db_write(db, hb, 0, NULL);
+        st_batch_free(hb);
+    }
+    return rc;
+}
+
+int st_db_put(st_db *db, st_slice key, st_slice value) {
+    atomic_fetch_add_explicit(&db->stat.puts, 1, memory_order_relaxed);
+    return write_one(db, ST_KIND_PUT, key, value);
+}
+
+int st_db_delete(st_db *db, st_slice key) {
+    atomic_fetch_add_explicit(&db->stat.deletes, 1, memory_order_relaxed);
+    return write_one(db, ST_KIND_DEL, key, (st_slice){0});
+}
+
+/* ---- reads ----------------------------------------------------------------------------------- */
+
+static uint64_t read_seq(const st_read_options *ro, uint64_t visible) {
+    return ro && ro->snapshot ? ro->snapshot->seq : visible;
+}
+
+int st_db_get(st_db *db, const st_read_options *ro, st_slice key, uint8_t **value_out, size_t *value_len) {
+    *value_out = NULL;
+    *value_len = 0;
+    atomic_fetch_add_explicit(&db->stat.gets, 1, memory_order_relaxed);
+    uint64_t visible;
+    st_superversion *sv = st_db_sv_acquire(db, &visible);
+    uint64_t snap = read_seq(ro, visible);
+    int kind = 0, rc = ST_ENOTFOUND;
+    st_slice v = {0};
+    st_buf vb;
+    st_buf_init(&vb);
+    rc = st_memtable_get(sv->mem, key, snap, &kind, &v);
+    for (size_t i = 0; rc == ST_ENOTFOUND && i < sv->n_imm; i++) rc = st_memtable_get(sv->imm[i], key, snap, &kind, &v);
+    if (rc == ST_ENOTFOUND) {
+        rc = st_version_get(sv->version, key, snap, &kind, &vb);
+        v = st_buf_slice(&vb);
+    }
+    if (rc == 0 && kind == ST_KIND_DEL) rc = ST_ENOTFOUND;
+    if (rc == 0) {
+        uint8_t *p = malloc(v.len + 1);
+        if (!p) {
+            rc = ST_ENOMEM;
+        } else {
+            if (v.len) memcpy(p, v.data, v.len);
+            p[v.len] = 0;
+            *value_out = p;
+            *value_len = v.len;
+            atomic_fetch_add_explicit(&db->stat.get_hits, 1, memory_order_relaxed);
+        }
+    }
+    st_buf_destroy(&vb);
+    st_db_sv_release(sv);
+    return rc;
+}
+
+static void release_sv(void *arg) { st_db_sv_release(arg); }
+
+int st_db_iter_new(st_db *db, const st_read_options *ro, st_iter **out) {
+    *out = NULL;
+    uint64_t visible;
+    st_superversion *sv = st_db_sv_acquire(db, &visible);
+    uint64_t snap = read_seq(ro, visible);
+    st_version *v = sv->version;
+    size_t n = 1 + sv->n_imm;
+    for (int l = 0; l < ST_MAX_LEVELS; l++) n += v->n_files[l];
+    st_iter **children = calloc(n, sizeof *children);
+    if (!children) {
+        st_db_sv_release(sv);
+        return ST_ENOMEM;
+    }
+    size_t k = 0;
+    int rc = st_memtable_iter_new(sv->mem, &children[k++]);
+    for (size_t i = 0; !rc && i < sv->n_imm; i++) rc = st_memtable_iter_new(sv->imm[i], &children[k++]);
+    for (int l = 0; !rc && l < ST_MAX_LEVELS; l++)
+        for (size_t j = 0; !rc && j < v->n_files[l]; j++) rc = st_sst_reader_iter_new(v->files[l][j]->reader, &children[k++]);
+    if (rc) {
+        for (size_t i = 0; i < k; i++) st_iter_free(children[i]);
+        free(children);
+        st_db_sv_release(sv);
+        return rc;
+    }
+    st_iter *merged;
+    if ((rc = st_merge_iter_new(children, k, &merged))) {
+        st_db_sv_release(sv);
+        return rc;
+    }
+    st_slice lower = ro ? ro->lower : (st_slice){0}, upper = ro ? ro->upper : (st_slice){0};
+    return st_db_iter_wrap(merged, snap, lower, upper, release_sv, sv, out);
+}
+
+/* ---- snapshots ------------------------------------------------------------------------------- */
+
+int st_db_snapshot(st_db *db, st_snapshot **out) {
+    st_snapshot *s = calloc(1, sizeof *s);
+    *out = s;
+    if (!s) return ST_ENOMEM;
+    pthread_mutex_lock(&db->mu);
+    s->seq = atomic_load(&db->visible_seq);
+    s->next = &db->snapshots;
+    s->prev = db->snapshots.prev;
+    s->prev->next = s;
+    db->snapshots.prev = s;
+    pthread_mutex_unlock(&db->mu);
+    return 0;
+}
+
+void st_db_snapshot_release(st_db *db, st_snapshot *s) {
+    if (!s) return;
+    pthread_mutex_lock(&db->mu);
+    s->prev->next = s->next;
+    s->next->prev = s->prev;
+    pthread_mutex_unlock(&db->mu);
+    free(s);
+}
+
+uint64_t st_snapshot_seq(const st_snapshot *s) { return s->seq; }
+
+/* ---- maintenance ----------------------------------------------------------------------------- */
+
+int st_db_flush(st_db *db) {
+    pthread_mutex_lock(&db->write_mu);
+    int rc = atomic_load(&db->fatal) ? st_err(ST_EFATAL, "database poisoned; reopen") : 0;
+    if (!rc && st_memtable_entries(db->mem) > 0) {
+        pthread_mutex_lock(&db->mu);
+        while ((size_t)db->n_imm >= (size_t)db->opts.max_immutable && !db->bg_error)
+            pthread_cond_wait(&db->done_cv, &db->mu);
+        rc = db->bg_error;
+        pthread_mutex_unlock(&db->mu);
+        if (!rc) rc = st_db_switch_memtable(db);
+    }
+    pthread_mutex_unlock(&db->write_mu);
+    if (rc) return rc;
+    pthread_mutex_lock(&db->mu);
+    while (db->n_imm > 0 && !db->bg_error && !db->shutting_down) pthread_cond_wait(&db->done_cv, &db->mu);
+    rc = db->bg_error;
+    pthread_mutex_unlock(&db->mu);
+    return rc;
+}
+
+int st_db_stats(st_db *db, st_stats *out) {
+    memset(out, 0, sizeof *out);
+    uint64_t visible;
+    st_superversion *sv = st_db_sv_acquire(db, &visible);
+    out->last_seq = visible;
+    out->puts = db->stat.puts;
+    out->deletes = db->stat.deletes;
+    out->batches = db->stat.batches;
+    out->gets = db->stat.gets;
+    out->get_hits = db->stat.get_hits;
+    out->commits_grouped = db->stat.commits_fast;
+    out->write_stalls = db->stat.write_stalls;
+    out->flush_bytes = db->stat.flush_bytes;
+    out->memtable_bytes = st_memtable_bytes(sv->mem);
+    out->immutable_count = sv->n_imm;
+    for (int l = 0; l < ST_MAX_LEVELS; l++) {
+        out->level_files[l] = sv->version->n_files[l];
+        for (size_t j = 0; j < sv->version->n_files[l]; j++) {
+            st_file_meta *f = sv->version->files[l][j];
+            out->level_bytes[l] += f->size;
+            st_sst_counters c;
+            st_sst_reader_counters(f->reader, &c);
+            out->bloom_useful += c.bloom_useful;
+            out->block_reads += c.block_reads;
+        }
+    }
+    st_db_sv_release(sv);
+    st_walref *w = st_db_walref_get(db);
+    st_wal_stats ws;
+    st_wal_get_stats(w->wal, &ws);
+    out->synced_seq = st_wal_synced_lsn(w->wal);
+    if (out->synced_seq < db->synced_floor) out->synced_seq = db->synced_floor;
+    out->wal_bytes = db->stat.wal_bytes_closed + ws.bytes;
+    out->wal_syncs = db->stat.wal_syncs_closed + ws.syncs;
+    out->commits_grouped += ws.commits_grouped;
+    st_db_walref_put(db, w);
+    pthread_mutex_lock(&db->mu);
+    out->flushes = db->flushes_done;
+    pthread_mutex_unlock(&db->mu);
+    return 0;
+}

@@ -1,0 +1,115 @@
+/* db_impl.h -- the st_db handle, shared by db.c (API), flush.c (memtable switch and background
+ * flush) and recovery.c (open-time WAL replay and file clean-up). Not included outside engine/db.
+ *
+ * Locking: write_mu serialises writers (WAL append + memtable insert + memtable switch); mu guards
+ * mem/imm/wal/sv/snapshots and background state. Order: write_mu before mu; never hold mu across
+ * I/O.
+ * Invariants:
+ *   D1 visible_seq only grows; every write <= visible_seq is in a memtable or a table of sv;
+ *   D2 every imm's WAL is durable in full (synced at the switch), so synced_floor covers it;
+ *   D3 a WAL file is deleted only after the MANIFEST's log_number moved past it;
+ *   D4 after a failed WAL write/sync (fatal) every write returns ST_EFATAL. */
+#ifndef STRATA_DB_DB_IMPL_H
+#define STRATA_DB_DB_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "io/io.h"
+#include "mem/memtable.h"
+#include "strata/st.h"
+#include "version/manifest.h"
+#include "wal/wal.h"
+
+/* What a reader pins: memtables and a version, all referenced. */
+typedef struct st_superversion {
+    atomic_int refs;
+    st_memtable *mem;
+    st_memtable **imm; /* newest first */
+    size_t n_imm;
+    st_version *version;
+} st_superversion;
+
+/* A WAL shared by writers and committers; closed when the last user lets go. */
+typedef struct st_walref {
+    atomic_int refs;
+    st_wal *wal;
+} st_walref;
+
+typedef struct st_imm {
+    st_memtable *mem;
+    uint64_t wal_number;  /* the WAL holding its writes */
+    uint64_t next_wal;    /* the WAL opened when it was switched out: the log number after its flush */
+} st_imm;
+
+struct st_snapshot {
+    uint64_t seq;
+    struct st_snapshot *prev, *next;
+};
+
+struct st_db {
+    char *dir;
+    st_options opts;
+    st_lock *lock;
+    st_vset *vs;
+
+    pthread_mutex_t write_mu;
+    uint64_t last_seq; /* under write_mu */
+
+    pthread_mutex_t mu;
+    pthread_cond_t bg_cv;   /* wakes the flush thread */
+    pthread_cond_t done_cv; /* a flush finished or failed */
+    pthread_cond_t sync_cv; /* wakes the everysec thread */
+    st_memtable *mem;
+    uint64_t mem_wal;
+    st_imm *imm; /* oldest first, capacity max_immutable */
+    size_t n_imm;
+    st_walref *wal;
+    st_superversion *sv;
+    struct st_snapshot snapshots; /* circular list head */
+    int bg_error;
+    bool shutting_down;
+    uint64_t flushes_done;
+
+    _Atomic uint64_t visible_seq;
+    _Atomic uint64_t synced_floor;
+    atomic_int fatal;
+
+    pthread_t flush_thread, sync_thread;
+    bool flush_started, sync_started;
+
+    struct {
+        _Atomic uint64_t puts, deletes, batches, gets, get_hits, commits, commits_fast, write_stalls,
+            flush_bytes;
+        _Atomic uint64_t wal_bytes_closed, wal_syncs_closed; /* from WALs already closed */
+    } stat;
+};
+
+/* Arena block for memtables: write_buffer/8 within [1 KiB, 1 MiB] (RocksDB's rule), so a small
+ * write buffer is not filled by the first block alone. */
+static inline size_t st_db_arena_block(const st_db *db) {
+    size_t b = db->opts.write_buffer_bytes / 8;
+    return b < 1024 ? 1024 : (b > (1u << 20) ? (1u << 20) : b);
+}
+
+/* superversion */
+st_superversion *st_db_sv_acquire(st_db *db, uint64_t *visible); /* takes mu */
+void st_db_sv_release(st_superversion *sv);                       /* NULL-safe */
+int st_db_sv_install(st_db *db);                                  /* REQUIRES mu */
+
+/* WAL references */
+st_walref *st_db_walref_get(st_db *db); /* takes mu */
+void st_db_walref_put(st_db *db, st_walref *w);
+
+/* flush.c */
+int st_db_write_l0(st_db *db, st_memtable *mem, st_file_meta **out); /* *out NULL if mem is empty */
+int st_db_switch_memtable(st_db *db);                                 /* REQUIRES write_mu */
+int st_db_make_room(st_db *db);                                       /* REQUIRES write_mu */
+void *st_db_flush_main(void *arg);
+void *st_db_sync_main(void *arg);
+
+/* recovery.c */
+int st_db_recover(st_db *db);
+void st_db_delete_obsolete(st_db *db);
+
+#endif

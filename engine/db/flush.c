@@ -1,0 +1,223 @@
+/* flush.c -- memtable switches, write stalls, the background flush and everysec sync threads.
+ *
+ * A switch (under write_mu) opens the next WAL, syncs the old one in full, and queues the old
+ * memtable as immutable. The flush thread writes the oldest immutable memtable to an L0 table
+ * (fsync file, fsync dir), logs {add L0 file, log_number = next WAL} in the MANIFEST, then drops
+ * the memtable and deletes its WAL (D3). Writers wait only when max_immutable memtables are
+ * already queued. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db_impl.h"
+#include "table/sstable_builder.h"
+#include "table/sstable_reader.h"
+#include "util/err.h"
+#include "version/filename.h"
+
+static int io_err(int neg, const char *what, const char *path) {
+    return st_err(st_err_from_errno(neg), "%s %s: %s", what, path, strerror(-neg));
+}
+
+int st_db_write_l0(st_db *db, st_memtable *mem, st_file_meta **out) {
+    *out = NULL;
+    if (st_memtable_entries(mem) == 0) return 0;
+    char path[ST_PATH_MAX];
+    uint64_t number = st_vset_new_file_number(db->vs);
+    st_fn_table(path, db->dir, number);
+    st_file *f = NULL;
+    st_sst_builder *b = NULL;
+    st_iter *it = NULL;
+    st_file_meta *fm = NULL;
+    st_sst_meta meta;
+    st_sst_meta_init(&meta);
+    int rc = st_file_open(path, ST_OPEN_WRITE | ST_OPEN_CREATE | ST_OPEN_EXCL, &f);
+    if (rc) {
+        rc = io_err(rc, "create", path);
+        goto out;
+    }
+    st_sst_opts so = {.block_bytes = db->opts.block_bytes,
+                      .restart_interval = db->opts.restart_interval,
+                      .bloom_bits_per_key = db->opts.bloom_bits_per_key,
+                      .codec = db->opts.codec,
+                      .zstd_level = db->opts.zstd_level};
+    if ((rc = st_sst_builder_new(f, &so, &b)) || (rc = st_memtable_iter_new(mem, &it))) goto out;
+    for (st_iter_seek_first(it); st_iter_valid(it); st_iter_next(it))
+        if ((rc = st_sst_builder_add(b, st_iter_key(it), st_iter_value(it)))) goto out;
+    if ((rc = st_iter_status(it)) || (rc = st_sst_builder_finish(b, &meta))) goto out;
+    if ((rc = st_file_sync(f)) || (rc = st_io_sync_dir(db->dir))) {
+        rc = io_err(rc, "sync", path);
+        goto out;
+    }
+    st_file_close(f);
+    f = NULL;
+    if ((rc = st_file_meta_new(&fm))) goto out;
+    fm->level = 0;
+    fm->number = number;
+    fm->size = meta.file_size;
+    fm->entries = meta.entries;
+    fm->min_seq = meta.min_seq;
+    fm->max_seq = meta.max_seq;
+    fm->checksum = meta.file_checksum;
+    fm->ctime = (uint64_t)time(NULL);
+    fm->codec = db->opts.codec;
+    if ((rc = st_buf_append(&fm->smallest, meta.smallest.data, meta.smallest.len)) ||
+        (rc = st_buf_append(&fm->largest, meta.largest.data, meta.largest.len)))
+        goto out;
+    if ((rc = st_file_open(path, ST_OPEN_READ, &f))) {
+        rc = io_err(rc, "open", path);
+        goto out;
+    }
+    rc = st_sst_reader_open(f, number, &fm->reader);
+    f = NULL; /* the reader owns it, even on failure */
+    if (rc) goto out;
+    atomic_fetch_add(&db->stat.flush_bytes, meta.file_size);
+    *out = fm;
+    fm = NULL;
+out:
+    st_iter_free(it);
+    st_sst_builder_free(b);
+    st_sst_meta_destroy(&meta);
+    st_file_close(f);
+    if (rc) {
+        st_file_meta_unref(fm);
+        st_io_unlink(path);
+    }
+    return rc;
+}
+
+int st_db_switch_memtable(st_db *db) {
+    char path[ST_PATH_MAX];
+    uint64_t number = st_vset_new_file_number(db->vs);
+    st_wal *nw = NULL;
+    st_memtable *nm = NULL;
+    st_walref *ref = NULL;
+    int rc = st_wal_open(st_fn_log(path, db->dir, number), number, &nw);
+    if (rc) return rc;
+    if ((rc = st_memtable_new(st_db_arena_block(db), &nm))) goto fail;
+    if (!(ref = calloc(1, sizeof *ref))) {
+        rc = ST_ENOMEM;
+        goto fail;
+    }
+    atomic_init(&ref->refs, 1);
+    ref->wal = nw;
+    /* D2: the old WAL is durable in full before anything lands in the new one. */
+    if ((rc = st_wal_commit(db->wal->wal, UINT64_MAX, true))) {
+        atomic_store(&db->fatal, ST_EFATAL);
+        goto fail;
+    }
+    if ((rc = st_io_sync_dir(db->dir))) {
+        rc = io_err(rc, "sync", db->dir);
+        atomic_store(&db->fatal, ST_EFATAL);
+        goto fail;
+    }
+    pthread_mutex_lock(&db->mu);
+    st_walref *old = db->wal;
+    if (st_memtable_entries(db->mem) > 0) {
+        db->imm[db->n_imm].mem = db->mem;
+        db->imm[db->n_imm].wal_number = db->mem_wal;
+        db->imm[db->n_imm].next_wal = number;
+        db->n_imm++;
+    } else {
+        st_memtable_unref(db->mem);
+    }
+    db->mem = nm;
+    db->mem_wal = number;
+    db->wal = ref;
+    atomic_store(&db->synced_floor, db->last_seq);
+    rc = st_db_sv_install(db);
+    pthread_cond_signal(&db->bg_cv);
+    pthread_mutex_unlock(&db->mu);
+    st_db_walref_put(db, old);
+    return rc;
+fail:
+    if (ref) free(ref);
+    st_memtable_unref(nm);
+    st_wal_close(nw, false);
+    st_io_unlink(path);
+    return rc;
+}
+
+int st_db_make_room(st_db *db) {
+    if (st_memtable_bytes(db->mem) < db->opts.write_buffer_bytes) return 0;
+    pthread_mutex_lock(&db->mu);
+    bool stalled = false;
+    while ((size_t)db->n_imm >= (size_t)db->opts.max_immutable && !db->bg_error && !db->shutting_down) {
+        if (!stalled) atomic_fetch_add(&db->stat.write_stalls, 1);
+        stalled = true;
+        pthread_cond_wait(&db->done_cv, &db->mu);
+    }
+    int rc = db->bg_error;
+    pthread_mutex_unlock(&db->mu);
+    if (rc) return st_err(rc, "background flush failed earlier; writes are refused until reopen");
+    return st_db_switch_memtable(db);
+}
+
+static int flush_one(st_db *db, st_imm item) {
+    st_file_meta *fm = NULL;
+    int rc = st_db_write_l0(db, item.mem, &fm);
+    if (rc) return rc;
+    st_version_edit e;
+    st_edit_init(&e);
+    e.has_log_number = true;
+    e.log_number = item.next_wal;
+    e.last_seq = fm ? fm->max_seq : 0;
+    if (fm) rc = st_edit_add_file(&e, fm);
+    if (!rc) rc = st_vset_log_and_apply(db->vs, &e);
+    st_edit_destroy(&e);
+    st_file_meta_unref(fm);
+    return rc;
+}
+
+void *st_db_flush_main(void *arg) {
+    st_db *db = arg;
+    pthread_mutex_lock(&db->mu);
+    for (;;) {
+        while (!db->shutting_down && (db->n_imm == 0 || db->bg_error)) pthread_cond_wait(&db->bg_cv, &db->mu);
+        if (db->shutting_down) break;
+        st_imm item = db->imm[0];
+        st_memtable_ref(item.mem);
+        pthread_mutex_unlock(&db->mu);
+        int rc = flush_one(db, item);
+        st_memtable_unref(item.mem);
+        pthread_mutex_lock(&db->mu);
+        if (rc) {
+            db->bg_error = rc;
+            fprintf(stderr, "strata: flush of WAL %llu failed: %s (%s)\n", (unsigned long long)item.wal_number,
+                    st_strerror(rc), st_errmsg());
+        } else {
+            st_memtable_unref(db->imm[0].mem);
+            memmove(db->imm, db->imm + 1, (db->n_imm - 1) * sizeof *db->imm);
+            db->n_imm--;
+            db->flushes_done++;
+            if (st_db_sv_install(db) == 0) {
+                char path[ST_PATH_MAX];
+                st_io_unlink(st_fn_log(path, db->dir, item.wal_number));
+            }
+        }
+        pthread_cond_broadcast(&db->done_cv);
+    }
+    pthread_mutex_unlock(&db->mu);
+    return NULL;
+}
+
+void *st_db_sync_main(void *arg) {
+    st_db *db = arg;
+    pthread_mutex_lock(&db->mu);
+    while (!db->shutting_down) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&db->sync_cv, &db->mu, &ts);
+        if (db->shutting_down) break;
+        st_walref *w = db->wal;
+        atomic_fetch_add(&w->refs, 1);
+        pthread_mutex_unlock(&db->mu);
+        if (st_wal_commit(w->wal, UINT64_MAX, true) < 0) atomic_store(&db->fatal, ST_EFATAL);
+        st_db_walref_put(db, w);
+        pthread_mutex_lock(&db->mu);
+    }
+    pthread_mutex_unlock(&db->mu);
+    return NULL;
+}

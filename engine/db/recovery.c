@@ -1,0 +1,205 @@
+/* recovery.c -- open-time recovery: MANIFEST, then WALs, then clean-up.
+ *
+ * WALs numbered >= the MANIFEST's log number are replayed in number order into memtables, which
+ * are written to L0 as they fill and at the end; one new MANIFEST then records those tables, the
+ * next WAL's number and the last sequence number, so recovery never appends to an old WAL
+ * (LevelDB reuse_logs=false). Corruption rules (docs/FORMAT.md#recovery): a torn tail of the
+ * newest WAL is the end of the log; a damaged record followed by valid data, or a torn tail in any
+ * older WAL, means acknowledged writes are lost, and the open fails with ST_ECORRUPT. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_impl.h"
+#include "util/err.h"
+#include "version/filename.h"
+#include "wal/log_reader.h"
+#include "write_batch.h"
+
+typedef struct dir_scan {
+    uint64_t *logs;
+    size_t n_logs, cap_logs;
+    uint64_t max_number;
+} dir_scan;
+
+static int scan_entry(const char *name, void *arg) {
+    dir_scan *s = arg;
+    uint64_t n = 0;
+    enum st_file_type t = st_fn_parse(name, &n);
+    if (t == ST_FT_LOG || t == ST_FT_TABLE || t == ST_FT_MANIFEST)
+        if (n > s->max_number) s->max_number = n;
+    if (t != ST_FT_LOG) return 0;
+    if (s->n_logs == s->cap_logs) {
+        size_t cap = s->cap_logs ? s->cap_logs * 2 : 8;
+        uint64_t *p = realloc(s->logs, cap * sizeof *p);
+        if (!p) return -ENOMEM;
+        s->logs = p;
+        s->cap_logs = cap;
+    }
+    s->logs[s->n_logs++] = n;
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct replay_ctx {
+    st_memtable *mem;
+    uint64_t max_seq;
+} replay_ctx;
+
+static int replay_op(void *arg, uint64_t seq, int kind, st_slice key, st_slice value) {
+    replay_ctx *c = arg;
+    if (seq > c->max_seq) c->max_seq = seq;
+    return st_memtable_add(c->mem, seq, kind, key, value);
+}
+
+/* Writes c->mem to L0 (recorded in e) and starts a fresh memtable. */
+static int spill(st_db *db, replay_ctx *c, st_version_edit *e) {
+    st_file_meta *fm = NULL;
+    ST_TRY(st_db_write_l0(db, c->mem, &fm));
+    int rc = 0;
+    if (fm) {
+        rc = st_edit_add_file(e, fm);
+        st_file_meta_unref(fm);
+    }
+    st_memtable_unref(c->mem);
+    c->mem = NULL;
+    return rc ? rc : st_memtable_new(st_db_arena_block(db), &c->mem);
+}
+
+/* Replays one WAL. *torn_path is set (to this WAL) when its tail was damaged; if it was already set
+ * by an older WAL and this one holds records, acknowledged writes are missing: ST_ECORRUPT. */
+static int replay_wal(st_db *db, uint64_t number, char *torn_path, replay_ctx *c, st_version_edit *e) {
+    char path[ST_PATH_MAX];
+    st_fn_log(path, db->dir, number);
+    st_file *f;
+    int rc = st_file_open(path, ST_OPEN_READ, &f);
+    if (rc) return st_err(st_err_from_errno(rc), "open %s: %s", path, strerror(-rc));
+    st_log_reader *r;
+    ST_TRY(st_log_reader_new(f, &r));
+    st_buf rec;
+    st_buf_init(&rec);
+    uint64_t records = 0;
+    while ((rc = st_log_reader_next(r, &rec)) == 0) {
+        if (torn_path[0]) {
+            rc = st_err(ST_ECORRUPT,
+                        "WAL %s has a damaged tail but newer WAL %s holds writes: acknowledged writes "
+                        "would be lost; refusing to open",
+                        torn_path, path);
+            break;
+        }
+        records++;
+        if ((rc = st_batch_iterate(st_buf_slice(&rec), replay_op, c))) {
+            if (rc == ST_ECORRUPT)
+                rc = st_err(rc, "WAL %s: record %" PRIu64 " ends at byte %" PRIu64 ": %s", path, records,
+                            st_log_reader_end_off(r), st_errmsg());
+            break;
+        }
+        if (st_memtable_bytes(c->mem) >= db->opts.write_buffer_bytes && (rc = spill(db, c, e))) break;
+    }
+    if (rc == ST_ENOTFOUND) {
+        rc = 0;
+        uint64_t dropped = st_log_reader_dropped(r);
+        if (dropped) {
+            snprintf(torn_path, ST_PATH_MAX, "%s", path);
+            fprintf(stderr, "strata: WAL %s: ignored a torn tail of %" PRIu64 " bytes at offset %" PRIu64 "\n",
+                    path, dropped, st_log_reader_end_off(r));
+        }
+    }
+    st_buf_destroy(&rec);
+    st_log_reader_free(r);
+    return rc;
+}
+
+int st_db_recover(st_db *db) {
+    bool existed = false;
+    ST_TRY(st_vset_recover(db->dir, &db->vs, &existed));
+    if (existed && db->opts.error_if_exists)
+        return st_err(ST_EEXIST, "database %s exists (error_if_exists)", db->dir);
+    if (!existed && !db->opts.create_if_missing)
+        return st_err(ST_EINVAL, "%s is not a database (no CURRENT) and create_if_missing is off", db->dir);
+
+    dir_scan s = {0};
+    int rc = st_io_list_dir(db->dir, scan_entry, &s);
+    if (rc) {
+        free(s.logs);
+        return st_err(st_err_from_errno(rc), "list %s: %s", db->dir, strerror(-rc));
+    }
+    /* M3: numbers from an interrupted run may exceed what the MANIFEST recorded. */
+    while (st_vset_new_file_number(db->vs) <= s.max_number) {
+    }
+    if (s.n_logs) qsort(s.logs, s.n_logs, sizeof *s.logs, cmp_u64);
+
+    st_version_edit e;
+    st_edit_init(&e);
+    replay_ctx c = {.max_seq = st_vset_last_seq(db->vs)};
+    rc = st_memtable_new(st_db_arena_block(db), &c.mem);
+    uint64_t min_log = st_vset_log_number(db->vs);
+    char torn[ST_PATH_MAX] = "";
+    for (size_t i = 0; !rc && i < s.n_logs; i++)
+        if (s.logs[i] >= min_log) rc = replay_wal(db, s.logs[i], torn, &c, &e);
+    if (!rc) rc = spill(db, &c, &e);
+    if (!rc) {
+        uint64_t number = st_vset_new_file_number(db->vs);
+        char path[ST_PATH_MAX];
+        st_walref *ref = calloc(1, sizeof *ref);
+        rc = ref ? st_wal_open(st_fn_log(path, db->dir, number), number, &ref->wal) : ST_ENOMEM;
+        if (rc) {
+            free(ref);
+        } else {
+            atomic_init(&ref->refs, 1);
+            db->wal = ref;
+            db->mem = c.mem;
+            c.mem = NULL;
+            db->mem_wal = number;
+            e.has_log_number = true;
+            e.log_number = number;
+            e.has_last_seq = true;
+            e.last_seq = c.max_seq;
+            rc = st_vset_write_new_manifest(db->vs, &e);
+        }
+    }
+    if (!rc) {
+        db->last_seq = c.max_seq;
+        atomic_store(&db->visible_seq, c.max_seq);
+        atomic_store(&db->synced_floor, c.max_seq);
+    }
+    st_memtable_unref(c.mem);
+    st_edit_destroy(&e);
+    free(s.logs);
+    return rc;
+}
+
+typedef struct obsolete_ctx {
+    st_db *db;
+    st_version *v;
+    uint64_t log_number, manifest;
+} obsolete_ctx;
+
+static int maybe_delete(const char *name, void *arg) {
+    obsolete_ctx *o = arg;
+    uint64_t n = 0;
+    bool del = false;
+    switch (st_fn_parse(name, &n)) {
+    case ST_FT_LOG: del = n < o->log_number; break;
+    case ST_FT_TABLE: del = !st_version_has_file(o->v, n); break;
+    case ST_FT_MANIFEST: del = n != o->manifest; break;
+    case ST_FT_TEMP: del = true; break;
+    default: break;
+    }
+    if (del) {
+        char path[ST_PATH_MAX];
+        st_io_unlink(st_fn_join(path, o->db->dir, name));
+    }
+    return 0;
+}
+
+void st_db_delete_obsolete(st_db *db) {
+    obsolete_ctx o = {db, st_vset_current(db->vs), st_vset_log_number(db->vs), st_vset_manifest_number(db->vs)};
+    st_io_list_dir(db->dir, maybe_delete, &o);
+    st_version_unref(o.v);
+}

@@ -1,0 +1,210 @@
+/* memtable.c -- see memtable.h for the entry layout and M1/M2.
+ *
+ * Lookups never build a fake entry: the skiplist's key comparator orders an entry against an
+ * st_slice internal key. A get seeks to (ukey, snap_seq, ST_KIND_SEEK): SEEK is the highest kind,
+ * so the tag sorts before every real entry with seq <= snap_seq, and the first entry at or after
+ * it is the newest visible version of ukey if it has that user key at all. */
+#include "memtable.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "arena.h"
+#include "skiplist.h"
+#include "util/err.h"
+#include "util/ikey.h"
+
+struct st_memtable {
+    _Atomic uint32_t refs;
+    _Atomic uint64_t entries; /* written by the single writer only */
+    st_arena *arena;
+    st_skiplist list;
+};
+
+/* Entries were written by us, so their varints are trusted: no limit checks, and the common
+ * one-byte case inline. */
+static inline const uint8_t *get_len(const uint8_t *p, uint32_t *n) {
+    if (p[0] < 0x80) {
+        *n = p[0];
+        return p + 1;
+    }
+    return st_get_varint32(p, p + ST_VARINT32_MAX, n);
+}
+
+static inline st_slice entry_ikey(const uint8_t *e) {
+    uint32_t n;
+    e = get_len(e, &n);
+    return st_slice_make(e, n);
+}
+
+static inline st_slice entry_value(st_slice ikey) {
+    uint32_t n;
+    const uint8_t *p = get_len(ikey.data + ikey.len, &n);
+    return st_slice_make(p, n);
+}
+
+static int entry_cmp(const uint8_t *a, const uint8_t *b) {
+    return st_ikey_cmp(entry_ikey(a), entry_ikey(b));
+}
+
+static int entry_key_cmp(const uint8_t *entry, const void *ikey) {
+    return st_ikey_cmp(entry_ikey(entry), *(const st_slice *)ikey);
+}
+
+int st_memtable_new(size_t arena_block_bytes, st_memtable **out) {
+    *out = NULL;
+    if (arena_block_bytes == 0) arena_block_bytes = ST_MEMTABLE_DEFAULT_BLOCK;
+    st_memtable *m = malloc(sizeof *m);
+    if (!m) return st_err(ST_ENOMEM, "memtable: out of memory");
+    int rc = st_arena_new(arena_block_bytes, &m->arena);
+    if (rc == 0) rc = st_skiplist_init(&m->list, m->arena, entry_cmp, entry_key_cmp);
+    if (rc < 0) {
+        st_arena_free(m->arena);
+        free(m);
+        return rc;
+    }
+    atomic_init(&m->refs, 1);
+    atomic_init(&m->entries, 0);
+    *out = m;
+    return 0;
+}
+
+void st_memtable_ref(st_memtable *m) { atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed); }
+
+void st_memtable_unref(st_memtable *m) {
+    if (!m) return;
+    /* acq_rel: every holder's reads happen before the free. */
+    uint32_t old = atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel);
+    ST_ASSERT(old > 0);
+    if (old > 1) return;
+    st_arena_free(m->arena);
+    free(m);
+}
+
+int st_memtable_add(st_memtable *m, uint64_t seq, int kind, st_slice ukey, st_slice value) {
+    ST_ASSERT(kind == ST_KIND_PUT || kind == ST_KIND_DEL);
+    ST_ASSERT(seq <= ST_SEQ_MAX);
+    if (ukey.len > UINT32_MAX - ST_IKEY_TAG_BYTES || value.len > UINT32_MAX)
+        return st_err(ST_EINVAL, "memtable: key of %zu or value of %zu bytes is too large",
+                      ukey.len, value.len);
+    uint32_t ikey_len = (uint32_t)ukey.len + ST_IKEY_TAG_BYTES;
+    size_t need = (size_t)st_varint_len(ikey_len) + ikey_len + (size_t)st_varint_len(value.len) +
+                  value.len;
+    uint8_t *e = st_skiplist_reserve(&m->list, need);
+    if (!e) return ST_ENOMEM;
+    uint8_t *p = st_put_varint32(e, ikey_len);
+    if (ukey.len) memcpy(p, ukey.data, ukey.len);
+    p += ukey.len;
+    st_put_fixed64(p, st_ikey_tag(seq, kind));
+    p = st_put_varint32(p + ST_IKEY_TAG_BYTES, (uint32_t)value.len);
+    if (value.len) memcpy(p, value.data, value.len);
+
+    /* The skiplist's release-store publishes the entry bytes written above. */
+    st_skiplist_insert_reserved(&m->list);
+    /* Single writer: load + store instead of a locked add. */
+    uint64_t n = atomic_load_explicit(&m->entries, memory_order_relaxed);
+    atomic_store_explicit(&m->entries, n + 1, memory_order_relaxed);
+    return 0;
+}
+
+int st_memtable_get(st_memtable *m, st_slice ukey, uint64_t snap_seq, int *kind, st_slice *value) {
+    uint8_t stack[ST_MEMTABLE_STACK_KEY + ST_IKEY_TAG_BYTES];
+    uint8_t *buf = stack;
+    if (ukey.len > ST_MEMTABLE_STACK_KEY) {
+        if (ukey.len > SIZE_MAX - ST_IKEY_TAG_BYTES || !(buf = malloc(ukey.len + ST_IKEY_TAG_BYTES)))
+            return st_err(ST_ENOMEM, "memtable: out of memory for a %zu-byte lookup key", ukey.len);
+    }
+    if (ukey.len) memcpy(buf, ukey.data, ukey.len);
+    if (snap_seq > ST_SEQ_MAX) snap_seq = ST_SEQ_MAX; /* a larger one would shift out of the tag */
+    st_put_fixed64(buf + ukey.len, st_ikey_tag(snap_seq, ST_KIND_SEEK));
+    st_slice lookup = st_slice_make(buf, ukey.len + ST_IKEY_TAG_BYTES);
+
+    st_skiplist_iter it;
+    st_skiplist_iter_init(&it, &m->list);
+    st_skiplist_iter_seek(&it, &lookup);
+    if (buf != stack) free(buf);
+
+    if (!st_skiplist_iter_valid(&it)) return ST_ENOTFOUND;
+    st_slice ikey = entry_ikey(st_skiplist_iter_entry(&it));
+    if (st_slice_cmp(st_ikey_user(ikey), ukey) != 0) return ST_ENOTFOUND;
+    *kind = (int)(st_get_fixed64(ikey.data + ikey.len - ST_IKEY_TAG_BYTES) & 0xff);
+    *value = entry_value(ikey);
+    return 0;
+}
+
+size_t st_memtable_bytes(const st_memtable *m) { return st_arena_bytes(m->arena); }
+
+uint64_t st_memtable_entries(const st_memtable *m) {
+    return atomic_load_explicit(&m->entries, memory_order_relaxed);
+}
+
+/* ---- iterator ------------------------------------------------------------------------------ */
+
+typedef struct mem_iter {
+    st_iter base;
+    st_memtable *m;
+    st_skiplist_iter it;
+    int status;
+} mem_iter;
+
+static void mi_seek_first(st_iter *i) {
+    mem_iter *mi = (mem_iter *)i;
+    mi->status = 0;
+    st_skiplist_iter_seek_first(&mi->it);
+}
+
+static void mi_seek(st_iter *i, st_slice target) {
+    mem_iter *mi = (mem_iter *)i;
+    if (target.len < ST_IKEY_TAG_BYTES) {
+        st_skiplist_iter_init(&mi->it, &mi->m->list);
+        mi->status = st_err(ST_EINVAL, "memtable iter: seek target of %zu bytes is no internal key",
+                            target.len);
+        return;
+    }
+    mi->status = 0;
+    st_skiplist_iter_seek(&mi->it, &target);
+}
+
+static void mi_next(st_iter *i) { st_skiplist_iter_next(&((mem_iter *)i)->it); }
+
+static bool mi_valid(const st_iter *i) { return st_skiplist_iter_valid(&((const mem_iter *)i)->it); }
+
+static st_slice mi_key(const st_iter *i) {
+    return entry_ikey(st_skiplist_iter_entry(&((const mem_iter *)i)->it));
+}
+
+static st_slice mi_value(const st_iter *i) {
+    return entry_value(entry_ikey(st_skiplist_iter_entry(&((const mem_iter *)i)->it)));
+}
+
+static int mi_status(const st_iter *i) { return ((const mem_iter *)i)->status; }
+
+static void mi_destroy(st_iter *i) {
+    mem_iter *mi = (mem_iter *)i;
+    st_memtable_unref(mi->m);
+    free(mi);
+}
+
+static const struct st_iter_ops mem_iter_ops = {
+    .seek_first = mi_seek_first,
+    .seek = mi_seek,
+    .next = mi_next,
+    .valid = mi_valid,
+    .key = mi_key,
+    .value = mi_value,
+    .status = mi_status,
+    .destroy = mi_destroy,
+};
+
+int st_memtable_iter_new(st_memtable *m, st_iter **out) {
+    *out = NULL;
+    mem_iter *mi = malloc(sizeof *mi);
+    if (!mi) return st_err(ST_ENOMEM, "memtable: out of memory for an iterator");
+    mi->base.ops = &mem_iter_ops;
+    mi->m = m;
+    mi->status = 0;
+    st_skiplist_iter_init(&mi->it, &m->list);
+    st_memtable_ref(m);
+    *out = &mi->base;
+    return 0;
+}

@@ -1,0 +1,56 @@
+/* memtable.h -- the in-memory write buffer: internal keys in a skiplist, everything in one arena.
+ *
+ * Entry layout (LevelDB db/memtable.cc), one arena allocation per add shared with its skiplist
+ * node (st_skiplist_reserve):
+ *   varint32 ikey_len | ikey (user key + fixed64 tag, util/ikey.h) | varint32 val_len | value
+ * Entries are ordered by internal key (user key ascending, tag descending).
+ *
+ * Thread-safety: one writer (the db serialises adds); any number of readers (get, iterators) run
+ * concurrently with it, lock-free. ref/unref and the counters are safe from any thread.
+ * M1 an entry, once added, is never changed or freed before the last reference goes (views
+ *    returned by get and iterators rely on it).
+ * M2 no two entries share an internal key: the db hands out each sequence number once. */
+#ifndef STRATA_MEM_MEMTABLE_H
+#define STRATA_MEM_MEMTABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "strata/st_iter.h"
+
+typedef struct st_memtable st_memtable;
+
+#define ST_MEMTABLE_DEFAULT_BLOCK 4096 /* arena block when 0 is passed (LevelDB's size) */
+
+/* A memtable allocating arena blocks of arena_block_bytes (0: ST_MEMTABLE_DEFAULT_BLOCK). Its
+ * bytes start at one block: the skiplist head lives in the arena. On success *out has refcount
+ * 1 and the caller releases it with st_memtable_unref; on failure *out is NULL.
+ * Errors: ST_EINVAL (arena_block_bytes nonzero but < ST_ARENA_MIN_BLOCK), ST_ENOMEM. */
+int st_memtable_new(size_t arena_block_bytes, st_memtable **out);
+void st_memtable_ref(st_memtable *m);
+void st_memtable_unref(st_memtable *m); /* NULL-safe; frees at 0 */
+
+/* Adds (ukey, seq, kind) -> value, copying both into the arena.
+ * REQUIRES: single writer; kind is ST_KIND_PUT or ST_KIND_DEL; seq <= ST_SEQ_MAX; (ukey, seq)
+ * not added before (M2). Errors: ST_ENOMEM, ST_EINVAL (ukey or value over 4 GiB). */
+int st_memtable_add(st_memtable *m, uint64_t seq, int kind, st_slice ukey, st_slice value);
+
+#define ST_MEMTABLE_STACK_KEY 240 /* longer user keys make st_memtable_get malloc */
+
+/* Finds the newest entry for ukey with seq <= snap_seq (values above ST_SEQ_MAX act as
+ * ST_SEQ_MAX). 0: *kind is ST_KIND_PUT or ST_KIND_DEL and *value a view (empty for DEL) valid
+ * while the caller holds a reference on m. ST_ENOTFOUND: no such entry. ST_ENOMEM: only for
+ * user keys over ST_MEMTABLE_STACK_KEY bytes, whose lookup key is malloc'ed. Any thread. */
+int st_memtable_get(st_memtable *m, st_slice ukey, uint64_t snap_seq, int *kind, st_slice *value);
+
+size_t st_memtable_bytes(const st_memtable *m);     /* arena bytes; any thread */
+uint64_t st_memtable_entries(const st_memtable *m); /* entries added; any thread */
+
+/* An st_iter over (internal key, value) in internal-key order; seek takes an internal key
+ * (a target shorter than the 8-byte tag makes the iterator invalid with status ST_EINVAL).
+ * Holds a reference on m until st_iter_free. Readers may iterate while the writer adds; an
+ * entry added behind the iterator's position is not seen. Views are valid while the iterator
+ * lives (M1), longer than st_iter.h promises. Errors: ST_ENOMEM (*out NULL). */
+int st_memtable_iter_new(st_memtable *m, st_iter **out);
+
+#endif

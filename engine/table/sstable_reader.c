@@ -1,0 +1,677 @@
+/* sstable_reader.c -- SSTable reader; see sstable_reader.h, bytes in docs/FORMAT.md#sstable.
+ *
+ * Open: footer (magic, checksum, version) -> metaindex -> properties, filter -> index. Every block
+ * read checks that its handle lies inside the region it belongs to (data blocks end where the
+ * first meta block starts; meta blocks end at the footer), reads stored bytes + trailer in one
+ * pread, verifies the offset-mixed checksum, then decompresses. Index and filter stay in memory.
+ * Lookups: bloom -> index seek -> one data block seek. An index entry's key is >= every key of its
+ * block and < every key of the next, so the first key >= (ukey, snap_seq, SEEK) is in the block
+ * the index names or in none (LevelDB's argument: a shortened separator's user key is strictly
+ * between the two blocks' user keys). */
+#include "sstable_reader.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "block.h"
+#include "bloom.h"
+#include "compress.h"
+#include "sstable_format.h"
+#include "util/err.h"
+#include "util/hash.h"
+#include "util/ikey.h"
+
+struct st_sst_reader {
+    st_file *f;                  /* owned */
+    uint64_t number;
+    uint64_t file_size;
+    uint64_t data_end;           /* data blocks lie in [0, data_end) */
+    uint64_t footer_off;         /* meta blocks end here */
+    uint32_t base;               /* per-file checksum base from the footer */
+    st_block_handle meta_h, index_h, props_h, filter_h;
+    bool has_filter;
+    st_sst_props props;
+    st_buf index_buf;            /* index block contents */
+    st_block index;
+    st_buf filter_buf;           /* filter block contents (empty: no filter) */
+    atomic_int refs;
+    atomic_uint_fast64_t block_reads, bloom_checks, bloom_useful;
+};
+
+/* Records "sst N (path): <message>" and returns code. */
+static int rerr_at(const char *file, int line, const st_sst_reader *r, int code, const char *fmt, ...)
+    ST_PRINTF(5, 6);
+static int rerr_at(const char *file, int line, const st_sst_reader *r, int code, const char *fmt, ...) {
+    char msg[384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return st_err_at(file, line, code, "sst %llu (%s): %s", (unsigned long long)r->number, st_file_path(r->f), msg);
+}
+#define RERR(r, code, ...) rerr_at(__FILE__, __LINE__, (r), (code), __VA_ARGS__)
+
+/* Re-records the last error (from block.c or compress.c) with this file and offset. */
+static int rewrap(const st_sst_reader *r, int code, const char *what, uint64_t off) {
+    char prev[256];
+    snprintf(prev, sizeof prev, "%s", st_errmsg());
+    const char *m = strstr(prev, ": ");
+    return RERR(r, code, "%s block at offset %llu: %s", what, (unsigned long long)off, m ? m + 2 : prev);
+}
+
+/* Like st_buf_reserve but without rounding up: block buffers are sized once per read, and
+ * doubling a 64 KiB block to 128 KiB would waste half of every large-block read. */
+static int reserve_exact(st_buf *b, size_t n) {
+    if (b->cap >= n) return 0;
+    uint8_t *p = realloc(b->data, n);
+    if (!p) return ST_ENOMEM;
+    b->data = p;
+    b->cap = n;
+    return 0;
+}
+
+/* ---- block reads ----------------------------------------------------------------------------- */
+
+/* Reads the block h, which must lie inside [.., limit), verifies its trailer and decompresses it:
+ * *contents views raw or dec, valid while they are. */
+static int read_block(const st_sst_reader *r, st_block_handle h, uint64_t limit, const char *what, st_buf *raw,
+                      st_buf *dec, st_slice *contents) {
+    if (h.off > limit || h.size > limit - h.off || limit - h.off - h.size < ST_SST_TRAILER_BYTES)
+        return RERR(r, ST_ECORRUPT, "%s block handle (offset %llu, size %llu) is outside [0, %llu)", what,
+                    (unsigned long long)h.off, (unsigned long long)h.size, (unsigned long long)limit);
+    size_t n = (size_t)h.size + ST_SST_TRAILER_BYTES;
+    st_buf_clear(raw);
+    if (reserve_exact(raw, n))
+        return RERR(r, ST_ENOMEM, "no memory for the %zu-byte %s block at offset %llu", n, what,
+                    (unsigned long long)h.off);
+    size_t got = 0;
+    int rc = st_file_pread(r->f, raw->data, n, h.off, &got);
+    if (rc < 0)
+        return RERR(r, st_err_from_errno(rc), "reading the %s block at offset %llu failed: %s", what,
+                    (unsigned long long)h.off, strerror(-rc));
+    if (got < n)
+        return RERR(r, ST_ECORRUPT, "%s block at offset %llu is truncated (%zu of %zu bytes)", what,
+                    (unsigned long long)h.off, got, n);
+    raw->len = n;
+    uint32_t want = st_get_fixed32(raw->data + h.size + 1);
+    uint32_t have = st_sst_block_checksum(raw->data, (size_t)h.size + 1, r->base, h.off);
+    if (want != have)
+        return RERR(r, ST_ECORRUPT, "%s block at offset %llu: checksum mismatch (stored %08x, computed %08x)", what,
+                    (unsigned long long)h.off, want, have);
+    st_codec codec = (st_codec)raw->data[h.size];
+    if (codec == ST_CODEC_NONE) {
+        *contents = st_slice_make(raw->data, (size_t)h.size);
+        return 0;
+    }
+    st_buf_clear(dec);
+    /* Size dec from the payload's raw length (st_decompress re-checks it) to avoid doubling. */
+    uint32_t raw_len;
+    if (st_get_varint32(raw->data, raw->data + h.size, &raw_len) && raw_len <= ST_COMPRESS_MAX_RAW &&
+        reserve_exact(dec, raw_len))
+        return RERR(r, ST_ENOMEM, "no memory for the %u-byte %s block at offset %llu", raw_len, what,
+                    (unsigned long long)h.off);
+    rc = st_decompress(codec, st_slice_make(raw->data, (size_t)h.size), dec);
+    if (rc) return rewrap(r, rc, what, h.off);
+    *contents = st_buf_slice(dec);
+    return 0;
+}
+
+/* read_block into `keep`, which then holds exactly the block's contents. */
+static int read_block_owned(const st_sst_reader *r, st_block_handle h, const char *what, st_buf *keep) {
+    st_buf raw, dec;
+    st_buf_init(&raw);
+    st_buf_init(&dec);
+    st_slice c = {NULL, 0};
+    int rc = read_block(r, h, r->footer_off, what, &raw, &dec, &c);
+    if (!rc) {
+        st_buf *src = c.data == raw.data ? &raw : &dec;
+        src->len = c.len;
+        st_buf_destroy(keep);
+        *keep = *src;
+        st_buf_init(src);
+    }
+    st_buf_destroy(&raw);
+    st_buf_destroy(&dec);
+    return rc;
+}
+
+/* Decodes an index entry's value; it must be exactly one handle. */
+static int decode_handle(const st_sst_reader *r, st_slice v, st_block_handle *h) {
+    const uint8_t *end = v.data + v.len;
+    const uint8_t *p = st_block_handle_get(v.data, end, h);
+    if (!p || p != end) return RERR(r, ST_ECORRUPT, "index entry holds a malformed block handle (%zu bytes)", v.len);
+    return 0;
+}
+
+/* ---- open ------------------------------------------------------------------------------------ */
+
+typedef struct footer {
+    st_block_handle meta_h, index_h;
+    uint32_t base, version;
+    uint64_t off;
+} footer;
+
+/* Reads and checks the footer (r->file_size must be set). */
+static int read_footer(const st_sst_reader *r, footer *out) {
+    if (r->file_size < ST_SST_FOOTER_BYTES)
+        return RERR(r, ST_ECORRUPT, "%llu bytes is too short to be an sstable (the footer alone is %d)",
+                    (unsigned long long)r->file_size, ST_SST_FOOTER_BYTES);
+    uint8_t ft[ST_SST_FOOTER_BYTES];
+    uint64_t off = r->file_size - ST_SST_FOOTER_BYTES;
+    size_t got = 0;
+    int rc = st_file_pread(r->f, ft, sizeof ft, off, &got);
+    if (rc < 0)
+        return RERR(r, st_err_from_errno(rc), "reading the footer at offset %llu failed: %s", (unsigned long long)off,
+                    strerror(-rc));
+    if (got < sizeof ft) return RERR(r, ST_ECORRUPT, "footer at offset %llu is truncated", (unsigned long long)off);
+    uint64_t magic = st_get_fixed64(ft + ST_SST_FOOTER_MAGIC_OFF);
+    if (magic != ST_SST_MAGIC)
+        return RERR(r, ST_ECORRUPT,
+                    "not an sstable: bad magic %016llx at offset %llu (file truncated or of another kind)",
+                    (unsigned long long)magic, (unsigned long long)(off + ST_SST_FOOTER_MAGIC_OFF));
+    uint32_t want = st_get_fixed32(ft + ST_SST_FOOTER_CRC_OFF), have = st_checksum32(ft, ST_SST_FOOTER_CRC_OFF);
+    if (want != have)
+        return RERR(r, ST_ECORRUPT, "footer at offset %llu: checksum mismatch (stored %08x, computed %08x)",
+                    (unsigned long long)off, want, have);
+    if (ft[ST_SST_FOOTER_CHECKSUM_TYPE_OFF] != ST_SST_CHECKSUM_XXH3_LOW32)
+        return RERR(r, ST_ECORRUPT, "footer at offset %llu: unknown checksum type %u", (unsigned long long)off,
+                    ft[ST_SST_FOOTER_CHECKSUM_TYPE_OFF]);
+    out->version = st_get_fixed32(ft + ST_SST_FOOTER_VERSION_OFF);
+    if (out->version != ST_SST_FORMAT_VERSION)
+        return RERR(r, ST_ECORRUPT, "footer at offset %llu: unsupported format_version %u", (unsigned long long)off,
+                    out->version);
+    const uint8_t *hs[2] = {ft + ST_SST_FOOTER_METAINDEX_OFF, ft + ST_SST_FOOTER_INDEX_OFF};
+    st_block_handle *hv[2] = {&out->meta_h, &out->index_h};
+    for (int i = 0; i < 2; i++) {
+        const uint8_t *end = hs[i] + ST_SST_HANDLE_MAX_BYTES;
+        const uint8_t *p = st_block_handle_get(hs[i], end, hv[i]);
+        while (p && p < end && *p == 0) p++; /* zero padding */
+        if (p != end)
+            return RERR(r, ST_ECORRUPT, "footer at offset %llu: malformed %s handle", (unsigned long long)off,
+                        i ? "index" : "metaindex");
+    }
+    out->base = st_get_fixed32(ft + ST_SST_FOOTER_BASE_OFF);
+    out->off = off;
+    return 0;
+}
+
+enum {
+    P_BLOCK_BYTES, P_BLOOM_BITS, P_CODEC, P_CREATION_TIME, P_DATA_BLOCKS, P_DELETIONS, P_ENTRIES, P_LARGEST,
+    P_MAX_SEQ, P_MIN_SEQ, P_RAW_KEY_BYTES, P_RAW_VALUE_BYTES, P_SMALLEST, P_COUNT
+};
+static const char *const prop_names[P_COUNT] = {
+    ST_SST_PROP_BLOCK_BYTES, ST_SST_PROP_BLOOM_BITS,     ST_SST_PROP_CODEC,   ST_SST_PROP_CREATION_TIME,
+    ST_SST_PROP_DATA_BLOCKS, ST_SST_PROP_DELETIONS,      ST_SST_PROP_ENTRIES, ST_SST_PROP_LARGEST,
+    ST_SST_PROP_MAX_SEQ,     ST_SST_PROP_MIN_SEQ,        ST_SST_PROP_RAW_KEY_BYTES,
+    ST_SST_PROP_RAW_VALUE_BYTES, ST_SST_PROP_SMALLEST,
+};
+
+/* Every property of format_version 1 is required; unknown names are skipped (newer writers). */
+static int parse_props(st_sst_reader *r, st_slice contents) {
+    st_block blk;
+    if (st_block_init(&blk, contents)) return rewrap(r, ST_ECORRUPT, "properties", r->props_h.off);
+    st_block_iter it;
+    st_block_iter_init(&it, ST_BLOCK_BYTES);
+    st_block_iter_set(&it, &blk);
+    uint64_t num[P_COUNT] = {0};
+    unsigned seen = 0;
+    int rc = 0;
+    st_sst_props *p = &r->props;
+    for (st_iter_seek_first(&it.base); st_iter_valid(&it.base); st_iter_next(&it.base)) {
+        st_slice name = st_iter_key(&it.base), v = st_iter_value(&it.base);
+        int i = 0;
+        while (i < P_COUNT && st_slice_cmp(name, st_slice_str(prop_names[i])) != 0) i++;
+        if (i == P_COUNT) continue;
+        seen |= 1u << i;
+        if (i == P_SMALLEST || i == P_LARGEST) {
+            st_buf *dst = i == P_SMALLEST ? &p->smallest : &p->largest;
+            st_buf_clear(dst);
+            if (st_buf_append(dst, v.data, v.len)) {
+                rc = RERR(r, ST_ENOMEM, "no memory for properties");
+                goto out;
+            }
+            continue;
+        }
+        const uint8_t *e = st_get_varint64(v.data, v.data + v.len, &num[i]);
+        if (e != v.data + v.len) {
+            rc = RERR(r, ST_ECORRUPT, "properties block at offset %llu: malformed value of \"%s\"",
+                      (unsigned long long)r->props_h.off, prop_names[i]);
+            goto out;
+        }
+    }
+    if (it.status) {
+        rc = rewrap(r, it.status, "properties", r->props_h.off);
+        goto out;
+    }
+    for (int i = 0; i < P_COUNT; i++) {
+        if (!(seen & (1u << i))) {
+            rc = RERR(r, ST_ECORRUPT, "properties block at offset %llu: \"%s\" is missing",
+                      (unsigned long long)r->props_h.off, prop_names[i]);
+            goto out;
+        }
+    }
+    uint64_t codec = num[P_CODEC];
+    if ((codec != ST_CODEC_NONE && codec != ST_CODEC_LZ4 && codec != ST_CODEC_ZSTD) ||
+        num[P_BLOCK_BYTES] > UINT32_MAX || num[P_BLOOM_BITS] > UINT32_MAX || num[P_DELETIONS] > num[P_ENTRIES] ||
+        num[P_MIN_SEQ] > num[P_MAX_SEQ] ||
+        (num[P_ENTRIES] && (p->smallest.len < ST_IKEY_TAG_BYTES || p->largest.len < ST_IKEY_TAG_BYTES))) {
+        rc = RERR(r, ST_ECORRUPT, "properties block at offset %llu: impossible values",
+                  (unsigned long long)r->props_h.off);
+        goto out;
+    }
+    p->entries = num[P_ENTRIES];
+    p->deletions = num[P_DELETIONS];
+    p->data_blocks = num[P_DATA_BLOCKS];
+    p->raw_key_bytes = num[P_RAW_KEY_BYTES];
+    p->raw_value_bytes = num[P_RAW_VALUE_BYTES];
+    p->min_seq = num[P_MIN_SEQ];
+    p->max_seq = num[P_MAX_SEQ];
+    p->creation_time = num[P_CREATION_TIME];
+    p->codec = (st_codec)codec;
+    p->block_bytes = (uint32_t)num[P_BLOCK_BYTES];
+    p->bloom_bits_per_key = (uint32_t)num[P_BLOOM_BITS];
+out:
+    st_block_iter_destroy(&it);
+    return rc;
+}
+
+/* Reads the metaindex and the blocks it names. */
+static int read_meta(st_sst_reader *r) {
+    st_buf mb;
+    st_buf_init(&mb);
+    int rc = read_block_owned(r, r->meta_h, "metaindex", &mb);
+    st_block blk;
+    st_slice v;
+    if (!rc && st_block_init(&blk, st_buf_slice(&mb))) rc = rewrap(r, ST_ECORRUPT, "metaindex", r->meta_h.off);
+    if (!rc) {
+        rc = st_block_find(&blk, st_slice_str(ST_SST_META_PROPERTIES), &v);
+        if (rc == ST_ENOTFOUND)
+            rc = RERR(r, ST_ECORRUPT, "metaindex block at offset %llu has no \"properties\"",
+                      (unsigned long long)r->meta_h.off);
+        else if (rc) rc = rewrap(r, rc, "metaindex", r->meta_h.off);
+        else if (decode_handle(r, v, &r->props_h)) rc = ST_ECORRUPT;
+    }
+    if (!rc) {
+        rc = st_block_find(&blk, st_slice_str(ST_SST_META_FILTER), &v);
+        if (rc == ST_ENOTFOUND) rc = 0;
+        else if (rc) rc = rewrap(r, rc, "metaindex", r->meta_h.off);
+        else if (decode_handle(r, v, &r->filter_h)) rc = ST_ECORRUPT;
+        else r->has_filter = true;
+    }
+    st_buf_destroy(&mb);
+    if (rc) return rc;
+
+    st_buf pb;
+    st_buf_init(&pb);
+    rc = read_block_owned(r, r->props_h, "properties", &pb);
+    if (!rc) rc = parse_props(r, st_buf_slice(&pb));
+    st_buf_destroy(&pb);
+    if (rc) return rc;
+    if (r->has_filter) ST_TRY(read_block_owned(r, r->filter_h, "filter", &r->filter_buf));
+    ST_TRY(read_block_owned(r, r->index_h, "index", &r->index_buf));
+    if (st_block_init(&r->index, st_buf_slice(&r->index_buf))) return rewrap(r, ST_ECORRUPT, "index", r->index_h.off);
+
+    /* Data blocks end where the first meta block starts. */
+    r->data_end = r->meta_h.off;
+    if (r->props_h.off < r->data_end) r->data_end = r->props_h.off;
+    if (r->index_h.off < r->data_end) r->data_end = r->index_h.off;
+    if (r->has_filter && r->filter_h.off < r->data_end) r->data_end = r->filter_h.off;
+    return 0;
+}
+
+static void reader_free(st_sst_reader *r) {
+    st_file_close(r->f);
+    st_buf_destroy(&r->props.smallest);
+    st_buf_destroy(&r->props.largest);
+    st_buf_destroy(&r->index_buf);
+    st_buf_destroy(&r->filter_buf);
+    free(r);
+}
+
+int st_sst_reader_open(st_file *f, uint64_t file_number, st_sst_reader **out) {
+    *out = NULL;
+    st_sst_reader *r = calloc(1, sizeof *r);
+    if (!r) {
+        int rc = st_err(ST_ENOMEM, "sst %llu (%s): no memory for a reader", (unsigned long long)file_number,
+                        st_file_path(f));
+        st_file_close(f);
+        return rc;
+    }
+    r->f = f;
+    r->number = file_number;
+    st_buf_init(&r->props.smallest);
+    st_buf_init(&r->props.largest);
+    st_buf_init(&r->index_buf);
+    st_buf_init(&r->filter_buf);
+    atomic_init(&r->refs, 1);
+    atomic_init(&r->block_reads, 0);
+    atomic_init(&r->bloom_checks, 0);
+    atomic_init(&r->bloom_useful, 0);
+
+    footer ft;
+    int rc = st_file_size(f, &r->file_size);
+    if (rc < 0) rc = RERR(r, st_err_from_errno(rc), "reading the file size failed: %s", strerror(-rc));
+    if (!rc && !(rc = read_footer(r, &ft))) {
+        r->meta_h = ft.meta_h;
+        r->index_h = ft.index_h;
+        r->base = ft.base;
+        r->footer_off = ft.off;
+        r->props.format_version = ft.version;
+        rc = read_meta(r);
+    }
+    if (rc) {
+        reader_free(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+void st_sst_reader_ref(st_sst_reader *r) { atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed); }
+
+void st_sst_reader_unref(st_sst_reader *r) {
+    if (!r) return;
+    int prev = atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel);
+    ST_ASSERT(prev >= 1);
+    if (prev == 1) reader_free(r);
+}
+
+const st_sst_props *st_sst_reader_props(const st_sst_reader *r) { return &r->props; }
+uint64_t st_sst_reader_number(const st_sst_reader *r) { return r->number; }
+
+void st_sst_reader_counters(const st_sst_reader *r, st_sst_counters *out) {
+    out->block_reads = atomic_load_explicit(&r->block_reads, memory_order_relaxed);
+    out->bloom_checks = atomic_load_explicit(&r->bloom_checks, memory_order_relaxed);
+    out->bloom_useful = atomic_load_explicit(&r->bloom_useful, memory_order_relaxed);
+}
+
+static void count(atomic_uint_fast64_t *c) { atomic_fetch_add_explicit(c, 1, memory_order_relaxed); }
+
+/* Reads data block h into raw/dec and points blk at it. */
+static int load_data_block(st_sst_reader *r, st_block_handle h, st_buf *raw, st_buf *dec, st_block *blk) {
+    st_slice c = {NULL, 0};
+    count(&r->block_reads);
+    ST_TRY(read_block(r, h, r->data_end, "data", raw, dec, &c));
+    if (st_block_init(blk, c)) return rewrap(r, ST_ECORRUPT, "data", h.off);
+    return 0;
+}
+
+/* ---- get ------------------------------------------------------------------------------------- */
+
+int st_sst_reader_get(st_sst_reader *r, st_slice ukey, uint64_t snap_seq, int *kind, st_buf *value) {
+    st_buf_clear(value);
+    if (r->has_filter) {
+        count(&r->bloom_checks);
+        if (!st_bloom_may_contain(st_buf_slice(&r->filter_buf), st_hash64(ukey.data, ukey.len))) {
+            count(&r->bloom_useful);
+            return ST_ENOTFOUND;
+        }
+    }
+    uint8_t small[256];
+    st_buf big;
+    st_buf_init(&big);
+    uint8_t *lk = small;
+    size_t lk_len = ukey.len + ST_IKEY_TAG_BYTES;
+    if (lk_len > sizeof small) {
+        if (st_buf_reserve(&big, lk_len)) return RERR(r, ST_ENOMEM, "no memory for a %zu-byte lookup key", lk_len);
+        lk = big.data;
+    }
+    if (ukey.len) memcpy(lk, ukey.data, ukey.len);
+    st_put_fixed64(lk + ukey.len, st_ikey_tag(snap_seq > ST_SEQ_MAX ? ST_SEQ_MAX : snap_seq, ST_KIND_SEEK));
+    st_slice target = st_slice_make(lk, lk_len);
+
+    st_block_iter ii, di;
+    st_block_iter_init(&ii, ST_BLOCK_IKEY);
+    st_block_iter_init(&di, ST_BLOCK_IKEY);
+    st_buf raw, dec;
+    st_buf_init(&raw);
+    st_buf_init(&dec);
+    st_block_handle h = {0, 0};
+    st_block blk;
+    int rc;
+
+    st_block_iter_set(&ii, &r->index);
+    st_iter_seek(&ii.base, target);
+    if (!ii.valid) {
+        rc = ii.status ? rewrap(r, ii.status, "index", r->index_h.off) : ST_ENOTFOUND;
+        goto out;
+    }
+    if ((rc = decode_handle(r, ii.value, &h)) || (rc = load_data_block(r, h, &raw, &dec, &blk))) goto out;
+    st_block_iter_set(&di, &blk);
+    st_iter_seek(&di.base, target);
+    if (!di.valid) {
+        rc = di.status ? rewrap(r, di.status, "data", h.off) : ST_ENOTFOUND;
+        goto out;
+    }
+    st_ikey_parts pk;
+    if (!st_ikey_parse(di.key, &pk)) {
+        rc = RERR(r, ST_ECORRUPT, "data block at offset %llu: entry with unknown kind", (unsigned long long)h.off);
+        goto out;
+    }
+    if (st_slice_cmp(pk.ukey, ukey) != 0) {
+        rc = ST_ENOTFOUND;
+        goto out;
+    }
+    *kind = pk.kind;
+    rc = pk.kind == ST_KIND_PUT && st_buf_append(value, di.value.data, di.value.len)
+             ? RERR(r, ST_ENOMEM, "no memory for a %zu-byte value", di.value.len)
+             : 0;
+out:
+    st_block_iter_destroy(&ii);
+    st_block_iter_destroy(&di);
+    st_buf_destroy(&raw);
+    st_buf_destroy(&dec);
+    st_buf_destroy(&big);
+    return rc;
+}
+
+/* ---- two-level iterator ---------------------------------------------------------------------- */
+
+typedef struct sst_iter {
+    st_iter base;
+    st_sst_reader *r;       /* referenced */
+    st_block_iter index_it;
+    st_block_iter data_it;  /* over blk while has_block */
+    st_buf raw, dec;        /* the current data block's bytes */
+    st_block blk;
+    uint64_t blk_off;
+    bool has_block;
+    int status;
+} sst_iter;
+
+/* Points data_it at the block the index iterator names (unpositioned), or at none. */
+static void init_data_block(sst_iter *it) {
+    if (!it->index_it.valid) {
+        it->has_block = false;
+        if (it->index_it.status) it->status = rewrap(it->r, it->index_it.status, "index", it->r->index_h.off);
+        return;
+    }
+    st_block_handle h;
+    int rc = decode_handle(it->r, it->index_it.value, &h);
+    if (!rc && !(it->has_block && it->blk_off == h.off)) {
+        it->has_block = false;
+        rc = load_data_block(it->r, h, &it->raw, &it->dec, &it->blk);
+    }
+    if (rc) {
+        it->has_block = false;
+        it->status = rc;
+        return;
+    }
+    it->has_block = true;
+    it->blk_off = h.off;
+    st_block_iter_set(&it->data_it, &it->blk);
+}
+
+/* Moves past exhausted (or empty) data blocks. */
+static void skip_empty_blocks(sst_iter *it) {
+    while (!it->status && it->has_block && !it->data_it.valid) {
+        if (it->data_it.status) {
+            it->status = rewrap(it->r, it->data_it.status, "data", it->blk_off);
+            return;
+        }
+        st_iter_next(&it->index_it.base);
+        init_data_block(it);
+        if (it->has_block) st_iter_seek_first(&it->data_it.base);
+    }
+}
+
+static void si_seek_first(st_iter *base) {
+    sst_iter *it = (sst_iter *)base;
+    it->status = 0;
+    st_iter_seek_first(&it->index_it.base);
+    init_data_block(it);
+    if (it->has_block) st_iter_seek_first(&it->data_it.base);
+    skip_empty_blocks(it);
+}
+
+static void si_seek(st_iter *base, st_slice target) {
+    sst_iter *it = (sst_iter *)base;
+    it->status = 0;
+    st_iter_seek(&it->index_it.base, target);
+    init_data_block(it);
+    if (it->has_block) st_iter_seek(&it->data_it.base, target);
+    skip_empty_blocks(it);
+}
+
+static bool si_valid(const st_iter *base) {
+    const sst_iter *it = (const sst_iter *)base;
+    return !it->status && it->has_block && it->data_it.valid;
+}
+
+static void si_next(st_iter *base) {
+    sst_iter *it = (sst_iter *)base;
+    ST_ASSERT(si_valid(base));
+    st_iter_next(&it->data_it.base);
+    skip_empty_blocks(it);
+}
+
+static st_slice si_key(const st_iter *base) { return ((const sst_iter *)base)->data_it.key; }
+static st_slice si_value(const st_iter *base) { return ((const sst_iter *)base)->data_it.value; }
+static int si_status(const st_iter *base) { return ((const sst_iter *)base)->status; }
+
+static void si_destroy(st_iter *base) {
+    sst_iter *it = (sst_iter *)base;
+    st_block_iter_destroy(&it->index_it);
+    st_block_iter_destroy(&it->data_it);
+    st_buf_destroy(&it->raw);
+    st_buf_destroy(&it->dec);
+    st_sst_reader_unref(it->r);
+    free(it);
+}
+
+static const struct st_iter_ops sst_iter_ops = {
+    .seek_first = si_seek_first,
+    .seek = si_seek,
+    .next = si_next,
+    .valid = si_valid,
+    .key = si_key,
+    .value = si_value,
+    .status = si_status,
+    .destroy = si_destroy,
+};
+
+int st_sst_reader_iter_new(st_sst_reader *r, st_iter **out) {
+    *out = NULL;
+    sst_iter *it = calloc(1, sizeof *it);
+    if (!it) return RERR(r, ST_ENOMEM, "no memory for an iterator");
+    it->base.ops = &sst_iter_ops;
+    st_sst_reader_ref(r);
+    it->r = r;
+    st_block_iter_init(&it->index_it, ST_BLOCK_IKEY);
+    st_block_iter_set(&it->index_it, &r->index);
+    st_block_iter_init(&it->data_it, ST_BLOCK_IKEY);
+    st_buf_init(&it->raw);
+    st_buf_init(&it->dec);
+    *out = &it->base;
+    return 0;
+}
+
+/* ---- verify ---------------------------------------------------------------------------------- */
+
+/* Walks one data block: entries parse, keys increase across the file and stay <= the block's
+ * index key, and the filter holds every user key. */
+static int verify_block(st_sst_reader *r, const st_block *blk, st_block_handle h, st_slice index_key, st_buf *prev,
+                        uint64_t *entries) {
+    st_block_iter di;
+    st_block_iter_init(&di, ST_BLOCK_IKEY);
+    st_block_iter_set(&di, blk);
+    int rc = 0;
+    for (st_iter_seek_first(&di.base); st_iter_valid(&di.base); st_iter_next(&di.base)) {
+        st_ikey_parts pk;
+        const char *bad = NULL;
+        if (!st_ikey_parse(di.key, &pk)) bad = "entry with unknown kind";
+        else if (prev->len && st_ikey_cmp(di.key, st_buf_slice(prev)) <= 0) bad = "keys out of order";
+        else if (st_ikey_cmp(di.key, index_key) > 0) bad = "key beyond its index entry";
+        else if (r->has_filter &&
+                 !st_bloom_may_contain(st_buf_slice(&r->filter_buf), st_hash64(pk.ukey.data, pk.ukey.len)))
+            bad = "filter does not hold a key";
+        if (bad) {
+            rc = RERR(r, ST_ECORRUPT, "data block at offset %llu, entry at block offset %zu: %s",
+                      (unsigned long long)h.off, di.cur, bad);
+            break;
+        }
+        st_buf_clear(prev);
+        if (st_buf_append(prev, di.key.data, di.key.len)) {
+            rc = RERR(r, ST_ENOMEM, "no memory to verify");
+            break;
+        }
+        (*entries)++;
+    }
+    if (!rc && di.status) rc = rewrap(r, di.status, "data", h.off);
+    st_block_iter_destroy(&di);
+    return rc;
+}
+
+int st_sst_reader_verify(st_sst_reader *r) {
+    footer ft;
+    ST_TRY(read_footer(r, &ft));
+    if (ft.base != r->base || ft.meta_h.off != r->meta_h.off || ft.index_h.off != r->index_h.off)
+        return RERR(r, ST_ECORRUPT, "footer at offset %llu changed since open", (unsigned long long)ft.off);
+    st_buf raw, dec, prev;
+    st_buf_init(&raw);
+    st_buf_init(&dec);
+    st_buf_init(&prev);
+    st_slice c = {NULL, 0};
+    int rc = 0;
+    /* The in-memory metadata was verified at open; check the bytes on disk still match. */
+    const st_block_handle mh[4] = {r->meta_h, r->props_h, r->index_h, r->filter_h};
+    const char *names[4] = {"metaindex", "properties", "index", "filter"};
+    for (int i = 0; i < 4 && !rc; i++) {
+        if (i == 3 && !r->has_filter) break;
+        rc = read_block(r, mh[i], r->footer_off, names[i], &raw, &dec, &c);
+    }
+
+    st_block_iter ii;
+    st_block_iter_init(&ii, ST_BLOCK_IKEY);
+    st_block_iter_set(&ii, &r->index);
+    uint64_t expect_off = 0, entries = 0, blocks = 0;
+    for (st_iter_seek_first(&ii.base); !rc && st_iter_valid(&ii.base); st_iter_next(&ii.base)) {
+        st_block_handle h;
+        st_block blk;
+        if ((rc = decode_handle(r, ii.value, &h))) break;
+        if (h.off != expect_off) {
+            rc = RERR(r, ST_ECORRUPT, "index entry %llu names offset %llu, expected %llu", (unsigned long long)blocks,
+                      (unsigned long long)h.off, (unsigned long long)expect_off);
+            break;
+        }
+        if ((rc = load_data_block(r, h, &raw, &dec, &blk))) break;
+        if ((rc = verify_block(r, &blk, h, ii.key, &prev, &entries))) break;
+        expect_off = h.off + h.size + ST_SST_TRAILER_BYTES;
+        blocks++;
+    }
+    if (!rc && ii.status) rc = rewrap(r, ii.status, "index", r->index_h.off);
+    if (!rc && expect_off != r->data_end)
+        rc = RERR(r, ST_ECORRUPT, "data blocks end at %llu, meta blocks start at %llu", (unsigned long long)expect_off,
+                  (unsigned long long)r->data_end);
+    if (!rc && (entries != r->props.entries || blocks != r->props.data_blocks))
+        rc = RERR(r, ST_ECORRUPT, "found %llu entries in %llu blocks, properties say %llu in %llu",
+                  (unsigned long long)entries, (unsigned long long)blocks, (unsigned long long)r->props.entries,
+                  (unsigned long long)r->props.data_blocks);
+    st_block_iter_destroy(&ii);
+    st_buf_destroy(&raw);
+    st_buf_destroy(&dec);
+    st_buf_destroy(&prev);
+    return rc;
+}

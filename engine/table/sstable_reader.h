@@ -1,0 +1,66 @@
+/* sstable_reader.h -- reading an SSTable: point lookups, iteration and verification.
+ * Format: docs/FORMAT.md#sstable; constants in sstable_format.h.
+ *
+ * Open reads the footer, metaindex, properties, index and filter and keeps the last three in
+ * memory, verifying every checksum; data blocks are read with pread on demand (no block cache
+ * yet) and verified on every read. Bytes from the file are never trusted: any mismatch is
+ * ST_ECORRUPT naming the file and offset, and a corrupt block is never served.
+ * Thread-safety: a reader is immutable after open; get, iter_new, verify, props and counters may
+ * run from any number of threads at once. Each iterator belongs to one thread.
+ * R1: a reader lives while any reference (st_sst_reader_ref, or an open iterator) remains. */
+#ifndef STRATA_TABLE_SSTABLE_READER_H
+#define STRATA_TABLE_SSTABLE_READER_H
+
+#include <stdint.h>
+
+#include "io/io.h"
+#include "strata/st_iter.h"
+#include "strata/st_options.h"
+#include "util/coding.h"
+
+typedef struct st_sst_reader st_sst_reader;
+
+typedef struct st_sst_props {
+    uint64_t entries, deletions, data_blocks, raw_key_bytes, raw_value_bytes, min_seq, max_seq;
+    uint64_t creation_time; /* unix seconds */
+    st_codec codec;
+    uint32_t block_bytes, bloom_bits_per_key, format_version;
+    st_buf smallest, largest; /* internal keys (empty for an empty table), owned by the reader */
+} st_sst_props;
+
+/* Takes ownership of f, even on failure. Reads footer, metaindex, properties, index and filter,
+ * verifying every checksum. On success *out has one reference (release with
+ * st_sst_reader_unref); on failure *out is NULL. `file_number` names the file in messages.
+ * Errors: ST_ECORRUPT (not an sstable, truncated, any checksum or format mismatch), ST_EIO,
+ * ST_ENOMEM. */
+int st_sst_reader_open(st_file *f, uint64_t file_number, st_sst_reader **out);
+void st_sst_reader_ref(st_sst_reader *r);
+void st_sst_reader_unref(st_sst_reader *r); /* NULL-safe; closes the file at 0 */
+
+/* Newest entry for ukey with seq <= snap_seq: 0 with *kind (ST_KIND_PUT or ST_KIND_DEL) and, for
+ * a PUT, the value appended to `value` (cleared first). Consults the bloom filter first.
+ * Errors: ST_ENOTFOUND, ST_ECORRUPT, ST_EIO, ST_ENOMEM. */
+int st_sst_reader_get(st_sst_reader *r, st_slice ukey, uint64_t snap_seq, int *kind, st_buf *value);
+
+/* An st_iter over (internal key, value), two-level (index -> data blocks); seek takes an internal
+ * key. Holds a reference on r until freed. Errors make it invalid with status() set.
+ * On failure *out is NULL. Errors: ST_ENOMEM. */
+int st_sst_reader_iter_new(st_sst_reader *r, st_iter **out);
+
+const st_sst_props *st_sst_reader_props(const st_sst_reader *r);
+uint64_t st_sst_reader_number(const st_sst_reader *r);
+
+/* Re-reads and checks every block: checksums, block structure, key order across the file, index
+ * separators, that data blocks tile the data region, entry count, and that the filter holds every
+ * user key. The first problem is ST_ECORRUPT naming its offset (or ST_EIO/ST_ENOMEM). */
+int st_sst_reader_verify(st_sst_reader *r);
+
+typedef struct st_sst_counters {
+    uint64_t block_reads;  /* data blocks read from the file */
+    uint64_t bloom_checks; /* get() calls that consulted the filter */
+    uint64_t bloom_useful; /* ... and were answered "absent" by it */
+} st_sst_counters;
+
+void st_sst_reader_counters(const st_sst_reader *r, st_sst_counters *out); /* atomics, any thread */
+
+#endif

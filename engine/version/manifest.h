@@ -1,0 +1,45 @@
+/* manifest.h -- the version set: the current version plus the counters the MANIFEST persists.
+ *
+ * The MANIFEST is a log (engine/wal log framing) of version edits; CURRENT names the live one.
+ * Every open writes a fresh MANIFEST that starts with a snapshot of the recovered state, so a
+ * MANIFEST never has to be appended to after a crash. Invariants:
+ *   M1 an edit is installed as current only after it is durable in the MANIFEST;
+ *   M2 after a failed MANIFEST write or sync the set is poisoned: later edits return ST_EFATAL;
+ *   M3 file numbers handed out are always > every number the MANIFEST records.
+ * Thread-safety: st_vset_log_and_apply calls are serialised internally; st_vset_current and the
+ * counters may be read from any thread. */
+#ifndef STRATA_VERSION_MANIFEST_H
+#define STRATA_VERSION_MANIFEST_H
+
+#include <stdbool.h>
+
+#include "version.h"
+
+typedef struct st_vset st_vset;
+
+/* Reads CURRENT and replays its MANIFEST when the directory has one (*existed = true), else starts
+ * empty (*existed = false). Opens a reader for every table of the recovered version (a missing or
+ * damaged table is ST_ECORRUPT). Writes nothing. Caller frees with st_vset_close. */
+int st_vset_recover(const char *dir, st_vset **out, bool *existed);
+
+/* Starts a new MANIFEST holding the current state with `e` applied, then points CURRENT at it.
+ * Used once per open, after WAL recovery. */
+int st_vset_write_new_manifest(st_vset *vs, st_version_edit *e);
+
+/* Applies e to the current version, appends it to the MANIFEST, syncs, installs the result.
+ * Sets next_file and last_seq in the edit itself. */
+int st_vset_log_and_apply(st_vset *vs, st_version_edit *e);
+
+/* Current version with a new reference: release with st_version_unref. */
+st_version *st_vset_current(st_vset *vs);
+
+uint64_t st_vset_new_file_number(st_vset *vs);
+uint64_t st_vset_log_number(st_vset *vs);
+uint64_t st_vset_last_seq(st_vset *vs);
+uint64_t st_vset_manifest_number(st_vset *vs);
+/* Raises the persisted last_seq floor (it is written with the next edit). */
+void st_vset_set_last_seq(st_vset *vs, uint64_t seq);
+
+void st_vset_close(st_vset *vs); /* NULL-safe */
+
+#endif

@@ -1,0 +1,164 @@
+/* version.c -- applying edits to versions, and point lookups across levels.
+ *
+ * A version holds one reference on each of its st_file_meta, so consecutive versions share the
+ * metadata (and open readers) of the tables they have in common. */
+#include "version.h"
+
+#include <stdlib.h>
+
+#include "table/sstable_reader.h"
+#include "util/err.h"
+#include "util/ikey.h"
+
+int st_version_new_empty(st_version **out) {
+    st_version *v = calloc(1, sizeof *v);
+    *out = v;
+    if (!v) return ST_ENOMEM;
+    atomic_init(&v->refs, 1);
+    return 0;
+}
+
+void st_version_ref(st_version *v) { atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed); }
+
+void st_version_unref(st_version *v) {
+    if (!v) return;
+    if (atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) != 1) return;
+    for (int l = 0; l < ST_MAX_LEVELS; l++) {
+        for (size_t i = 0; i < v->n_files[l]; i++) st_file_meta_unref(v->files[l][i]);
+        free(v->files[l]);
+    }
+    free(v);
+}
+
+static int cmp_l0(const void *a, const void *b) {
+    const st_file_meta *x = *(st_file_meta *const *)a, *y = *(st_file_meta *const *)b;
+    if (x->max_seq != y->max_seq) return x->max_seq > y->max_seq ? -1 : 1;
+    return x->number > y->number ? -1 : (x->number < y->number);
+}
+
+static int cmp_smallest(const void *a, const void *b) {
+    const st_file_meta *x = *(st_file_meta *const *)a, *y = *(st_file_meta *const *)b;
+    int c = st_ikey_cmp(st_buf_slice(&x->smallest), st_buf_slice(&y->smallest));
+    return c ? c : (x->number > y->number) - (x->number < y->number);
+}
+
+static bool deleted_in(const st_version_edit *e, int level, uint64_t number) {
+    for (size_t i = 0; i < e->n_deleted; i++)
+        if (e->deleted[i].level == level && e->deleted[i].number == number) return true;
+    return false;
+}
+
+int st_version_apply(const st_version *base, const st_version_edit *e, st_version **out) {
+    st_version *v;
+    ST_TRY(st_version_new_empty(&v));
+    *out = NULL;
+    int rc = 0;
+    for (size_t i = 0; i < e->n_deleted; i++) {
+        int l = e->deleted[i].level;
+        bool found = false;
+        for (size_t j = 0; l < ST_MAX_LEVELS && j < base->n_files[l] && !found; j++)
+            found = base->files[l][j]->number == e->deleted[i].number;
+        if (!found) {
+            rc = st_err(ST_ECORRUPT, "manifest deletes table %llu from L%d, which does not hold it",
+                        (unsigned long long)e->deleted[i].number, l);
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < e->n_added; i++) {
+        const st_file_meta *f = e->added[i];
+        if (f->level < 0 || f->level >= ST_MAX_LEVELS) {
+            rc = st_err(ST_ECORRUPT, "manifest adds table %llu at level %d (max %d)",
+                        (unsigned long long)f->number, f->level, ST_MAX_LEVELS - 1);
+            goto out;
+        }
+        if (st_version_has_file(base, f->number) && !deleted_in(e, f->level, f->number)) {
+            rc = st_err(ST_ECORRUPT, "manifest adds table %llu twice", (unsigned long long)f->number);
+            goto out;
+        }
+    }
+    for (int l = 0; l < ST_MAX_LEVELS; l++) {
+        size_t cap = base->n_files[l];
+        for (size_t i = 0; i < e->n_added; i++) cap += e->added[i]->level == l;
+        if (!cap) continue;
+        v->files[l] = malloc(cap * sizeof *v->files[l]);
+        if (!v->files[l]) {
+            rc = ST_ENOMEM;
+            goto out;
+        }
+        for (size_t j = 0; j < base->n_files[l]; j++) {
+            st_file_meta *f = base->files[l][j];
+            if (deleted_in(e, l, f->number)) continue;
+            st_file_meta_ref(f);
+            v->files[l][v->n_files[l]++] = f;
+        }
+        for (size_t i = 0; i < e->n_added; i++) {
+            if (e->added[i]->level != l) continue;
+            st_file_meta_ref(e->added[i]);
+            v->files[l][v->n_files[l]++] = e->added[i];
+        }
+        qsort(v->files[l], v->n_files[l], sizeof *v->files[l], l == 0 ? cmp_l0 : cmp_smallest);
+    }
+#ifdef ST_DEBUG_INVARIANTS
+    rc = st_version_check(v);
+#endif
+out:
+    if (rc) st_version_unref(v);
+    else *out = v;
+    return rc;
+}
+
+bool st_version_has_file(const st_version *v, uint64_t number) {
+    for (int l = 0; l < ST_MAX_LEVELS; l++)
+        for (size_t j = 0; j < v->n_files[l]; j++)
+            if (v->files[l][j]->number == number) return true;
+    return false;
+}
+
+int st_version_snapshot_edit(const st_version *v, st_version_edit *e) {
+    for (int l = 0; l < ST_MAX_LEVELS; l++)
+        for (size_t j = 0; j < v->n_files[l]; j++) ST_TRY(st_edit_add_file(e, v->files[l][j]));
+    return 0;
+}
+
+int st_version_check(const st_version *v) {
+    for (size_t j = 1; j < v->n_files[0]; j++)
+        if (v->files[0][j - 1]->max_seq < v->files[0][j]->max_seq)
+            return st_err(ST_ECORRUPT, "L0 out of order at table %llu",
+                          (unsigned long long)v->files[0][j]->number);
+    for (int l = 1; l < ST_MAX_LEVELS; l++)
+        for (size_t j = 1; j < v->n_files[l]; j++) {
+            const st_file_meta *a = v->files[l][j - 1], *b = v->files[l][j];
+            if (st_slice_cmp(st_ikey_user(st_buf_slice(&a->largest)), st_ikey_user(st_buf_slice(&b->smallest))) >= 0)
+                return st_err(ST_ECORRUPT, "L%d tables %llu and %llu overlap", l,
+                              (unsigned long long)a->number, (unsigned long long)b->number);
+        }
+    return 0;
+}
+
+/* True if ukey lies within the table's user-key range. */
+static bool covers(const st_file_meta *f, st_slice ukey) {
+    return st_slice_cmp(ukey, st_ikey_user(st_buf_slice(&f->smallest))) >= 0 &&
+           st_slice_cmp(ukey, st_ikey_user(st_buf_slice(&f->largest))) <= 0;
+}
+
+int st_version_get(st_version *v, st_slice ukey, uint64_t snap_seq, int *kind, st_buf *value) {
+    for (size_t j = 0; j < v->n_files[0]; j++) {
+        st_file_meta *f = v->files[0][j];
+        if (f->min_seq > snap_seq || !covers(f, ukey)) continue;
+        int rc = st_sst_reader_get(f->reader, ukey, snap_seq, kind, value);
+        if (rc != ST_ENOTFOUND) return rc;
+    }
+    for (int l = 1; l < ST_MAX_LEVELS; l++) {
+        size_t lo = 0, hi = v->n_files[l];
+        /* first file whose largest user key >= ukey */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (st_slice_cmp(st_ikey_user(st_buf_slice(&v->files[l][mid]->largest)), ukey) < 0) lo = mid + 1;
+            else hi = mid;
+        }
+        if (lo == v->n_files[l] || !covers(v->files[l][lo], ukey)) continue;
+        int rc = st_sst_reader_get(v->files[l][lo]->reader, ukey, snap_seq, kind, value);
+        if (rc != ST_ENOTFOUND) return rc;
+    }
+    return ST_ENOTFOUND;
+}

@@ -1,0 +1,64 @@
+/* version_edit.h -- a change to the set of live tables, as logged in the MANIFEST.
+ *
+ * An edit may set the log number (WALs below it are obsolete), the next file number and the last
+ * sequence number, and lists tables deleted (level, number) and added (full metadata). Encoding:
+ * docs/FORMAT.md#manifest; tags are on disk: never renumber. Decoding treats its input as
+ * untrusted: anything malformed is ST_ECORRUPT. */
+#ifndef STRATA_VERSION_EDIT_H
+#define STRATA_VERSION_EDIT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "util/coding.h"
+
+struct st_sst_reader;
+
+/* One live table. Shared by every version that contains it (refcounted); immutable once
+ * published except `reader`, which is set once before publication. */
+typedef struct st_file_meta {
+    atomic_int refs;
+    int level;
+    uint64_t number;
+    uint64_t size;
+    uint64_t entries;
+    uint64_t min_seq, max_seq;
+    uint64_t checksum;   /* XXH3-64 of the whole file */
+    uint64_t ctime;      /* unix seconds */
+    int codec;           /* st_codec of its data blocks */
+    int tier;            /* placement; 0 = the database directory (tiers arrive with issue 5) */
+    st_buf smallest;     /* internal keys */
+    st_buf largest;
+    struct st_sst_reader *reader; /* open reader, owned (one reference) */
+} st_file_meta;
+
+/* refcount 1. Caller releases with st_file_meta_unref. */
+int st_file_meta_new(st_file_meta **out);
+void st_file_meta_ref(st_file_meta *f);
+void st_file_meta_unref(st_file_meta *f); /* NULL-safe; unrefs the reader at 0 */
+
+typedef struct st_deleted_file {
+    int level;
+    uint64_t number;
+} st_deleted_file;
+
+typedef struct st_version_edit {
+    bool has_log_number, has_next_file, has_last_seq;
+    uint64_t log_number, next_file, last_seq;
+    st_deleted_file *deleted;
+    size_t n_deleted, cap_deleted;
+    st_file_meta **added; /* each holds one reference, released by destroy */
+    size_t n_added, cap_added;
+} st_version_edit;
+
+void st_edit_init(st_version_edit *e);
+void st_edit_destroy(st_version_edit *e);
+int st_edit_delete_file(st_version_edit *e, int level, uint64_t number);
+/* Takes a new reference on f. */
+int st_edit_add_file(st_version_edit *e, st_file_meta *f);
+
+int st_edit_encode(const st_version_edit *e, st_buf *out);
+/* Fills e (initialised by the caller) from rec; ST_ECORRUPT on malformed input. */
+int st_edit_decode(st_slice rec, st_version_edit *e);
+
+#endif

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# run.sh -- THE test command: the whole suite, twice.
+#
+#   1. Release build in build/                  -> ctest -j2
+#   2. ASan + UBSan Debug build in build-asan/  -> ctest -j2 (a leak or UB fails the test)
+#
+# Installs missing packages first (tools/setup.sh). Both stages always run; the exit status is
+# non-zero if either failed. Extra arguments go to both ctest runs, e.g. `tests/run.sh -L unit`
+# or `tests/run.sh -R test_io`. Works from any directory.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$(pwd)
+njobs=$(nproc 2>/dev/null || echo 2)
+ctest_args=("$@")
+
+bash tools/setup.sh
+
+# stage <name> <build dir> <cmake args...>: configure, build, test; records "<name>: <result>".
+results=()
+failed=0
+stage() {
+    local name=$1 dir=$2
+    shift 2
+    echo
+    echo "==== $name: configure + build in $dir/"
+    if ! cmake -S "$root" -B "$dir" -DSTRATA_TESTS=ON "$@"; then
+        results+=("$name: FAILED (cmake configure)")
+        failed=1
+        return
+    fi
+    if ! cmake --build "$dir" -j"$njobs"; then
+        results+=("$name: FAILED (build)")
+        failed=1
+        return
+    fi
+    echo
+    echo "==== $name: ctest"
+    local log="$dir/ctest-summary.log" rc=0
+    ctest --test-dir "$dir" --output-on-failure --no-tests=error -j2 "${ctest_args[@]}" 2>&1 | tee "$log" || rc=$?
+    local summary
+    summary=$(grep -E 'tests passed|No tests were found' "$log" | tail -n 1 || true)
+    if [ "$rc" -eq 0 ]; then
+        results+=("$name: ok (${summary:-no summary})")
+    else
+        results+=("$name: FAILED (${summary:-ctest exit $rc})")
+        failed=1
+    fi
+}
+
+stage release build -DCMAKE_BUILD_TYPE=Release -DSTRATA_SANITIZE=OFF
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+stage sanitize build-asan -DCMAKE_BUILD_TYPE=Debug -DSTRATA_SANITIZE=ON
+
+echo
+echo "==== summary"
+for r in "${results[@]}"; do
+    echo "  $r"
+done
+if [ "$failed" -ne 0 ]; then
+    echo "tests/run.sh: FAILED"
+    exit 1
+fi
+echo "tests/run.sh: all passed"

@@ -1,0 +1,1064 @@
+/* test_sstable.c -- SSTable builder and reader against an in-memory model: iteration, point
+ * lookups at snapshots, properties, whole-file checksum, and corruption of every block type. */
+#include "testutil.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "io/io.h"
+#include "strata/st_status.h"
+#include "table/block.h"
+#include "table/compress.h"
+#include "table/sstable_builder.h"
+#include "table/sstable_format.h"
+#include "table/sstable_reader.h"
+#include "util/hash.h"
+#include "util/ikey.h"
+
+#define NENTRIES 20000
+
+/* ---- the model ------------------------------------------------------------------------------- */
+
+typedef struct ent {
+    st_slice ukey, value, ikey;
+    uint64_t seq;
+    int kind;
+} ent;
+
+typedef struct model {
+    ent *e;
+    size_t n;
+    st_slice *ukeys; /* distinct user keys, sorted */
+    size_t nukeys;
+    size_t *first;   /* first[i]: index in e of ukeys[i]'s newest version; first[nukeys] = n */
+    st_buf arena;    /* not reallocated after build: slices point into separate mallocs instead */
+    void **allocs;
+    size_t nallocs, cap_allocs;
+} model;
+
+static uint8_t *model_alloc(model *m, size_t n) {
+    if (m->nallocs == m->cap_allocs) {
+        m->cap_allocs = m->cap_allocs ? 2 * m->cap_allocs : 1024;
+        m->allocs = realloc(m->allocs, m->cap_allocs * sizeof *m->allocs);
+        assert_non_null(m->allocs);
+    }
+    uint8_t *p = malloc(n ? n : 1);
+    assert_non_null(p);
+    m->allocs[m->nallocs++] = p;
+    return p;
+}
+
+static int slice_qsort_cmp(const void *a, const void *b) {
+    return st_slice_cmp(*(const st_slice *)a, *(const st_slice *)b);
+}
+
+static int u64_desc(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? 1 : (x > y ? -1 : 0);
+}
+
+/* A binary user key: often a shared text prefix, then random bytes (0x00 and 0xff included). */
+static st_slice random_ukey(model *m, st_rng *r) {
+    size_t pre = st_rng_below(r, 3) == 0 ? 0 : 5;
+    size_t n = pre + st_rng_below(r, 20);
+    uint8_t *p = model_alloc(m, n);
+    memcpy(p, "user:", pre);
+    for (size_t i = pre; i < n; i++) {
+        uint64_t x = st_rng_next(r);
+        p[i] = (x & 0x300) == 0 ? (uint8_t)((x & 1) ? 0xff : 0x00) : (uint8_t)(x >> 16);
+    }
+    return st_slice_make(p, n);
+}
+
+static st_slice random_value(model *m, st_rng *r) {
+    size_t n = st_rng_below(r, 300);
+    uint8_t *p = model_alloc(m, n);
+    bool text = st_rng_below(r, 2);
+    for (size_t i = 0; i < n; i++) p[i] = text ? (uint8_t)"the quick brown fox "[i % 20] : (uint8_t)st_rng_next(r);
+    return st_slice_make(p, n);
+}
+
+static void model_build(model *m, uint64_t seed, size_t target) {
+    memset(m, 0, sizeof *m);
+    st_rng r;
+    st_rng_seed(&r, seed);
+    size_t cap = target; /* enough distinct keys to reach target entries */
+    st_slice *uk = malloc(cap * sizeof *uk);
+    assert_non_null(uk);
+    for (size_t i = 0; i < cap; i++) uk[i] = random_ukey(m, &r);
+    qsort(uk, cap, sizeof *uk, slice_qsort_cmp);
+    size_t nu = 0;
+    for (size_t i = 0; i < cap; i++)
+        if (nu == 0 || st_slice_cmp(uk[nu - 1], uk[i]) != 0) uk[nu++] = uk[i];
+    m->ukeys = uk;
+    m->e = calloc(target, sizeof *m->e);
+    m->first = calloc(nu + 1, sizeof *m->first);
+    assert_non_null(m->e);
+    assert_non_null(m->first);
+    size_t n = 0, k = 0;
+    for (; k < nu && n < target; k++) {
+        m->first[k] = n;
+        size_t nver = 1 + st_rng_below(&r, 4);
+        if (nver > target - n) nver = target - n;
+        uint64_t seqs[4];
+        for (size_t v = 0; v < nver; v++) {
+            bool dup;
+            do {
+                seqs[v] = 2 + st_rng_below(&r, 1000000000);
+                dup = false;
+                for (size_t w = 0; w < v; w++) dup |= seqs[w] == seqs[v];
+            } while (dup);
+        }
+        qsort(seqs, nver, sizeof seqs[0], u64_desc);
+        for (size_t v = 0; v < nver; v++, n++) {
+            ent *e = &m->e[n];
+            e->ukey = uk[k];
+            e->seq = seqs[v];
+            e->kind = st_rng_below(&r, 5) == 0 ? ST_KIND_DEL : ST_KIND_PUT;
+            e->value = e->kind == ST_KIND_PUT ? random_value(m, &r) : st_slice_make(NULL, 0);
+            uint8_t *ik = model_alloc(m, e->ukey.len + 8);
+            if (e->ukey.len) memcpy(ik, e->ukey.data, e->ukey.len);
+            st_put_fixed64(ik + e->ukey.len, st_ikey_tag(e->seq, e->kind));
+            e->ikey = st_slice_make(ik, e->ukey.len + 8);
+        }
+    }
+    m->nukeys = k;
+    m->first[k] = n;
+    m->n = n;
+}
+
+static void model_free(model *m) {
+    for (size_t i = 0; i < m->nallocs; i++) free(m->allocs[i]);
+    free(m->allocs);
+    free(m->ukeys);
+    free(m->e);
+    free(m->first);
+}
+
+/* Index of the first entry whose ikey >= target (m->n if none). */
+static size_t model_lower_bound(const model *m, st_slice target) {
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (st_ikey_cmp(m->e[mid].ikey, target) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+static bool model_has_ukey(const model *m, st_slice u) {
+    return bsearch(&u, m->ukeys, m->nukeys, sizeof u, slice_qsort_cmp) != NULL;
+}
+
+/* ---- fixture and helpers --------------------------------------------------------------------- */
+
+typedef struct fixture {
+    char *dir;
+    model m;
+} fixture;
+
+static int setup(void **state) {
+    fixture *fx = calloc(1, sizeof *fx);
+    if (!fx) return -1;
+    fx->dir = st_test_tmpdir("sstable");
+    if (!fx->dir) return -1;
+    model_build(&fx->m, st_test_seed("test_sstable model", 31), NENTRIES);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *fx = *state;
+    st_test_rmrf(fx->dir);
+    free(fx->dir);
+    model_free(&fx->m);
+    free(fx);
+    return 0;
+}
+
+static st_sst_opts default_opts(st_codec codec) {
+    st_sst_opts o = {.block_bytes = 4096, .restart_interval = 16, .bloom_bits_per_key = 10, .codec = codec,
+                     .zstd_level = 3};
+    return o;
+}
+
+/* Builds a table of entries [0, n) of the model at path. */
+static void build_table(const char *path, const st_sst_opts *o, const model *m, size_t n, st_sst_meta *meta) {
+    st_file *f;
+    assert_int_equal(st_file_open(path, ST_OPEN_WRITE | ST_OPEN_CREATE | ST_OPEN_TRUNC, &f), 0);
+    st_sst_builder *b;
+    assert_int_equal(st_sst_builder_new(f, o, &b), 0);
+    uint64_t raw = 0;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(st_sst_builder_add(b, m->e[i].ikey, m->e[i].value), 0);
+        raw += m->e[i].ikey.len + m->e[i].value.len;
+        /* an estimate: never more than the raw bytes plus per-entry and per-block overhead */
+        assert_true(st_sst_builder_file_size(b) <= raw + 20 * (i + 1));
+    }
+    assert_int_equal(st_sst_builder_finish(b, meta), 0);
+    assert_int_equal(st_sst_builder_file_size(b), (uint64_t)st_file_append_off(f));
+    st_sst_builder_free(b);
+    assert_int_equal(st_file_sync(f), 0);
+    assert_int_equal(st_file_close(f), 0);
+}
+
+static int open_reader(const char *path, uint64_t number, st_sst_reader **r) {
+    st_file *f;
+    assert_int_equal(st_file_open(path, ST_OPEN_READ, &f), 0);
+    return st_sst_reader_open(f, number, r);
+}
+
+static char *copy_file(const char *dir, const char *from, const char *name) {
+    char *data;
+    size_t len;
+    assert_int_equal(st_io_read_all(from, &data, &len), 0);
+    char *to = st_test_path(dir, name);
+    FILE *fp = fopen(to, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(data, 1, len, fp), len);
+    assert_int_equal(fclose(fp), 0);
+    free(data);
+    return to;
+}
+
+/* Every entry, in order, equals the model's; returns how many were served. Stops at the first
+ * invalid position and reports its status through *status. */
+static size_t scan_and_compare(st_sst_reader *r, const model *m, int *status) {
+    st_iter *it;
+    assert_int_equal(st_sst_reader_iter_new(r, &it), 0);
+    size_t i = 0;
+    for (st_iter_seek_first(it); st_iter_valid(it); st_iter_next(it), i++) {
+        assert_true(i < m->n);
+        st_slice k = st_iter_key(it), v = st_iter_value(it);
+        assert_int_equal(k.len, m->e[i].ikey.len);
+        assert_memory_equal(k.data, m->e[i].ikey.data, k.len);
+        assert_int_equal(v.len, m->e[i].value.len);
+        if (v.len) assert_memory_equal(v.data, m->e[i].value.data, v.len);
+    }
+    *status = st_iter_status(it);
+    st_iter_free(it);
+    return i;
+}
+
+/* get(ukey, snap) per the model: the newest version of ukey with seq <= snap. */
+static void expect_get(st_sst_reader *r, const model *m, size_t k, uint64_t snap, st_buf *val) {
+    size_t want = SIZE_MAX;
+    for (size_t i = m->first[k]; i < m->first[k + 1]; i++) {
+        if (m->e[i].seq <= snap) {
+            want = i;
+            break;
+        }
+    }
+    int kind = 0;
+    int rc = st_sst_reader_get(r, m->ukeys[k], snap, &kind, val);
+    if (want == SIZE_MAX) {
+        assert_int_equal(rc, ST_ENOTFOUND);
+        return;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(kind, m->e[want].kind);
+    assert_int_equal(val->len, m->e[want].value.len);
+    if (val->len) assert_memory_equal(val->data, m->e[want].value.data, val->len);
+}
+
+/* ---- block locations, for the corruption tests ----------------------------------------------- */
+
+typedef struct layout {
+    st_block_handle meta, index, props, filter;
+    st_block_handle *data;
+    size_t ndata;
+    uint64_t footer_off;
+} layout;
+
+/* Decodes the block at h from the file bytes (trusted here: a pristine file). */
+static void block_contents(const char *file, st_block_handle h, st_buf *out) {
+    st_buf_clear(out);
+    uint8_t codec = (uint8_t)file[h.off + h.size];
+    assert_int_equal(st_decompress((st_codec)codec, st_slice_make(file + h.off, h.size), out), 0);
+}
+
+static void get_layout(const char *path, layout *l) {
+    char *file;
+    size_t len;
+    assert_int_equal(st_io_read_all(path, &file, &len), 0);
+    assert_true(len >= ST_SST_FOOTER_BYTES);
+    const uint8_t *ft = (const uint8_t *)file + len - ST_SST_FOOTER_BYTES;
+    l->footer_off = len - ST_SST_FOOTER_BYTES;
+    const uint8_t *end = ft + ST_SST_FOOTER_BYTES;
+    assert_non_null(st_block_handle_get(ft + ST_SST_FOOTER_METAINDEX_OFF, end, &l->meta));
+    assert_non_null(st_block_handle_get(ft + ST_SST_FOOTER_INDEX_OFF, end, &l->index));
+    st_buf c;
+    st_buf_init(&c);
+    block_contents(file, l->meta, &c);
+    st_block blk;
+    assert_int_equal(st_block_init(&blk, st_buf_slice(&c)), 0);
+    st_slice v;
+    assert_int_equal(st_block_find(&blk, st_slice_str("properties"), &v), 0);
+    assert_non_null(st_block_handle_get(v.data, v.data + v.len, &l->props));
+    memset(&l->filter, 0, sizeof l->filter);
+    if (st_block_find(&blk, st_slice_str("filter"), &v) == 0)
+        assert_non_null(st_block_handle_get(v.data, v.data + v.len, &l->filter));
+    block_contents(file, l->index, &c);
+    assert_int_equal(st_block_init(&blk, st_buf_slice(&c)), 0);
+    st_iter *it;
+    assert_int_equal(st_block_iter_new(&blk, ST_BLOCK_IKEY, NULL, &it), 0);
+    l->ndata = 0;
+    l->data = NULL;
+    for (st_iter_seek_first(it); st_iter_valid(it); st_iter_next(it)) {
+        l->data = realloc(l->data, (l->ndata + 1) * sizeof *l->data);
+        assert_non_null(l->data);
+        v = st_iter_value(it);
+        assert_non_null(st_block_handle_get(v.data, v.data + v.len, &l->data[l->ndata++]));
+    }
+    assert_int_equal(st_iter_status(it), 0);
+    st_iter_free(it);
+    st_buf_destroy(&c);
+    free(file);
+}
+
+/* First and last internal keys of data block j, as model indexes. */
+static void data_block_range(const char *path, const layout *l, size_t j, const model *m, size_t *lo, size_t *hi) {
+    char *file;
+    size_t len;
+    assert_int_equal(st_io_read_all(path, &file, &len), 0);
+    st_buf c;
+    st_buf_init(&c);
+    block_contents(file, l->data[j], &c);
+    st_block blk;
+    assert_int_equal(st_block_init(&blk, st_buf_slice(&c)), 0);
+    st_iter *it;
+    assert_int_equal(st_block_iter_new(&blk, ST_BLOCK_IKEY, NULL, &it), 0);
+    st_iter_seek_first(it);
+    assert_true(st_iter_valid(it));
+    *lo = model_lower_bound(m, st_iter_key(it));
+    size_t n = 0;
+    for (; st_iter_valid(it); st_iter_next(it)) n++;
+    *hi = *lo + n - 1;
+    st_iter_free(it);
+    st_buf_destroy(&c);
+    free(file);
+}
+
+/* ---- tests: contents ------------------------------------------------------------------------- */
+
+static void check_table(fixture *fx, const st_sst_opts *o, const char *name) {
+    const model *m = &fx->m;
+    char *path = st_test_path(fx->dir, name);
+    st_sst_meta meta;
+    st_sst_meta_init(&meta);
+    time_t t0 = time(NULL);
+    build_table(path, o, m, m->n, &meta);
+    time_t t1 = time(NULL);
+
+    /* meta */
+    assert_int_equal(meta.file_size, (uint64_t)st_test_file_size(path));
+    char *bytes;
+    size_t len;
+    assert_int_equal(st_io_read_all(path, &bytes, &len), 0);
+    assert_int_equal(meta.file_checksum, st_hash64(bytes, len));
+    free(bytes);
+    uint64_t dels = 0, minseq = UINT64_MAX, maxseq = 0, kbytes = 0, vbytes = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        dels += m->e[i].kind == ST_KIND_DEL;
+        minseq = m->e[i].seq < minseq ? m->e[i].seq : minseq;
+        maxseq = m->e[i].seq > maxseq ? m->e[i].seq : maxseq;
+        kbytes += m->e[i].ikey.len;
+        vbytes += m->e[i].value.len;
+    }
+    assert_int_equal(meta.entries, m->n);
+    assert_int_equal(meta.deletions, dels);
+    assert_int_equal(meta.min_seq, minseq);
+    assert_int_equal(meta.max_seq, maxseq);
+    assert_int_equal(meta.smallest.len, m->e[0].ikey.len);
+    assert_memory_equal(meta.smallest.data, m->e[0].ikey.data, meta.smallest.len);
+    assert_int_equal(meta.largest.len, m->e[m->n - 1].ikey.len);
+    assert_memory_equal(meta.largest.data, m->e[m->n - 1].ikey.data, meta.largest.len);
+
+    st_sst_reader *r;
+    assert_int_equal(open_reader(path, 7, &r), 0);
+    assert_int_equal(st_sst_reader_number(r), 7);
+
+    /* props */
+    const st_sst_props *p = st_sst_reader_props(r);
+    layout l;
+    get_layout(path, &l);
+    assert_int_equal(p->entries, m->n);
+    assert_int_equal(p->deletions, dels);
+    assert_int_equal(p->data_blocks, l.ndata);
+    assert_int_equal(p->raw_key_bytes, kbytes);
+    assert_int_equal(p->raw_value_bytes, vbytes);
+    assert_int_equal(p->min_seq, minseq);
+    assert_int_equal(p->max_seq, maxseq);
+    assert_true(p->creation_time >= (uint64_t)t0 && p->creation_time <= (uint64_t)t1);
+    assert_int_equal(p->codec, o->codec);
+    assert_int_equal(p->block_bytes, o->block_bytes);
+    assert_int_equal(p->bloom_bits_per_key, (uint32_t)o->bloom_bits_per_key);
+    assert_int_equal(p->format_version, 1);
+    assert_int_equal(p->smallest.len, meta.smallest.len);
+    assert_memory_equal(p->smallest.data, meta.smallest.data, p->smallest.len);
+    assert_int_equal(p->largest.len, meta.largest.len);
+    assert_memory_equal(p->largest.data, meta.largest.data, p->largest.len);
+    assert_int_equal(l.filter.size != 0, o->bloom_bits_per_key != 0);
+    free(l.data);
+
+    /* full iteration */
+    int status;
+    assert_int_equal(scan_and_compare(r, m, &status), m->n);
+    assert_int_equal(status, 0);
+    assert_int_equal(st_sst_reader_verify(r), 0);
+
+    /* seeks: existing keys, the newest possible version of a user key, and in-between keys */
+    st_rng rng;
+    st_rng_seed(&rng, st_test_seed(name, 32));
+    st_iter *it;
+    assert_int_equal(st_sst_reader_iter_new(r, &it), 0);
+    st_buf t;
+    st_buf_init(&t);
+    for (int q = 0; q < 3000; q++) {
+        const ent *e = &m->e[st_rng_below(&rng, m->n)];
+        st_buf_clear(&t);
+        switch (q % 4) {
+        case 0: assert_int_equal(st_buf_append(&t, e->ikey.data, e->ikey.len), 0); break;
+        case 1: assert_int_equal(st_ikey_append(&t, e->ukey, ST_SEQ_MAX, ST_KIND_SEEK), 0); break;
+        case 2: assert_int_equal(st_ikey_append(&t, e->ukey, e->seq - 1, ST_KIND_PUT), 0); break;
+        default: /* a user key just after e's: append a byte */
+            assert_int_equal(st_buf_append(&t, e->ukey.data, e->ukey.len), 0);
+            assert_int_equal(st_buf_append(&t, "\x01", 1), 0);
+            assert_int_equal(st_buf_append_fixed64(&t, st_ikey_tag(ST_SEQ_MAX, ST_KIND_SEEK)), 0);
+        }
+        size_t want = model_lower_bound(m, st_buf_slice(&t));
+        st_iter_seek(it, st_buf_slice(&t));
+        if (want == m->n) {
+            assert_false(st_iter_valid(it));
+            assert_int_equal(st_iter_status(it), 0);
+            continue;
+        }
+        assert_true(st_iter_valid(it));
+        assert_int_equal(st_iter_key(it).len, m->e[want].ikey.len);
+        assert_memory_equal(st_iter_key(it).data, m->e[want].ikey.data, m->e[want].ikey.len);
+        /* and it carries on in order */
+        for (size_t s = 1; s < 3 && want + s < m->n; s++) {
+            st_iter_next(it);
+            assert_true(st_iter_valid(it));
+            assert_memory_equal(st_iter_key(it).data, m->e[want + s].ikey.data, m->e[want + s].ikey.len);
+        }
+    }
+    /* past the last key */
+    st_buf_clear(&t);
+    for (int i = 0; i < 26; i++) assert_int_equal(st_buf_append(&t, "\xff", 1), 0); /* user keys are <= 24 bytes */
+    assert_int_equal(st_buf_append_fixed64(&t, 0), 0);
+    st_iter_seek(it, st_buf_slice(&t));
+    assert_false(st_iter_valid(it));
+    assert_int_equal(st_iter_status(it), 0);
+    st_iter_free(it);
+    st_buf_destroy(&t);
+
+    /* get: every version of every user key at snapshots around its seqs */
+    st_buf val;
+    st_buf_init(&val);
+    for (size_t k = 0; k < m->nukeys; k++) {
+        expect_get(r, m, k, ST_SEQ_MAX, &val);
+        expect_get(r, m, k, UINT64_MAX, &val);
+        expect_get(r, m, k, 0, &val);
+        for (size_t i = m->first[k]; i < m->first[k + 1]; i++) {
+            expect_get(r, m, k, m->e[i].seq, &val);
+            expect_get(r, m, k, m->e[i].seq - 1, &val);
+            expect_get(r, m, k, m->e[i].seq + 1, &val);
+        }
+    }
+    /* absent keys: ST_ENOTFOUND, mostly answered by the bloom filter */
+    st_sst_counters c0, c1;
+    st_sst_reader_counters(r, &c0);
+    size_t absent = 0;
+    for (int q = 0; q < 10000; q++) {
+        uint8_t k[12];
+        for (size_t i = 0; i < sizeof k; i++) k[i] = (uint8_t)st_rng_next(&rng);
+        st_slice u = st_slice_make(k, 1 + st_rng_below(&rng, sizeof k));
+        if (model_has_ukey(m, u)) continue;
+        int kind;
+        assert_int_equal(st_sst_reader_get(r, u, ST_SEQ_MAX, &kind, &val), ST_ENOTFOUND);
+        absent++;
+    }
+    st_sst_reader_counters(r, &c1);
+    if (o->bloom_bits_per_key) {
+        assert_int_equal(c1.bloom_checks - c0.bloom_checks, absent);
+        assert_true(c1.bloom_useful - c0.bloom_useful > absent * 95 / 100);
+        assert_true(c1.block_reads - c0.block_reads < absent * 5 / 100);
+    } else {
+        assert_int_equal(c1.bloom_checks, 0);
+    }
+    st_buf_destroy(&val);
+    st_sst_reader_unref(r);
+    st_sst_meta_destroy(&meta);
+    free(path);
+}
+
+static void test_table_without_compression_round_trips(void **state) {
+    st_sst_opts o = default_opts(ST_CODEC_NONE);
+    check_table(*state, &o, "none.sst");
+}
+
+static void test_lz4_table_round_trips(void **state) {
+    st_sst_opts o = default_opts(ST_CODEC_LZ4);
+    check_table(*state, &o, "lz4.sst");
+}
+
+static void test_zstd_table_round_trips(void **state) {
+    st_sst_opts o = default_opts(ST_CODEC_ZSTD);
+    check_table(*state, &o, "zstd.sst");
+}
+
+static void test_tiny_blocks_restart_interval_1_and_no_filter_round_trip(void **state) {
+    st_sst_opts o = default_opts(ST_CODEC_LZ4);
+    o.block_bytes = 200;
+    o.restart_interval = 1;
+    o.bloom_bits_per_key = 0;
+    check_table(*state, &o, "tiny.sst");
+}
+
+static void test_large_blocks_round_trip(void **state) {
+    st_sst_opts o = default_opts(ST_CODEC_ZSTD);
+    o.block_bytes = 64 << 10;
+    o.restart_interval = 32;
+    check_table(*state, &o, "large.sst");
+}
+
+static void test_compression_shrinks_the_file(void **state) {
+    fixture *fx = *state;
+    st_sst_meta mn, ml, mz;
+    st_sst_meta_init(&mn);
+    st_sst_meta_init(&ml);
+    st_sst_meta_init(&mz);
+    char *pn = st_test_path(fx->dir, "n.sst"), *pl = st_test_path(fx->dir, "l.sst");
+    char *pz = st_test_path(fx->dir, "z.sst");
+    st_sst_opts o = default_opts(ST_CODEC_NONE);
+    build_table(pn, &o, &fx->m, fx->m.n, &mn);
+    o.codec = ST_CODEC_LZ4;
+    build_table(pl, &o, &fx->m, fx->m.n, &ml);
+    o.codec = ST_CODEC_ZSTD;
+    build_table(pz, &o, &fx->m, fx->m.n, &mz);
+    printf("file sizes: none %llu, lz4 %llu, zstd %llu\n", (unsigned long long)mn.file_size,
+           (unsigned long long)ml.file_size, (unsigned long long)mz.file_size);
+    assert_true(ml.file_size < mn.file_size);
+    assert_true(mz.file_size < ml.file_size);
+    st_sst_meta_destroy(&mn);
+    st_sst_meta_destroy(&ml);
+    st_sst_meta_destroy(&mz);
+    free(pn);
+    free(pl);
+    free(pz);
+}
+
+static void test_empty_table_opens_and_finds_nothing(void **state) {
+    fixture *fx = *state;
+    char *path = st_test_path(fx->dir, "empty.sst");
+    st_sst_meta meta;
+    st_sst_meta_init(&meta);
+    st_sst_opts o = default_opts(ST_CODEC_LZ4);
+    build_table(path, &o, &fx->m, 0, &meta);
+    assert_int_equal(meta.entries, 0);
+    assert_int_equal(meta.smallest.len, 0);
+    st_sst_reader *r;
+    assert_int_equal(open_reader(path, 1, &r), 0);
+    assert_int_equal(st_sst_reader_props(r)->entries, 0);
+    assert_int_equal(st_sst_reader_props(r)->data_blocks, 0);
+    int status;
+    assert_int_equal(scan_and_compare(r, &fx->m, &status), 0);
+    assert_int_equal(status, 0);
+    st_buf v;
+    st_buf_init(&v);
+    int kind;
+    assert_int_equal(st_sst_reader_get(r, fx->m.ukeys[0], ST_SEQ_MAX, &kind, &v), ST_ENOTFOUND);
+    assert_int_equal(st_sst_reader_verify(r), 0);
+    st_buf_destroy(&v);
+    st_sst_reader_unref(r);
+    st_sst_meta_destroy(&meta);
+    free(path);
+}
+
+static void test_entries_larger_than_a_block_round_trip(void **state) {
+    fixture *fx = *state;
+    char *path = st_test_path(fx->dir, "big.sst");
+    st_file *f;
+    assert_int_equal(st_file_open(path, ST_OPEN_WRITE | ST_OPEN_CREATE, &f), 0);
+    st_sst_opts o = default_opts(ST_CODEC_LZ4);
+    st_sst_builder *b;
+    assert_int_equal(st_sst_builder_new(f, &o, &b), 0);
+    size_t big = 300000;
+    uint8_t *val = malloc(big), *key = malloc(10000);
+    assert_non_null(val);
+    assert_non_null(key);
+    for (size_t i = 0; i < big; i++) val[i] = (uint8_t)(i * 7 + i / 1000);
+    memset(key, 'k', 10000);
+    st_buf ik;
+    st_buf_init(&ik);
+    for (int i = 0; i < 5; i++) {
+        st_buf_clear(&ik);
+        key[9999] = (uint8_t)('a' + i);
+        assert_int_equal(st_ikey_append(&ik, st_slice_make(key, 10000), 100 + (uint64_t)i, ST_KIND_PUT), 0);
+        assert_int_equal(st_sst_builder_add(b, st_buf_slice(&ik), st_slice_make(val, big - (size_t)i)), 0);
+    }
+    assert_int_equal(st_sst_builder_finish(b, NULL), 0);
+    st_sst_builder_free(b);
+    st_file_close(f);
+    st_sst_reader *r;
+    assert_int_equal(open_reader(path, 2, &r), 0);
+    st_buf v;
+    st_buf_init(&v);
+    for (int i = 0; i < 5; i++) {
+        key[9999] = (uint8_t)('a' + i);
+        int kind;
+        assert_int_equal(st_sst_reader_get(r, st_slice_make(key, 10000), ST_SEQ_MAX, &kind, &v), 0);
+        assert_int_equal(kind, ST_KIND_PUT);
+        assert_int_equal(v.len, big - (size_t)i);
+        assert_memory_equal(v.data, val, v.len);
+    }
+    assert_int_equal(st_sst_reader_verify(r), 0);
+    st_buf_destroy(&v);
+    st_buf_destroy(&ik);
+    st_sst_reader_unref(r);
+    free(val);
+    free(key);
+    free(path);
+}
+
+static void test_out_of_order_or_malformed_add_is_einval_and_harmless(void **state) {
+    fixture *fx = *state;
+    const model *m = &fx->m;
+    char *path = st_test_path(fx->dir, "order.sst");
+    st_file *f;
+    assert_int_equal(st_file_open(path, ST_OPEN_WRITE | ST_OPEN_CREATE, &f), 0);
+    st_sst_opts o = default_opts(ST_CODEC_NONE);
+    st_sst_builder *b;
+    assert_int_equal(st_sst_builder_new(f, &o, &b), 0);
+    assert_int_equal(st_sst_builder_add(b, m->e[1].ikey, m->e[1].value), 0);
+    assert_int_equal(st_sst_builder_add(b, m->e[1].ikey, m->e[1].value), ST_EINVAL); /* duplicate */
+    assert_int_equal(st_sst_builder_add(b, m->e[0].ikey, m->e[0].value), ST_EINVAL); /* backwards */
+    assert_int_equal(st_sst_builder_add(b, st_slice_str("short"), st_slice_str("v")), ST_EINVAL);
+    uint8_t badkind[9] = {'a', 0x07, 1, 0, 0, 0, 0, 0, 0}; /* kind 7 */
+    assert_int_equal(st_sst_builder_add(b, st_slice_make(badkind, 9), st_slice_str("v")), ST_EINVAL);
+    for (size_t i = 2; i < 100; i++) assert_int_equal(st_sst_builder_add(b, m->e[i].ikey, m->e[i].value), 0);
+    assert_int_equal(st_sst_builder_finish(b, NULL), 0);
+    assert_int_equal(st_sst_builder_add(b, m->e[200].ikey, m->e[200].value), ST_EINVAL); /* finished */
+    st_sst_builder_free(b);
+    st_file_close(f);
+    st_sst_reader *r;
+    assert_int_equal(open_reader(path, 3, &r), 0);
+    assert_int_equal(st_sst_reader_props(r)->entries, 99);
+    assert_int_equal(st_sst_reader_verify(r), 0);
+    st_sst_reader_unref(r);
+    free(path);
+}
+
+static void test_bad_options_and_nonempty_file_are_einval(void **state) {
+    fixture *fx = *state;
+    char *path = st_test_path(fx->dir, "opts.sst");
+    st_file *f;
+    assert_int_equal(st_file_open(path, ST_OPEN_WRITE | ST_OPEN_CREATE, &f), 0);
+    st_sst_builder *b = (st_sst_builder *)1;
+    st_sst_opts o = default_opts(ST_CODEC_NONE);
+    o.restart_interval = 0;
+    assert_int_equal(st_sst_builder_new(f, &o, &b), ST_EINVAL);
+    assert_null(b);
+    o = default_opts((st_codec)5);
+    assert_int_equal(st_sst_builder_new(f, &o, &b), ST_EINVAL);
+    o = default_opts(ST_CODEC_NONE);
+    o.block_bytes = 0;
+    assert_int_equal(st_sst_builder_new(f, &o, &b), ST_EINVAL);
+    assert_int_equal(st_file_append(f, "x", 1), 0);
+    o = default_opts(ST_CODEC_NONE);
+    assert_int_equal(st_sst_builder_new(f, &o, &b), ST_EINVAL);
+    st_file_close(f);
+    free(path);
+}
+
+static void test_write_failure_is_reported_and_sticky(void **state) {
+    fixture *fx = *state;
+    const model *m = &fx->m;
+    char *path = st_test_path(fx->dir, "wfail.sst");
+    st_file *f;
+    assert_int_equal(st_file_open(path, ST_OPEN_WRITE | ST_OPEN_CREATE, &f), 0);
+    st_sst_opts o = default_opts(ST_CODEC_NONE);
+    st_sst_builder *b;
+    assert_int_equal(st_sst_builder_new(f, &o, &b), 0);
+    st_io_fault_arm(ST_FAULT_WRITE, 1, 28 /* ENOSPC */);
+    int rc = 0;
+    size_t i = 0;
+    for (; i < m->n && rc == 0; i++) rc = st_sst_builder_add(b, m->e[i].ikey, m->e[i].value);
+    if (rc == 0) rc = st_sst_builder_finish(b, NULL);
+    st_io_fault_arm(ST_FAULT_WRITE, 0, 0);
+    assert_int_equal(rc, ST_ENOSPC);
+    assert_non_null(strstr(st_errmsg(), "wfail.sst"));
+    assert_int_equal(st_sst_builder_add(b, m->e[m->n - 1].ikey, m->e[m->n - 1].value), ST_ENOSPC);
+    assert_int_equal(st_sst_builder_finish(b, NULL), ST_ENOSPC);
+    st_sst_builder_free(b);
+    st_file_close(f);
+    free(path);
+}
+
+/* ---- tests: sharing -------------------------------------------------------------------------- */
+
+static void test_iterator_keeps_the_reader_alive(void **state) {
+    fixture *fx = *state;
+    char *path = st_test_path(fx->dir, "ref.sst");
+    st_sst_opts o = default_opts(ST_CODEC_LZ4);
+    build_table(path, &o, &fx->m, 1000, NULL);
+    st_sst_reader *r;
+    assert_int_equal(open_reader(path, 4, &r), 0);
+    st_iter *it;
+    assert_int_equal(st_sst_reader_iter_new(r, &it), 0);
+    st_sst_reader_ref(r);
+    st_sst_reader_unref(r);
+    st_sst_reader_unref(r); /* the iterator's reference remains */
+    size_t n = 0;
+    for (st_iter_seek_first(it); st_iter_valid(it); st_iter_next(it)) n++;
+    assert_int_equal(n, 1000);
+    st_iter_free(it);
+    st_sst_reader_unref(NULL);
+    free(path);
+}
+
+typedef struct getter {
+    st_sst_reader *r;
+    const model *m;
+    uint64_t seed;
+    int failures;
+} getter;
+
+static void *getter_main(void *arg) {
+    getter *g = arg;
+    st_rng rng;
+    st_rng_seed(&rng, g->seed);
+    st_buf v;
+    st_buf_init(&v);
+    for (int q = 0; q < 2000; q++) {
+        size_t k = st_rng_below(&rng, g->m->nukeys);
+        size_t i = g->m->first[k];
+        const ent *e = &g->m->e[i];
+        int kind = 0;
+        int rc = st_sst_reader_get(g->r, e->ukey, ST_SEQ_MAX, &kind, &v);
+        if (rc || kind != e->kind || v.len != e->value.len || (v.len && memcmp(v.data, e->value.data, v.len)))
+            g->failures++;
+    }
+    st_buf_destroy(&v);
+    return NULL;
+}
+
+static void test_concurrent_gets_on_one_reader(void **state) {
+    fixture *fx = *state;
+    char *path = st_test_path(fx->dir, "mt.sst");
+    st_sst_opts o = default_opts(ST_CODEC_ZSTD);
+    build_table(path, &o, &fx->m, fx->m.n, NULL);
+    st_sst_reader *r;
+    assert_int_equal(open_reader(path, 5, &r), 0);
+    uint64_t seed = st_test_seed(__func__, 33);
+    getter g[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        g[i] = (getter){r, &fx->m, seed + (uint64_t)i, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, getter_main, &g[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(g[i].failures, 0);
+    }
+    st_sst_counters c;
+    st_sst_reader_counters(r, &c);
+    assert_int_equal(c.bloom_checks, 8000);
+    assert_true(c.block_reads >= 8000 - c.bloom_useful);
+    st_sst_reader_unref(r);
+    free(path);
+}
+
+/* ---- tests: corruption ----------------------------------------------------------------------- */
+
+static char *build_pristine(fixture *fx, st_codec codec, layout *l) {
+    char *path = st_test_path(fx->dir, "pristine.sst");
+    st_sst_opts o = default_opts(codec);
+    build_table(path, &o, &fx->m, fx->m.n, NULL);
+    get_layout(path, l);
+    return path;
+}
+
+static void expect_open_corrupt(const char *path, const char *what) {
+    st_sst_reader *r = (st_sst_reader *)1;
+    int rc = open_reader(path, 9, &r);
+    if (rc != ST_ECORRUPT) fail_msg("%s: open returned %d, expected ST_ECORRUPT", what, rc);
+    assert_null(r);
+    assert_non_null(strstr(st_errmsg(), "sst 9"));
+}
+
+/* Offsets worth damaging in a block: first, middle and last stored byte, codec byte, checksum. */
+static void block_positions(st_block_handle h, uint64_t pos[5]) {
+    pos[0] = h.off;
+    pos[1] = h.off + h.size / 2;
+    pos[2] = h.off + (h.size ? h.size - 1 : 0);
+    pos[3] = h.off + h.size;
+    pos[4] = h.off + h.size + 3;
+}
+
+static void test_damaged_meta_blocks_fail_open_with_ecorrupt(void **state) {
+    fixture *fx = *state;
+    static const st_codec codecs[] = {ST_CODEC_NONE, ST_CODEC_LZ4, ST_CODEC_ZSTD};
+    for (size_t c = 0; c < 3; c++) {
+        layout l;
+        char *pristine = build_pristine(fx, codecs[c], &l);
+        struct { const char *name; st_block_handle h; } blocks[] = {
+            {"filter", l.filter}, {"properties", l.props}, {"index", l.index}, {"metaindex", l.meta},
+        };
+        for (size_t b = 0; b < 4; b++) {
+            uint64_t pos[5];
+            block_positions(blocks[b].h, pos);
+            for (int i = 0; i < 5; i++) {
+                char *copy = copy_file(fx->dir, pristine, "damaged.sst");
+                assert_int_equal(st_test_flip_byte(copy, pos[i], 0x10), 0);
+                expect_open_corrupt(copy, blocks[b].name);
+                assert_non_null(strstr(st_errmsg(), blocks[b].name));
+                free(copy);
+            }
+        }
+        /* every byte of the footer */
+        for (uint64_t off = l.footer_off; off < l.footer_off + ST_SST_FOOTER_BYTES; off++) {
+            char *copy = copy_file(fx->dir, pristine, "damaged.sst");
+            assert_int_equal(st_test_flip_byte(copy, off, 0x01), 0);
+            expect_open_corrupt(copy, "footer");
+            free(copy);
+        }
+        free(l.data);
+        free(pristine);
+    }
+}
+
+static void test_damaged_data_block_is_reported_never_served(void **state) {
+    fixture *fx = *state;
+    const model *m = &fx->m;
+    static const st_codec codecs[] = {ST_CODEC_NONE, ST_CODEC_LZ4, ST_CODEC_ZSTD};
+    for (size_t c = 0; c < 3; c++) {
+        layout l;
+        char *pristine = build_pristine(fx, codecs[c], &l);
+        size_t j = l.ndata / 2, lo, hi;
+        data_block_range(pristine, &l, j, m, &lo, &hi);
+        uint64_t pos[5];
+        block_positions(l.data[j], pos);
+        for (int p = 0; p < 5; p++) {
+            char *copy = copy_file(fx->dir, pristine, "damaged.sst");
+            assert_int_equal(st_test_flip_byte(copy, pos[p], 0x20), 0);
+            st_sst_reader *r;
+            assert_int_equal(open_reader(copy, 10, &r), 0); /* data blocks are read lazily */
+
+            /* iteration serves exactly the entries before block j, then stops with ST_ECORRUPT */
+            int status;
+            size_t served = scan_and_compare(r, m, &status);
+            assert_int_equal(status, ST_ECORRUPT);
+            assert_int_equal(served, lo);
+
+            /* a seek into the block fails too */
+            st_iter *it;
+            assert_int_equal(st_sst_reader_iter_new(r, &it), 0);
+            st_iter_seek(it, m->e[lo].ikey);
+            assert_false(st_iter_valid(it));
+            assert_int_equal(st_iter_status(it), ST_ECORRUPT);
+            st_iter_free(it);
+
+            /* get: keys whose lookup lands in block j fail; all others answer right */
+            st_buf v;
+            st_buf_init(&v);
+            size_t bad = 0;
+            for (size_t k = 0; k < m->nukeys; k++) {
+                size_t i = m->first[k];
+                int kind = 0;
+                int rc = st_sst_reader_get(r, m->ukeys[k], ST_SEQ_MAX, &kind, &v);
+                if (i >= lo && i <= hi) {
+                    assert_int_equal(rc, ST_ECORRUPT);
+                    char want[64];
+                    snprintf(want, sizeof want, "offset %llu", (unsigned long long)l.data[j].off);
+                    assert_non_null(strstr(st_errmsg(), want));
+                    bad++;
+                    continue;
+                }
+                if (rc == ST_ECORRUPT) { /* the newest version is just past block j's range */
+                    bad++;
+                    continue;
+                }
+                assert_int_equal(rc, 0);
+                assert_int_equal(kind, m->e[i].kind);
+                assert_int_equal(v.len, m->e[i].value.len);
+                if (v.len) assert_memory_equal(v.data, m->e[i].value.data, v.len);
+            }
+            assert_true(bad > 0);
+            assert_int_equal(st_sst_reader_verify(r), ST_ECORRUPT);
+            st_buf_destroy(&v);
+            st_sst_reader_unref(r);
+            free(copy);
+        }
+        free(l.data);
+        free(pristine);
+    }
+}
+
+static void test_block_moved_to_another_offset_fails_its_checksum(void **state) {
+    fixture *fx = *state;
+    const model *m = &fx->m;
+    layout l;
+    char *pristine = build_pristine(fx, ST_CODEC_NONE, &l);
+    /* Two data blocks of the same size: swap them (trailers included). */
+    size_t a = SIZE_MAX, b = SIZE_MAX;
+    for (size_t i = 0; i < l.ndata && a == SIZE_MAX; i++)
+        for (size_t j = i + 1; j < l.ndata; j++)
+            if (l.data[i].size == l.data[j].size) {
+                a = i;
+                b = j;
+                break;
+            }
+    assert_true(a != SIZE_MAX);
+    char *file;
+    size_t len;
+    assert_int_equal(st_io_read_all(pristine, &file, &len), 0);
+    size_t n = (size_t)l.data[a].size + ST_SST_TRAILER_BYTES;
+    char *tmp = malloc(n);
+    assert_non_null(tmp);
+    memcpy(tmp, file + l.data[a].off, n);
+    memcpy(file + l.data[a].off, file + l.data[b].off, n);
+    memcpy(file + l.data[b].off, tmp, n);
+    char *path = st_test_path(fx->dir, "swapped.sst");
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(file, 1, len, fp), len);
+    assert_int_equal(fclose(fp), 0);
+    st_sst_reader *r;
+    assert_int_equal(open_reader(path, 11, &r), 0);
+    size_t lo, hi;
+    data_block_range(pristine, &l, a, m, &lo, &hi);
+    st_buf v;
+    st_buf_init(&v);
+    int kind;
+    assert_int_equal(st_sst_reader_get(r, m->e[lo].ukey, m->e[lo].seq, &kind, &v), ST_ECORRUPT);
+    assert_non_null(strstr(st_errmsg(), "checksum mismatch"));
+    assert_int_equal(st_sst_reader_verify(r), ST_ECORRUPT);
+    st_buf_destroy(&v);
+    st_sst_reader_unref(r);
+    free(tmp);
+    free(file);
+    free(path);
+    free(l.data);
+    free(pristine);
+}
+
+static void test_block_from_another_table_fails_its_checksum(void **state) {
+    fixture *fx = *state;
+    layout la, lb;
+    char *a = build_pristine(fx, ST_CODEC_LZ4, &la);
+    char *b = st_test_path(fx->dir, "twin.sst");
+    st_sst_opts o = default_opts(ST_CODEC_LZ4);
+    build_table(b, &o, &fx->m, fx->m.n, NULL); /* same contents, another random base */
+    get_layout(b, &lb);
+    assert_int_equal(la.data[0].size, lb.data[0].size);
+    char *fa, *fb;
+    size_t na, nb;
+    assert_int_equal(st_io_read_all(a, &fa, &na), 0);
+    assert_int_equal(st_io_read_all(b, &fb, &nb), 0);
+    /* identical stored bytes, different trailers */
+    assert_memory_equal(fa, fb, la.data[0].size);
+    memcpy(fb, fa, (size_t)la.data[0].size + ST_SST_TRAILER_BYTES);
+    FILE *fp = fopen(b, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(fb, 1, nb, fp), nb);
+    assert_int_equal(fclose(fp), 0);
+    st_sst_reader *r;
+    assert_int_equal(open_reader(b, 12, &r), 0);
+    st_buf v;
+    st_buf_init(&v);
+    int kind;
+    assert_int_equal(st_sst_reader_get(r, fx->m.e[0].ukey, ST_SEQ_MAX, &kind, &v), ST_ECORRUPT);
+    st_buf_destroy(&v);
+    st_sst_reader_unref(r);
+    free(fa);
+    free(fb);
+    free(la.data);
+    free(lb.data);
+    free(a);
+    free(b);
+}
+
+static void test_truncated_file_is_ecorrupt(void **state) {
+    fixture *fx = *state;
+    layout l;
+    char *pristine = build_pristine(fx, ST_CODEC_LZ4, &l);
+    long long size = st_test_file_size(pristine);
+    const long long cuts[] = {size - 1, size - 30, size - ST_SST_FOOTER_BYTES, size / 2, 100, 60, 1, 0};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        char *copy = copy_file(fx->dir, pristine, "truncated.sst");
+        assert_int_equal(st_test_truncate(copy, (uint64_t)cuts[i]), 0);
+        expect_open_corrupt(copy, "truncated");
+        free(copy);
+    }
+    free(l.data);
+    free(pristine);
+}
+
+static void test_non_sstable_file_is_ecorrupt_with_a_clear_message(void **state) {
+    fixture *fx = *state;
+    char *path = st_test_path(fx->dir, "notes.txt");
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    for (int i = 0; i < 100; i++) fprintf(fp, "this is a line of text, not a table %d\n", i);
+    assert_int_equal(fclose(fp), 0);
+    expect_open_corrupt(path, "text file");
+    assert_non_null(strstr(st_errmsg(), "not an sstable"));
+    assert_non_null(strstr(st_errmsg(), "notes.txt"));
+
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("tiny", fp);
+    assert_int_equal(fclose(fp), 0);
+    expect_open_corrupt(path, "tiny file");
+    assert_non_null(strstr(st_errmsg(), "too short"));
+    free(path);
+}
+
+static void test_verify_finds_a_flipped_data_byte(void **state) {
+    fixture *fx = *state;
+    layout l;
+    char *path = build_pristine(fx, ST_CODEC_ZSTD, &l);
+    st_sst_reader *r;
+    assert_int_equal(open_reader(path, 13, &r), 0);
+    assert_int_equal(st_sst_reader_verify(r), 0);
+    size_t j = l.ndata - 1;
+    assert_int_equal(st_test_flip_byte(path, l.data[j].off + l.data[j].size / 3, 0x04), 0);
+    assert_int_equal(st_sst_reader_verify(r), ST_ECORRUPT);
+    char want[64];
+    snprintf(want, sizeof want, "data block at offset %llu", (unsigned long long)l.data[j].off);
+    assert_non_null(strstr(st_errmsg(), want));
+    st_sst_reader_unref(r);
+    free(l.data);
+    free(path);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_table_without_compression_round_trips),
+        cmocka_unit_test(test_lz4_table_round_trips),
+        cmocka_unit_test(test_zstd_table_round_trips),
+        cmocka_unit_test(test_tiny_blocks_restart_interval_1_and_no_filter_round_trip),
+        cmocka_unit_test(test_large_blocks_round_trip),
+        cmocka_unit_test(test_compression_shrinks_the_file),
+        cmocka_unit_test(test_empty_table_opens_and_finds_nothing),
+        cmocka_unit_test(test_entries_larger_than_a_block_round_trip),
+        cmocka_unit_test(test_out_of_order_or_malformed_add_is_einval_and_harmless),
+        cmocka_unit_test(test_bad_options_and_nonempty_file_are_einval),
+        cmocka_unit_test(test_write_failure_is_reported_and_sticky),
+        cmocka_unit_test(test_iterator_keeps_the_reader_alive),
+        cmocka_unit_test(test_concurrent_gets_on_one_reader),
+        cmocka_unit_test(test_damaged_meta_blocks_fail_open_with_ecorrupt),
+        cmocka_unit_test(test_damaged_data_block_is_reported_never_served),
+        cmocka_unit_test(test_block_moved_to_another_offset_fails_its_checksum),
+        cmocka_unit_test(test_block_from_another_table_fails_its_checksum),
+        cmocka_unit_test(test_truncated_file_is_ecorrupt),
+        cmocka_unit_test(test_non_sstable_file_is_ecorrupt_with_a_clear_message),
+        cmocka_unit_test(test_verify_finds_a_flipped_data_byte),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
