@@ -182,6 +182,7 @@ void *st_db_flush_main(void *arg) {
         int rc = flush_one(db, item);
         st_memtable_unref(item.mem);
         pthread_mutex_lock(&db->mu);
+        bool drop_wal = false;
         if (rc) {
             db->bg_error = rc;
             fprintf(stderr, "strata: flush of WAL %llu failed: %s (%s)\n", (unsigned long long)item.wal_number,
@@ -191,12 +192,16 @@ void *st_db_flush_main(void *arg) {
             memmove(db->imm, db->imm + 1, (db->n_imm - 1) * sizeof *db->imm);
             db->n_imm--;
             db->flushes_done++;
-            if (st_db_sv_install(db) == 0) {
-                char path[ST_PATH_MAX];
-                st_io_unlink(st_fn_log(path, db->dir, item.wal_number));
-            }
+            drop_wal = st_db_sv_install(db) == 0;
         }
         pthread_cond_broadcast(&db->done_cv);
+        if (drop_wal) {
+            /* D3: the MANIFEST's log number is past it; no lock needed for the unlink */
+            pthread_mutex_unlock(&db->mu);
+            char path[ST_PATH_MAX];
+            st_io_unlink(st_fn_log(path, db->dir, item.wal_number));
+            pthread_mutex_lock(&db->mu);
+        }
     }
     pthread_mutex_unlock(&db->mu);
     return NULL;
