@@ -51,7 +51,9 @@ static int check_options(const st_options *o) {
     if (o->codec != ST_CODEC_NONE && o->codec != ST_CODEC_LZ4 && o->codec != ST_CODEC_ZSTD)
         return st_err(ST_EINVAL, "codec %d unknown", (int)o->codec);
     if (o->zstd_level < -7 || o->zstd_level > 22) return st_err(ST_EINVAL, "zstd_level %d not in -7..22", o->zstd_level);
-    if (o->max_batch_bytes < 1024) return st_err(ST_EINVAL, "max_batch_bytes %zu < 1024", o->max_batch_bytes);
+    /* tables refuse entries of 2 GiB or more: a batch that could hold one would fail its flush */
+    if (o->max_batch_bytes < 1024 || o->max_batch_bytes > (1u << 30))
+        return st_err(ST_EINVAL, "max_batch_bytes %zu not in 1KiB..1GiB", o->max_batch_bytes);
     return 0;
 }
 
@@ -159,6 +161,10 @@ int st_db_open(const char *dir, const st_options *opts, st_db **out) {
         rc = ST_ENOMEM;
         goto fail;
     }
+    if (!opts->create_if_missing && !st_io_exists(dir)) {
+        rc = st_err(ST_EINVAL, "%s does not exist and create_if_missing is off", dir);
+        goto fail;
+    }
     if (opts->create_if_missing && (rc = st_io_mkdir(dir))) {
         rc = st_err(st_err_from_errno(rc), "mkdir %s: %s", dir, strerror(-rc));
         goto fail;
@@ -204,7 +210,9 @@ int st_db_close(st_db *db) {
     if (db->flush_started) pthread_join(db->flush_thread, NULL);
     if (db->sync_started) pthread_join(db->sync_thread, NULL);
     int rc = 0;
-    if (db->wal && !atomic_load(&db->fatal)) {
+    if (atomic_load(&db->fatal)) {
+        rc = st_err(ST_EFATAL, "database was poisoned by a failed WAL write or sync: recent writes may be lost");
+    } else if (db->wal) {
         /* whatever the mode, a clean close leaves every committed write on disk */
         rc = st_wal_commit(db->wal->wal, UINT64_MAX, true);
     }
@@ -309,39 +317,66 @@ static uint64_t read_seq(const st_read_options *ro, uint64_t visible) {
     return ro && ro->snapshot ? ro->snapshot->seq : visible;
 }
 
+/* The newest visible version of key in sv: 0 with *out (malloc'ed copy), ST_ENOTFOUND, or an error.
+ * `scratch` is reused across calls to keep table lookups allocation-free. */
+static int sv_get(st_superversion *sv, uint64_t snap, st_slice key, st_buf *scratch, uint8_t **out, size_t *len) {
+    int kind = 0;
+    st_slice v = {0};
+    int rc = st_memtable_get(sv->mem, key, snap, &kind, &v);
+    for (size_t i = 0; rc == ST_ENOTFOUND && i < sv->n_imm; i++) rc = st_memtable_get(sv->imm[i], key, snap, &kind, &v);
+    if (rc == ST_ENOTFOUND) {
+        rc = st_version_get(sv->version, key, snap, &kind, scratch);
+        v = st_buf_slice(scratch);
+    }
+    if (rc == 0 && kind == ST_KIND_DEL) rc = ST_ENOTFOUND;
+    if (rc) return rc;
+    uint8_t *p = malloc(v.len + 1);
+    if (!p) return ST_ENOMEM;
+    if (v.len) memcpy(p, v.data, v.len);
+    p[v.len] = 0;
+    *out = p;
+    *len = v.len;
+    return 0;
+}
+
 int st_db_get(st_db *db, const st_read_options *ro, st_slice key, uint8_t **value_out, size_t *value_len) {
     *value_out = NULL;
     *value_len = 0;
     atomic_fetch_add_explicit(&db->stat.gets, 1, memory_order_relaxed);
     uint64_t visible;
     st_superversion *sv = st_db_sv_acquire(db, &visible);
-    uint64_t snap = read_seq(ro, visible);
-    int kind = 0, rc = ST_ENOTFOUND;
-    st_slice v = {0};
-    st_buf vb;
-    st_buf_init(&vb);
-    rc = st_memtable_get(sv->mem, key, snap, &kind, &v);
-    for (size_t i = 0; rc == ST_ENOTFOUND && i < sv->n_imm; i++) rc = st_memtable_get(sv->imm[i], key, snap, &kind, &v);
-    if (rc == ST_ENOTFOUND) {
-        rc = st_version_get(sv->version, key, snap, &kind, &vb);
-        v = st_buf_slice(&vb);
-    }
-    if (rc == 0 && kind == ST_KIND_DEL) rc = ST_ENOTFOUND;
-    if (rc == 0) {
-        uint8_t *p = malloc(v.len + 1);
-        if (!p) {
-            rc = ST_ENOMEM;
-        } else {
-            if (v.len) memcpy(p, v.data, v.len);
-            p[v.len] = 0;
-            *value_out = p;
-            *value_len = v.len;
-            atomic_fetch_add_explicit(&db->stat.get_hits, 1, memory_order_relaxed);
-        }
-    }
-    st_buf_destroy(&vb);
+    st_buf scratch;
+    st_buf_init(&scratch);
+    int rc = sv_get(sv, read_seq(ro, visible), key, &scratch, value_out, value_len);
+    if (rc == 0) atomic_fetch_add_explicit(&db->stat.get_hits, 1, memory_order_relaxed);
+    st_buf_destroy(&scratch);
     st_db_sv_release(sv);
     return rc;
+}
+
+int st_db_multiget(st_db *db, const st_read_options *ro, size_t n, const st_slice *keys, uint8_t **values,
+                   size_t *lens, int *statuses) {
+    for (size_t i = 0; i < n; i++) {
+        values[i] = NULL;
+        lens[i] = 0;
+        statuses[i] = ST_ENOTFOUND;
+    }
+    if (n == 0) return 0;
+    atomic_fetch_add_explicit(&db->stat.gets, n, memory_order_relaxed);
+    uint64_t visible;
+    st_superversion *sv = st_db_sv_acquire(db, &visible);
+    uint64_t snap = read_seq(ro, visible);
+    st_buf scratch;
+    st_buf_init(&scratch);
+    uint64_t hits = 0;
+    for (size_t i = 0; i < n; i++) {
+        statuses[i] = sv_get(sv, snap, keys[i], &scratch, &values[i], &lens[i]);
+        hits += statuses[i] == 0;
+    }
+    atomic_fetch_add_explicit(&db->stat.get_hits, hits, memory_order_relaxed);
+    st_buf_destroy(&scratch);
+    st_db_sv_release(sv);
+    return 0;
 }
 
 static void release_sv(void *arg) { st_db_sv_release(arg); }

@@ -3,9 +3,10 @@
  * WALs numbered >= the MANIFEST's log number are replayed in number order into memtables, which
  * are written to L0 as they fill and at the end; one new MANIFEST then records those tables, the
  * next WAL's number and the last sequence number, so recovery never appends to an old WAL
- * (LevelDB reuse_logs=false). Corruption rules (docs/FORMAT.md#recovery): a torn tail of the
- * newest WAL is the end of the log; a damaged record followed by valid data, or a torn tail in any
- * older WAL, means acknowledged writes are lost, and the open fails with ST_ECORRUPT. */
+ * (LevelDB reuse_logs=false). Corruption rules (docs/FORMAT.md#recovery): a torn tail is the end
+ * of its WAL; a damaged record followed by valid data in the same WAL, or a torn WAL followed by a
+ * newer WAL that holds records, means acknowledged writes are lost, and the open fails with
+ * ST_ECORRUPT. So does a directory with tables but no CURRENT. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@ typedef struct dir_scan {
     uint64_t *logs;
     size_t n_logs, cap_logs;
     uint64_t max_number;
+    size_t n_tables;
 } dir_scan;
 
 static int scan_entry(const char *name, void *arg) {
@@ -29,6 +31,7 @@ static int scan_entry(const char *name, void *arg) {
     enum st_file_type t = st_fn_parse(name, &n);
     if (t == ST_FT_LOG || t == ST_FT_TABLE || t == ST_FT_MANIFEST)
         if (n > s->max_number) s->max_number = n;
+    if (t == ST_FT_TABLE) s->n_tables++;
     if (t != ST_FT_LOG) return 0;
     if (s->n_logs == s->cap_logs) {
         size_t cap = s->cap_logs ? s->cap_logs * 2 : 8;
@@ -129,8 +132,13 @@ int st_db_recover(st_db *db) {
         free(s.logs);
         return st_err(st_err_from_errno(rc), "list %s: %s", db->dir, strerror(-rc));
     }
-    /* M3: numbers from an interrupted run may exceed what the MANIFEST recorded. */
-    while (st_vset_new_file_number(db->vs) <= s.max_number) {
+    st_vset_mark_file_number_used(db->vs, s.max_number);
+    if (!existed && s.n_tables) {
+        /* Tables without a CURRENT: treating this as a new database would delete them. (A MANIFEST
+         * alone is what a first open that died before installing CURRENT leaves: harmless.) */
+        free(s.logs);
+        return st_err(ST_ECORRUPT, "%s holds tables but no CURRENT: refusing to open it as a new database",
+                      db->dir);
     }
     if (s.n_logs) qsort(s.logs, s.n_logs, sizeof *s.logs, cmp_u64);
 

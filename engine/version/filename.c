@@ -25,13 +25,18 @@ char *st_fn_join(char *buf, const char *dir, const char *name) {
     return buf;
 }
 
+/* File numbers above this are not ours (a stray file): ignoring them keeps the counter far from
+ * wrapping and every name it produces parseable. */
+#define ST_FILE_NUMBER_MAX (UINT64_C(1) << 48)
+
 static int parse_num(const char *s, const char *end, uint64_t *n) {
     if (s == end) return -1;
     uint64_t v = 0;
     for (; s < end; s++) {
-        if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10) return -1;
+        if (*s < '0' || *s > '9' || v > ST_FILE_NUMBER_MAX) return -1;
         v = v * 10 + (uint64_t)(*s - '0');
     }
+    if (v > ST_FILE_NUMBER_MAX) return -1;
     *n = v;
     return 0;
 }

@@ -50,7 +50,7 @@ static int vset_new(const char *dir, st_vset **out) {
         st_vset_close(vs);
         return rc;
     }
-    vs->next_file = 2; /* 1 is the first MANIFEST */
+    vs->next_file = 1;
     *out = vs;
     return 0;
 }
@@ -104,6 +104,7 @@ static int replay(st_vset *vs, const char *path) {
     if (rc) return io_err(rc, "open", path);
     st_log_reader *r;
     ST_TRY(st_log_reader_new(f, &r));
+    st_log_reader_set_strict(r, true);
     st_buf rec;
     st_buf_init(&rec);
     int n = 0;
@@ -132,6 +133,7 @@ static int replay(st_vset *vs, const char *path) {
 }
 
 int st_vset_recover(const char *dir, st_vset **out, bool *existed) {
+    *out = NULL;
     st_vset *vs;
     ST_TRY(vset_new(dir, &vs));
     char path[ST_PATH_MAX], mpath[ST_PATH_MAX];
@@ -276,6 +278,12 @@ st_version *st_vset_current(st_vset *vs) {
 }
 
 uint64_t st_vset_new_file_number(st_vset *vs) { return vs->next_file++; }
+void st_vset_mark_file_number_used(st_vset *vs, uint64_t n) {
+    uint64_t cur = vs->next_file;
+    while (cur <= n && !atomic_compare_exchange_weak(&vs->next_file, &cur, n + 1)) {
+    }
+}
+
 uint64_t st_vset_log_number(st_vset *vs) { return vs->log_number; }
 uint64_t st_vset_last_seq(st_vset *vs) { return vs->last_seq; }
 uint64_t st_vset_manifest_number(st_vset *vs) { return vs->manifest_number; }

@@ -34,6 +34,9 @@ int st_vset_log_and_apply(st_vset *vs, st_version_edit *e);
 st_version *st_vset_current(st_vset *vs);
 
 uint64_t st_vset_new_file_number(st_vset *vs);
+/* Makes sure no later number handed out is <= n (M3): numbers an interrupted run used may exceed
+ * what its MANIFEST recorded. */
+void st_vset_mark_file_number_used(st_vset *vs, uint64_t n);
 uint64_t st_vset_log_number(st_vset *vs);
 uint64_t st_vset_last_seq(st_vset *vs);
 uint64_t st_vset_manifest_number(st_vset *vs);

@@ -48,6 +48,13 @@ static bool deleted_in(const st_version_edit *e, int level, uint64_t number) {
     return false;
 }
 
+/* Deleted at any level: a trivial move is "delete from L, add at L+1" of the same number. */
+static bool deleted_anywhere(const st_version_edit *e, uint64_t number) {
+    for (size_t i = 0; i < e->n_deleted; i++)
+        if (e->deleted[i].number == number) return true;
+    return false;
+}
+
 int st_version_apply(const st_version *base, const st_version_edit *e, st_version **out) {
     st_version *v;
     ST_TRY(st_version_new_empty(&v));
@@ -71,7 +78,7 @@ int st_version_apply(const st_version *base, const st_version_edit *e, st_versio
                         (unsigned long long)f->number, f->level, ST_MAX_LEVELS - 1);
             goto out;
         }
-        if (st_version_has_file(base, f->number) && !deleted_in(e, f->level, f->number)) {
+        if (st_version_has_file(base, f->number) && !deleted_anywhere(e, f->number)) {
             rc = st_err(ST_ECORRUPT, "manifest adds table %llu twice", (unsigned long long)f->number);
             goto out;
         }

@@ -1,10 +1,11 @@
 /* version_edit.c -- encoding and decoding of MANIFEST records.
  *
- * Record = sequence of (tag varint32, fields). Tags (on disk: never renumber):
- *   1 log_number varint64 | 2 next_file varint64 | 3 last_seq varint64
- *   4 deleted file: level varint32, number varint64
- *   5 new file: level varint32, number, size, entries, min_seq, max_seq (varint64 each),
- *     checksum fixed64, ctime varint64, codec varint32, tier varint32,
+ * Record = sequence of (tag, fields); every integer is a varint64 unless marked. Tags (on disk:
+ * never renumber):
+ *   1 log_number | 2 next_file | 3 last_seq
+ *   4 deleted file: level (< 64), number
+ *   5 new file: level (< 64), number, size, entries, min_seq, max_seq,
+ *     checksum fixed64, ctime, codec (<= 255), tier (<= 255),
  *     smallest, largest (varint32 length + bytes, internal keys)
  * An unknown tag fails the decode: a MANIFEST written by a newer format is not half-understood. */
 #include "version_edit.h"

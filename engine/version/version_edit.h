@@ -25,7 +25,7 @@ typedef struct st_file_meta {
     uint64_t min_seq, max_seq;
     uint64_t checksum;   /* XXH3-64 of the whole file */
     uint64_t ctime;      /* unix seconds */
-    int codec;           /* st_codec of its data blocks */
+    int codec;           /* st_codec the table was written with (a block may still be stored raw) */
     int tier;            /* placement; 0 = the database directory (tiers arrive with issue 5) */
     st_buf smallest;     /* internal keys */
     st_buf largest;

@@ -2,7 +2,7 @@
  * in log_reader.h.
  *
  * One 32 KiB block is in memory at a time, read with pread. Physical records are checked in the
- * order length-fits-block, type, checksum, fragment order; nothing is trusted before its
+ * order type, length-fits-block, EOF, checksum, fragment order; nothing is trusted before its
  * checksum, and every access is bounded by the bytes actually read.
  * At the first anomaly the reader decides once, and for good, between torn tail and corruption:
  *  - EOF before a whole header: torn, nothing can follow;
@@ -32,6 +32,7 @@ struct st_log_reader {
     size_t pos;           /* next header in block */
     uint64_t end_off;
     uint64_t dropped;
+    bool strict;          /* st_log_reader_set_strict */
     int rc;               /* 0, or the sticky status once ended */
     uint64_t bad_off;     /* ST_ECORRUPT: the damaged record */
     uint64_t good_off;    /* ST_ECORRUPT: first valid record after it */
@@ -96,12 +97,23 @@ static int report_corrupt(const st_log_reader *r) {
                   (unsigned long long)r->good_off);
 }
 
-/* The record at r->pos is damaged: torn tail or corruption (see the top of the file). */
-static int damaged(st_log_reader *r, const char *why) {
+/* The record at r->pos is damaged: torn tail or corruption (see the top of the file). `cut` says
+ * the damage looks like a write that never finished (EOF inside it, or zeros) rather than a
+ * complete record whose bytes changed; a strict reader refuses the latter even at the tail. */
+static int damaged(st_log_reader *r, const char *why, bool cut) {
     uint64_t bad = r->block_start + r->pos, good = 0;
     int found = valid_record_follows(r, &good);
     if (found < 0) return r->rc = found;
-    if (!found) return end_of_log(r);
+    if (!found && (cut || !r->strict)) return end_of_log(r);
+    if (!found) {
+        r->rc = ST_ECORRUPT;
+        r->dropped = r->file_size - r->end_off;
+        r->bad_off = bad;
+        r->good_off = bad;
+        r->bad_why = why;
+        return st_err(ST_ECORRUPT, "log %s: damaged last record at offset %llu (%s): it was complete when written",
+                      st_file_path(r->f), (unsigned long long)bad, why);
+    }
     r->rc = ST_ECORRUPT;
     r->dropped = r->file_size - r->end_off;
     r->bad_off = bad;
@@ -164,12 +176,13 @@ int st_log_reader_next(st_log_reader *r, st_buf *rec) {
         const uint8_t *h = r->block + r->pos;
         uint8_t type = h[ST_LOG_OFF_TYPE];
         size_t n = st_get_fixed16(h + ST_LOG_OFF_LENGTH);
-        if (type == ST_LOG_ZERO) return damaged(r, "zero type: unwritten or zeroed space");
-        if (type > ST_LOG_TYPE_MAX) return damaged(r, "unknown record type");
-        if (r->pos + ST_LOG_HEADER_SIZE + n > ST_LOG_BLOCK_SIZE) return damaged(r, "length crosses the block end");
-        if (r->pos + ST_LOG_HEADER_SIZE + n > r->block_len) return damaged(r, "payload cut off by EOF");
+        if (type == ST_LOG_ZERO) return damaged(r, "zero type: unwritten or zeroed space", true);
+        if (type > ST_LOG_TYPE_MAX) return damaged(r, "unknown record type", false);
+        if (r->pos + ST_LOG_HEADER_SIZE + n > ST_LOG_BLOCK_SIZE)
+            return damaged(r, "length crosses the block end", false);
+        if (r->pos + ST_LOG_HEADER_SIZE + n > r->block_len) return damaged(r, "payload cut off by EOF", true);
         if (st_get_fixed32(h + ST_LOG_OFF_CHECKSUM) != st_checksum32(h + ST_LOG_OFF_TYPE, 1 + n))
-            return damaged(r, "checksum mismatch");
+            return damaged(r, "checksum mismatch", false);
 
         bool starts = type == ST_LOG_FULL || type == ST_LOG_FIRST;
         if (starts && in_record) return out_of_order(r, "new record before the LAST fragment of the previous one");
@@ -189,6 +202,7 @@ int st_log_reader_next(st_log_reader *r, st_buf *rec) {
 }
 
 uint64_t st_log_reader_end_off(const st_log_reader *r) { return r->end_off; }
+void st_log_reader_set_strict(st_log_reader *r, bool on) { r->strict = on; }
 uint64_t st_log_reader_dropped(const st_log_reader *r) { return r->dropped; }
 
 void st_log_reader_free(st_log_reader *r) {

@@ -37,6 +37,11 @@ int st_log_reader_next(st_log_reader *r, st_buf *rec);
 /* Offset just past the last record returned (0 before the first). A writer reopening the log
  * would continue from here. */
 uint64_t st_log_reader_end_off(const st_log_reader *r);
+/* Strict tail (the MANIFEST's): a damaged last record is ST_ECORRUPT unless the damage looks like a
+ * write that never finished (cut off by EOF, or zeros). A MANIFEST record is acted on (WALs
+ * deleted) once synced, so a complete last record with a bad checksum is lost data, not a torn
+ * write. The WAL keeps the default: any damaged tail with nothing valid after it ends the log. */
+void st_log_reader_set_strict(st_log_reader *r, bool on);
 
 /* Once the reader has ended: bytes after end_off that were not returned (the torn tail, or the
  * damaged region and everything after it). 0 before that and for a log that ends cleanly. */

@@ -580,7 +580,10 @@ static int rand_id(mt *t) {
     return (int)st_rng_below(&t->rng, (uint64_t)t->m.n);
 }
 
+/* STRATA_MODEL_OPS=N overrides the op count, for soaks outside CI. */
 static void run_random(mt *t, const char *name, st_sync_mode mode, uint64_t def_seed, long nops) {
+    const char *e = getenv("STRATA_MODEL_OPS");
+    if (e && *e) nops = strtol(e, NULL, 0);
     t->name = name;
     t->seed = st_test_seed(name, def_seed);
     st_rng_seed(&t->rng, t->seed);

@@ -27,13 +27,15 @@ typedef struct st_snapshot st_snapshot;
 
 /* Opens (and with create_if_missing creates) the database in directory `dir`, recovering from
  * the MANIFEST and the WALs. On success *out is the caller's, released with st_db_close.
- * Errors: ST_EINVAL (bad options, not a database), ST_EEXIST, ST_ECORRUPT (a damaged WAL record
- * followed by valid ones, a bad MANIFEST or table), ST_EIO, ST_ENOSPC, ST_ENOMEM. */
+ * Errors: ST_EINVAL (bad options, not a database), ST_EEXIST, ST_EBUSY (another process has it
+ * open: LOCK is held), ST_ECORRUPT (a damaged WAL record followed by valid ones, a bad MANIFEST or
+ * table, tables without a CURRENT), ST_EIO, ST_ENOSPC, ST_ENOMEM. */
 int st_db_open(const char *dir, const st_options *opts, st_db **out);
 
 /* Makes every committed write durable, stops background work and frees the handle. NULL-safe.
  * REQUIRES: no iterator or snapshot of db is still open. Returns the first error met while
- * syncing (the handle is freed regardless). */
+ * syncing, or ST_EFATAL if the db was poisoned (recent writes may be lost); the handle is freed
+ * regardless. */
 int st_db_close(st_db *db);
 
 /* ---- writes -------------------------------------------------------------------------------- */
@@ -83,6 +85,13 @@ typedef struct st_read_options {
 int st_db_get(st_db *db, const st_read_options *ro, st_slice key, uint8_t **value_out,
               size_t *value_len);
 
+/* Looks up n keys against one consistent view (the same sequence number for all). For each i,
+ * statuses[i] is 0 (values[i] is a malloc'ed copy of lens[i] bytes plus a NUL, freed by the caller
+ * with free()), ST_ENOTFOUND (values[i] NULL), or a read error for that key alone. Returns 0, or
+ * ST_ENOMEM / ST_EINVAL when nothing could be looked up (then every values[i] is NULL). */
+int st_db_multiget(st_db *db, const st_read_options *ro, size_t n, const st_slice *keys, uint8_t **values,
+                   size_t *lens, int *statuses);
+
 /* An iterator over user keys in ascending order at a consistent point in time (ro->snapshot, or
  * now). Bounds in ro are copied. Caller frees with st_iter_free(), before st_db_close(). */
 int st_db_iter_new(st_db *db, const st_read_options *ro, st_iter **out);
@@ -106,7 +115,7 @@ typedef struct st_stats {
     uint64_t puts, deletes, batches, gets, get_hits;
     uint64_t wal_bytes;          /* bytes appended to WALs since open */
     uint64_t wal_syncs;          /* fdatasync calls on WALs since open */
-    uint64_t commits_grouped;    /* st_db_commit calls served by another caller's sync */
+    uint64_t commits_grouped;    /* st_db_commit calls that needed no write or sync of their own */
     uint64_t memtable_bytes;     /* arena bytes of the active memtable */
     uint64_t immutable_count;    /* memtables waiting to be flushed */
     uint64_t flushes;            /* memtables written to L0 since open */
