@@ -16,6 +16,9 @@ PACKAGES=(
     liblz4-dev      # block codec (SSD tiers)
     libxxhash-dev   # XXH3 checksums of every on-disk structure
     libcmocka-dev   # unit tests
+    libhiredis-dev  # C client for the integration tests
+    redis-tools     # redis-cli and redis-benchmark: real clients in tests and benchmarks
+    python3-redis   # redis-py smoke test
 )
 
 say() { printf 'setup: %s\n' "$*"; }

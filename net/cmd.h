@@ -1,0 +1,101 @@
+/* cmd.h -- what a command proc sees, and the command table's shape.
+ *
+ * A proc parses its arguments, calls the keyspace (ks_*), and appends exactly one reply to x->rb.
+ * It never builds engine keys and never touches the socket. Writes report the lsn to commit in
+ * x->lsn (the largest one); the connection sends this turn's replies only after the worker's
+ * group commit covered it (docs/ARCHITECTURE.md, "Life of a SET").
+ * The dispatcher has already checked: the command exists, its arity, authentication. */
+#ifndef STRATA_NET_CMD_H
+#define STRATA_NET_CMD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keyspace.h"
+#include "reply.h"
+
+typedef struct server server;
+typedef struct conn conn;
+
+typedef struct cmd_ctx {
+    server *srv;
+    conn *c;
+    reply_buf *rb;          /* c's output */
+    ks *k;
+    ks_ns ns;               /* the connection's tenant and database */
+    size_t argc;
+    const uint8_t **argv;   /* views, valid for the duration of the proc */
+    const size_t *argvlen;
+    int64_t now_ms;         /* wall clock at dispatch, ms: one "now" per command, as Redis */
+    uint64_t lsn;           /* out: largest lsn this command wrote (0: none) */
+} cmd_ctx;
+
+typedef void cmd_proc(cmd_ctx *x);
+
+/* Flags, as Redis's command table. */
+enum cmd_flags {
+    CMD_WRITE = 1u << 0,
+    CMD_READONLY = 1u << 1,
+    CMD_FAST = 1u << 2,
+    CMD_NOAUTH = 1u << 3,     /* allowed before AUTH */
+    CMD_ADMIN = 1u << 4,
+    CMD_NOSCRIPT = 1u << 5,
+    CMD_LOADING = 1u << 6,
+    CMD_STALE = 1u << 7,
+    CMD_PUBSUB = 1u << 8,
+};
+
+typedef struct cmd_spec {
+    const char *name;   /* lower case */
+    cmd_proc *proc;
+    int arity;          /* > 0: exactly; < 0: at least -arity (the name counts) */
+    unsigned flags;
+    int first_key, last_key, step; /* as COMMAND INFO reports them */
+    const char *group;  /* "string", "generic", "connection", "server" */
+    const char *summary;
+} cmd_spec;
+
+/* ---- argument helpers (reply with the Redis error and return false on bad input) ------------ */
+
+/* Case-insensitive compare of argv[i] with a lower-case literal. */
+bool cmd_arg_is(const cmd_ctx *x, size_t i, const char *lit);
+/* Integer argument: "-ERR value is not an integer or out of range" on failure. */
+bool cmd_arg_ll(cmd_ctx *x, size_t i, long long *out);
+/* Float argument: "-ERR value is not a valid float" on failure. */
+bool cmd_arg_double(cmd_ctx *x, size_t i, double *out);
+/* Replies with the error text for a keyspace status (ENOTFOUND is the caller's business). */
+void cmd_reply_ks_error(cmd_ctx *x, int rc);
+/* Writes batch b and records its lsn; on failure replies with the error and returns false. */
+bool cmd_write(cmd_ctx *x, ks_batch *b);
+/* A per-thread batch, cleared, for procs that write (no allocation per command). */
+ks_batch *cmd_batch(cmd_ctx *x);
+
+/* ---- the table ----------------------------------------------------------------------------- */
+
+const cmd_spec *cmd_lookup(const uint8_t *name, size_t len);
+/* All commands, for COMMAND / COMMAND COUNT / DOCS; *n receives the count. */
+const cmd_spec *cmd_all(size_t *n);
+
+/* Procs, by file. */
+#define CMD_DECLARE(name) void cmd_##name(cmd_ctx *x)
+/* cmd_string.c */
+CMD_DECLARE(get); CMD_DECLARE(set); CMD_DECLARE(setnx); CMD_DECLARE(setex); CMD_DECLARE(psetex);
+CMD_DECLARE(getset); CMD_DECLARE(getdel); CMD_DECLARE(getex); CMD_DECLARE(mget); CMD_DECLARE(mset);
+CMD_DECLARE(msetnx); CMD_DECLARE(append); CMD_DECLARE(strlen); CMD_DECLARE(incr); CMD_DECLARE(decr);
+CMD_DECLARE(incrby); CMD_DECLARE(decrby); CMD_DECLARE(incrbyfloat); CMD_DECLARE(getrange);
+CMD_DECLARE(setrange);
+/* cmd_keys.c */
+CMD_DECLARE(del); CMD_DECLARE(unlink); CMD_DECLARE(exists); CMD_DECLARE(type); CMD_DECLARE(rename);
+CMD_DECLARE(renamenx); CMD_DECLARE(expire); CMD_DECLARE(pexpire); CMD_DECLARE(expireat);
+CMD_DECLARE(pexpireat); CMD_DECLARE(ttl); CMD_DECLARE(pttl); CMD_DECLARE(expiretime);
+CMD_DECLARE(pexpiretime); CMD_DECLARE(persist); CMD_DECLARE(keys); CMD_DECLARE(scan);
+CMD_DECLARE(randomkey);
+/* cmd_server.c */
+CMD_DECLARE(ping); CMD_DECLARE(echo); CMD_DECLARE(quit); CMD_DECLARE(hello); CMD_DECLARE(auth);
+CMD_DECLARE(select); CMD_DECLARE(dbsize); CMD_DECLARE(flushdb); CMD_DECLARE(flushall);
+CMD_DECLARE(info); CMD_DECLARE(config); CMD_DECLARE(command); CMD_DECLARE(client); CMD_DECLARE(time);
+CMD_DECLARE(save); CMD_DECLARE(bgsave); CMD_DECLARE(lastsave); CMD_DECLARE(shutdown);
+CMD_DECLARE(slowlog);
+
+#endif

@@ -1,0 +1,719 @@
+/* cmd_server.c -- connection and server commands: PING ECHO QUIT HELLO AUTH SELECT DBSIZE FLUSHDB
+ * FLUSHALL INFO CONFIG COMMAND CLIENT TIME SAVE BGSAVE LASTSAVE SHUTDOWN SLOWLOG.
+ * Replies and error texts follow Redis 7. Commands that look at other connections (CLIENT LIST,
+ * CLIENT KILL) go through the server's registry under clients_mu; a kill of a connection owned by
+ * another worker is posted to that worker (E1: only the owner touches a connection). */
+#include <ctype.h>
+#include <stdarg.h>
+#include <time.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "conn.h"
+#include "strutil.h"
+
+#define STRATA_VERSION "0.1.0"
+#define REDIS_COMPAT_VERSION "7.0.0"
+
+/* ---- small helpers ---------------------------------------------------------------------------- */
+
+/* A NUL-terminated copy of argv[i] in buf (cut to n-1 bytes). */
+static const char *arg_str(const cmd_ctx *x, size_t i, char *buf, size_t n) {
+    size_t len = x->argvlen[i] < n - 1 ? x->argvlen[i] : n - 1;
+    memcpy(buf, x->argv[i], len);
+    buf[len] = 0;
+    return buf;
+}
+
+/* Compares secrets in time independent of where they differ. */
+static bool secret_eq(const uint8_t *a, size_t an, const char *b) {
+    size_t bn = strlen(b);
+    unsigned diff = (unsigned)(an ^ bn);
+    for (size_t i = 0; i < an; i++) diff |= (unsigned)(a[i] ^ (uint8_t)b[i % (bn ? bn : 1)]);
+    return diff == 0;
+}
+
+static void set_proto(cmd_ctx *x, int proto) {
+    x->rb->proto = proto;
+    atomic_store(&x->c->proto, proto);
+}
+
+/* ---- connection ---------------------------------------------------------------------------------- */
+
+void cmd_ping(cmd_ctx *x) {
+    if (x->argc > 2) {
+        reply_err_arity(x->rb, "ping");
+        return;
+    }
+    if (x->argc == 2) reply_bulk(x->rb, x->argv[1], x->argvlen[1]);
+    else reply_shared(x->rb, REPLY_SH_PONG);
+}
+
+void cmd_echo(cmd_ctx *x) { reply_bulk(x->rb, x->argv[1], x->argvlen[1]); }
+
+void cmd_quit(cmd_ctx *x) {
+    reply_shared(x->rb, REPLY_SH_OK);
+    x->c->close_after_reply = true;
+}
+
+/* Checks a password against requirepass; replies with the error on failure. */
+static bool check_password(cmd_ctx *x, const uint8_t *user, size_t ulen, const uint8_t *pw, size_t plen) {
+    server *s = x->srv;
+    pthread_rwlock_rdlock(&s->cfg_lock);
+    const char *want = s->cfg->requirepass;
+    bool ok = want && secret_eq(pw, plen, want);
+    bool none = want == NULL;
+    pthread_rwlock_unlock(&s->cfg_lock);
+    if (none) {
+        reply_shared(x->rb, REPLY_SH_NOPASS);
+        return false;
+    }
+    /* the only user until tenants (issue 7) is "default" */
+    if (user && !(ulen == 7 && memcmp(user, "default", 7) == 0)) ok = false;
+    if (!ok) {
+        atomic_fetch_add_explicit(&s->stat.auth_failures, 1, memory_order_relaxed);
+        reply_shared(x->rb, REPLY_SH_WRONGPASS);
+        return false;
+    }
+    x->c->authed = true;
+    resp_parser_set_unauth(x->c->parser, false);
+    return true;
+}
+
+void cmd_auth(cmd_ctx *x) {
+    if (x->argc > 3) {
+        reply_shared(x->rb, REPLY_SH_SYNTAX);
+        return;
+    }
+    bool two = x->argc == 3;
+    if (check_password(x, two ? x->argv[1] : NULL, two ? x->argvlen[1] : 0, x->argv[x->argc - 1],
+                       x->argvlen[x->argc - 1]))
+        reply_shared(x->rb, REPLY_SH_OK);
+}
+
+void cmd_hello(cmd_ctx *x) {
+    long long ver = 0;
+    size_t i = 1;
+    if (x->argc >= 2) {
+        if (!resp_str_to_ll(x->argv[1], x->argvlen[1], &ver)) {
+            reply_error(x->rb, "ERR Protocol version is not an integer or out of range");
+            return;
+        }
+        if (ver < 2 || ver > 3) {
+            reply_shared(x->rb, REPLY_SH_NOPROTO);
+            return;
+        }
+        i = 2;
+    }
+    const uint8_t *setname = NULL;
+    size_t setname_len = 0;
+    for (; i < x->argc; i++) {
+        if (cmd_arg_is(x, i, "auth") && i + 2 < x->argc) {
+            if (!check_password(x, x->argv[i + 1], x->argvlen[i + 1], x->argv[i + 2], x->argvlen[i + 2])) return;
+            i += 2;
+        } else if (cmd_arg_is(x, i, "setname") && i + 1 < x->argc) {
+            setname = x->argv[i + 1];
+            setname_len = x->argvlen[i + 1];
+            i++;
+        } else {
+            reply_errorf(x->rb, "ERR Syntax error in HELLO option '%.*s'", (int)(x->argvlen[i] > 64 ? 64 : x->argvlen[i]),
+                         (const char *)x->argv[i]);
+            return;
+        }
+    }
+    if (!x->c->authed) {
+        reply_error(x->rb, "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+                           "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+                           "select the RESP protocol version at the same time");
+        return;
+    }
+    if (setname) {
+        for (size_t k = 0; k < setname_len; k++)
+            if (setname[k] < '!' || setname[k] > '~') {
+                reply_error(x->rb, "ERR Client names cannot contain spaces, newlines or special characters.");
+                return;
+            }
+        char *n = strndup((const char *)setname, setname_len);
+        pthread_mutex_lock(&x->srv->clients_mu);
+        free(x->c->name);
+        x->c->name = n;
+        pthread_mutex_unlock(&x->srv->clients_mu);
+    }
+    if (ver) set_proto(x, (int)ver);
+    reply_map_header(x->rb, 7);
+    reply_bulk_str(x->rb, "server");
+    reply_bulk_str(x->rb, "redis");
+    reply_bulk_str(x->rb, "version");
+    reply_bulk_str(x->rb, REDIS_COMPAT_VERSION);
+    reply_bulk_str(x->rb, "proto");
+    reply_int(x->rb, x->rb->proto);
+    reply_bulk_str(x->rb, "id");
+    reply_int(x->rb, (long long)x->c->id);
+    reply_bulk_str(x->rb, "mode");
+    reply_bulk_str(x->rb, "standalone");
+    reply_bulk_str(x->rb, "role");
+    reply_bulk_str(x->rb, "master");
+    reply_bulk_str(x->rb, "modules");
+    reply_array_header(x->rb, 0);
+}
+
+void cmd_select(cmd_ctx *x) {
+    long long db;
+    if (!resp_str_to_ll(x->argv[1], x->argvlen[1], &db)) {
+        reply_shared(x->rb, REPLY_SH_NOT_INTEGER);
+        return;
+    }
+    if (db < 0 || db >= x->srv->cfg->databases || db > 255) {
+        reply_shared(x->rb, REPLY_SH_DB_RANGE);
+        return;
+    }
+    atomic_store(&x->c->db, (int)db);
+    reply_shared(x->rb, REPLY_SH_OK);
+}
+
+/* ---- keyspace-wide --------------------------------------------------------------------------------- */
+
+void cmd_dbsize(cmd_ctx *x) {
+    uint64_t n = 0;
+    int rc = ks_count(x->k, x->ns, x->now_ms, &n);
+    if (rc) cmd_reply_ks_error(x, rc);
+    else reply_int(x->rb, (long long)n);
+}
+
+static void flush(cmd_ctx *x, bool all) {
+    if (x->argc > 2 || (x->argc == 2 && !cmd_arg_is(x, 1, "async") && !cmd_arg_is(x, 1, "sync"))) {
+        reply_shared(x->rb, REPLY_SH_SYNTAX);
+        return;
+    }
+    uint64_t lsn = 0;
+    int rc = ks_flush(x->k, x->ns, all, &lsn);
+    if (rc) {
+        cmd_reply_ks_error(x, rc);
+        return;
+    }
+    if (lsn > x->lsn) x->lsn = lsn;
+    reply_shared(x->rb, REPLY_SH_OK);
+}
+
+void cmd_flushdb(cmd_ctx *x) { flush(x, false); }
+void cmd_flushall(cmd_ctx *x) { flush(x, true); }
+
+void cmd_time(cmd_ctx *x) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    reply_array_header(x->rb, 2);
+    reply_bulk_ll(x->rb, (long long)ts.tv_sec);
+    reply_bulk_ll(x->rb, (long long)(ts.tv_nsec / 1000));
+}
+
+void cmd_save(cmd_ctx *x) {
+    int rc = ks_flush_memtables(x->k);
+    if (rc) {
+        cmd_reply_ks_error(x, rc);
+        return;
+    }
+    atomic_store(&x->srv->lastsave_s, x->now_ms / 1000);
+    reply_shared(x->rb, REPLY_SH_OK);
+}
+
+/* Strata's data is always on disk (WAL + tables); BGSAVE writes the memtables to tables, which is
+ * what SAVE does, and answers as Redis does. It runs in the worker: a memtable flush is short. */
+void cmd_bgsave(cmd_ctx *x) {
+    if (x->argc > 2 || (x->argc == 2 && !cmd_arg_is(x, 1, "schedule"))) {
+        reply_shared(x->rb, REPLY_SH_SYNTAX);
+        return;
+    }
+    int rc = ks_flush_memtables(x->k);
+    if (rc) {
+        cmd_reply_ks_error(x, rc);
+        return;
+    }
+    atomic_store(&x->srv->lastsave_s, x->now_ms / 1000);
+    reply_simple(x->rb, "Background saving started");
+}
+
+void cmd_lastsave(cmd_ctx *x) { reply_int(x->rb, (long long)atomic_load(&x->srv->lastsave_s)); }
+
+void cmd_shutdown(cmd_ctx *x) {
+    int mode = 0;
+    for (size_t i = 1; i < x->argc; i++) {
+        if (cmd_arg_is(x, i, "nosave")) mode = 2;
+        else if (cmd_arg_is(x, i, "save")) mode = 1;
+        else if (cmd_arg_is(x, i, "now") || cmd_arg_is(x, i, "force")) continue;
+        else if (cmd_arg_is(x, i, "abort")) {
+            reply_error(x->rb, "ERR No shutdown in progress.");
+            return;
+        } else {
+            reply_shared(x->rb, REPLY_SH_SYNTAX);
+            return;
+        }
+    }
+    server_log(x->srv, CONFIG_LOG_WARNING, "User requested shutdown...");
+    server_request_shutdown(x->srv, mode);
+    /* as Redis: no reply, the connection closes */
+    x->c->close_after_reply = true;
+}
+
+/* ---- INFO ----------------------------------------------------------------------------------------- */
+
+typedef struct info_out {
+    char *p;
+    size_t len, cap;
+} info_out;
+
+static void out_add(info_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void out_add(info_out *o, const char *fmt, ...) {
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(o->p ? o->p + o->len : NULL, o->p ? o->cap - o->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) return;
+        if (o->p && (size_t)n < o->cap - o->len) {
+            o->len += (size_t)n;
+            return;
+        }
+        size_t cap = o->cap ? o->cap * 2 : 4096;
+        while (cap < o->len + (size_t)n + 1) cap *= 2;
+        char *p = realloc(o->p, cap);
+        if (!p) return;
+        o->p = p;
+        o->cap = cap;
+    }
+}
+
+static void info_storage_line(void *arg, const char *name, const char *value) {
+    out_add(arg, "%s:%s\r\n", name, value);
+}
+
+static bool want(const cmd_ctx *x, const char *section, bool in_default) {
+    if (x->argc == 1) return in_default;
+    for (size_t i = 1; i < x->argc; i++)
+        if (cmd_arg_is(x, i, section) || cmd_arg_is(x, i, "all") || cmd_arg_is(x, i, "everything") ||
+            (in_default && cmd_arg_is(x, i, "default")))
+            return true;
+    return false;
+}
+
+static uint64_t rss_bytes(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long long pages = 0, rss = 0;
+    if (f) {
+        if (fscanf(f, "%llu %llu", &pages, &rss) != 2) rss = 0;
+        fclose(f);
+    }
+    return (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+void cmd_info(cmd_ctx *x) {
+    server *s = x->srv;
+    config *cfg = s->cfg;
+    info_out o = {0};
+    int64_t up_s = (x->now_ms - s->start_ms) / 1000;
+    if (want(x, "server", true)) {
+        struct utsname u;
+        uname(&u);
+        out_add(&o,
+                "# Server\r\nredis_version:%s\r\nstrata_version:%s\r\nredis_mode:standalone\r\nos:%s %s %s\r\n"
+                "arch_bits:%d\r\nmultiplexing_api:epoll\r\nprocess_id:%d\r\ntcp_port:%d\r\nuptime_in_seconds:%lld\r\n"
+                "uptime_in_days:%lld\r\nhz:%d\r\nio_threads_active:0\r\nworkers:%d\r\nconfig_file:%s\r\n\r\n",
+                REDIS_COMPAT_VERSION, STRATA_VERSION, u.sysname, u.release, u.machine, (int)(sizeof(void *) * 8),
+                (int)getpid(), cfg->port, (long long)up_s, (long long)(up_s / 86400), cfg->hz, s->n_workers,
+                cfg->config_file ? cfg->config_file : "");
+    }
+    if (want(x, "clients", true))
+        out_add(&o, "# Clients\r\nconnected_clients:%d\r\nmaxclients:%d\r\nblocked_clients:0\r\n\r\n",
+                atomic_load(&s->n_clients), cfg->maxclients);
+    if (want(x, "memory", true)) {
+        uint64_t rss = rss_bytes();
+        out_add(&o,
+                "# Memory\r\nused_memory:%llu\r\nused_memory_human:%.2fM\r\nused_memory_rss:%llu\r\n"
+                "maxmemory:%llu\r\nmaxmemory_policy:noeviction\r\n\r\n",
+                (unsigned long long)rss, (double)rss / (1024.0 * 1024.0), (unsigned long long)rss,
+                (unsigned long long)cfg->memory_limit_bytes);
+    }
+    if (want(x, "persistence", true))
+        out_add(&o,
+                "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n"
+                "rdb_last_save_time:%lld\r\nrdb_last_bgsave_status:ok\r\naof_enabled:1\r\naof_rewrite_in_progress:0\r\n"
+                "aof_last_write_status:ok\r\nappendfsync:%s\r\n\r\n",
+                (long long)atomic_load(&s->lastsave_s),
+                cfg->appendfsync == ST_SYNC_ALWAYS ? "always" : cfg->appendfsync == ST_SYNC_NO ? "no" : "everysec");
+    if (want(x, "stats", true))
+        out_add(&o,
+                "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
+                "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\nrejected_connections:%llu\r\n"
+                "expired_keys:%llu\r\nkeyspace_hits:%llu\r\nkeyspace_misses:%llu\r\ntotal_error_replies:%llu\r\n"
+                "acl_access_denied_auth:%llu\r\n\r\n",
+                (unsigned long long)s->stat.connections, (unsigned long long)s->stat.commands,
+                (unsigned long long)s->stat.net_in, (unsigned long long)s->stat.net_out,
+                (unsigned long long)s->stat.rejected, (unsigned long long)s->stat.expired_keys,
+                (unsigned long long)s->stat.keyspace_hits, (unsigned long long)s->stat.keyspace_misses,
+                (unsigned long long)s->stat.errors, (unsigned long long)s->stat.auth_failures);
+    if (want(x, "replication", true)) out_add(&o, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n");
+    if (want(x, "storage", true)) {
+        out_add(&o, "# Storage\r\n");
+        ks_info_storage(x->k, info_storage_line, &o);
+        out_add(&o, "\r\n");
+    }
+    if (want(x, "keyspace", true)) {
+        /* exact counts: a scan per database (see docs/ARCHITECTURE.md, "Known limits") */
+        out_add(&o, "# Keyspace\r\n");
+        for (int db = 0; db < cfg->databases && db < 256; db++) {
+            uint64_t n = 0;
+            ks_ns ns = {x->ns.tenant, (uint8_t)db};
+            if (ks_count(x->k, ns, x->now_ms, &n) == 0 && n)
+                out_add(&o, "db%d:keys=%llu,expires=0,avg_ttl=0\r\n", db, (unsigned long long)n);
+        }
+    }
+    if (o.len >= 2 && o.p[o.len - 1] == '\n' && o.p[o.len - 2] == '\r' && o.len >= 4 &&
+        o.p[o.len - 3] == '\n')
+        o.len -= 2; /* no blank line after the last section */
+    if (x->rb->proto == 3) reply_verbatim(x->rb, o.p ? o.p : "", o.len, "txt");
+    else reply_bulk(x->rb, o.p ? o.p : "", o.len);
+    free(o.p);
+}
+
+/* ---- CONFIG ----------------------------------------------------------------------------------------- */
+
+typedef struct cfg_pairs {
+    reply_buf *rb;
+    size_t n;
+} cfg_pairs;
+
+static void cfg_emit(const char *name, const char *value, void *ud) {
+    cfg_pairs *p = ud;
+    reply_bulk_str(p->rb, name);
+    reply_bulk_str(p->rb, value);
+    p->n++;
+}
+
+void cmd_config(cmd_ctx *x) {
+    server *s = x->srv;
+    char name[128], value[1024], err[512];
+    if (cmd_arg_is(x, 1, "get") && x->argc >= 3) {
+        cfg_pairs p = {x->rb, 0};
+        size_t h = reply_defer_len(x->rb);
+        pthread_rwlock_rdlock(&s->cfg_lock);
+        for (size_t i = 2; i < x->argc; i++) config_get(s->cfg, arg_str(x, i, name, sizeof name), cfg_emit, &p);
+        pthread_rwlock_unlock(&s->cfg_lock);
+        reply_set_deferred_len(x->rb, h, p.n, REPLY_AGG_MAP);
+    } else if (cmd_arg_is(x, 1, "set") && x->argc >= 4 && x->argc % 2 == 0) {
+        pthread_rwlock_wrlock(&s->cfg_lock);
+        int rc = 0;
+        for (size_t i = 2; i < x->argc && !rc; i += 2)
+            rc = config_set(s->cfg, arg_str(x, i, name, sizeof name), arg_str(x, i + 1, value, sizeof value), err,
+                            sizeof err);
+        pthread_rwlock_unlock(&s->cfg_lock);
+        if (rc) reply_errorf(x->rb, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", name, err);
+        else reply_shared(x->rb, REPLY_SH_OK);
+    } else if (cmd_arg_is(x, 1, "resetstat") && x->argc == 2) {
+        atomic_store(&s->stat.commands, 0);
+        atomic_store(&s->stat.connections, 0);
+        atomic_store(&s->stat.rejected, 0);
+        atomic_store(&s->stat.expired_keys, 0);
+        atomic_store(&s->stat.keyspace_hits, 0);
+        atomic_store(&s->stat.keyspace_misses, 0);
+        atomic_store(&s->stat.net_in, 0);
+        atomic_store(&s->stat.net_out, 0);
+        atomic_store(&s->stat.errors, 0);
+        atomic_store(&s->stat.auth_failures, 0);
+        reply_shared(x->rb, REPLY_SH_OK);
+    } else if (cmd_arg_is(x, 1, "rewrite") && x->argc == 2) {
+        reply_error(x->rb, "ERR CONFIG REWRITE is not supported yet: edit the configuration file");
+    } else if (cmd_arg_is(x, 1, "help") && x->argc == 2) {
+        static const char *lines[] = {
+            "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
+            "RESETSTAT", "    Reset statistics reported by the INFO command.",
+            "HELP", "    Print this help."};
+        reply_array_header(x->rb, sizeof lines / sizeof *lines);
+        for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) reply_simple(x->rb, lines[i]);
+    } else if (cmd_arg_is(x, 1, "get") || cmd_arg_is(x, 1, "set") || cmd_arg_is(x, 1, "resetstat") ||
+               cmd_arg_is(x, 1, "rewrite")) {
+        char sub[32];
+        arg_str(x, 1, sub, sizeof sub);
+        for (char *q = sub; *q; q++) *q = (char)tolower((unsigned char)*q);
+        char full[48];
+        snprintf(full, sizeof full, "config|%s", sub);
+        reply_err_arity(x->rb, full);
+    } else {
+        reply_err_unknown_subcommand(x->rb, "config", x->argv[1], x->argvlen[1]);
+    }
+}
+
+/* ---- COMMAND ---------------------------------------------------------------------------------------- */
+
+static void command_info_one(reply_buf *rb, const cmd_spec *c) {
+    reply_array_header(rb, 10);
+    reply_bulk_str(rb, c->name);
+    reply_int(rb, c->arity);
+    const char *flags[8];
+    size_t nf = 0;
+    if (c->flags & CMD_WRITE) flags[nf++] = "write";
+    if (c->flags & CMD_READONLY) flags[nf++] = "readonly";
+    if (c->flags & CMD_FAST) flags[nf++] = "fast";
+    if (c->flags & CMD_NOAUTH) flags[nf++] = "no_auth";
+    if (c->flags & CMD_ADMIN) flags[nf++] = "admin";
+    reply_set_header(rb, nf);
+    for (size_t i = 0; i < nf; i++) reply_simple(rb, flags[i]);
+    reply_int(rb, c->first_key);
+    reply_int(rb, c->last_key);
+    reply_int(rb, c->step);
+    reply_set_header(rb, 0);   /* ACL categories */
+    reply_set_header(rb, 0);   /* tips */
+    reply_array_header(rb, 0); /* key specs */
+    reply_array_header(rb, 0); /* subcommands */
+}
+
+static void command_docs_one(reply_buf *rb, const cmd_spec *c) {
+    reply_bulk_str(rb, c->name);
+    reply_map_header(rb, 3);
+    reply_bulk_str(rb, "summary");
+    reply_bulk_str(rb, c->summary ? c->summary : "");
+    reply_bulk_str(rb, "since");
+    reply_bulk_str(rb, "1.0.0");
+    reply_bulk_str(rb, "group");
+    reply_bulk_str(rb, c->group);
+}
+
+void cmd_command(cmd_ctx *x) {
+    size_t n;
+    const cmd_spec *all = cmd_all(&n);
+    if (x->argc == 1) {
+        reply_array_header(x->rb, n);
+        for (size_t i = 0; i < n; i++) command_info_one(x->rb, &all[i]);
+    } else if (cmd_arg_is(x, 1, "count") && x->argc == 2) {
+        reply_int(x->rb, (long long)n);
+    } else if (cmd_arg_is(x, 1, "list") && x->argc == 2) {
+        reply_array_header(x->rb, n);
+        for (size_t i = 0; i < n; i++) reply_bulk_str(x->rb, all[i].name);
+    } else if (cmd_arg_is(x, 1, "info")) {
+        if (x->argc == 2) {
+            reply_array_header(x->rb, n);
+            for (size_t i = 0; i < n; i++) command_info_one(x->rb, &all[i]);
+            return;
+        }
+        reply_array_header(x->rb, x->argc - 2);
+        for (size_t i = 2; i < x->argc; i++) {
+            const cmd_spec *c = cmd_lookup(x->argv[i], x->argvlen[i]);
+            if (c) command_info_one(x->rb, c);
+            else reply_null_array(x->rb);
+        }
+    } else if (cmd_arg_is(x, 1, "docs")) {
+        if (x->argc == 2) {
+            reply_map_header(x->rb, n);
+            for (size_t i = 0; i < n; i++) command_docs_one(x->rb, &all[i]);
+            return;
+        }
+        size_t h = reply_defer_len(x->rb), found = 0;
+        for (size_t i = 2; i < x->argc; i++) {
+            const cmd_spec *c = cmd_lookup(x->argv[i], x->argvlen[i]);
+            if (c) {
+                command_docs_one(x->rb, c);
+                found++;
+            }
+        }
+        reply_set_deferred_len(x->rb, h, found, REPLY_AGG_MAP);
+    } else {
+        reply_err_unknown_subcommand(x->rb, "command", x->argv[1], x->argvlen[1]);
+    }
+}
+
+/* ---- CLIENT ----------------------------------------------------------------------------------------- */
+
+static void client_line(info_out *o, const conn *c, int64_t now_ms) {
+    int64_t last = atomic_load(&c->last_ms);
+    const char *cmd = atomic_load(&c->last_cmd);
+    out_add(o,
+            "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=N db=%d sub=0 psub=0 ssub=0 "
+            "multi=-1 watch=0 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 "
+            "tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name= lib-ver=\n",
+            (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
+            (long long)((now_ms - c->ctime_ms) / 1000), (long long)((now_ms - last) / 1000), atomic_load(&c->db),
+            cmd ? cmd : "NULL", atomic_load(&c->proto));
+}
+
+typedef struct kill_req {
+    worker *w;
+    uint64_t id;
+} kill_req;
+
+/* Runs on the owning worker (E1); a connection already gone is simply not found. */
+static void kill_task(ev_loop *loop, void *arg) {
+    kill_req *k = arg;
+    if (loop) {
+        for (conn *c = k->w->conns; c; c = c->next)
+            if (c->id == k->id) {
+                conn_close(c);
+                break;
+            }
+    }
+    free(k);
+}
+
+void cmd_client(cmd_ctx *x) {
+    server *s = x->srv;
+    conn *self = x->c;
+    if (cmd_arg_is(x, 1, "id") && x->argc == 2) {
+        reply_int(x->rb, (long long)self->id);
+    } else if (cmd_arg_is(x, 1, "getname") && x->argc == 2) {
+        pthread_mutex_lock(&s->clients_mu);
+        if (self->name && *self->name) reply_bulk_str(x->rb, self->name);
+        else reply_null(x->rb);
+        pthread_mutex_unlock(&s->clients_mu);
+    } else if (cmd_arg_is(x, 1, "setname") && x->argc == 3) {
+        for (size_t k = 0; k < x->argvlen[2]; k++)
+            if (x->argv[2][k] < '!' || x->argv[2][k] > '~') {
+                reply_error(x->rb, "ERR Client names cannot contain spaces, newlines or special characters.");
+                return;
+            }
+        char *n = x->argvlen[2] ? strndup((const char *)x->argv[2], x->argvlen[2]) : NULL;
+        pthread_mutex_lock(&s->clients_mu);
+        free(self->name);
+        self->name = n;
+        pthread_mutex_unlock(&s->clients_mu);
+        reply_shared(x->rb, REPLY_SH_OK);
+    } else if ((cmd_arg_is(x, 1, "list") && (x->argc == 2 || (x->argc == 4 && cmd_arg_is(x, 2, "type")))) ||
+               (cmd_arg_is(x, 1, "info") && x->argc == 2)) {
+        info_out o = {0};
+        pthread_mutex_lock(&s->clients_mu);
+        if (cmd_arg_is(x, 1, "info")) {
+            client_line(&o, self, x->now_ms);
+        } else if (x->argc == 2 || cmd_arg_is(x, 3, "normal")) {
+            for (conn *c = s->clients; c; c = c->reg_next) client_line(&o, c, x->now_ms);
+        }
+        pthread_mutex_unlock(&s->clients_mu);
+        if (x->rb->proto == 3) reply_verbatim(x->rb, o.p ? o.p : "", o.len, "txt");
+        else reply_bulk(x->rb, o.p ? o.p : "", o.len);
+        free(o.p);
+    } else if (cmd_arg_is(x, 1, "kill") && x->argc >= 3) {
+        /* CLIENT KILL addr | CLIENT KILL ID id | ADDR addr | LADDR addr | SKIPME yes/no */
+        uint64_t want_id = 0;
+        char addr[80] = "", laddr[80] = "";
+        bool old_form = x->argc == 3, skipme = true;
+        if (old_form) {
+            arg_str(x, 2, addr, sizeof addr);
+            skipme = false;
+        } else {
+            if (x->argc % 2 != 0) {
+                reply_shared(x->rb, REPLY_SH_SYNTAX);
+                return;
+            }
+            for (size_t i = 2; i + 1 < x->argc; i += 2) {
+                long long v;
+                if (cmd_arg_is(x, i, "id")) {
+                    if (!resp_str_to_ll(x->argv[i + 1], x->argvlen[i + 1], &v) || v <= 0) {
+                        reply_error(x->rb, "ERR client-id should be greater than 0");
+                        return;
+                    }
+                    want_id = (uint64_t)v;
+                } else if (cmd_arg_is(x, i, "addr")) {
+                    arg_str(x, i + 1, addr, sizeof addr);
+                } else if (cmd_arg_is(x, i, "laddr")) {
+                    arg_str(x, i + 1, laddr, sizeof laddr);
+                } else if (cmd_arg_is(x, i, "skipme")) {
+                    skipme = !cmd_arg_is(x, i + 1, "no");
+                } else if (cmd_arg_is(x, i, "type") || cmd_arg_is(x, i, "user")) {
+                    continue;
+                } else {
+                    reply_shared(x->rb, REPLY_SH_SYNTAX);
+                    return;
+                }
+            }
+        }
+        size_t killed = 0;
+        pthread_mutex_lock(&s->clients_mu);
+        for (conn *c = s->clients; c; c = c->reg_next) {
+            if (want_id && c->id != want_id) continue;
+            if (*addr && strcmp(addr, c->addr) != 0) continue;
+            if (*laddr && strcmp(laddr, c->laddr) != 0) continue;
+            if (c == self && skipme) continue;
+            killed++;
+            if (c == self) {
+                self->close_after_reply = true;
+            } else {
+                kill_req *k = malloc(sizeof *k);
+                if (k) {
+                    k->w = c->w;
+                    k->id = c->id;
+                    ev_post(c->w->loop, kill_task, k);
+                }
+            }
+        }
+        pthread_mutex_unlock(&s->clients_mu);
+        if (old_form) {
+            if (killed) reply_shared(x->rb, REPLY_SH_OK);
+            else reply_error(x->rb, "ERR No such client");
+        } else {
+            reply_int(x->rb, (long long)killed);
+        }
+    } else if (cmd_arg_is(x, 1, "setinfo") && x->argc == 4) {
+        reply_shared(x->rb, REPLY_SH_OK);
+    } else if (cmd_arg_is(x, 1, "no-evict") || cmd_arg_is(x, 1, "no-touch")) {
+        reply_shared(x->rb, REPLY_SH_OK);
+    } else if (cmd_arg_is(x, 1, "help")) {
+        static const char *lines[] = {"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                                      "ID", "GETNAME", "SETNAME <name>", "LIST [TYPE normal]", "INFO",
+                                      "KILL <ip:port> | KILL ID <id> | KILL ADDR <ip:port> [SKIPME yes|no]", "HELP"};
+        reply_array_header(x->rb, sizeof lines / sizeof *lines);
+        for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) reply_simple(x->rb, lines[i]);
+    } else {
+        reply_err_unknown_subcommand(x->rb, "client", x->argv[1], x->argvlen[1]);
+    }
+}
+
+/* ---- SLOWLOG ---------------------------------------------------------------------------------------- */
+
+void cmd_slowlog(cmd_ctx *x) {
+    server *s = x->srv;
+    if (cmd_arg_is(x, 1, "len") && x->argc == 2) {
+        pthread_mutex_lock(&s->slowlog_mu);
+        size_t n = s->slowlog_len;
+        pthread_mutex_unlock(&s->slowlog_mu);
+        reply_int(x->rb, (long long)n);
+    } else if (cmd_arg_is(x, 1, "reset") && x->argc == 2) {
+        pthread_mutex_lock(&s->slowlog_mu);
+        for (size_t i = 0; i < s->slowlog_len; i++) {
+            for (int j = 0; j < s->slowlog[i].argc; j++) free(s->slowlog[i].argv[j]);
+            free(s->slowlog[i].argv);
+            free(s->slowlog[i].argvlen);
+        }
+        s->slowlog_len = 0;
+        pthread_mutex_unlock(&s->slowlog_mu);
+        reply_shared(x->rb, REPLY_SH_OK);
+    } else if (cmd_arg_is(x, 1, "get") && x->argc <= 3) {
+        long long count = 10;
+        if (x->argc == 3 && (!resp_str_to_ll(x->argv[2], x->argvlen[2], &count) || count < -1)) {
+            reply_error(x->rb, "ERR count should be greater than or equal to -1");
+            return;
+        }
+        pthread_mutex_lock(&s->slowlog_mu);
+        size_t n = count < 0 || (size_t)count > s->slowlog_len ? s->slowlog_len : (size_t)count;
+        reply_array_header(x->rb, n);
+        for (size_t i = 0; i < n; i++) {
+            const slowlog_entry *e = &s->slowlog[i];
+            reply_array_header(x->rb, 6);
+            reply_int(x->rb, (long long)e->id);
+            reply_int(x->rb, (long long)e->time_s);
+            reply_int(x->rb, (long long)e->duration_us);
+            reply_array_header(x->rb, (size_t)e->argc);
+            for (int j = 0; j < e->argc; j++) reply_bulk(x->rb, e->argv[j], e->argvlen[j]);
+            reply_bulk_str(x->rb, e->addr);
+            reply_bulk_str(x->rb, e->name);
+        }
+        pthread_mutex_unlock(&s->slowlog_mu);
+    } else if (cmd_arg_is(x, 1, "help") && x->argc == 2) {
+        static const char *lines[] = {"SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                                      "GET [<count>]", "LEN", "RESET", "HELP"};
+        reply_array_header(x->rb, sizeof lines / sizeof *lines);
+        for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) reply_simple(x->rb, lines[i]);
+    } else {
+        reply_err_unknown_subcommand(x->rb, "slowlog", x->argv[1], x->argvlen[1]);
+    }
+}

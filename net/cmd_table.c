@@ -1,0 +1,167 @@
+/* cmd_table.c -- the command table (data, as Redis's commands.def) and the helpers every proc
+ * shares. Lookup is a binary search over the table sorted by name at first use, comparing
+ * case-insensitively, so no per-command allocation or lower-casing. */
+#include <ctype.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "conn.h"
+#include "strutil.h"
+
+#define W CMD_WRITE
+#define R CMD_READONLY
+#define F CMD_FAST
+#define NA CMD_NOAUTH
+#define AD CMD_ADMIN
+
+static cmd_spec table[] = {
+    /* name         proc              arity flags      keys      group          summary */
+    {"get", cmd_get, 2, R | F, 1, 1, 1, "string", "Returns the string value of a key."},
+    {"set", cmd_set, -3, W, 1, 1, 1, "string", "Sets the string value of a key, ignoring its type."},
+    {"setnx", cmd_setnx, 3, W | F, 1, 1, 1, "string", "Set the string value of a key only when the key doesn't exist."},
+    {"setex", cmd_setex, 4, W, 1, 1, 1, "string", "Sets the string value and expiration time of a key."},
+    {"psetex", cmd_psetex, 4, W, 1, 1, 1, "string", "Sets both string value and expiration time in milliseconds of a key."},
+    {"getset", cmd_getset, 3, W | F, 1, 1, 1, "string", "Returns the previous string value of a key after setting it to a new value."},
+    {"getdel", cmd_getdel, 2, W | F, 1, 1, 1, "string", "Returns the string value of a key after deleting the key."},
+    {"getex", cmd_getex, -2, W | F, 1, 1, 1, "string", "Returns the string value of a key after setting its expiration time."},
+    {"mget", cmd_mget, -2, R | F, 1, -1, 1, "string", "Atomically returns the string values of one or more keys."},
+    {"mset", cmd_mset, -3, W, 1, -1, 2, "string", "Atomically creates or modifies the string values of one or more keys."},
+    {"msetnx", cmd_msetnx, -3, W, 1, -1, 2, "string", "Atomically modifies the string values of one or more keys only when all keys don't exist."},
+    {"append", cmd_append, 3, W | F, 1, 1, 1, "string", "Appends a string to the value of a key. Creates the key if it doesn't exist."},
+    {"strlen", cmd_strlen, 2, R | F, 1, 1, 1, "string", "Returns the length of a string value."},
+    {"incr", cmd_incr, 2, W | F, 1, 1, 1, "string", "Increments the integer value of a key by one."},
+    {"decr", cmd_decr, 2, W | F, 1, 1, 1, "string", "Decrements the integer value of a key by one."},
+    {"incrby", cmd_incrby, 3, W | F, 1, 1, 1, "string", "Increments the integer value of a key by a number."},
+    {"decrby", cmd_decrby, 3, W | F, 1, 1, 1, "string", "Decrements a number from the integer value of a key."},
+    {"incrbyfloat", cmd_incrbyfloat, 3, W | F, 1, 1, 1, "string", "Increment the floating point value of a key by a number."},
+    {"getrange", cmd_getrange, 4, R, 1, 1, 1, "string", "Returns a substring of the string stored at a key."},
+    {"setrange", cmd_setrange, 4, W, 1, 1, 1, "string", "Overwrites a part of a string value with another by an offset."},
+
+    {"del", cmd_del, -2, W, 1, -1, 1, "generic", "Deletes one or more keys."},
+    {"unlink", cmd_unlink, -2, W | F, 1, -1, 1, "generic", "Asynchronously deletes one or more keys."},
+    {"exists", cmd_exists, -2, R | F, 1, -1, 1, "generic", "Determines whether one or more keys exist."},
+    {"type", cmd_type, 2, R | F, 1, 1, 1, "generic", "Determines the type of value stored at a key."},
+    {"rename", cmd_rename, 3, W, 1, 2, 1, "generic", "Renames a key and overwrites the destination."},
+    {"renamenx", cmd_renamenx, 3, W | F, 1, 2, 1, "generic", "Renames a key only when the target key name doesn't exist."},
+    {"expire", cmd_expire, -3, W | F, 1, 1, 1, "generic", "Sets the expiration time of a key in seconds."},
+    {"pexpire", cmd_pexpire, -3, W | F, 1, 1, 1, "generic", "Sets the expiration time of a key in milliseconds."},
+    {"expireat", cmd_expireat, -3, W | F, 1, 1, 1, "generic", "Sets the expiration time of a key to a Unix timestamp."},
+    {"pexpireat", cmd_pexpireat, -3, W | F, 1, 1, 1, "generic", "Sets the expiration time of a key to a Unix milliseconds timestamp."},
+    {"ttl", cmd_ttl, 2, R | F, 1, 1, 1, "generic", "Returns the expiration time in seconds of a key."},
+    {"pttl", cmd_pttl, 2, R | F, 1, 1, 1, "generic", "Returns the expiration time in milliseconds of a key."},
+    {"expiretime", cmd_expiretime, 2, R | F, 1, 1, 1, "generic", "Returns the expiration time of a key as a Unix timestamp."},
+    {"pexpiretime", cmd_pexpiretime, 2, R | F, 1, 1, 1, "generic", "Returns the expiration time of a key as a Unix milliseconds timestamp."},
+    {"persist", cmd_persist, 2, W | F, 1, 1, 1, "generic", "Removes the expiration time of a key."},
+    {"keys", cmd_keys, 2, R, 0, 0, 0, "generic", "Returns all key names that match a pattern."},
+    {"scan", cmd_scan, -2, R, 0, 0, 0, "generic", "Iterates over the key names in the database."},
+    {"randomkey", cmd_randomkey, 1, R, 0, 0, 0, "generic", "Returns a random key name from the database."},
+
+    {"ping", cmd_ping, -1, F, 0, 0, 0, "connection", "Returns the server's liveliness response."},
+    {"echo", cmd_echo, 2, F, 0, 0, 0, "connection", "Returns the given string."},
+    {"quit", cmd_quit, -1, NA | F, 0, 0, 0, "connection", "Closes the connection."},
+    {"hello", cmd_hello, -1, NA | F, 0, 0, 0, "connection", "Handshakes with the Redis server."},
+    {"auth", cmd_auth, -2, NA | F, 0, 0, 0, "connection", "Authenticates the connection."},
+    {"select", cmd_select, 2, F, 0, 0, 0, "connection", "Changes the selected database."},
+    {"client", cmd_client, -2, 0, 0, 0, 0, "connection", "A container for client connection commands."},
+    {"dbsize", cmd_dbsize, 1, R, 0, 0, 0, "server", "Returns the number of keys in the database."},
+    {"flushdb", cmd_flushdb, -1, W, 0, 0, 0, "server", "Remove all keys from the current database."},
+    {"flushall", cmd_flushall, -1, W, 0, 0, 0, "server", "Removes all keys from all databases."},
+    {"info", cmd_info, -1, 0, 0, 0, 0, "server", "Returns information and statistics about the server."},
+    {"config", cmd_config, -2, AD, 0, 0, 0, "server", "A container for server configuration commands."},
+    {"command", cmd_command, -1, 0, 0, 0, 0, "server", "Returns detailed information about all commands."},
+    {"time", cmd_time, 1, F, 0, 0, 0, "server", "Returns the server time."},
+    {"save", cmd_save, 1, AD, 0, 0, 0, "server", "Synchronously saves the database(s) to disk."},
+    {"bgsave", cmd_bgsave, -1, AD, 0, 0, 0, "server", "Asynchronously saves the database(s) to disk."},
+    {"lastsave", cmd_lastsave, 1, F, 0, 0, 0, "server", "Returns the Unix timestamp of the last successful save to disk."},
+    {"shutdown", cmd_shutdown, -1, AD, 0, 0, 0, "server", "Synchronously saves the database(s) to disk and shuts down the Redis server."},
+    {"slowlog", cmd_slowlog, -2, AD, 0, 0, 0, "server", "A container for slow log commands."},
+};
+
+static pthread_once_t sorted_once = PTHREAD_ONCE_INIT;
+
+static int by_name(const void *a, const void *b) {
+    return strcmp(((const cmd_spec *)a)->name, ((const cmd_spec *)b)->name);
+}
+
+static void sort_table(void) { qsort(table, sizeof table / sizeof *table, sizeof *table, by_name); }
+
+/* Case-insensitive compare of (p, n) with a lower-case NUL-terminated name. */
+static int name_cmp(const uint8_t *p, size_t n, const char *name) {
+    size_t i = 0;
+    for (; i < n && name[i]; i++) {
+        int a = tolower(p[i]), b = (unsigned char)name[i];
+        if (a != b) return a - b;
+    }
+    if (i < n) return 1;
+    return name[i] ? -1 : 0;
+}
+
+const cmd_spec *cmd_lookup(const uint8_t *name, size_t len) {
+    pthread_once(&sorted_once, sort_table);
+    size_t lo = 0, hi = sizeof table / sizeof *table;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = name_cmp(name, len, table[mid].name);
+        if (c == 0) return &table[mid];
+        if (c < 0) hi = mid;
+        else lo = mid + 1;
+    }
+    return NULL;
+}
+
+const cmd_spec *cmd_all(size_t *n) {
+    pthread_once(&sorted_once, sort_table);
+    *n = sizeof table / sizeof *table;
+    return table;
+}
+
+/* ---- helpers for procs ------------------------------------------------------------------------- */
+
+bool cmd_arg_is(const cmd_ctx *x, size_t i, const char *lit) {
+    return i < x->argc && name_cmp(x->argv[i], x->argvlen[i], lit) == 0;
+}
+
+bool cmd_arg_ll(cmd_ctx *x, size_t i, long long *out) {
+    if (resp_str_to_ll(x->argv[i], x->argvlen[i], out)) return true;
+    reply_shared(x->rb, REPLY_SH_NOT_INTEGER);
+    return false;
+}
+
+bool cmd_arg_double(cmd_ctx *x, size_t i, double *out) {
+    if (resp_str_to_double(x->argv[i], x->argvlen[i], out)) return true;
+    reply_shared(x->rb, REPLY_SH_NOT_FLOAT);
+    return false;
+}
+
+void cmd_reply_ks_error(cmd_ctx *x, int rc) {
+    switch (rc) {
+    case KS_ENOMEM: reply_error(x->rb, "OOM out of memory"); break;
+    case KS_EFATAL:
+        reply_errorf(x->rb, "ERR the storage engine refuses writes after a failed WAL write or sync; restart the server (%s)",
+                     ks_errmsg());
+        break;
+    case KS_ENOSPC: reply_errorf(x->rb, "ERR no space left on device (%s)", ks_errmsg()); break;
+    case KS_ECORRUPT: reply_errorf(x->rb, "ERR data corruption detected: %s", ks_errmsg()); break;
+    case KS_EINVAL: reply_errorf(x->rb, "ERR %s", ks_errmsg()); break;
+    default: reply_errorf(x->rb, "ERR storage error: %s (%s)", ks_strerror(rc), ks_errmsg()); break;
+    }
+}
+
+bool cmd_write(cmd_ctx *x, ks_batch *b) {
+    uint64_t lsn = 0;
+    int rc = ks_write(x->k, b, &lsn);
+    if (rc) {
+        cmd_reply_ks_error(x, rc);
+        return false;
+    }
+    if (lsn > x->lsn) x->lsn = lsn;
+    return true;
+}
+
+ks_batch *cmd_batch(cmd_ctx *x) {
+    ks_batch *b = x->c->w->batch;
+    ks_batch_clear(b);
+    return b;
+}

@@ -1,0 +1,186 @@
+/* config.h -- strata-server's configuration: one struct, its defaults, and how it is loaded.
+ *
+ * Sources, later ones win: the built-in defaults below, then the TOML file given with
+ * `--config FILE` (or as the first argument, as redis-server takes it), then command-line flags.
+ * Every setting is a row of one parameter table (config.c) that drives the file keys, the
+ * `--flag`s, CONFIG GET and CONFIG SET, and config_print_help; docs/CONFIG.md lists them all.
+ *
+ * Names. In the file a setting is `key` in its table, with underscores: [server] maxclients,
+ * [engine] write_buffer. On the command line and in CONFIG GET/SET it has its Redis name, where
+ * '-' and '_' are interchangeable and case does not matter: --maxclients 100,
+ * --proto-max-bulk-len 1mb, --write-buffer 64MiB, `CONFIG SET slowlog-max-len 64`.
+ *
+ * Sizes are an integer (bytes) or a string: digits then an optional unit, case-insensitive, with
+ * optional spaces between: b; k = 1000, kb = KiB = 1024; m = 10^6, mb = MiB = 2^20;
+ * g = 10^9, gb = GiB = 2^30; t = 10^12, tb = TiB = 2^40. As in Redis, "1k" is 1000 bytes and
+ * "1kb" is 1024. No fractions ("1.5GiB" is refused).
+ *
+ * Errors name where the bad value came from: "tiering.toml:12: server.port: must be between 1
+ * and 65535 (got 70000)", "--port: must be ...". Unknown tables and keys, wrong types and
+ * out-of-range values are errors; the server refuses to start. CONFIG SET gets the same reason
+ * without the prefix.
+ *
+ * Lifetime and threads: the server fills one `config` at start and keeps it as its only global.
+ * Everything but the CONFIG_RUNTIME parameters is read-only after config_load. config_set
+ * writes a field in place and frees a replaced string at once, so the caller must serialise
+ * config_set with every reader of the runtime-settable fields (e.g. run CONFIG SET under the lock
+ * readers of requirepass take, or publish a copy). */
+#ifndef STRATA_NET_CONFIG_H
+#define STRATA_NET_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "strata/st_options.h"
+
+/* Return codes of config_load and config_set (0 is success). */
+enum config_status {
+    CONFIG_OK = 0,
+    CONFIG_EINVAL = -1,     /* a bad file, flag or value; err says which and where */
+    CONFIG_EUNKNOWN = -2,   /* config_set: no such parameter */
+    CONFIG_EIMMUTABLE = -3, /* config_set: the parameter cannot change while running */
+    CONFIG_ENOMEM = -4,
+};
+
+typedef enum config_loglevel {
+    CONFIG_LOG_DEBUG = 0,
+    CONFIG_LOG_VERBOSE = 1,
+    CONFIG_LOG_NOTICE = 2,
+    CONFIG_LOG_WARNING = 3,
+    CONFIG_LOG_NOTHING = 4,
+} config_loglevel;
+
+#define CONFIG_MAX_BIND 16     /* addresses in `bind` */
+#define CONFIG_MAX_TIERS 7     /* one level each at most: ST_MAX_LEVELS in strata/st.h */
+#define CONFIG_MAX_LEVEL 6     /* levels are 0..ST_MAX_LEVELS-1 */
+#define CONFIG_FILE_MAX_BYTES (1u << 20)
+
+/* One [[tier]] table, hottest first (issue 5). Parsed and validated now; placement and migration
+ * use it later. Fields not given in the file inherit the [engine] value (codec, zstd_level,
+ * block_bytes) or the default shown. */
+typedef struct config_tier {
+    char *name;              /* required; [A-Za-z0-9_-], 1..32 chars, unique */
+    char *dir;               /* required; relative paths resolve under config.dir */
+    int first_level;         /* levels [first_level, last_level] live here; ranges of */
+    int last_level;          /*   consecutive tiers are adjacent and cover 0..CONFIG_MAX_LEVEL */
+    st_codec codec;          /* `codec`: "none", "lz4", "zstd"; default [engine].codec */
+    int zstd_level;          /* -7..22; default [engine].zstd_level */
+    size_t block_bytes;      /* `block_size`: 256 B..16 MiB; default [engine].block_size */
+    uint64_t capacity_bytes; /* `capacity`: size; 0 = unlimited (default) */
+    double high_watermark;   /* (0, 1]: migrate down when used/capacity passes it; default 0.85 */
+    double low_watermark;    /* [0, high): ...until it falls below this; default 0.70 */
+    bool direct_io;          /* O_DIRECT through io_uring; default false */
+    int line;                /* line of the [[tier]] header */
+    int dir_line;            /* line of its `dir` key */
+    unsigned from_engine;    /* internal: fields still to copy from [engine] when loading ends */
+} config_tier;
+
+typedef struct config {
+    /* ---- [server] ------------------------------------------------------------------------- */
+    char **bind;             /* `bind`: addresses to listen on (IPv4 or IPv6 literals);
+                              * default "127.0.0.1" and "::1" */
+    size_t n_bind;           /* 1..CONFIG_MAX_BIND */
+    int port;                /* `port`: TCP port, 1..65535; default 6380 */
+    char *dir;               /* `dir`: data directory, kept as given; default "./data" */
+    st_sync_mode appendfsync; /* `appendfsync`: always | everysec | no; default everysec */
+    int workers;             /* `workers`: worker threads, 1..1024; 0 in a source means one per
+                              * online CPU, resolved by config_load; default 0 */
+    uint64_t memory_limit_bytes; /* `memory_limit` (--memory-limit): size; 0 = none; default 1 GiB */
+    char *requirepass;       /* `requirepass`: AUTH password; NULL = none (also set by "");
+                              * default NULL */
+    int maxclients;          /* `maxclients`: 1..1000000; default 10000 */
+    int timeout_s;           /* `timeout`: idle seconds before a client is closed; 0 = never */
+    uint64_t proto_max_bulk_len; /* `proto_max_bulk_len`: largest bulk string, 1 MiB..;
+                              * default 512 MiB */
+    uint64_t client_query_buffer_limit; /* `client_query_buffer_limit`: per-client query buffer
+                              * cap, 1 MiB..; default 1 GiB */
+    int databases;           /* `databases`: SELECT 0..databases-1, 1..65536; default 16 */
+    int hz;                  /* `hz`: background task frequency, 1..500; default 10 */
+    config_loglevel loglevel; /* `loglevel`: debug | verbose | notice | warning | nothing */
+    char *logfile;           /* `logfile`: "" = stderr; kept as given; default "" */
+    int64_t slowlog_log_slower_than_us; /* `slowlog_log_slower_than`: µs; negative disables,
+                              * 0 logs every command; default 10000 */
+    int slowlog_max_len;     /* `slowlog_max_len`: entries kept, 0..; default 128 */
+
+    /* ---- [engine] (config_to_engine_options) ------------------------------------------------ */
+    size_t write_buffer_bytes; /* `write_buffer`: memtable size, 16 KiB..64 GiB; default 64 MiB */
+    size_t block_bytes;      /* `block_size`: data block target, 256 B..16 MiB; default 4 KiB */
+    int bloom_bits_per_key;  /* `bloom_bits_per_key`: 0..64, 0 disables; default 10 */
+    st_codec codec;          /* `codec`: none | lz4 | zstd; default lz4 */
+    int zstd_level;          /* `zstd_level`: -7..22; default 3 */
+    int max_immutable;       /* `max_immutable`: memtables awaiting flush before writers wait,
+                              * 1..64; default 2 */
+
+    /* ---- [[tier]] -------------------------------------------------------------------------- */
+    config_tier *tiers;      /* n_tiers == 0: every file lives under dir (no tiering) */
+    size_t n_tiers;
+
+    /* ---- where it came from ---------------------------------------------------------------- */
+    char *config_file;       /* the file loaded, as given; NULL if none */
+    int dir_line;            /* line of [server] dir in it; 0 if dir is the default or a flag */
+    struct toml_doc *doc;    /* the parsed file (NULL if none), kept for tables later issues
+                              * interpret ([[tenant]] is accepted and not read yet) */
+} config;
+
+/* Fills c with the built-in defaults (workers stays 0 = auto). Release with config_free. */
+int config_init(config *c);
+
+/* Initialises c, then applies the config file and the flags in argv (argv[0], the program name,
+ * is skipped; --help and --version are the caller's to handle first). Flags:
+ *   --config FILE (or FILE as the first argument), --bind ADDR [ADDR...] (every following
+ *   argument up to the next one starting with "--"), and --NAME VALUE or --NAME=VALUE for every
+ *   parameter (--port N, --dir DIR, --appendfsync P, --workers N, --memory-limit SIZE,
+ *   --requirepass PW, --maxclients N, ...). An empty --requirepass "" means none.
+ * Afterwards resolves workers = 0 and the tiers' inherited fields.
+ * Returns CONFIG_OK, CONFIG_EINVAL (err: "FILE:LINE: section.key: what" or "--flag: what"), or
+ * CONFIG_ENOMEM. Whatever it returns, c is initialised and must be released with config_free. */
+int config_load(config *c, int argc, char **argv, char *err, size_t errlen);
+
+/* Frees what c owns and leaves it zeroed. NULL-safe. */
+void config_free(config *c);
+
+/* st_options_default, then the [engine] settings and appendfsync. */
+void config_to_engine_options(const config *c, st_options *o);
+
+/* Creates (like mkdir -p) and checks writable: c->dir and every tier's directory. Errors name
+ * the file, line and key they came from ("tiering.toml:31: tier.dir: '/mnt/hdd/strata': cannot
+ * create: Permission denied"). Returns CONFIG_OK, CONFIG_EINVAL or CONFIG_ENOMEM. */
+int config_make_dirs(const config *c, char *err, size_t errlen);
+
+/* A tier's directory as the server uses it: t->dir if absolute, else c->dir/t->dir. Malloc'ed
+ * (caller frees); NULL on out of memory. */
+char *config_tier_path(const config *c, const config_tier *t);
+
+/* ---- CONFIG GET / CONFIG SET ------------------------------------------------------------------ */
+
+/* Called once per matching parameter, in table order; name and value are valid during the call. */
+typedef void (*config_get_fn)(const char *name, const char *value, void *ud);
+
+/* Calls fn for every parameter whose Redis name matches the glob `pattern` (* ? [abc] [^a]
+ * [a-z] and \ escapes; case-insensitive, '_' matches '-'). Values print as CONFIG GET shows them: sizes in bytes,
+ * enums by name, bind space-separated, requirepass "" when none. Returns the number of matches,
+ * or CONFIG_ENOMEM. */
+int config_get(const config *c, const char *pattern, config_get_fn fn, void *ud);
+
+/* Sets parameter `name` (Redis name, '-' or '_', any case) from its text form, with the same
+ * validation as the file and the flags. Only CONFIG_RUNTIME parameters (see docs/CONFIG.md):
+ * maxclients, timeout, requirepass, proto-max-bulk-len, client-query-buffer-limit, hz, loglevel,
+ * slowlog-log-slower-than, slowlog-max-len. Returns CONFIG_OK; CONFIG_EUNKNOWN, CONFIG_EIMMUTABLE,
+ * CONFIG_EINVAL with err holding the reason ("Unknown option or number of args for CONFIG SET -
+ * 'foo'", "can't set immutable config", "must be between 1 and 500 (got 0)"); or CONFIG_ENOMEM.
+ * On failure c is unchanged. */
+int config_set(config *c, const char *name, const char *value, char *err, size_t errlen);
+
+/* Whether `name` is a parameter, and whether CONFIG SET may change it. */
+bool config_is_param(const char *name);
+bool config_is_runtime(const char *name);
+
+/* Parses a size as described at the top. Returns true and *out on success. */
+bool config_parse_size(const char *s, uint64_t *out);
+
+/* Prints the flags, one per line with type and default, for --help. */
+void config_print_help(FILE *out);
+
+#endif

@@ -1,0 +1,265 @@
+/* conn.c -- reading, parsing, dispatching and replying for one client connection.
+ *
+ * Read path: conn_on_readable reads into `in` (16 KiB at a time, or all of a big bulk at once as
+ * resp_bytes_wanted says), then runs every complete request in the buffer (pipelining) through
+ * dispatch(), which checks the command, its arity and authentication and calls the proc. Replies
+ * accumulate in `out`; the connection joins the worker's pending list and its replies are written
+ * in the worker's before_sleep, after the group commit (S1 in server.h). */
+#include "conn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cmd.h"
+
+#define READ_CHUNK (16u << 10)
+
+static void on_readable(ev_loop *loop, int fd, void *arg, int mask);
+static void on_writable(ev_loop *loop, int fd, void *arg, int mask);
+
+conn *conn_new(worker *w, int fd) {
+    server *s = w->srv;
+    conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        close(fd);
+        return NULL;
+    }
+    pthread_rwlock_rdlock(&s->cfg_lock);
+    resp_limits lim = resp_limits_default();
+    lim.max_bulk_len = s->cfg->proto_max_bulk_len;
+    bool need_auth = s->cfg->requirepass != NULL;
+    pthread_rwlock_unlock(&s->cfg_lock);
+    c->parser = resp_parser_new(&lim);
+    if (!c->parser) {
+        free(c);
+        close(fd);
+        return NULL;
+    }
+    resp_parser_set_unauth(c->parser, need_auth);
+    c->w = w;
+    c->fd = fd;
+    c->id = atomic_fetch_add(&s->next_client_id, 1) + 1;
+    c->authed = !need_auth;
+    reply_buf_init(&c->out, 2);
+    atomic_store(&c->proto, 2);
+    c->ctime_ms = server_now_ms();
+    atomic_store(&c->last_ms, c->ctime_ms);
+    atomic_store(&c->last_cmd, "NULL");
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) server_format_addr((struct sockaddr *)&ss, c->addr, sizeof c->addr);
+    sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) server_format_addr((struct sockaddr *)&ss, c->laddr, sizeof c->laddr);
+    if (ev_add(w->loop, fd, EV_READABLE, on_readable, c) < 0) {
+        resp_parser_free(c->parser);
+        reply_buf_destroy(&c->out);
+        free(c);
+        close(fd);
+        return NULL;
+    }
+    c->next = w->conns;
+    if (w->conns) w->conns->prev = c;
+    w->conns = c;
+    pthread_mutex_lock(&s->clients_mu);
+    c->reg_next = s->clients;
+    if (s->clients) s->clients->reg_prev = c;
+    s->clients = c;
+    pthread_mutex_unlock(&s->clients_mu);
+    return c;
+}
+
+void conn_close(conn *c) {
+    worker *w = c->w;
+    server *s = w->srv;
+    ev_del(w->loop, c->fd, EV_READABLE | EV_WRITABLE);
+    close(c->fd);
+    if (c->in_pending) {
+        /* unlink from the pending list */
+        conn **pp = &w->pending;
+        while (*pp && *pp != c) pp = &(*pp)->pending_next;
+        if (*pp) *pp = c->pending_next;
+    }
+    if (c->prev) c->prev->next = c->next;
+    else w->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    pthread_mutex_lock(&s->clients_mu);
+    if (c->reg_prev) c->reg_prev->reg_next = c->reg_next;
+    else s->clients = c->reg_next;
+    if (c->reg_next) c->reg_next->reg_prev = c->reg_prev;
+    free(c->name);
+    pthread_mutex_unlock(&s->clients_mu);
+    atomic_fetch_sub(&s->n_clients, 1);
+    resp_parser_free(c->parser);
+    reply_buf_destroy(&c->out);
+    free(c->in);
+    free(c);
+}
+
+bool conn_flush(conn *c) {
+    if (c->out.failed) { /* a reply was dropped for lack of memory: the stream is broken */
+        conn_close(c);
+        return false;
+    }
+    for (;;) {
+        size_t n;
+        const uint8_t *p = reply_buf_unsent(&c->out, &n);
+        if (n == 0) break;
+        ssize_t r = send(c->fd, p, n, MSG_NOSIGNAL);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if (!c->writable_armed && ev_add(c->w->loop, c->fd, EV_WRITABLE, on_writable, c) == 0)
+                    c->writable_armed = true;
+                return true;
+            }
+            conn_close(c);
+            return false;
+        }
+        atomic_fetch_add_explicit(&c->w->srv->stat.net_out, (uint64_t)r, memory_order_relaxed);
+        reply_buf_advance(&c->out, (size_t)r);
+    }
+    c->lsn = 0;
+    if (c->writable_armed) {
+        ev_del(c->w->loop, c->fd, EV_WRITABLE);
+        c->writable_armed = false;
+    }
+    if (c->close_after_reply) {
+        conn_close(c);
+        return false;
+    }
+    return true;
+}
+
+static void on_writable(ev_loop *loop, int fd, void *arg, int mask) {
+    (void)loop;
+    (void)fd;
+    (void)mask;
+    conn *c = arg;
+    /* S1: replies waiting for this turn's commit go out from before_sleep, not from here */
+    if (c->in_pending) return;
+    conn_flush(c);
+}
+
+/* ---- dispatch --------------------------------------------------------------------------------- */
+
+static void dispatch(conn *c, resp_argv *a) {
+    worker *w = c->w;
+    server *s = w->srv;
+    atomic_fetch_add_explicit(&s->stat.commands, 1, memory_order_relaxed);
+    const cmd_spec *spec = cmd_lookup(a->argv[0], a->argvlen[0]);
+    if (!spec) {
+        reply_err_unknown_command(&c->out, a->argc, a->argv, a->argvlen);
+        atomic_fetch_add_explicit(&s->stat.errors, 1, memory_order_relaxed);
+        return;
+    }
+    atomic_store_explicit(&c->last_cmd, spec->name, memory_order_relaxed);
+    if (!c->authed && !(spec->flags & CMD_NOAUTH)) {
+        reply_shared(&c->out, REPLY_SH_NOAUTH);
+        return;
+    }
+    if ((spec->arity > 0 && (size_t)spec->arity != a->argc) || (spec->arity < 0 && a->argc < (size_t)-spec->arity)) {
+        reply_err_arity(&c->out, spec->name);
+        return;
+    }
+    cmd_ctx x = {
+        .srv = s,
+        .c = c,
+        .rb = &c->out,
+        .k = s->k,
+        .ns = {c->tenant, (uint8_t)c->db},
+        .argc = a->argc,
+        .argv = a->argv,
+        .argvlen = a->argvlen,
+        .now_ms = server_now_ms(),
+    };
+    int64_t t0 = server_now_us();
+    spec->proc(&x);
+    int64_t dt = server_now_us() - t0;
+    atomic_fetch_add_explicit(&c->cmds, 1, memory_order_relaxed);
+    if (x.lsn) {
+        if (x.lsn > c->lsn) c->lsn = x.lsn;
+        if (x.lsn > w->pending_lsn) w->pending_lsn = x.lsn;
+    }
+    int64_t slower = s->cfg->slowlog_log_slower_than_us;
+    if (slower >= 0 && dt >= slower) server_slowlog_push(s, a->argc, a->argv, a->argvlen, dt, c);
+}
+
+/* Runs every complete request in the input buffer; procs never close the connection, they set
+ * close_after_reply (QUIT), which stops the pipeline here. */
+static void process_input(conn *c) {
+    while (c->in_r < c->in_w && !c->close_after_reply) {
+        resp_argv a;
+        size_t used = 0;
+        const char *err = NULL;
+        int rc = resp_parse(c->parser, c->in + c->in_r, c->in_w - c->in_r, &a, &used, &err);
+        if (rc == RESP_OK) {
+            dispatch(c, &a);
+            c->in_r += used;
+            continue;
+        }
+        c->in_r += used;
+        if (rc == RESP_NEED_MORE) break;
+        reply_err_protocol(&c->out, err ? err : "out of memory");
+        server_log(c->w->srv, CONFIG_LOG_VERBOSE, "protocol error from client %s: %s", c->addr, err ? err : "oom");
+        c->close_after_reply = true;
+        c->in_r = c->in_w;
+        break;
+    }
+    if (c->in_r == c->in_w) c->in_r = c->in_w = 0;
+    if (c->out.len > c->out.sent || c->close_after_reply) server_mark_pending(c->w, c);
+}
+
+static bool grow_input(conn *c, size_t want) {
+    if (c->in_r > 0 && (c->in_cap - c->in_w < want)) {
+        memmove(c->in, c->in + c->in_r, c->in_w - c->in_r);
+        c->in_w -= c->in_r;
+        c->in_r = 0;
+    }
+    if (c->in_cap - c->in_w >= want) return true;
+    size_t cap = c->in_cap ? c->in_cap : READ_CHUNK;
+    while (cap - c->in_w < want) cap *= 2;
+    uint8_t *p = realloc(c->in, cap);
+    if (!p) return false;
+    c->in = p;
+    c->in_cap = cap;
+    return true;
+}
+
+static void on_readable(ev_loop *loop, int fd, void *arg, int mask) {
+    (void)loop;
+    (void)mask;
+    conn *c = arg;
+    server *s = c->w->srv;
+    size_t want = READ_CHUNK;
+    size_t big = resp_bytes_wanted(c->parser);
+    if (big >= RESP_BIG_BULK && big > want) want = big;
+    if (!grow_input(c, want)) {
+        server_log(s, CONFIG_LOG_WARNING, "out of memory reading from client %s", c->addr);
+        conn_close(c);
+        return;
+    }
+    ssize_t r = read(fd, c->in + c->in_w, c->in_cap - c->in_w);
+    if (r < 0) {
+        if (errno == EAGAIN || errno == EINTR) return;
+        conn_close(c);
+        return;
+    }
+    if (r == 0) {
+        conn_close(c);
+        return;
+    }
+    c->in_w += (size_t)r;
+    atomic_fetch_add_explicit(&s->stat.net_in, (uint64_t)r, memory_order_relaxed);
+    atomic_store_explicit(&c->last_ms, server_now_ms(), memory_order_relaxed);
+    if (c->in_w - c->in_r > s->cfg->client_query_buffer_limit) {
+        server_log(s, CONFIG_LOG_WARNING, "closing client %s: query buffer over client-query-buffer-limit",
+                   c->addr);
+        conn_close(c);
+        return;
+    }
+    process_input(c);
+}

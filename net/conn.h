@@ -1,0 +1,49 @@
+/* conn.h -- one client connection: input buffer -> RESP parser -> dispatch -> reply buffer.
+ * Owned by one worker (server.h); nothing else touches it. */
+#ifndef STRATA_NET_CONN_H
+#define STRATA_NET_CONN_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "reply.h"
+#include "resp.h"
+#include "server.h"
+
+struct conn {
+    worker *w;
+    int fd;
+    uint64_t id;
+    resp_parser *parser;
+    uint8_t *in;              /* unconsumed input is in[in_r, in_w) */
+    size_t in_r, in_w, in_cap;
+    reply_buf out;
+    _Atomic int db;           /* read by CLIENT LIST on other threads */
+    _Atomic int proto;        /* 2 or 3: mirrors out.proto for CLIENT LIST */
+    uint32_t tenant;
+    bool authed;
+    bool close_after_reply;   /* QUIT, protocol error */
+    bool in_pending;          /* on w->pending */
+    bool writable_armed;      /* EV_WRITABLE installed: the socket was full */
+    uint64_t lsn;             /* largest lsn among replies not yet sent */
+    int64_t ctime_ms;
+    _Atomic int64_t last_ms;  /* last interaction, for timeout and CLIENT LIST */
+    _Atomic uint64_t cmds;    /* commands run */
+    const char *_Atomic last_cmd;
+    char *name;               /* CLIENT SETNAME; under srv->clients_mu */
+    char addr[64], laddr[64];
+    conn *next, *prev;        /* w->conns */
+    conn *pending_next;       /* w->pending */
+    conn *reg_next, *reg_prev; /* srv->clients, under clients_mu */
+};
+
+/* Takes ownership of fd (non-blocking already). NULL on ENOMEM (fd closed). */
+conn *conn_new(worker *w, int fd);
+/* Closes now: unregisters, closes the socket, frees. */
+void conn_close(conn *c);
+/* Sends what it can of c->out; arms EV_WRITABLE when the socket is full. Returns false if the
+ * connection was closed (error or close_after_reply done). */
+bool conn_flush(conn *c);
+
+#endif

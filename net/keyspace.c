@@ -1,0 +1,592 @@
+/* keyspace.c -- see keyspace.h for the encoding and invariants K1-K3.
+ *
+ * The expiry index lives in one global space after every tenant (tenant id 0xffffffff is
+ * reserved): FF FF FF FF | 'X' | expire_ms u64 BE | tenant u32 BE | db u8 | user key, so one range
+ * scan from the start of the space to `now` finds every due key of every tenant and database. */
+#include "keyspace.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strata/st.h"
+
+#define KS_STRIPES 1024
+#define KS_NS_BYTES 5            /* tenant u32 BE | db u8 */
+#define KS_META_PREFIX 6         /* ns | 'M' */
+#define KS_FLAG_EXPIRE 0x10
+#define KS_TYPE_MASK 0x0f
+#define KS_XP_PREFIX 5           /* FF FF FF FF 'X' */
+#define KS_SPACE_META 'M'
+#define KS_SPACE_EXPIRY 'X'
+
+struct ks {
+    st_db *db;
+    pthread_mutex_t stripes[KS_STRIPES];
+};
+
+struct ks_batch {
+    st_batch *b;
+    size_t n;
+};
+
+/* ---- small byte builder ------------------------------------------------------------------------ */
+
+typedef struct kbuf {
+    uint8_t *p;
+    size_t len, cap;
+    uint8_t stack[256];
+} kbuf;
+
+static void kb_init(kbuf *b) {
+    b->p = b->stack;
+    b->len = 0;
+    b->cap = sizeof b->stack;
+}
+static void kb_free(kbuf *b) {
+    if (b->p != b->stack) free(b->p);
+    kb_init(b);
+}
+static int kb_put(kbuf *b, const void *d, size_t n) {
+    if (b->cap - b->len < n) {
+        size_t cap = b->cap * 2;
+        while (cap - b->len < n) cap *= 2;
+        uint8_t *p = b->p == b->stack ? malloc(cap) : realloc(b->p, cap);
+        if (!p) return KS_ENOMEM;
+        if (b->p == b->stack) memcpy(p, b->stack, b->len);
+        b->p = p;
+        b->cap = cap;
+    }
+    if (n) memcpy(b->p + b->len, d, n);
+    b->len += n;
+    return 0;
+}
+static int kb_u8(kbuf *b, uint8_t v) { return kb_put(b, &v, 1); }
+static int kb_be32(kbuf *b, uint32_t v) {
+    uint8_t t[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+    return kb_put(b, t, 4);
+}
+static int kb_be64(kbuf *b, uint64_t v) {
+    uint8_t t[8];
+    for (int i = 0; i < 8; i++) t[i] = (uint8_t)(v >> (56 - 8 * i));
+    return kb_put(b, t, 8);
+}
+static int kb_le64(kbuf *b, uint64_t v) {
+    uint8_t t[8];
+    for (int i = 0; i < 8; i++) t[i] = (uint8_t)(v >> (8 * i));
+    return kb_put(b, t, 8);
+}
+static uint64_t get_be64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
+    return v;
+}
+static uint32_t get_be32(const uint8_t *p) {
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+static uint64_t get_le64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+static st_slice kb_slice(const kbuf *b) { return st_slice_make(b->p, b->len); }
+
+static int meta_key(kbuf *b, ks_ns ns, const uint8_t *key, size_t klen) {
+    int rc = kb_be32(b, ns.tenant);
+    if (!rc) rc = kb_u8(b, ns.db);
+    if (!rc) rc = kb_u8(b, KS_SPACE_META);
+    if (!rc) rc = kb_put(b, key, klen);
+    return rc;
+}
+
+static int expiry_key(kbuf *b, ks_ns ns, const uint8_t *key, size_t klen, int64_t expire_ms) {
+    int rc = kb_be32(b, UINT32_MAX);
+    if (!rc) rc = kb_u8(b, KS_SPACE_EXPIRY);
+    if (!rc) rc = kb_be64(b, (uint64_t)expire_ms);
+    if (!rc) rc = kb_be32(b, ns.tenant);
+    if (!rc) rc = kb_u8(b, ns.db);
+    if (!rc) rc = kb_put(b, key, klen);
+    return rc;
+}
+
+/* Record value: flags | [expire LE] | payload. */
+static int record_value(kbuf *b, int type, int64_t expire_ms, const uint8_t *payload, size_t plen) {
+    int rc = kb_u8(b, (uint8_t)(type | (expire_ms ? KS_FLAG_EXPIRE : 0)));
+    if (!rc && expire_ms) rc = kb_le64(b, (uint64_t)expire_ms);
+    if (!rc) rc = kb_put(b, payload, plen);
+    return rc;
+}
+
+/* Takes ownership of raw. KS_ECORRUPT on a malformed record. */
+static int decode_record(uint8_t *raw, size_t len, ks_rec *out) {
+    memset(out, 0, sizeof *out);
+    if (len < 1) goto bad;
+    int type = raw[0] & KS_TYPE_MASK;
+    if (type < KS_STRING || type > KS_ZSET) goto bad;
+    size_t off = 1;
+    if (raw[0] & KS_FLAG_EXPIRE) {
+        if (len < 9) goto bad;
+        out->expire_ms = (int64_t)get_le64(raw + 1);
+        off = 9;
+    }
+    out->type = type;
+    out->raw = raw;
+    out->raw_len = len;
+    out->payload = raw + off;
+    out->payload_len = len - off;
+    return 0;
+bad:
+    free(raw);
+    return KS_ECORRUPT;
+}
+
+static bool expired(const ks_rec *r, int64_t now_ms) { return r->expire_ms && r->expire_ms <= now_ms; }
+
+void ks_rec_free(ks_rec *r) {
+    if (!r) return;
+    free(r->raw);
+    memset(r, 0, sizeof *r);
+}
+
+const char *ks_errmsg(void) { return st_errmsg(); }
+const char *ks_strerror(int rc) { return st_strerror(rc); }
+
+/* ---- open / close ------------------------------------------------------------------------------- */
+
+int ks_open(const ks_options *o, ks **out, char *err, size_t errlen) {
+    *out = NULL;
+    st_options so;
+    st_options_default(&so);
+    so.sync_mode = (st_sync_mode)o->sync_mode;
+    if (o->write_buffer_bytes) so.write_buffer_bytes = o->write_buffer_bytes;
+    if (o->block_bytes) so.block_bytes = o->block_bytes;
+    if (o->bloom_bits_per_key >= 0) so.bloom_bits_per_key = o->bloom_bits_per_key;
+    if (o->codec >= 0) so.codec = (st_codec)o->codec;
+    if (o->zstd_level) so.zstd_level = o->zstd_level;
+    if (o->max_immutable) so.max_immutable = o->max_immutable;
+    if (o->max_batch_bytes) so.max_batch_bytes = o->max_batch_bytes > (1u << 30) ? (1u << 30) : o->max_batch_bytes;
+    ks *k = calloc(1, sizeof *k);
+    if (!k) {
+        snprintf(err, errlen, "out of memory");
+        return KS_ENOMEM;
+    }
+    for (int i = 0; i < KS_STRIPES; i++) pthread_mutex_init(&k->stripes[i], NULL);
+    int rc = st_db_open(o->dir, &so, &k->db);
+    if (rc) {
+        snprintf(err, errlen, "cannot open the database in %s: %s (%s)", o->dir, st_strerror(rc), st_errmsg());
+        ks_close(k);
+        return rc;
+    }
+    *out = k;
+    return 0;
+}
+
+int ks_close(ks *k) {
+    if (!k) return 0;
+    int rc = st_db_close(k->db);
+    for (int i = 0; i < KS_STRIPES; i++) pthread_mutex_destroy(&k->stripes[i]);
+    free(k);
+    return rc;
+}
+
+/* ---- reads -------------------------------------------------------------------------------------- */
+
+static int lookup_raw(ks *k, ks_ns ns, const uint8_t *key, size_t klen, ks_rec *out) {
+    kbuf kb;
+    kb_init(&kb);
+    int rc = meta_key(&kb, ns, key, klen);
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    if (!rc) rc = st_db_get(k->db, NULL, kb_slice(&kb), &raw, &len);
+    kb_free(&kb);
+    if (rc) return rc;
+    return decode_record(raw, len, out);
+}
+
+int ks_lookup(ks *k, ks_ns ns, const uint8_t *key, size_t klen, int64_t now_ms, ks_rec *out) {
+    memset(out, 0, sizeof *out);
+    int rc = lookup_raw(k, ns, key, klen, out);
+    if (rc == 0 && expired(out, now_ms)) {
+        ks_rec_free(out);
+        rc = KS_ENOTFOUND;
+    }
+    return rc;
+}
+
+int ks_mlookup(ks *k, ks_ns ns, size_t n, const uint8_t *const *keys, const size_t *klens, int64_t now_ms,
+               ks_rec *outs, int *statuses) {
+    st_slice *sl = calloc(n ? n : 1, sizeof *sl);
+    kbuf *kbs = calloc(n ? n : 1, sizeof *kbs);
+    uint8_t **vals = calloc(n ? n : 1, sizeof *vals);
+    size_t *lens = calloc(n ? n : 1, sizeof *lens);
+    int rc = sl && kbs && vals && lens ? 0 : KS_ENOMEM;
+    for (size_t i = 0; i < n; i++) memset(&outs[i], 0, sizeof outs[i]);
+    for (size_t i = 0; !rc && i < n; i++) {
+        kb_init(&kbs[i]);
+        rc = meta_key(&kbs[i], ns, keys[i], klens[i]);
+        sl[i] = kb_slice(&kbs[i]);
+    }
+    if (!rc) rc = st_db_multiget(k->db, NULL, n, sl, vals, lens, statuses);
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (statuses[i] == 0) {
+            statuses[i] = decode_record(vals[i], lens[i], &outs[i]);
+            vals[i] = NULL;
+            if (statuses[i] == 0 && expired(&outs[i], now_ms)) {
+                ks_rec_free(&outs[i]);
+                statuses[i] = KS_ENOTFOUND;
+            }
+        }
+    }
+    for (size_t i = 0; kbs && i < n; i++) {
+        if (kbs[i].p) kb_free(&kbs[i]);
+        if (vals) free(vals[i]);
+    }
+    free(sl);
+    free(kbs);
+    free(vals);
+    free(lens);
+    return rc;
+}
+
+/* ---- writes ------------------------------------------------------------------------------------- */
+
+int ks_batch_new(ks_batch **out) {
+    ks_batch *b = calloc(1, sizeof *b);
+    *out = NULL;
+    if (!b) return KS_ENOMEM;
+    int rc = st_batch_new(&b->b);
+    if (rc) {
+        free(b);
+        return rc;
+    }
+    *out = b;
+    return 0;
+}
+
+void ks_batch_free(ks_batch *b) {
+    if (!b) return;
+    st_batch_free(b->b);
+    free(b);
+}
+
+void ks_batch_clear(ks_batch *b) {
+    st_batch_clear(b->b);
+    b->n = 0;
+}
+
+size_t ks_batch_count(const ks_batch *b) { return b->n; }
+
+static int put_record(ks_batch *b, ks_ns ns, const uint8_t *key, size_t klen, int type, int64_t expire_ms,
+                      const uint8_t *payload, size_t plen) {
+    kbuf kk, kv, kx;
+    kb_init(&kk);
+    kb_init(&kv);
+    kb_init(&kx);
+    int rc = meta_key(&kk, ns, key, klen);
+    if (!rc) rc = record_value(&kv, type, expire_ms, payload, plen);
+    if (!rc) rc = st_batch_put(b->b, kb_slice(&kk), kb_slice(&kv));
+    if (!rc && expire_ms) { /* K2 */
+        rc = expiry_key(&kx, ns, key, klen, expire_ms);
+        if (!rc) rc = st_batch_put(b->b, kb_slice(&kx), st_slice_make("", 0));
+    }
+    if (!rc) b->n++;
+    kb_free(&kk);
+    kb_free(&kv);
+    kb_free(&kx);
+    return rc;
+}
+
+int ks_batch_put_string(ks_batch *b, ks_ns ns, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                        int64_t expire_ms) {
+    return put_record(b, ns, key, klen, KS_STRING, expire_ms, val, vlen);
+}
+
+int ks_batch_put_record(ks_batch *b, ks_ns ns, const uint8_t *key, size_t klen, const ks_rec *r, int64_t expire_ms) {
+    return put_record(b, ns, key, klen, r->type, expire_ms, r->payload, r->payload_len);
+}
+
+int ks_batch_delete(ks_batch *b, ks_ns ns, const uint8_t *key, size_t klen) {
+    kbuf kk;
+    kb_init(&kk);
+    int rc = meta_key(&kk, ns, key, klen);
+    if (!rc) rc = st_batch_delete(b->b, kb_slice(&kk));
+    if (!rc) b->n++;
+    kb_free(&kk);
+    return rc;
+}
+
+int ks_write(ks *k, ks_batch *b, uint64_t *lsn) {
+    if (lsn) *lsn = 0;
+    if (b->n == 0) return 0;
+    return st_db_write(k->db, b->b, ST_WRITE_DEFER_COMMIT, lsn);
+}
+
+int ks_commit(ks *k, uint64_t lsn) { return lsn ? st_db_commit(k->db, lsn) : 0; }
+
+/* ---- locks -------------------------------------------------------------------------------------- */
+
+static uint32_t stripe_of(ks_ns ns, const uint8_t *key, size_t klen) {
+    uint64_t h = 1469598103934665603ull;
+    h = (h ^ ns.tenant) * 1099511628211ull;
+    h = (h ^ ns.db) * 1099511628211ull;
+    for (size_t i = 0; i < klen; i++) h = (h ^ key[i]) * 1099511628211ull;
+    return (uint32_t)(h % KS_STRIPES);
+}
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorted, deduplicated stripe numbers of the keys; returns how many (stack array when small). */
+static size_t stripes_of(ks_ns ns, size_t n, const uint8_t *const *keys, const size_t *klens, uint32_t *out) {
+    for (size_t i = 0; i < n; i++) out[i] = stripe_of(ns, keys[i], klens[i]);
+    qsort(out, n, sizeof *out, cmp_u32);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || out[m - 1] != out[i]) out[m++] = out[i];
+    return m;
+}
+
+static void lock_many(ks *k, ks_ns ns, size_t n, const uint8_t *const *keys, const size_t *klens, bool lock) {
+    if (n == 0) return;
+    uint32_t small[16];
+    uint32_t *s = n <= 16 ? small : malloc(n * sizeof *s);
+    if (!s) {
+        /* Without memory for the sort, fall back to every stripe in order: slow but correct. */
+        for (int i = 0; i < KS_STRIPES; i++) {
+            if (lock) pthread_mutex_lock(&k->stripes[i]);
+            else pthread_mutex_unlock(&k->stripes[KS_STRIPES - 1 - i]);
+        }
+        return;
+    }
+    size_t m = stripes_of(ns, n, keys, klens, s);
+    for (size_t i = 0; i < m; i++) {
+        if (lock) pthread_mutex_lock(&k->stripes[s[i]]);
+        else pthread_mutex_unlock(&k->stripes[s[m - 1 - i]]);
+    }
+    if (s != small) free(s);
+}
+
+void ks_lock_keys(ks *k, ks_ns ns, size_t n, const uint8_t *const *keys, const size_t *klens) {
+    lock_many(k, ns, n, keys, klens, true);
+}
+void ks_unlock_keys(ks *k, ks_ns ns, size_t n, const uint8_t *const *keys, const size_t *klens) {
+    lock_many(k, ns, n, keys, klens, false);
+}
+
+/* ---- scans -------------------------------------------------------------------------------------- */
+
+/* The first key after every key that starts with p[0..n): p with its last non-0xff byte
+ * incremented, trailing 0xff dropped; returns the new length (0: no such key, unbounded). */
+static size_t prefix_successor(uint8_t *p, size_t n) {
+    while (n > 0 && p[n - 1] == 0xff) n--;
+    if (n > 0) p[n - 1]++;
+    return n;
+}
+
+static int bytes_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
+    size_t n = an < bn ? an : bn;
+    int c = n ? memcmp(a, b, n) : 0;
+    return c ? c : (an > bn) - (an < bn);
+}
+
+int ks_scan(ks *k, ks_ns ns, const uint8_t *start, size_t slen, const uint8_t *prefix, size_t plen, size_t limit,
+            int64_t now_ms, ks_scan_fn fn, void *arg, uint8_t **next, size_t *next_len) {
+    *next = NULL;
+    *next_len = 0;
+    kbuf lo, hi;
+    kb_init(&lo);
+    kb_init(&hi);
+    int rc = meta_key(&lo, ns, prefix, plen);
+    if (!rc) rc = kb_put(&hi, lo.p, lo.len);
+    if (rc) goto out;
+    hi.len = prefix_successor(hi.p, hi.len);
+    if (slen && bytes_cmp(start, slen, prefix, plen) > 0) {
+        lo.len = KS_META_PREFIX;
+        if ((rc = kb_put(&lo, start, slen))) goto out;
+    }
+    st_read_options ro = {.lower = kb_slice(&lo), .upper = kb_slice(&hi)};
+    st_iter *it;
+    if ((rc = st_db_iter_new(k->db, &ro, &it))) goto out;
+    size_t visited = 0;
+    for (st_iter_seek_first(it); st_iter_valid(it); st_iter_next(it)) {
+        st_slice ek = st_iter_key(it), ev = st_iter_value(it);
+        if (ek.len < KS_META_PREFIX) continue;
+        const uint8_t *ukey = ek.data + KS_META_PREFIX;
+        size_t ulen = ek.len - KS_META_PREFIX;
+        if (limit && visited == limit) {
+            *next = malloc(ulen ? ulen : 1);
+            if (!*next) rc = KS_ENOMEM;
+            else {
+                if (ulen) memcpy(*next, ukey, ulen);
+                *next_len = ulen;
+            }
+            break;
+        }
+        visited++;
+        uint8_t *raw = malloc(ev.len ? ev.len : 1);
+        if (!raw) {
+            rc = KS_ENOMEM;
+            break;
+        }
+        if (ev.len) memcpy(raw, ev.data, ev.len);
+        ks_rec rec;
+        if ((rc = decode_record(raw, ev.len, &rec))) break;
+        int stop = 0;
+        if (!expired(&rec, now_ms)) stop = fn(arg, ukey, ulen, &rec);
+        ks_rec_free(&rec);
+        if (stop) break;
+    }
+    if (!rc) rc = st_iter_status(it);
+    st_iter_free(it);
+out:
+    kb_free(&lo);
+    kb_free(&hi);
+    if (rc) {
+        free(*next);
+        *next = NULL;
+        *next_len = 0;
+    }
+    return rc;
+}
+
+static int count_one(void *arg, const uint8_t *key, size_t klen, const ks_rec *rec) {
+    (void)key;
+    (void)klen;
+    (void)rec;
+    (*(uint64_t *)arg)++;
+    return 0;
+}
+
+int ks_count(ks *k, ks_ns ns, int64_t now_ms, uint64_t *count) {
+    *count = 0;
+    uint8_t *next;
+    size_t nlen;
+    int rc = ks_scan(k, ns, NULL, 0, NULL, 0, 0, now_ms, count_one, count, &next, &nlen);
+    free(next);
+    return rc;
+}
+
+int ks_flush(ks *k, ks_ns ns, bool all_dbs, uint64_t *lsn) {
+    *lsn = 0;
+    kbuf lo, hi;
+    kb_init(&lo);
+    kb_init(&hi);
+    int rc = kb_be32(&lo, ns.tenant);
+    if (!rc && !all_dbs) rc = kb_u8(&lo, ns.db);
+    if (!rc) rc = kb_put(&hi, lo.p, lo.len);
+    if (rc) goto out;
+    hi.len = prefix_successor(hi.p, hi.len);
+    st_read_options ro = {.lower = kb_slice(&lo), .upper = kb_slice(&hi)};
+    st_iter *it = NULL;
+    st_batch *b = NULL;
+    if ((rc = st_db_iter_new(k->db, &ro, &it)) || (rc = st_batch_new(&b))) goto done;
+    for (st_iter_seek_first(it); st_iter_valid(it) && !rc; st_iter_next(it)) {
+        rc = st_batch_delete(b, st_iter_key(it));
+        if (!rc && st_batch_count(b) >= 1024) {
+            rc = st_db_write(k->db, b, ST_WRITE_DEFER_COMMIT, lsn);
+            st_batch_clear(b);
+        }
+    }
+    if (!rc) rc = st_iter_status(it);
+    if (!rc && st_batch_count(b)) rc = st_db_write(k->db, b, ST_WRITE_DEFER_COMMIT, lsn);
+done:
+    st_iter_free(it);
+    st_batch_free(b);
+out:
+    kb_free(&lo);
+    kb_free(&hi);
+    return rc;
+}
+
+/* ---- expiry ------------------------------------------------------------------------------------- */
+
+int ks_expire_cycle(ks *k, int64_t now_ms, size_t max_entries, uint64_t *expired_out, bool *more) {
+    *expired_out = 0;
+    *more = false;
+    kbuf lo, hi;
+    kb_init(&lo);
+    kb_init(&hi);
+    int rc = kb_be32(&lo, UINT32_MAX);
+    if (!rc) rc = kb_u8(&lo, KS_SPACE_EXPIRY);
+    if (!rc) rc = kb_put(&hi, lo.p, lo.len);
+    if (!rc) rc = kb_be64(&hi, (uint64_t)now_ms + 1); /* entries due at or before now */
+    if (rc) goto out;
+    st_read_options ro = {.lower = kb_slice(&lo), .upper = kb_slice(&hi)};
+    st_iter *it = NULL;
+    ks_batch *b = NULL;
+    if ((rc = st_db_iter_new(k->db, &ro, &it)) || (rc = ks_batch_new(&b))) goto done;
+    size_t seen = 0;
+    for (st_iter_seek_first(it); st_iter_valid(it) && !rc; st_iter_next(it)) {
+        if (seen == max_entries) {
+            *more = true;
+            break;
+        }
+        seen++;
+        st_slice ek = st_iter_key(it);
+        if (ek.len < KS_XP_PREFIX + 8 + KS_NS_BYTES) continue;
+        int64_t when = (int64_t)get_be64(ek.data + KS_XP_PREFIX);
+        ks_ns ns = {get_be32(ek.data + KS_XP_PREFIX + 8), ek.data[KS_XP_PREFIX + 12]};
+        const uint8_t *key = ek.data + KS_XP_PREFIX + 8 + KS_NS_BYTES;
+        size_t klen = ek.len - (KS_XP_PREFIX + 8 + KS_NS_BYTES);
+        ks_lock(k, ns, key, klen);
+        ks_rec rec;
+        int lrc = lookup_raw(k, ns, key, klen, &rec);
+        ks_batch_clear(b);
+        if (lrc == 0 && rec.expire_ms == when) {
+            rc = ks_batch_delete(b, ns, key, klen);
+            (*expired_out)++;
+        }
+        if (lrc == 0) ks_rec_free(&rec);
+        else if (lrc != KS_ENOTFOUND) rc = lrc;
+        if (!rc) rc = st_batch_delete(b->b, ek); /* the index entry itself: done or stale */
+        uint64_t lsn = 0;
+        if (!rc) rc = st_db_write(k->db, b->b, ST_WRITE_DEFER_COMMIT, &lsn);
+        ks_unlock(k, ns, key, klen);
+    }
+    if (!rc) rc = st_iter_status(it);
+done:
+    st_iter_free(it);
+    ks_batch_free(b);
+out:
+    kb_free(&lo);
+    kb_free(&hi);
+    return rc;
+}
+
+/* ---- maintenance -------------------------------------------------------------------------------- */
+
+int ks_flush_memtables(ks *k) { return st_db_flush(k->db); }
+
+void ks_info_storage(ks *k, ks_info_fn fn, void *arg) {
+    st_stats s;
+    if (st_db_stats(k->db, &s)) return;
+    char v[64], name[64];
+#define EMIT(n, x)                                                    \
+    do {                                                              \
+        snprintf(v, sizeof v, "%" PRIu64, (uint64_t)(x));             \
+        fn(arg, n, v);                                                \
+    } while (0)
+    EMIT("engine_last_seq", s.last_seq);
+    EMIT("engine_synced_seq", s.synced_seq);
+    EMIT("engine_wal_bytes", s.wal_bytes);
+    EMIT("engine_wal_syncs", s.wal_syncs);
+    EMIT("engine_commits_grouped", s.commits_grouped);
+    EMIT("engine_memtable_bytes", s.memtable_bytes);
+    EMIT("engine_immutable_memtables", s.immutable_count);
+    EMIT("engine_flushes", s.flushes);
+    EMIT("engine_flush_bytes", s.flush_bytes);
+    EMIT("engine_write_stalls", s.write_stalls);
+    EMIT("engine_block_reads", s.block_reads);
+    EMIT("engine_bloom_useful", s.bloom_useful);
+    for (int l = 0; l < ST_MAX_LEVELS; l++) {
+        snprintf(name, sizeof name, "level%d_files", l);
+        EMIT(name, s.level_files[l]);
+        snprintf(name, sizeof name, "level%d_bytes", l);
+        EMIT(name, s.level_bytes[l]);
+    }
+#undef EMIT
+}

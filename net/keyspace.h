@@ -1,0 +1,147 @@
+/* keyspace.h -- Redis keys, types and expiry encoded as engine keys. The only layer of net/ that
+ * talks to the engine (strata/st.h): command procs call ks_* and never build engine keys.
+ *
+ * Engine key of a key's metadata record (docs/FORMAT.md#keyspace):
+ *   tenant u32 BE | db u8 | 'M' | user key
+ * Metadata value:  flags u8 (low 4 bits: type; bit 4: has expiry) | [expire_ms u64 LE] | payload
+ *   (a string's payload is its bytes; collections, issue 6, put version and size there).
+ * Expiry index:    tenant u32 BE | db u8 | 'E' | expire_ms u64 BE | user key  -> ""
+ * An index entry is written whenever a key gets an expiry and is never updated in place: the
+ * active-expiry cycle deletes the key only if its record still carries that same expiry, and drops
+ * stale entries otherwise. So a plain SET costs one engine put and no read.
+ * Invariants:
+ *   K1 every record whose expire_ms <= now is treated as absent by every read (lazy expiry);
+ *   K2 every record with an expiry has an index entry at that expiry (written in the same batch);
+ *   K3 read-modify-write commands hold the key's stripe lock across read and write. */
+#ifndef STRATA_NET_KEYSPACE_H
+#define STRATA_NET_KEYSPACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ks ks;
+
+/* Which key space a command works in: tenant (0 = the default) and database number. */
+typedef struct ks_ns {
+    uint32_t tenant;
+    uint8_t db;
+} ks_ns;
+
+/* Types. On disk: never renumber. */
+enum ks_type { KS_NONE = 0, KS_STRING = 1, KS_HASH = 2, KS_LIST = 3, KS_SET = 4, KS_ZSET = 5 };
+
+/* Status codes: 0 or negative. KS_ENOTFOUND equals the engine's ST_ENOTFOUND. */
+enum {
+    KS_OK = 0,
+    KS_ENOTFOUND = -1,
+    KS_EINVAL = -2,
+    KS_ENOMEM = -3,
+    KS_EIO = -4,
+    KS_ENOSPC = -5,
+    KS_ECORRUPT = -6,
+    KS_EBUSY = -7,
+    KS_EFATAL = -8,
+};
+
+/* A decoded metadata record. Owns its bytes; release with ks_rec_free. */
+typedef struct ks_rec {
+    int type;
+    int64_t expire_ms; /* 0: no expiry */
+    uint8_t *raw;
+    size_t raw_len;
+    const uint8_t *payload; /* view into raw */
+    size_t payload_len;
+} ks_rec;
+
+void ks_rec_free(ks_rec *r); /* NULL-safe; leaves r empty */
+
+typedef struct ks_options {
+    const char *dir;
+    int sync_mode;             /* 1 always, 2 everysec, 3 no (st_sync_mode values) */
+    size_t write_buffer_bytes; /* 0: engine default */
+    size_t block_bytes;
+    int bloom_bits_per_key;    /* -1: engine default */
+    int codec;                 /* -1: engine default; else st_codec */
+    int zstd_level;
+    int max_immutable;         /* 0: engine default */
+    size_t max_batch_bytes;    /* 0: engine default; must hold the largest value plus its key */
+} ks_options;
+
+/* Opens the engine in o->dir. On failure *out is NULL and err says why. */
+int ks_open(const ks_options *o, ks **out, char *err, size_t errlen);
+/* Makes every write durable and closes. NULL-safe. */
+int ks_close(ks *k);
+
+/* Text of the last failure on this thread (engine message), "" if none. */
+const char *ks_errmsg(void);
+const char *ks_strerror(int rc);
+
+/* ---- reads ------------------------------------------------------------------------------------ */
+
+/* The live record of key: 0 with *out filled, KS_ENOTFOUND (absent or expired at now_ms). */
+int ks_lookup(ks *k, ks_ns ns, const uint8_t *key, size_t klen, int64_t now_ms, ks_rec *out);
+/* n lookups against one consistent view; statuses[i] as ks_lookup. Returns 0 or KS_ENOMEM. */
+int ks_mlookup(ks *k, ks_ns ns, size_t n, const uint8_t *const *keys, const size_t *klens, int64_t now_ms,
+               ks_rec *outs, int *statuses);
+
+/* ---- writes ----------------------------------------------------------------------------------- */
+/* Every write returns the lsn to commit (ks_commit) before the reply may say it happened. */
+
+typedef struct ks_batch ks_batch;
+int ks_batch_new(ks_batch **out);
+void ks_batch_free(ks_batch *b); /* NULL-safe */
+void ks_batch_clear(ks_batch *b);
+/* A string record (replacing whatever the key held); expire_ms 0 = none. */
+int ks_batch_put_string(ks_batch *b, ks_ns ns, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                        int64_t expire_ms);
+/* Rewrites an existing record with a new expiry (EXPIRE/PERSIST): same type and payload. */
+int ks_batch_put_record(ks_batch *b, ks_ns ns, const uint8_t *key, size_t klen, const ks_rec *r, int64_t expire_ms);
+int ks_batch_delete(ks_batch *b, ks_ns ns, const uint8_t *key, size_t klen);
+size_t ks_batch_count(const ks_batch *b);
+/* Applies the batch atomically without waiting for durability; *lsn (may be NULL) is what to
+ * commit. An empty batch is a no-op with *lsn 0. */
+int ks_write(ks *k, ks_batch *b, uint64_t *lsn);
+/* Group commit: durable per the sync mode up to lsn (0: nothing to do). */
+int ks_commit(ks *k, uint64_t lsn);
+
+/* ---- per-key locks (K3) ------------------------------------------------------------------------ */
+/* Striped mutexes. Lock several keys with ks_lock_keys (sorted, deduplicated stripes: no deadlock);
+ * unlock with the same arguments. */
+void ks_lock_keys(ks *k, ks_ns ns, size_t n, const uint8_t *const *keys, const size_t *klens);
+void ks_unlock_keys(ks *k, ks_ns ns, size_t n, const uint8_t *const *keys, const size_t *klens);
+static inline void ks_lock(ks *k, ks_ns ns, const uint8_t *key, size_t klen) { ks_lock_keys(k, ns, 1, &key, &klen); }
+static inline void ks_unlock(ks *k, ks_ns ns, const uint8_t *key, size_t klen) { ks_unlock_keys(k, ns, 1, &key, &klen); }
+
+/* ---- scans -------------------------------------------------------------------------------------- */
+
+/* Calls fn for live keys of ns in key order, starting at the first key >= start (klen 0: from the
+ * beginning) and only keys beginning with prefix (plen 0: all). Stops after `limit` visited keys
+ * (live or not; 0 = no limit) or when fn returns non-zero. *next receives a malloc'ed copy of the
+ * key to resume from (NULL when the scan reached the end); caller frees. */
+typedef int (*ks_scan_fn)(void *arg, const uint8_t *key, size_t klen, const ks_rec *rec);
+int ks_scan(ks *k, ks_ns ns, const uint8_t *start, size_t slen, const uint8_t *prefix, size_t plen, size_t limit,
+            int64_t now_ms, ks_scan_fn fn, void *arg, uint8_t **next, size_t *next_len);
+
+/* Number of live keys of ns (a scan: O(keys)). */
+int ks_count(ks *k, ks_ns ns, int64_t now_ms, uint64_t *count);
+
+/* Deletes every key of ns (or, with all_dbs, of every database of the tenant); *lsn to commit. */
+int ks_flush(ks *k, ks_ns ns, bool all_dbs, uint64_t *lsn);
+
+/* ---- expiry --------------------------------------------------------------------------------------- */
+
+/* One active-expiry pass over the index entries due at now_ms, at most max_entries of them:
+ * deletes expired keys and stale index entries. *expired counts keys deleted; *more says whether
+ * due entries remain. Runs under the keys' locks. */
+int ks_expire_cycle(ks *k, int64_t now_ms, size_t max_entries, uint64_t *expired, bool *more);
+
+/* ---- maintenance and introspection ------------------------------------------------------------- */
+
+int ks_flush_memtables(ks *k); /* SAVE / BGSAVE */
+
+/* Engine figures for INFO; appends "name:value\r\n" lines to a caller buffer via fn. */
+typedef void (*ks_info_fn)(void *arg, const char *name, const char *value);
+void ks_info_storage(ks *k, ks_info_fn fn, void *arg);
+
+#endif

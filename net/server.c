@@ -1,0 +1,425 @@
+/* server.c -- workers, listeners, the group commit in before_sleep, background cron, shutdown.
+ * Contract and invariant S1 in server.h. */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+
+#define EXPIRE_BUDGET_MS 25  /* active expiry may use at most this much of each cron tick */
+#define EXPIRE_BATCH 200
+
+static FILE *log_fp;
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int64_t server_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t server_now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void server_format_addr(const struct sockaddr *sa, char *out, size_t n) {
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+        port = ntohs(a->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+        port = ntohs(a->sin6_port);
+    }
+    snprintf(out, n, "%s:%d", ip, port);
+}
+
+void server_log(server *s, int level, const char *fmt, ...) {
+    if (s && level < (int)s->cfg->loglevel) return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    localtime_r(&ts.tv_sec, &tm);
+    char when[64];
+    strftime(when, sizeof when, "%d %b %Y %H:%M:%S", &tm);
+    static const char marks[] = ".-*#";
+    pthread_mutex_lock(&log_mu);
+    FILE *fp = log_fp ? log_fp : stderr;
+    fprintf(fp, "%d:M %s.%03d %c %s\n", (int)getpid(), when, (int)(ts.tv_nsec / 1000000),
+            marks[level < 0 ? 0 : (level > 3 ? 3 : level)], msg);
+    fflush(fp);
+    pthread_mutex_unlock(&log_mu);
+}
+
+/* ---- listeners and accept ---------------------------------------------------------------------- */
+
+/* Returns the listening fd, -1 with err filled, or -2 when the address family or the address is
+ * not available on this host (IPv6 in some containers): the caller may skip it, as Redis does
+ * for its default "-::1". */
+static int listen_on(const char *addr, int port, char *err, size_t errlen) {
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t sl;
+    int family;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, addr, &a4->sin_addr) == 1) {
+        family = AF_INET;
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        sl = sizeof *a4;
+    } else if (inet_pton(AF_INET6, addr, &a6->sin6_addr) == 1) {
+        family = AF_INET6;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        sl = sizeof *a6;
+    } else {
+        snprintf(err, errlen, "bind %s: not an IPv4 or IPv6 address", addr);
+        return -1;
+    }
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "socket for %s: %s", addr, strerror(errno));
+        return errno == EAFNOSUPPORT ? -2 : -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 511) < 0) {
+        int e = errno;
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", addr, port, strerror(e));
+        close(fd);
+        return e == EADDRNOTAVAIL || e == EAFNOSUPPORT ? -2 : -1;
+    }
+    return fd;
+}
+
+static void on_accept(ev_loop *loop, int lfd, void *arg, int mask) {
+    (void)loop;
+    (void)mask;
+    worker *w = arg;
+    server *s = w->srv;
+    for (int i = 0; i < 64; i++) { /* bounded: other events of this loop get their turn */
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+                server_log(s, CONFIG_LOG_WARNING, "accept: %s", strerror(errno));
+            return;
+        }
+        atomic_fetch_add_explicit(&s->stat.connections, 1, memory_order_relaxed);
+        if (atomic_fetch_add(&s->n_clients, 1) >= s->cfg->maxclients) {
+            static const char msg[] = "-ERR max number of clients reached\r\n";
+            ssize_t ignored = write(fd, msg, sizeof msg - 1);
+            (void)ignored;
+            close(fd);
+            atomic_fetch_sub(&s->n_clients, 1);
+            atomic_fetch_add_explicit(&s->stat.rejected, 1, memory_order_relaxed);
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (!conn_new(w, fd)) atomic_fetch_sub(&s->n_clients, 1);
+    }
+}
+
+/* ---- the loop turn: group commit, then replies ----------------------------------------------- */
+
+void server_mark_pending(worker *w, conn *c) {
+    if (c->in_pending) return;
+    c->in_pending = true;
+    c->pending_next = w->pending;
+    w->pending = c;
+}
+
+static void before_sleep(ev_loop *loop, void *arg) {
+    (void)loop;
+    worker *w = arg;
+    server *s = w->srv;
+    int rc = 0;
+    if (w->pending_lsn) {
+        rc = ks_commit(s->k, w->pending_lsn);
+        if (rc)
+            server_log(s, CONFIG_LOG_WARNING, "WAL commit failed: %s (%s); unacknowledged writes are not confirmed",
+                       ks_strerror(rc), ks_errmsg());
+        w->pending_lsn = 0;
+    }
+    while (w->pending) {
+        conn *c = w->pending;
+        w->pending = c->pending_next;
+        c->in_pending = false;
+        if (rc && c->lsn) {
+            /* S1: never acknowledge a write whose commit failed; the client sees the connection drop */
+            conn_close(c);
+            continue;
+        }
+        conn_flush(c);
+    }
+}
+
+/* ---- cron: idle timeouts and active expiry ----------------------------------------------------- */
+
+static long long cron(ev_loop *loop, long long id, void *arg) {
+    (void)loop;
+    (void)id;
+    worker *w = arg;
+    server *s = w->srv;
+    int64_t now = server_now_ms();
+    int timeout = s->cfg->timeout_s;
+    if (timeout > 0) {
+        for (conn *c = w->conns, *next; c; c = next) {
+            next = c->next;
+            if (!c->in_pending && now - atomic_load(&c->last_ms) > (int64_t)timeout * 1000) conn_close(c);
+        }
+    }
+    if (w->id == 0 && !atomic_load(&s->shutting_down)) {
+        int64_t t0 = server_now_us();
+        bool more = true;
+        while (more && server_now_us() - t0 < EXPIRE_BUDGET_MS * 1000) {
+            uint64_t n = 0;
+            if (ks_expire_cycle(s->k, server_now_ms(), EXPIRE_BATCH, &n, &more)) break;
+            atomic_fetch_add_explicit(&s->stat.expired_keys, n, memory_order_relaxed);
+        }
+    }
+    return 1000 / (s->cfg->hz > 0 ? s->cfg->hz : 10);
+}
+
+/* ---- workers ------------------------------------------------------------------------------------ */
+
+static void *worker_main(void *arg) {
+    worker *w = arg;
+    ev_run(w->loop);
+    /* Stopping: no new connections; commit and send what this worker owes, then close. */
+    for (int i = 0; i < w->n_listen; i++) {
+        ev_del(w->loop, w->listen_fds[i], EV_READABLE);
+        close(w->listen_fds[i]);
+    }
+    w->n_listen = 0;
+    before_sleep(w->loop, w);
+    while (w->conns) conn_close(w->conns);
+    return NULL;
+}
+
+static void stop_task(ev_loop *loop, void *arg) {
+    (void)arg;
+    if (loop) ev_stop(loop);
+}
+
+int server_start(server *s, config *cfg, char *err, size_t errlen) {
+    memset(s, 0, sizeof *s);
+    s->cfg = cfg;
+    pthread_rwlock_init(&s->cfg_lock, NULL);
+    pthread_mutex_init(&s->clients_mu, NULL);
+    pthread_mutex_init(&s->slowlog_mu, NULL);
+    s->start_ms = server_now_ms();
+    atomic_store(&s->lastsave_s, s->start_ms / 1000);
+    s->main_thread = pthread_self();
+    if (cfg->logfile && *cfg->logfile) {
+        log_fp = fopen(cfg->logfile, "a");
+        if (!log_fp) {
+            snprintf(err, errlen, "cannot open logfile %s: %s", cfg->logfile, strerror(errno));
+            return -1;
+        }
+    }
+    /* Signals go to the main thread's sigwait only: block them before any thread starts. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    ks_options ko = {
+        .dir = cfg->dir,
+        .sync_mode = (int)cfg->appendfsync,
+        .write_buffer_bytes = cfg->write_buffer_bytes,
+        .block_bytes = cfg->block_bytes,
+        .bloom_bits_per_key = cfg->bloom_bits_per_key,
+        .codec = (int)cfg->codec,
+        .zstd_level = cfg->zstd_level,
+        .max_immutable = cfg->max_immutable,
+        .max_batch_bytes = cfg->proto_max_bulk_len + (1u << 20),
+    };
+    if (ks_open(&ko, &s->k, err, errlen)) return -1;
+
+    s->n_workers = cfg->workers > 0 ? cfg->workers : 1;
+    s->workers = calloc((size_t)s->n_workers, sizeof *s->workers);
+    if (!s->workers) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < s->n_workers; i++) {
+        worker *w = &s->workers[i];
+        w->srv = s;
+        w->id = i;
+        w->loop = ev_loop_new(1024);
+        if (!w->loop || ks_batch_new(&w->batch)) {
+            snprintf(err, errlen, "cannot create worker %d: out of memory", i);
+            return -1;
+        }
+        for (size_t b = 0; b < cfg->n_bind; b++) {
+            int fd = listen_on(cfg->bind[b], cfg->port, err, errlen);
+            if (fd == -2 && cfg->n_bind > 1) {
+                if (i == 0) server_log(s, CONFIG_LOG_WARNING, "%s: skipped", err);
+                continue;
+            }
+            if (fd < 0) return -1;
+            w->listen_fds[w->n_listen++] = fd;
+            if (ev_add(w->loop, fd, EV_READABLE, on_accept, w) < 0) {
+                snprintf(err, errlen, "cannot watch the listening socket");
+                return -1;
+            }
+        }
+        if (w->n_listen == 0) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", err);
+            snprintf(err, errlen, "no address to listen on: %s", why);
+            return -1;
+        }
+        ev_set_before_sleep(w->loop, before_sleep, w);
+        w->cron_timer = ev_timer_add(w->loop, 1000 / (cfg->hz > 0 ? cfg->hz : 10), cron, w);
+    }
+    for (int i = 0; i < s->n_workers; i++) {
+        if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i])) {
+            snprintf(err, errlen, "cannot start worker thread %d", i);
+            s->n_workers = i;
+            return -1;
+        }
+    }
+    server_log(s, CONFIG_LOG_NOTICE, "Strata ready: %d workers, port %d, dir %s, appendfsync %s", s->n_workers,
+               cfg->port, cfg->dir,
+               cfg->appendfsync == ST_SYNC_ALWAYS ? "always" : cfg->appendfsync == ST_SYNC_NO ? "no" : "everysec");
+    return 0;
+}
+
+void server_request_shutdown(server *s, int mode) {
+    s->shutdown_mode = mode;
+    kill(getpid(), SIGTERM);
+}
+
+int server_wait_and_stop(server *s) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int sig = 0;
+    sigwait(&set, &sig);
+    server_log(s, CONFIG_LOG_WARNING, "Received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    atomic_store(&s->shutting_down, true);
+    for (int i = 0; i < s->n_workers; i++) ev_post(s->workers[i].loop, stop_task, NULL);
+    for (int i = 0; i < s->n_workers; i++) pthread_join(s->workers[i].thread, NULL);
+    int code = 0;
+    if (s->shutdown_mode == 1 && ks_flush_memtables(s->k)) code = 1;
+    if (ks_close(s->k)) {
+        server_log(s, CONFIG_LOG_WARNING, "closing the engine failed: %s", ks_errmsg());
+        code = 1;
+    }
+    s->k = NULL;
+    for (int i = 0; i < s->n_workers; i++) {
+        ev_loop_free(s->workers[i].loop);
+        ks_batch_free(s->workers[i].batch);
+    }
+    free(s->workers);
+    pthread_mutex_lock(&s->slowlog_mu);
+    for (size_t i = 0; i < s->slowlog_len; i++) {
+        for (int j = 0; j < s->slowlog[i].argc; j++) free(s->slowlog[i].argv[j]);
+        free(s->slowlog[i].argv);
+        free(s->slowlog[i].argvlen);
+    }
+    free(s->slowlog);
+    pthread_mutex_unlock(&s->slowlog_mu);
+    server_log(s, CONFIG_LOG_WARNING, "Strata is now ready to exit, bye bye...");
+    if (log_fp) fclose(log_fp);
+    log_fp = NULL;
+    return code;
+}
+
+/* ---- slow log -------------------------------------------------------------------------------------- */
+
+void server_slowlog_push(server *s, size_t argc, const uint8_t *const *argv, const size_t *argvlen,
+                         int64_t duration_us, const conn *c) {
+    int max = s->cfg->slowlog_max_len;
+    if (max <= 0) return;
+    slowlog_entry e = {0};
+    e.duration_us = duration_us;
+    e.time_s = server_now_ms() / 1000;
+    int keep = argc > 32 ? 32 : (int)argc;
+    e.argv = calloc((size_t)keep, sizeof *e.argv);
+    e.argvlen = calloc((size_t)keep, sizeof *e.argvlen);
+    if (!e.argv || !e.argvlen) {
+        free(e.argv);
+        free(e.argvlen);
+        return;
+    }
+    for (int i = 0; i < keep; i++) {
+        if (i == 31 && argc > 32) {
+            char tmp[64];
+            int n = snprintf(tmp, sizeof tmp, "... (%zu more arguments)", argc - 31);
+            e.argv[i] = strdup(tmp);
+            e.argvlen[i] = (size_t)n;
+        } else {
+            size_t n = argvlen[i] > 128 ? 128 : argvlen[i];
+            char more[48] = "";
+            if (argvlen[i] > 128) snprintf(more, sizeof more, "... (%zu more bytes)", argvlen[i] - 128);
+            size_t m = strlen(more);
+            e.argv[i] = malloc(n + m + 1);
+            if (e.argv[i]) {
+                memcpy(e.argv[i], argv[i], n);
+                memcpy(e.argv[i] + n, more, m + 1);
+                e.argvlen[i] = n + m;
+            }
+        }
+        e.argc = i + 1;
+        if (!e.argv[i]) break;
+    }
+    snprintf(e.addr, sizeof e.addr, "%s", c->addr);
+    pthread_mutex_lock(&s->slowlog_mu);
+    if (s->slowlog_cap < (size_t)max) {
+        slowlog_entry *p = realloc(s->slowlog, (size_t)max * sizeof *p);
+        if (p) {
+            s->slowlog = p;
+            s->slowlog_cap = (size_t)max;
+        }
+    }
+    while (s->slowlog_len >= (size_t)max || (s->slowlog_len && s->slowlog_len >= s->slowlog_cap)) {
+        slowlog_entry *old = &s->slowlog[--s->slowlog_len];
+        for (int j = 0; j < old->argc; j++) free(old->argv[j]);
+        free(old->argv);
+        free(old->argvlen);
+    }
+    if (s->slowlog_len < s->slowlog_cap) {
+        e.id = s->slowlog_next_id++;
+        memmove(s->slowlog + 1, s->slowlog, s->slowlog_len * sizeof *s->slowlog);
+        s->slowlog[0] = e;
+        s->slowlog_len++;
+        e.argv = NULL;
+    }
+    pthread_mutex_unlock(&s->slowlog_mu);
+    if (e.argv) {
+        for (int j = 0; j < e.argc; j++) free(e.argv[j]);
+        free(e.argv);
+        free(e.argvlen);
+    }
+}

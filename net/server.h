@@ -1,0 +1,102 @@
+/* server.h -- the server: workers with one event loop each, listeners, group commit, shutdown.
+ *
+ * Threads: main (loads config, starts workers, waits for SIGTERM/SIGINT or SHUTDOWN, stops and
+ * joins them, closes the engine); N workers, each owning an ev_loop, its listening sockets
+ * (SO_REUSEPORT: the kernel spreads connections) and every connection it accepted. A connection
+ * is touched only by its worker (E1 in ev.h); other threads reach it through ev_post.
+ * Group commit: a worker runs every ready command of a loop turn, remembering the largest lsn;
+ * in before_sleep it calls ks_commit(lsn) once (one fdatasync shared with the other workers under
+ * `always`), then writes the turn's replies. Invariant S1: no reply to a write leaves the process
+ * before its lsn is committed per the sync mode. */
+#ifndef STRATA_NET_SERVER_H
+#define STRATA_NET_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "ev.h"
+#include "keyspace.h"
+
+typedef struct conn conn;
+typedef struct server server;
+
+typedef struct worker {
+    server *srv;
+    int id;
+    pthread_t thread;
+    ev_loop *loop;
+    int listen_fds[CONFIG_MAX_BIND];
+    int n_listen;
+    conn *conns;          /* every connection of this worker (doubly linked) */
+    conn *pending;        /* connections with replies to send in before_sleep (singly linked) */
+    uint64_t pending_lsn; /* largest lsn of this turn's writes */
+    long long cron_timer;
+    ks_batch *batch;      /* reused by command procs (cmd_batch) */
+} worker;
+
+typedef struct slowlog_entry {
+    uint64_t id;
+    int64_t time_s;
+    int64_t duration_us;
+    int argc;          /* args kept (at most 32, each cut at 128 bytes as Redis) */
+    char **argv;
+    size_t *argvlen;
+    char addr[64];
+    char name[64];
+} slowlog_entry;
+
+struct server {
+    config *cfg;                /* the configuration; runtime fields under cfg_lock */
+    pthread_rwlock_t cfg_lock;
+    ks *k;
+    int n_workers;
+    worker *workers;
+    pthread_t main_thread;
+    atomic_bool shutting_down;
+    int shutdown_mode;          /* 0 default, 1 SAVE, 2 NOSAVE */
+
+    atomic_int n_clients;
+    atomic_uint_fast64_t next_client_id;
+    pthread_mutex_t clients_mu; /* guards the registry below and conns' name/addr for CLIENT */
+    conn *clients;
+
+    int64_t start_ms;
+    _Atomic int64_t lastsave_s;
+    struct {
+        _Atomic uint64_t connections, rejected, commands, keyspace_hits, keyspace_misses, expired_keys,
+            net_in, net_out, errors, auth_failures;
+    } stat;
+
+    pthread_mutex_t slowlog_mu;
+    slowlog_entry *slowlog;     /* ring of cfg->slowlog_max_len entries, newest first order kept */
+    size_t slowlog_len, slowlog_cap;
+    uint64_t slowlog_next_id;
+};
+
+/* Opens the keyspace, binds every address (errors name the address), starts the workers.
+ * Returns 0, or non-zero with err filled. */
+int server_start(server *s, config *cfg, char *err, size_t errlen);
+/* Blocks until SIGTERM/SIGINT or SHUTDOWN, then stops accepting, lets workers finish their turn,
+ * commits, closes every connection and the engine. Returns the process exit code. */
+int server_wait_and_stop(server *s);
+/* Asks the main thread to stop (SHUTDOWN). Thread-safe. */
+void server_request_shutdown(server *s, int mode);
+
+/* Adds a connection to this worker's pending list (replies to send in before_sleep). */
+void server_mark_pending(worker *w, conn *c);
+
+/* Slow log. */
+void server_slowlog_push(server *s, size_t argc, const uint8_t *const *argv, const size_t *argvlen,
+                         int64_t duration_us, const conn *c);
+
+int64_t server_now_ms(void); /* wall clock, ms since the epoch */
+int64_t server_now_us(void); /* monotonic, µs */
+/* "ip:port" ("[v6]:port" as Redis prints it in CLIENT LIST: "::1:port") */
+struct sockaddr;
+void server_format_addr(const struct sockaddr *sa, char *out, size_t n);
+void server_log(server *s, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

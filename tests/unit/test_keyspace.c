@@ -1,0 +1,227 @@
+/* test_keyspace.c -- the keyspace layer on a real engine in a temporary directory: string records,
+ * lazy expiry (K1), the expiry index and active-expiry cycle (K2), namespaces (tenant, db), scans
+ * with prefixes and resume keys, and flush. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keyspace.h"
+#include "testutil.h"
+
+typedef struct fx {
+    char *dir;
+    ks *k;
+    ks_batch *b;
+} fx;
+
+static int setup(void **state) {
+    fx *x = calloc(1, sizeof *x);
+    x->dir = st_test_tmpdir("ks");
+    ks_options o = {.dir = x->dir, .sync_mode = 3, .bloom_bits_per_key = -1, .codec = -1};
+    char err[256];
+    if (ks_open(&o, &x->k, err, sizeof err)) {
+        fprintf(stderr, "ks_open: %s\n", err);
+        return -1;
+    }
+    if (ks_batch_new(&x->b)) return -1;
+    *state = x;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fx *x = *state;
+    ks_batch_free(x->b);
+    assert_int_equal(ks_close(x->k), 0);
+    st_test_rmrf(x->dir);
+    free(x->dir);
+    free(x);
+    return 0;
+}
+
+static const ks_ns NS0 = {0, 0};
+
+static void put(fx *x, ks_ns ns, const char *k, const char *v, int64_t expire_ms) {
+    ks_batch_clear(x->b);
+    assert_int_equal(ks_batch_put_string(x->b, ns, (const uint8_t *)k, strlen(k), (const uint8_t *)v, strlen(v), expire_ms), 0);
+    uint64_t lsn = 0;
+    assert_int_equal(ks_write(x->k, x->b, &lsn), 0);
+    assert_true(lsn > 0);
+    assert_int_equal(ks_commit(x->k, lsn), 0);
+}
+
+static void expect(fx *x, ks_ns ns, const char *k, const char *v, int64_t now) {
+    ks_rec r;
+    int rc = ks_lookup(x->k, ns, (const uint8_t *)k, strlen(k), now, &r);
+    if (!v) {
+        assert_int_equal(rc, KS_ENOTFOUND);
+        return;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(r.type, KS_STRING);
+    assert_int_equal(r.payload_len, strlen(v));
+    assert_memory_equal(r.payload, v, r.payload_len);
+    ks_rec_free(&r);
+}
+
+static void test_keyspace_string_round_trip_and_overwrite(void **state) {
+    fx *x = *state;
+    put(x, NS0, "a", "1", 0);
+    expect(x, NS0, "a", "1", 1000);
+    put(x, NS0, "a", "", 0);
+    expect(x, NS0, "a", "", 1000);
+    ks_batch_clear(x->b);
+    assert_int_equal(ks_batch_delete(x->b, NS0, (const uint8_t *)"a", 1), 0);
+    uint64_t lsn;
+    assert_int_equal(ks_write(x->k, x->b, &lsn), 0);
+    expect(x, NS0, "a", NULL, 1000);
+}
+
+static void test_keyspace_namespaces_are_isolated(void **state) {
+    fx *x = *state;
+    ks_ns db1 = {0, 1}, t7 = {7, 0};
+    put(x, NS0, "k", "db0", 0);
+    put(x, db1, "k", "db1", 0);
+    put(x, t7, "k", "t7", 0);
+    expect(x, NS0, "k", "db0", 1);
+    expect(x, db1, "k", "db1", 1);
+    expect(x, t7, "k", "t7", 1);
+    uint64_t n = 0;
+    assert_int_equal(ks_count(x->k, db1, 1, &n), 0);
+    assert_int_equal(n, 1);
+    uint64_t lsn;
+    assert_int_equal(ks_flush(x->k, NS0, false, &lsn), 0);
+    expect(x, NS0, "k", NULL, 1);
+    expect(x, db1, "k", "db1", 1);
+    expect(x, t7, "k", "t7", 1);
+    assert_int_equal(ks_flush(x->k, NS0, true, &lsn), 0); /* every db of tenant 0, not tenant 7 */
+    expect(x, db1, "k", NULL, 1);
+    expect(x, t7, "k", "t7", 1);
+}
+
+static void test_keyspace_expired_records_are_invisible(void **state) {
+    fx *x = *state;
+    put(x, NS0, "e", "v", 5000);
+    expect(x, NS0, "e", "v", 4999);
+    expect(x, NS0, "e", NULL, 5000);
+    ks_rec r;
+    assert_int_equal(ks_lookup(x->k, NS0, (const uint8_t *)"e", 1, 1000, &r), 0);
+    assert_int_equal(r.expire_ms, 5000);
+    ks_rec_free(&r);
+    uint64_t n = 9;
+    assert_int_equal(ks_count(x->k, NS0, 6000, &n), 0);
+    assert_int_equal(n, 0);
+}
+
+static void test_keyspace_expire_cycle_deletes_due_keys_and_stale_entries(void **state) {
+    fx *x = *state;
+    put(x, NS0, "due", "v", 100);
+    put(x, NS0, "later", "v", 10000);
+    put(x, NS0, "moved", "v", 200);
+    put(x, NS0, "moved", "v2", 0);        /* SET without TTL: the 200 index entry is now stale */
+    put(x, (ks_ns){3, 2}, "other", "v", 150);
+    uint64_t expired = 0;
+    bool more = true;
+    assert_int_equal(ks_expire_cycle(x->k, 1000, 100, &expired, &more), 0);
+    assert_false(more);
+    assert_int_equal(expired, 2); /* "due" and tenant 3's "other"; "moved" only lost its stale entry */
+    ks_rec r;
+    assert_int_equal(ks_lookup(x->k, NS0, (const uint8_t *)"due", 3, 0, &r), KS_ENOTFOUND); /* really gone */
+    expect(x, NS0, "moved", "v2", 1000);
+    expect(x, NS0, "later", "v", 1000);
+    assert_int_equal(ks_expire_cycle(x->k, 1000, 100, &expired, &more), 0);
+    assert_int_equal(expired, 0); /* the index entries went with their keys */
+    assert_int_equal(ks_expire_cycle(x->k, 20000, 100, &expired, &more), 0);
+    assert_int_equal(expired, 1);
+}
+
+static void test_keyspace_expire_cycle_respects_its_budget(void **state) {
+    fx *x = *state;
+    char k[16];
+    for (int i = 0; i < 50; i++) {
+        snprintf(k, sizeof k, "k%02d", i);
+        put(x, NS0, k, "v", 10 + i);
+    }
+    uint64_t total = 0, n = 0;
+    bool more = true;
+    int rounds = 0;
+    while (more && rounds < 100) {
+        assert_int_equal(ks_expire_cycle(x->k, 1000, 7, &n, &more), 0);
+        assert_true(n <= 7);
+        total += n;
+        rounds++;
+    }
+    assert_int_equal(total, 50);
+    assert_true(rounds >= 8);
+}
+
+typedef struct seen {
+    int n;
+    char keys[64][16];
+} seen;
+
+static int collect(void *arg, const uint8_t *key, size_t klen, const ks_rec *rec) {
+    seen *s = arg;
+    assert_int_equal(rec->type, KS_STRING);
+    assert_true(klen < 16 && s->n < 64);
+    memcpy(s->keys[s->n], key, klen);
+    s->keys[s->n][klen] = 0;
+    s->n++;
+    return 0;
+}
+
+static void test_keyspace_scan_prefix_limit_and_resume(void **state) {
+    fx *x = *state;
+    put(x, NS0, "a1", "v", 0);
+    put(x, NS0, "user:1", "v", 0);
+    put(x, NS0, "user:2", "v", 0);
+    put(x, NS0, "user:3", "v", 500); /* expired at now = 1000: skipped */
+    put(x, NS0, "user:4", "v", 0);
+    put(x, NS0, "v", "v", 0);
+    put(x, (ks_ns){0, 1}, "user:9", "v", 0);
+    seen s = {0};
+    uint8_t *next = NULL;
+    size_t nlen = 0;
+    assert_int_equal(ks_scan(x->k, NS0, NULL, 0, (const uint8_t *)"user:", 5, 2, 1000, collect, &s, &next, &nlen), 0);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.keys[0], "user:1");
+    assert_string_equal(s.keys[1], "user:2");
+    assert_non_null(next);
+    assert_int_equal(nlen, 6);
+    assert_memory_equal(next, "user:3", 6);
+    seen s2 = {0};
+    uint8_t *next2 = NULL;
+    assert_int_equal(ks_scan(x->k, NS0, next, nlen, (const uint8_t *)"user:", 5, 10, 1000, collect, &s2, &next2, &nlen), 0);
+    assert_int_equal(s2.n, 1);
+    assert_string_equal(s2.keys[0], "user:4");
+    assert_null(next2);
+    free(next);
+}
+
+static void test_keyspace_mlookup_matches_single_lookups(void **state) {
+    fx *x = *state;
+    put(x, NS0, "m1", "one", 0);
+    put(x, NS0, "m3", "three", 50);
+    const uint8_t *keys[3] = {(const uint8_t *)"m1", (const uint8_t *)"m2", (const uint8_t *)"m3"};
+    size_t lens[3] = {2, 2, 2};
+    ks_rec recs[3];
+    int st[3];
+    assert_int_equal(ks_mlookup(x->k, NS0, 3, keys, lens, 100, recs, st), 0);
+    assert_int_equal(st[0], 0);
+    assert_memory_equal(recs[0].payload, "one", 3);
+    assert_int_equal(st[1], KS_ENOTFOUND);
+    assert_int_equal(st[2], KS_ENOTFOUND); /* expired at 100 */
+    for (int i = 0; i < 3; i++) ks_rec_free(&recs[i]);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_keyspace_string_round_trip_and_overwrite, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keyspace_namespaces_are_isolated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keyspace_expired_records_are_invisible, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keyspace_expire_cycle_deletes_due_keys_and_stale_entries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keyspace_expire_cycle_respects_its_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keyspace_scan_prefix_limit_and_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keyspace_mlookup_matches_single_lookups, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
