@@ -2,10 +2,11 @@
  *
  * A string is one keyspace record (type KS_STRING, payload = its bytes, expire_ms). Reads go
  * through lookup()/lookup_string(), which fold the keyspace status into found / missing / "already
- * replied". Plain SET, SETEX, PSETEX and MSET are blind writes: one batch, no read, no lock.
- * Everything that reads before it writes holds the key's stripe lock (K3) from the lookup through
+ * replied". Plain SET, SETEX, PSETEX and MSET are blind writes: one batch, no read; they still take
+ * the key's stripe lock (uncontended: one mutex), or an INCR between its read and its write could
+ * overwrite an acknowledged SET. Everything that reads before it writes holds the lock (K3) from the lookup through
  * cmd_write, and replies only after the write succeeded, so a failed write sends exactly one
- * reply (the error). Modifying commands (APPEND, SETRANGE, INCR*, GETEX without options) keep
+ * reply (the error). Commands that modify a value (APPEND, SETRANGE, INCR*, DECR*) keep
  * the key's expiry as Redis's in-place updates do; SET (without KEEPTTL), GETSET and MSET drop it. */
 #include <limits.h>
 #include <math.h>
@@ -173,7 +174,10 @@ static void set_generic(cmd_ctx *x, const str_opts *o, size_t vi, const char *cm
     size_t vlen = x->argvlen[vi];
 
     if (!(o->flags & (OPT_NX | OPT_XX | OPT_GET | OPT_KEEPTTL))) { /* the hot path: a blind write */
-        if (write_key(x, gone, val, vlen, expire_ms)) reply_shared(x->rb, REPLY_SH_OK);
+        lock_key(x);
+        bool ok = write_key(x, gone, val, vlen, expire_ms);
+        unlock_key(x);
+        if (ok) reply_shared(x->rb, REPLY_SH_OK);
         return;
     }
     ks_rec old;
@@ -368,8 +372,20 @@ static bool write_pairs(cmd_ctx *x) {
 }
 
 void cmd_mset(cmd_ctx *x) {
-    if (x->argc % 2 == 0) reply_err_arity(x->rb, "mset");
-    else if (write_pairs(x)) reply_shared(x->rb, REPLY_SH_OK);
+    if (x->argc % 2 == 0) {
+        reply_err_arity(x->rb, "mset");
+        return;
+    }
+    lookups l;
+    if (!lookups_new(x, &l, (x->argc - 1) / 2)) return;
+    for (size_t i = 0; i < l.n; i++) {
+        l.keys[i] = x->argv[1 + 2 * i];
+        l.klens[i] = x->argvlen[1 + 2 * i];
+    }
+    ks_lock_keys(x->k, x->ns, l.n, l.keys, l.klens);
+    if (write_pairs(x)) reply_shared(x->rb, REPLY_SH_OK);
+    ks_unlock_keys(x->k, x->ns, l.n, l.keys, l.klens);
+    lookups_free(&l);
 }
 
 /* All or nothing: under every key's lock, one batched lookup, then one batch. A key of any type
