@@ -18,6 +18,7 @@ PACKAGES=(
     libcmocka-dev   # unit tests
     libhiredis-dev  # C client for the integration tests
     redis-tools     # redis-cli and redis-benchmark: real clients in tests and benchmarks
+    redis-server    # the peer bench/redis_compare.sh measures against
     python3-redis   # redis-py smoke test
 )
 

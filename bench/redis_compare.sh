@@ -1,0 +1,337 @@
+#!/usr/bin/env bash
+# redis_compare.sh -- redis-benchmark against Debian's redis-server and strata-server, same settings.
+#
+# For each fsync policy (everysec, always) and pipeline depth (-P 1, -P 16) it runs
+#   redis-benchmark -t set,get,incr,mset -n N -r 1000000 -d 100 -c 50 -P P --csv
+# first against redis-server (appendonly yes, the same appendfsync, no RDB snapshots), then against
+# strata-server (the same appendfsync), and prints ops/s of each and the ratio strata/redis.
+#
+# One server at a time, never both at once: on a small machine (2 cores) two servers side by side
+# would fight each other and redis-benchmark for the CPUs, and whichever ran second in a pair would
+# inherit the other's page-cache and writeback load. Each server starts fresh on an empty data
+# directory and is stopped before the next one starts; within a case Redis runs first. Compare
+# ratios from one run only, never absolute ops/s across machines or runs.
+#
+# Output: the table on stdout; progress on stderr; results.csv, results.md, each raw
+# redis-benchmark CSV and each server log in the output directory. The exit status says whether
+# every run completed, never whether a target was met (benchmarks print, tests assert).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+usage() {
+    cat <<EOF
+usage: bench/redis_compare.sh [options]
+  --quick            smoke run: -n 100000 (unless -n is given)
+  -n N               requests per test (default 1000000, as issue #3 asks)
+  --policies LIST    appendfsync policies, space or comma separated (default "everysec always")
+  --pipelines LIST   redis-benchmark -P depths (default "1 16")
+  --tests LIST       redis-benchmark -t list (default set,get,incr,mset)
+  --clients C        redis-benchmark -c (default 50)
+  --strata PATH      strata-server binary (default build/strata-server; env STRATA_SERVER)
+  --strata-arg ARG   extra argument for strata-server, repeatable (e.g. --strata-arg --workers
+                     --strata-arg 2)
+  --data-dir DIR     where the servers' temporary data directories go (default \$TMPDIR or /tmp);
+                     put it on the disk you mean to measure: fsync on tmpfs costs nothing
+  --out DIR          output directory (default bench/out/redis_compare-<timestamp>)
+  --bench-timeout S  limit for one redis-benchmark run, seconds (default 3600)
+  -h, --help         this text
+Needs redis-server, redis-benchmark and redis-cli (Debian packages redis-server, redis-tools).
+EOF
+}
+
+say() { printf 'redis_compare: %s\n' "$*" >&2; }
+die() { printf 'redis_compare: error: %s\n' "$*" >&2; exit 1; }
+
+# ---- options ------------------------------------------------------------------------------------
+
+N=""
+QUICK=0
+POLICIES="everysec always"
+PIPELINES="1 16"
+TESTS="set,get,incr,mset"
+CLIENTS=50
+KEYSPACE=1000000
+VALUE_BYTES=100
+STRATA=${STRATA_SERVER:-$ROOT/build/strata-server}
+STRATA_ARGS=()
+DATA_PARENT=${TMPDIR:-/tmp}
+OUT=""
+BENCH_TIMEOUT=3600
+START_TIMEOUT=30   # seconds for a server to answer PING
+STOP_TIMEOUT=60    # seconds for a server to exit after SIGTERM, then SIGKILL
+
+need_arg() { [ "$#" -ge 2 ] || die "$1 needs a value (see --help)"; }
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+    --quick) QUICK=1 ;;
+    -n) need_arg "$@"; N=$2; shift ;;
+    --policies) need_arg "$@"; POLICIES=${2//,/ }; shift ;;
+    --pipelines) need_arg "$@"; PIPELINES=${2//,/ }; shift ;;
+    --tests) need_arg "$@"; TESTS=$2; shift ;;
+    --clients) need_arg "$@"; CLIENTS=$2; shift ;;
+    --strata) need_arg "$@"; STRATA=$2; shift ;;
+    --strata-arg) need_arg "$@"; STRATA_ARGS+=("$2"); shift ;;
+    --data-dir) need_arg "$@"; DATA_PARENT=$2; shift ;;
+    --out) need_arg "$@"; OUT=$2; shift ;;
+    --bench-timeout) need_arg "$@"; BENCH_TIMEOUT=$2; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; die "unknown option '$1'" ;;
+    esac
+    shift
+done
+
+if [ -z "$N" ]; then
+    if [ "$QUICK" -eq 1 ]; then N=100000; else N=1000000; fi
+fi
+is_uint() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
+is_uint "$N" || die "-n: expected a positive integer, got '$N'"
+is_uint "$CLIENTS" || die "--clients: expected a positive integer, got '$CLIENTS'"
+is_uint "$BENCH_TIMEOUT" || die "--bench-timeout: expected a positive integer, got '$BENCH_TIMEOUT'"
+for p in $POLICIES; do
+    case "$p" in always | everysec | no) ;; *) die "--policies: '$p' is not always, everysec or no" ;; esac
+done
+for p in $PIPELINES; do is_uint "$p" || die "--pipelines: '$p' is not a positive integer"; done
+[ -n "${POLICIES// /}" ] || die "--policies is empty"
+[ -n "${PIPELINES// /}" ] || die "--pipelines is empty"
+
+# ---- prerequisites ------------------------------------------------------------------------------
+
+missing=()
+for tool in redis-server redis-benchmark redis-cli timeout awk; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    die "not found: ${missing[*]}. Run tools/setup.sh, or install the Debian packages by hand:" \
+        "apt-get install -y redis-server redis-tools"
+fi
+[ -x "$STRATA" ] || die "$STRATA is missing or not executable; build it first:" \
+    "cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j2"
+
+# A benchmark of a Debug or sanitizer build says nothing; say so loudly (and carry on).
+cache=$(dirname "$STRATA")/CMakeCache.txt
+if [ -f "$cache" ]; then
+    btype=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$cache")
+    sanitize=$(sed -n 's/^STRATA_SANITIZE:[A-Z]*=//p' "$cache")
+    [ "$btype" = Release ] || say "WARNING: $STRATA is a '${btype:-unset}' build, not Release"
+    case "$sanitize" in ON | on | 1 | TRUE | true) say "WARNING: $STRATA is built with sanitizers" ;; esac
+fi
+
+mkdir -p "$DATA_PARENT" || die "cannot create --data-dir $DATA_PARENT"
+fstype=$(findmnt -n -o FSTYPE -T "$DATA_PARENT" 2>/dev/null || stat -f -c %T "$DATA_PARENT" 2>/dev/null || echo unknown)
+case "$fstype" in
+tmpfs | ramfs) say "WARNING: $DATA_PARENT is on $fstype: fsync is free there, so 'always' measures nothing; use --data-dir" ;;
+esac
+
+[ -n "$OUT" ] || OUT=$ROOT/bench/out/redis_compare-$(date +%Y%m%d-%H%M%S)
+mkdir -p "$OUT/raw" "$OUT/logs" || die "cannot create output directory $OUT"
+
+WORK=$(mktemp -d "$DATA_PARENT/strata-redis-compare.XXXXXX") || die "mktemp -d in $DATA_PARENT failed"
+
+# ---- server lifecycle ---------------------------------------------------------------------------
+
+SERVER_PID=""   # the one server running now, if any
+SERVER_PORT=""
+SERVER_LOG=""
+
+cleanup() {
+    local rc=$?
+    if [ -n "$SERVER_PID" ]; then
+        kill -KILL "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+        SERVER_PID=""
+    fi
+    rm -rf "$WORK"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'say "interrupted"; exit 130' INT TERM
+
+# A loopback port nobody listens on: bind port 0 and read what the kernel gave. Without python3,
+# probe random high ports with bash's /dev/tcp until one refuses a connection.
+free_port() {
+    if command -v python3 >/dev/null 2>&1; then
+        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+        return
+    fi
+    local tries p
+    for ((tries = 0; tries < 100; tries++)); do
+        p=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return
+        fi
+    done
+    die "no free loopback port found in 100 tries"
+}
+
+show_log() {
+    say "---- $1 (last 40 lines) ----"
+    tail -n 40 "$1" >&2 || true
+    say "---- end of $1 ----"
+}
+
+# start_server NAME LOG DATADIR POLICY: starts redis or strata on a free port, waits (bounded)
+# until it answers PING. Retries on a new port if the port was taken between probe and bind.
+start_server() {
+    local name=$1 log=$2 dir=$3 policy=$4 tries deadline
+    for ((tries = 0; tries < 3; tries++)); do
+        SERVER_PORT=$(free_port)
+        SERVER_LOG=$log
+        case "$name" in
+        redis)
+            redis-server --port "$SERVER_PORT" --bind 127.0.0.1 --dir "$dir" \
+                --appendonly yes --appendfsync "$policy" --save '' \
+                --daemonize no --logfile '' >"$log" 2>&1 &
+            ;;
+        strata)
+            "$STRATA" --port "$SERVER_PORT" --bind 127.0.0.1 --dir "$dir" \
+                --appendfsync "$policy" ${STRATA_ARGS[@]+"${STRATA_ARGS[@]}"} >"$log" 2>&1 &
+            ;;
+        esac
+        SERVER_PID=$!
+        deadline=$((SECONDS + START_TIMEOUT))
+        while [ "$SECONDS" -lt "$deadline" ]; do
+            if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+                wait "$SERVER_PID" 2>/dev/null || true
+                SERVER_PID=""
+                break
+            fi
+            if [ "$(redis-cli -p "$SERVER_PORT" ping 2>/dev/null)" = PONG ]; then
+                return 0
+            fi
+            sleep 0.1
+        done
+        if [ -n "$SERVER_PID" ]; then
+            show_log "$log"
+            die "$name did not answer PING on port $SERVER_PORT within ${START_TIMEOUT}s"
+        fi
+        if grep -qi 'address already in use' "$log"; then
+            say "$name: port $SERVER_PORT was taken meanwhile; trying another"
+            continue
+        fi
+        show_log "$log"
+        die "$name exited during startup (port $SERVER_PORT, dir $dir)"
+    done
+    show_log "$log"
+    die "$name: no usable port after 3 tries"
+}
+
+# Stops the running server: SIGTERM, a bounded wait, then SIGKILL.
+stop_server() {
+    local name=$1 deadline
+    [ -n "$SERVER_PID" ] || return 0
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    deadline=$((SECONDS + STOP_TIMEOUT))
+    while kill -0 "$SERVER_PID" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
+        sleep 0.1
+    done
+    if kill -0 "$SERVER_PID" 2>/dev/null; then
+        say "WARNING: $name did not exit within ${STOP_TIMEOUT}s of SIGTERM; killing it"
+        kill -KILL "$SERVER_PID" 2>/dev/null || true
+    fi
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+}
+
+# ---- one measurement ----------------------------------------------------------------------------
+
+# run_case NAME POLICY PIPELINE: fresh server, one redis-benchmark run, stop. Leaves the raw CSV in
+# $OUT/raw/NAME-POLICY-PP.csv.
+run_case() {
+    local name=$1 policy=$2 pipe=$3 tag dir raw errlog rc keys
+    tag=$name-$policy-P$pipe
+    dir=$WORK/$tag
+    raw=$OUT/raw/$tag.csv
+    errlog=$OUT/logs/$tag.benchmark.stderr
+    mkdir -p "$dir"
+    start_server "$name" "$OUT/logs/$tag.server.log" "$dir" "$policy"
+    say "$tag: port $SERVER_PORT, redis-benchmark -t $TESTS -n $N -r $KEYSPACE -d $VALUE_BYTES -c $CLIENTS -P $pipe"
+    rc=0
+    timeout --foreground --kill-after=10 "$BENCH_TIMEOUT" \
+        redis-benchmark -h 127.0.0.1 -p "$SERVER_PORT" -t "$TESTS" -n "$N" -r "$KEYSPACE" \
+        -d "$VALUE_BYTES" -c "$CLIENTS" -P "$pipe" --csv >"$raw" 2>"$errlog" || rc=$?
+    case "$rc" in
+    130 | 143) say "interrupted"; exit "$rc" ;; # SIGINT/SIGTERM: the EXIT trap stops the server
+    124 | 137) say "$tag: redis-benchmark hit --bench-timeout ${BENCH_TIMEOUT}s" ;;
+    esac
+    if [ "$rc" -ne 0 ]; then
+        show_log "$errlog"
+        show_log "$SERVER_LOG"
+        stop_server "$name"
+        die "$tag: redis-benchmark exited with status $rc"
+    fi
+    # redis-benchmark stops at the first error reply; this also catches a server that said OK to
+    # everything and stored nothing.
+    keys=$(redis-cli -p "$SERVER_PORT" dbsize 2>/dev/null || echo "?")
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        show_log "$SERVER_LOG"
+        die "$tag: $name died during the benchmark"
+    fi
+    stop_server "$name"
+    [[ $keys =~ ^[0-9]+$ && $keys -gt 0 ]] || say "WARNING: $tag: DBSIZE after the run is '$keys'"
+    say "$tag: done, DBSIZE $keys, $(awk -F'","' 'NR > 1 { gsub(/"/, "", $1); printf "%s%s %s", sep, $1, $2; sep = ", " }' "$raw") ops/s"
+    rm -rf "$dir"
+}
+
+# rps CSV TEST: requests/s of TEST (set, get, incr, mset) from a redis-benchmark --csv file.
+# redis-benchmark names its rows "SET", "GET", "INCR", "MSET (10 keys)": match the first word.
+rps() {
+    awk -F'","' -v t="$2" 'NR > 1 {
+        name = $1; gsub(/"/, "", name); split(name, w, " ");
+        if (tolower(w[1]) == t) { print $2; exit }
+    }' "$1"
+}
+
+# ---- main ---------------------------------------------------------------------------------------
+
+redis_version=$(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')
+strata_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null | head -1)" ]; then strata_rev="$strata_rev+dirty"; fi
+say "output in $OUT"
+say "redis-server $redis_version, strata $strata_rev, $(nproc) CPUs, data dir $DATA_PARENT ($fstype)"
+say "n=$N per test; cases: policies [$POLICIES] x pipelines [$PIPELINES]; Redis then Strata in each"
+
+for policy in $POLICIES; do
+    for pipe in $PIPELINES; do
+        run_case redis "$policy" "$pipe"
+        run_case strata "$policy" "$pipe"
+    done
+done
+
+# ---- report -------------------------------------------------------------------------------------
+
+CSV=$OUT/results.csv
+MD=$OUT/results.md
+echo "policy,pipeline,test,redis_ops_per_s,strata_ops_per_s,ratio_strata_over_redis" >"$CSV"
+for policy in $POLICIES; do
+    for pipe in $PIPELINES; do
+        for t in ${TESTS//,/ }; do
+            r=$(rps "$OUT/raw/redis-$policy-P$pipe.csv" "$t")
+            s=$(rps "$OUT/raw/strata-$policy-P$pipe.csv" "$t")
+            if [ -z "$r" ] || [ -z "$s" ]; then
+                die "no '$t' row in the raw CSVs of $policy -P $pipe (see $OUT/raw)"
+            fi
+            ratio=$(awk -v r="$r" -v s="$s" 'BEGIN { if (r > 0) printf "%.2f", s / r; else print "n/a" }')
+            echo "$policy,$pipe,$t,$r,$s,$ratio" >>"$CSV"
+        done
+    done
+done
+
+{
+    echo "# redis_compare: Strata vs Redis, redis-benchmark"
+    echo
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); host: $(nproc) CPUs; data dir: $DATA_PARENT ($fstype)"
+    echo "- redis-server $redis_version (appendonly yes, save ''); strata $strata_rev ($STRATA${STRATA_ARGS[*]:+ ${STRATA_ARGS[*]}})"
+    echo "- redis-benchmark -t $TESTS -n $N -r $KEYSPACE -d $VALUE_BYTES -c $CLIENTS -P <pipeline> --csv"
+    echo "- one server at a time, each fresh on an empty dir; Redis first in each case. mset ops/s are"
+    echo "  MSET commands (10 keys each) per second."
+    echo
+    echo "| policy | pipeline | test | redis ops/s | strata ops/s | strata/redis |"
+    echo "|---|---:|---|---:|---:|---:|"
+    awk -F, 'NR > 1 { printf "| %s | %s | %s | %.0f | %.0f | %s |\n", $1, $2, $3, $4, $5, $6 }' "$CSV"
+} >"$MD"
+
+printf '%-9s %8s %-5s %14s %14s %13s\n' policy pipeline test "redis ops/s" "strata ops/s" "strata/redis"
+awk -F, 'NR > 1 { printf "%-9s %8s %-5s %14.0f %14.0f %13s\n", $1, $2, $3, $4, $5, $6 }' "$CSV"
+say "wrote $CSV and $MD"
