@@ -86,7 +86,8 @@ struct st_db {
 };
 
 /* Arena block for memtables: write_buffer/8 within [1 KiB, 1 MiB] (RocksDB's rule), so a small
- * write buffer is not filled by the first block alone. */
+ * write buffer is not filled by the first block alone. The arena rounds blocks of 1 MiB and more to
+ * whole 2 MiB huge pages (arena.c). */
 static inline size_t st_db_arena_block(const st_db *db) {
     size_t b = db->opts.write_buffer_bytes / 8;
     return b < 1024 ? 1024 : (b > (1u << 20) ? (1u << 20) : b);

@@ -6,6 +6,8 @@
  * current one so the current block keeps serving small requests. */
 #include "arena.h"
 
+#include <sys/mman.h>
+
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -15,6 +17,9 @@
 #include "util/err.h"
 
 #define ALIGN 8
+
+#define HUGE_PAGE ((size_t)2 << 20)
+#define HUGE_BLOCK_MIN ((size_t)1 << 20)
 
 struct block {
     struct block *next;
@@ -36,6 +41,9 @@ int st_arena_new(size_t block_bytes, st_arena **out) {
     st_arena *a = calloc(1, sizeof *a);
     if (!a) return st_err(ST_ENOMEM, "arena: out of memory");
     a->block_bytes = (block_bytes + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+    if (a->block_bytes + sizeof(struct block) >= HUGE_BLOCK_MIN) /* whole huge pages, header included */
+        a->block_bytes = ((a->block_bytes + sizeof(struct block) + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1)) -
+                         sizeof(struct block);
     atomic_init(&a->bytes, 0);
     *out = a;
     return 0;
@@ -56,7 +64,18 @@ void st_arena_free(st_arena *a) {
  * stays the current block; the list order matters only for freeing. */
 static struct block *new_block(st_arena *a, size_t n, bool dedicated) {
     size_t total = sizeof(struct block) + n;
-    struct block *b = malloc(total);
+    struct block *b;
+    if (!dedicated && total % HUGE_PAGE == 0) {
+        /* Memtable lookups are a chain of dependent loads across the whole arena: with 4 KiB
+         * pages nearly every one is also a TLB miss. Big blocks go on 2 MiB-aligned memory the
+         * kernel may back with huge pages (THP "madvise" mode). */
+        void *p = NULL;
+        if (posix_memalign(&p, HUGE_PAGE, total) != 0) return NULL;
+        madvise(p, total, MADV_HUGEPAGE);
+        b = p;
+    } else {
+        b = malloc(total);
+    }
     if (!b) return NULL;
     if (dedicated && a->blocks) {
         b->next = a->blocks->next;

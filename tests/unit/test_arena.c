@@ -138,6 +138,28 @@ static void test_arena_many_small_allocations_do_not_overlap(void **state) {
     st_arena_free(a);
 }
 
+/* Blocks of 1 MiB or more are whole 2 MiB huge pages, header included: the accounting grows by
+ * exactly 2 MiB per block and all of it is usable, so huge-page backing costs no hidden memory. */
+static void test_arena_big_blocks_fill_whole_huge_pages(void **state) {
+    (void)state;
+    st_arena *a = NULL;
+    assert_int_equal(st_arena_new((size_t)1 << 20, &a), 0);
+    uint8_t *first = st_arena_alloc(a, 8);
+    assert_non_null(first);
+    assert_int_equal(st_arena_bytes(a), (size_t)2 << 20);
+    /* ~2 MiB of 64-byte allocations fit in that one block */
+    size_t n = 0;
+    while (st_arena_bytes(a) == ((size_t)2 << 20) && n < 40000) {
+        uint8_t *p = st_arena_alloc(a, 64);
+        assert_non_null(p);
+        memset(p, 0xab, 64);
+        n++;
+    }
+    assert_true(n * 64 > ((size_t)2 << 20) - 4096);
+    assert_int_equal(st_arena_bytes(a), (size_t)4 << 20);
+    st_arena_free(a);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_arena_new_rejects_tiny_blocks),
@@ -148,6 +170,7 @@ int main(void) {
         cmocka_unit_test(test_arena_absurd_size_returns_null_and_arena_stays_usable),
         cmocka_unit_test(test_arena_bytes_grow_with_use),
         cmocka_unit_test(test_arena_many_small_allocations_do_not_overlap),
+        cmocka_unit_test(test_arena_big_blocks_fill_whole_huge_pages),
     };
     return cmocka_run_group_tests_name("arena", tests, NULL, NULL);
 }
