@@ -1,17 +1,24 @@
-/* memtable.c -- see memtable.h for the entry layout and M1/M2.
+/* memtable.c -- see memtable.h for the entry layout and M1-M3.
  *
- * Lookups never build a fake entry: the skiplist's key comparator orders an entry against an
- * st_slice internal key. A get seeks to (ukey, snap_seq, ST_KIND_SEEK): SEEK is the highest kind,
- * so the tag sorts before every real entry with seq <= snap_seq, and the first entry at or after
- * it is the newest visible version of ukey if it has that user key at all. */
+ * Two indexes over the same entries. The skiplist orders them for iterators (and flushes); its key
+ * comparator orders an entry against an st_slice internal key, so seeks never build a fake entry.
+ * Point lookups use a hash index instead: a skiplist search is ~30 dependent cache misses on a
+ * big memtable, the hash chain one or two. Every entry starts with a `hnext` link; bucket
+ * h(ukey) heads a chain of every entry whose user key hashes there, and a key's versions appear in
+ * it newest first (M4, chain_insert). The first entry of the chain with the user key and
+ * seq <= snap_seq is therefore the newest visible version. Chains are published like the
+ * skiplist: fill the entry and its link, then release-store the link that points at it; readers
+ * acquire-load. */
 #include "memtable.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "arena.h"
 #include "skiplist.h"
 #include "util/err.h"
+#include "util/hash.h"
 #include "util/ikey.h"
 
 struct st_memtable {
@@ -19,7 +26,14 @@ struct st_memtable {
     _Atomic uint64_t entries; /* written by the single writer only */
     st_arena *arena;
     st_skiplist list;
+    _Atomic(uint8_t *) *buckets; /* heads of the hash chains */
+    size_t bucket_mask;
 };
+
+/* Bytes before an entry's encoding: its hash-chain link. */
+#define HNEXT_BYTES sizeof(_Atomic(uint8_t *))
+
+static inline _Atomic(uint8_t *) *entry_hnext(const uint8_t *e) { return (_Atomic(uint8_t *) *)(uintptr_t)e; }
 
 /* Entries were written by us, so their varints are trusted: no limit checks, and the common
  * one-byte case inline. */
@@ -33,7 +47,7 @@ static inline const uint8_t *get_len(const uint8_t *p, uint32_t *n) {
 
 static inline st_slice entry_ikey(const uint8_t *e) {
     uint32_t n;
-    e = get_len(e, &n);
+    e = get_len(e + HNEXT_BYTES, &n);
     return st_slice_make(e, n);
 }
 
@@ -56,10 +70,18 @@ int st_memtable_new(size_t arena_block_bytes, st_memtable **out) {
     if (arena_block_bytes == 0) arena_block_bytes = ST_MEMTABLE_DEFAULT_BLOCK;
     st_memtable *m = malloc(sizeof *m);
     if (!m) return st_err(ST_ENOMEM, "memtable: out of memory");
-    int rc = st_arena_new(arena_block_bytes, &m->arena);
+    /* One bucket per 4 bytes of arena block: with the db's block of write_buffer/8 (at most 2 MiB),
+     * a bucket per 32 bytes of a small memtable and 512 Ki buckets (4 MiB) for 64 MiB, about one
+     * per entry of 128 bytes: chains of one or two. */
+    size_t nb = 256;
+    while (nb < arena_block_bytes / 4 && nb < ((size_t)1 << 24)) nb <<= 1;
+    m->buckets = calloc(nb, sizeof *m->buckets);
+    m->bucket_mask = nb - 1;
+    int rc = m->buckets ? st_arena_new(arena_block_bytes, &m->arena) : st_err(ST_ENOMEM, "memtable: out of memory");
     if (rc == 0) rc = st_skiplist_init(&m->list, m->arena, entry_cmp, entry_key_cmp);
     if (rc < 0) {
-        st_arena_free(m->arena);
+        if (m->buckets) st_arena_free(m->arena);
+        free(m->buckets);
         free(m);
         return rc;
     }
@@ -78,7 +100,25 @@ void st_memtable_unref(st_memtable *m) {
     ST_ASSERT(old > 0);
     if (old > 1) return;
     st_arena_free(m->arena);
+    free(m->buckets);
     free(m);
+}
+
+/* Links entry e (ukey, seq) into its hash chain so that the versions of ukey stay newest first
+ * (M4): right after the last version newer than seq, or at the head when there is none. Entries
+ * normally arrive in sequence order, so the walk stops at the first version of ukey it meets. */
+static void chain_insert(st_memtable *m, uint8_t *e, st_slice ukey, uint64_t seq) {
+    _Atomic(uint8_t *) *link = &m->buckets[st_hash64(ukey.data, ukey.len) & m->bucket_mask];
+    _Atomic(uint8_t *) *at = link;
+    for (uint8_t *x = atomic_load_explicit(link, memory_order_relaxed); x;
+         x = atomic_load_explicit(entry_hnext(x), memory_order_relaxed)) {
+        st_slice ik = entry_ikey(x);
+        if (ik.len - ST_IKEY_TAG_BYTES != ukey.len || (ukey.len && memcmp(ik.data, ukey.data, ukey.len) != 0)) continue;
+        if ((st_get_fixed64(ik.data + ukey.len) >> 8) < seq) break;
+        at = entry_hnext(x); /* a newer version of ukey: e goes after it */
+    }
+    atomic_store_explicit(entry_hnext(e), atomic_load_explicit(at, memory_order_relaxed), memory_order_relaxed);
+    atomic_store_explicit(at, e, memory_order_release); /* the single writer: publish */
 }
 
 int st_memtable_add(st_memtable *m, uint64_t seq, int kind, st_slice ukey, st_slice value) {
@@ -88,19 +128,20 @@ int st_memtable_add(st_memtable *m, uint64_t seq, int kind, st_slice ukey, st_sl
         return st_err(ST_EINVAL, "memtable: key of %zu or value of %zu bytes is too large",
                       ukey.len, value.len);
     uint32_t ikey_len = (uint32_t)ukey.len + ST_IKEY_TAG_BYTES;
-    size_t need = (size_t)st_varint_len(ikey_len) + ikey_len + (size_t)st_varint_len(value.len) +
+    size_t need = HNEXT_BYTES + (size_t)st_varint_len(ikey_len) + ikey_len + (size_t)st_varint_len(value.len) +
                   value.len;
     uint8_t *e = st_skiplist_reserve(&m->list, need);
     if (!e) return ST_ENOMEM;
-    uint8_t *p = st_put_varint32(e, ikey_len);
+    uint8_t *p = st_put_varint32(e + HNEXT_BYTES, ikey_len);
     if (ukey.len) memcpy(p, ukey.data, ukey.len);
     p += ukey.len;
     st_put_fixed64(p, st_ikey_tag(seq, kind));
     p = st_put_varint32(p + ST_IKEY_TAG_BYTES, (uint32_t)value.len);
     if (value.len) memcpy(p, value.data, value.len);
 
-    /* The skiplist's release-store publishes the entry bytes written above. */
+    /* The skiplist's release-store publishes the entry bytes written above; so does the chain's. */
     st_skiplist_insert_reserved(&m->list);
+    chain_insert(m, e, ukey, seq);
     /* Single writer: load + store instead of a locked add. */
     uint64_t n = atomic_load_explicit(&m->entries, memory_order_relaxed);
     atomic_store_explicit(&m->entries, n + 1, memory_order_relaxed);
@@ -108,31 +149,24 @@ int st_memtable_add(st_memtable *m, uint64_t seq, int kind, st_slice ukey, st_sl
 }
 
 int st_memtable_get(st_memtable *m, st_slice ukey, uint64_t snap_seq, int *kind, st_slice *value) {
-    uint8_t stack[ST_MEMTABLE_STACK_KEY + ST_IKEY_TAG_BYTES];
-    uint8_t *buf = stack;
-    if (ukey.len > ST_MEMTABLE_STACK_KEY) {
-        if (ukey.len > SIZE_MAX - ST_IKEY_TAG_BYTES || !(buf = malloc(ukey.len + ST_IKEY_TAG_BYTES)))
-            return st_err(ST_ENOMEM, "memtable: out of memory for a %zu-byte lookup key", ukey.len);
+    _Atomic(uint8_t *) *bucket = &m->buckets[st_hash64(ukey.data, ukey.len) & m->bucket_mask];
+    for (const uint8_t *e = atomic_load_explicit(bucket, memory_order_acquire); e;
+         e = atomic_load_explicit(entry_hnext(e), memory_order_acquire)) {
+        st_slice ikey = entry_ikey(e);
+        if (ikey.len - ST_IKEY_TAG_BYTES != ukey.len || (ukey.len && memcmp(ikey.data, ukey.data, ukey.len) != 0))
+            continue;
+        uint64_t tag = st_get_fixed64(ikey.data + ukey.len);
+        if ((tag >> 8) > snap_seq) continue; /* newer than the snapshot: an older version follows */
+        *kind = (int)(tag & 0xff);
+        *value = entry_value(ikey);
+        return 0;
     }
-    if (ukey.len) memcpy(buf, ukey.data, ukey.len);
-    if (snap_seq > ST_SEQ_MAX) snap_seq = ST_SEQ_MAX; /* a larger one would shift out of the tag */
-    st_put_fixed64(buf + ukey.len, st_ikey_tag(snap_seq, ST_KIND_SEEK));
-    st_slice lookup = st_slice_make(buf, ukey.len + ST_IKEY_TAG_BYTES);
-
-    st_skiplist_iter it;
-    st_skiplist_iter_init(&it, &m->list);
-    st_skiplist_iter_seek(&it, &lookup);
-    if (buf != stack) free(buf);
-
-    if (!st_skiplist_iter_valid(&it)) return ST_ENOTFOUND;
-    st_slice ikey = entry_ikey(st_skiplist_iter_entry(&it));
-    if (st_slice_cmp(st_ikey_user(ikey), ukey) != 0) return ST_ENOTFOUND;
-    *kind = (int)(st_get_fixed64(ikey.data + ikey.len - ST_IKEY_TAG_BYTES) & 0xff);
-    *value = entry_value(ikey);
-    return 0;
+    return ST_ENOTFOUND;
 }
 
-size_t st_memtable_bytes(const st_memtable *m) { return st_arena_bytes(m->arena); }
+size_t st_memtable_bytes(const st_memtable *m) {
+    return st_arena_bytes(m->arena) + (m->bucket_mask + 1) * sizeof *m->buckets;
+}
 
 uint64_t st_memtable_entries(const st_memtable *m) {
     return atomic_load_explicit(&m->entries, memory_order_relaxed);

@@ -1,15 +1,18 @@
 /* memtable.h -- the in-memory write buffer: internal keys in a skiplist, everything in one arena.
  *
- * Entry layout (LevelDB db/memtable.cc), one arena allocation per add shared with its skiplist
- * node (st_skiplist_reserve):
- *   varint32 ikey_len | ikey (user key + fixed64 tag, util/ikey.h) | varint32 val_len | value
+ * Entry layout (LevelDB db/memtable.cc plus a hash-chain link), one arena allocation per add
+ * shared with its skiplist node (st_skiplist_reserve):
+ *   hnext (pointer) | varint32 ikey_len | ikey (user key + fixed64 tag, util/ikey.h) |
+ *   varint32 val_len | value
  * Entries are ordered by internal key (user key ascending, tag descending).
  *
  * Thread-safety: one writer (the db serialises adds); any number of readers (get, iterators) run
  * concurrently with it, lock-free. ref/unref and the counters are safe from any thread.
  * M1 an entry, once added, is never changed or freed before the last reference goes (views
  *    returned by get and iterators rely on it).
- * M2 no two entries share an internal key: the db hands out each sequence number once. */
+ * M2 no two entries share an internal key: the db hands out each sequence number once.
+ * M4 in the hash index, the versions of a user key are chained newest first, whatever order they
+ *    were added in. */
 #ifndef STRATA_MEM_MEMTABLE_H
 #define STRATA_MEM_MEMTABLE_H
 

@@ -77,7 +77,8 @@ static void test_memtable_new_with_zero_block_uses_default(void **state) {
     st_memtable *m;
     assert_int_equal(st_memtable_new(0, &m), 0);
     size_t bytes = st_memtable_bytes(m);
-    assert_true(bytes >= ST_MEMTABLE_DEFAULT_BLOCK && bytes < 2 * ST_MEMTABLE_DEFAULT_BLOCK);
+    /* one arena block plus the hash index (a bucket per 4 block bytes, 8 bytes each) */
+    assert_true(bytes >= 3 * ST_MEMTABLE_DEFAULT_BLOCK && bytes < 4 * ST_MEMTABLE_DEFAULT_BLOCK);
     put(m, 1, "k", "v");
     expect_get(m, "k", 1, "v");
     st_memtable_unref(m);
@@ -523,6 +524,59 @@ static void test_memtable_reader_gets_and_scans_while_writer_adds(void **state) 
     st_memtable_unref(r.m);
 }
 
+/* The hash index must agree with the skiplist for every key and snapshot, even when versions of a
+ * key arrive out of sequence order and thousands of keys share each of the 1024 buckets' chains
+ * (default block). The reference answer comes from a seek through the iterator (skiplist). */
+static void test_memtable_hash_index_agrees_with_skiplist_out_of_order(void **state) {
+    (void)state;
+    uint64_t seed = st_test_seed("test_memtable_hash_index_agrees_with_skiplist_out_of_order", 4242);
+    st_rng r;
+    st_rng_seed(&r, seed);
+    enum { KEYS = 3000, VERSIONS = 4 };
+    uint64_t *seqs = malloc(KEYS * VERSIONS * sizeof *seqs);
+    assert_non_null(seqs);
+    for (uint64_t i = 0; i < KEYS * VERSIONS; i++) seqs[i] = i + 1;
+    for (uint64_t i = KEYS * VERSIONS - 1; i > 0; i--) { /* shuffle: adds in random seq order */
+        uint64_t j = st_rng_below(&r, i + 1), t = seqs[i];
+        seqs[i] = seqs[j];
+        seqs[j] = t;
+    }
+    st_memtable *m = new_mem();
+    char k[32], v[32];
+    for (uint64_t i = 0; i < KEYS * VERSIONS; i++) {
+        uint64_t seq = seqs[i];
+        snprintf(k, sizeof k, "key%05llu", (unsigned long long)(seq % KEYS));
+        snprintf(v, sizeof v, "v%llu", (unsigned long long)seq);
+        if (seq % 7 == 0) del(m, seq, k);
+        else put(m, seq, k, v);
+    }
+    st_iter *it;
+    assert_int_equal(st_memtable_iter_new(m, &it), 0);
+    uint8_t buf[64];
+    for (int q = 0; q < 20000; q++) {
+        uint64_t key = st_rng_below(&r, KEYS + 10), snap = st_rng_below(&r, KEYS * VERSIONS + 2);
+        snprintf(k, sizeof k, "key%05llu", (unsigned long long)key);
+        st_slice uk = st_slice_str(k);
+        int kind = 0;
+        st_slice val;
+        int rc = st_memtable_get(m, uk, snap, &kind, &val);
+        st_iter_seek(it, ikey(buf, uk, snap, ST_KIND_SEEK));
+        bool ref_found = st_iter_valid(it) && st_slice_cmp(st_ikey_user(st_iter_key(it)), uk) == 0;
+        if (!ref_found) {
+            assert_int_equal(rc, ST_ENOTFOUND);
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        st_ikey_parts p;
+        assert_true(st_ikey_parse(st_iter_key(it), &p));
+        assert_int_equal(kind, p.kind);
+        if (kind == ST_KIND_PUT) assert_int_equal(st_slice_cmp(val, st_iter_value(it)), 0);
+    }
+    st_iter_free(it);
+    st_memtable_unref(m);
+    free(seqs);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_memtable_new_rejects_tiny_arena_block),
@@ -541,6 +595,7 @@ int main(void) {
         cmocka_unit_test(test_memtable_long_keys_and_values),
         cmocka_unit_test(test_memtable_matches_model_under_random_ops),
         cmocka_unit_test(test_memtable_reader_gets_and_scans_while_writer_adds),
+        cmocka_unit_test(test_memtable_hash_index_agrees_with_skiplist_out_of_order),
     };
     return cmocka_run_group_tests_name("memtable", tests, NULL, NULL);
 }
