@@ -42,6 +42,15 @@ static void set_proto(cmd_ctx *x, int proto) {
     atomic_store(&x->c->proto, proto);
 }
 
+/* "-ERR wrong number of arguments for '<cmd>|<sub>' command" for a known subcommand. */
+static void sub_arity(cmd_ctx *x, const char *cmd) {
+    char sub[32], full[48];
+    arg_str(x, 1, sub, sizeof sub);
+    for (char *q = sub; *q; q++) *q = (char)tolower((unsigned char)*q);
+    snprintf(full, sizeof full, "%s|%s", cmd, sub);
+    reply_err_arity(x->rb, full);
+}
+
 /* ---- connection ---------------------------------------------------------------------------------- */
 
 void cmd_ping(cmd_ctx *x) {
@@ -68,12 +77,16 @@ static bool check_password(cmd_ctx *x, const uint8_t *user, size_t ulen, const u
     bool ok = want && secret_eq(pw, plen, want);
     bool none = want == NULL;
     pthread_rwlock_unlock(&s->cfg_lock);
-    if (none) {
+    /* the only user until tenants (issue 7) is "default", which has no password when requirepass
+     * is unset (Redis's nopass): then AUTH default <anything> succeeds, another user fails, and
+     * only the one-argument form gets the "no password configured" error */
+    bool is_default = user && ulen == 7 && memcmp(user, "default", 7) == 0;
+    if (none && !user) {
         reply_shared(x->rb, REPLY_SH_NOPASS);
         return false;
     }
-    /* the only user until tenants (issue 7) is "default" */
-    if (user && !(ulen == 7 && memcmp(user, "default", 7) == 0)) ok = false;
+    if (none) ok = is_default;
+    else if (user && !is_default) ok = false;
     if (!ok) {
         atomic_fetch_add_explicit(&s->stat.auth_failures, 1, memory_order_relaxed);
         reply_shared(x->rb, REPLY_SH_WRONGPASS);
@@ -290,6 +303,23 @@ static void info_storage_line(void *arg, const char *name, const char *value) {
     out_add(arg, "%s:%s\r\n", name, value);
 }
 
+typedef struct ks_tally {
+    int64_t now_ms;
+    uint64_t keys, expires, ttl_sum_ms;
+} ks_tally;
+
+static int tally_one(void *arg, const uint8_t *key, size_t klen, const ks_rec *rec) {
+    (void)key;
+    (void)klen;
+    ks_tally *t = arg;
+    t->keys++;
+    if (rec->expire_ms) {
+        t->expires++;
+        t->ttl_sum_ms += (uint64_t)(rec->expire_ms - t->now_ms);
+    }
+    return 0;
+}
+
 static bool want(const cmd_ctx *x, const char *section, bool in_default) {
     if (x->argc == 1) return in_default;
     for (size_t i = 1; i < x->argc; i++)
@@ -364,10 +394,15 @@ void cmd_info(cmd_ctx *x) {
         /* exact counts: a scan per database (see docs/ARCHITECTURE.md, "Known limits") */
         out_add(&o, "# Keyspace\r\n");
         for (int db = 0; db < cfg->databases && db < 256; db++) {
-            uint64_t n = 0;
+            ks_tally t = {x->now_ms, 0, 0, 0};
             ks_ns ns = {x->ns.tenant, (uint8_t)db};
-            if (ks_count(x->k, ns, x->now_ms, &n) == 0 && n)
-                out_add(&o, "db%d:keys=%llu,expires=0,avg_ttl=0\r\n", db, (unsigned long long)n);
+            uint8_t *next = NULL;
+            size_t nlen = 0;
+            if (ks_scan(x->k, ns, NULL, 0, NULL, 0, 0, x->now_ms, tally_one, &t, &next, &nlen) == 0 && t.keys)
+                out_add(&o, "db%d:keys=%llu,expires=%llu,avg_ttl=%llu\r\n", db, (unsigned long long)t.keys,
+                        (unsigned long long)t.expires,
+                        (unsigned long long)(t.expires ? t.ttl_sum_ms / t.expires : 0));
+            free(next);
         }
     }
     if (o.len >= 2 && o.p[o.len - 1] == '\n' && o.p[o.len - 2] == '\r' && o.len >= 4 &&
@@ -392,9 +427,66 @@ static void cfg_emit(const char *name, const char *value, void *ud) {
     p->n++;
 }
 
-void cmd_config(cmd_ctx *x) {
+/* Remembers a parameter's value before CONFIG SET changes it (config_get calls back once). */
+static void cfg_save(const char *name, const char *value, void *ud) {
+    (void)name;
+    char **old = ud;
+    if (!*old) *old = strdup(value);
+}
+
+static bool names_equal(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
+    if (an != bn) return false;
+    for (size_t i = 0; i < an; i++) {
+        int ca = tolower(a[i]) == '_' ? '-' : tolower(a[i]), cb = tolower(b[i]) == '_' ? '-' : tolower(b[i]);
+        if (ca != cb) return false;
+    }
+    return true;
+}
+
+/* CONFIG SET name value [name value ...]: all or nothing, as Redis 7. */
+static void config_set_all(cmd_ctx *x) {
     server *s = x->srv;
     char name[128], value[1024], err[512];
+    size_t n = (x->argc - 2) / 2;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            if (names_equal(x->argv[2 + 2 * i], x->argvlen[2 + 2 * i], x->argv[2 + 2 * j], x->argvlen[2 + 2 * j])) {
+                reply_errorf(x->rb, "ERR CONFIG SET failed (possibly related to argument '%s') - duplicate parameter",
+                             arg_str(x, 2 + 2 * j, name, sizeof name));
+                return;
+            }
+    char **old = calloc(n, sizeof *old);
+    if (!old) {
+        reply_shared(x->rb, REPLY_SH_OOM);
+        return;
+    }
+    pthread_rwlock_wrlock(&s->cfg_lock);
+    int rc = 0;
+    size_t done = 0;
+    for (; done < n && !rc; done++) {
+        arg_str(x, 2 + 2 * done, name, sizeof name);
+        config_get(s->cfg, name, cfg_save, &old[done]);
+        rc = config_set(s->cfg, name, arg_str(x, 3 + 2 * done, value, sizeof value), err, sizeof err);
+    }
+    if (rc) /* undo the ones already applied, newest first */
+        for (size_t i = done - 1; i-- > 0;) {
+            char ignored[64];
+            if (old[i]) config_set(s->cfg, arg_str(x, 2 + 2 * i, value, sizeof value), old[i], ignored, sizeof ignored);
+        }
+    pthread_rwlock_unlock(&s->cfg_lock);
+    for (size_t i = 0; i < n; i++) free(old[i]);
+    free(old);
+    if (rc == CONFIG_EUNKNOWN)
+        reply_errorf(x->rb, "ERR Unknown option or number of arguments for CONFIG SET - '%s'", name);
+    else if (rc)
+        reply_errorf(x->rb, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", name, err);
+    else
+        reply_shared(x->rb, REPLY_SH_OK);
+}
+
+void cmd_config(cmd_ctx *x) {
+    server *s = x->srv;
+    char name[128];
     if (cmd_arg_is(x, 1, "get") && x->argc >= 3) {
         cfg_pairs p = {x->rb, 0};
         size_t h = reply_defer_len(x->rb);
@@ -403,14 +495,7 @@ void cmd_config(cmd_ctx *x) {
         pthread_rwlock_unlock(&s->cfg_lock);
         reply_set_deferred_len(x->rb, h, p.n, REPLY_AGG_MAP);
     } else if (cmd_arg_is(x, 1, "set") && x->argc >= 4 && x->argc % 2 == 0) {
-        pthread_rwlock_wrlock(&s->cfg_lock);
-        int rc = 0;
-        for (size_t i = 2; i < x->argc && !rc; i += 2)
-            rc = config_set(s->cfg, arg_str(x, i, name, sizeof name), arg_str(x, i + 1, value, sizeof value), err,
-                            sizeof err);
-        pthread_rwlock_unlock(&s->cfg_lock);
-        if (rc) reply_errorf(x->rb, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", name, err);
-        else reply_shared(x->rb, REPLY_SH_OK);
+        config_set_all(x);
     } else if (cmd_arg_is(x, 1, "resetstat") && x->argc == 2) {
         atomic_store(&s->stat.commands, 0);
         atomic_store(&s->stat.connections, 0);
@@ -435,13 +520,8 @@ void cmd_config(cmd_ctx *x) {
         reply_array_header(x->rb, sizeof lines / sizeof *lines);
         for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) reply_simple(x->rb, lines[i]);
     } else if (cmd_arg_is(x, 1, "get") || cmd_arg_is(x, 1, "set") || cmd_arg_is(x, 1, "resetstat") ||
-               cmd_arg_is(x, 1, "rewrite")) {
-        char sub[32];
-        arg_str(x, 1, sub, sizeof sub);
-        for (char *q = sub; *q; q++) *q = (char)tolower((unsigned char)*q);
-        char full[48];
-        snprintf(full, sizeof full, "config|%s", sub);
-        reply_err_arity(x->rb, full);
+               cmd_arg_is(x, 1, "rewrite") || cmd_arg_is(x, 1, "help")) {
+        sub_arity(x, "config");
     } else {
         reply_err_unknown_subcommand(x->rb, "config", x->argv[1], x->argvlen[1]);
     }
@@ -505,6 +585,19 @@ void cmd_command(cmd_ctx *x) {
             if (c) command_info_one(x->rb, c);
             else reply_null_array(x->rb);
         }
+    } else if (cmd_arg_is(x, 1, "help") && x->argc == 2) {
+        static const char *lines[] = {
+            "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "(no subcommand)", "    Return details about all commands.",
+            "COUNT", "    Return the total number of commands in this server.",
+            "LIST", "    Return a list of all commands in this server.",
+            "INFO [<command-name> ...]", "    Return details about multiple commands.",
+            "DOCS [<command-name> ...]", "    Return documentation details about multiple commands.",
+            "HELP", "    Print this help."};
+        reply_array_header(x->rb, sizeof lines / sizeof *lines);
+        for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) reply_simple(x->rb, lines[i]);
+    } else if (cmd_arg_is(x, 1, "count") || cmd_arg_is(x, 1, "list") || cmd_arg_is(x, 1, "help")) {
+        sub_arity(x, "command");
     } else if (cmd_arg_is(x, 1, "docs")) {
         if (x->argc == 2) {
             reply_map_header(x->rb, n);
@@ -579,16 +672,36 @@ void cmd_client(cmd_ctx *x) {
         self->name = n;
         pthread_mutex_unlock(&s->clients_mu);
         reply_shared(x->rb, REPLY_SH_OK);
-    } else if ((cmd_arg_is(x, 1, "list") && (x->argc == 2 || (x->argc == 4 && cmd_arg_is(x, 2, "type")))) ||
+    } else if ((cmd_arg_is(x, 1, "list") && (x->argc == 2 || (x->argc == 4 && cmd_arg_is(x, 2, "type")) ||
+                                               (x->argc >= 4 && cmd_arg_is(x, 2, "id")))) ||
                (cmd_arg_is(x, 1, "info") && x->argc == 2)) {
         info_out o = {0};
+        uint64_t *ids = NULL;
+        size_t n_ids = 0;
+        if (x->argc >= 4 && cmd_arg_is(x, 2, "id")) {
+            ids = calloc(x->argc - 3, sizeof *ids);
+            for (size_t i = 3; ids && i < x->argc; i++) {
+                long long v;
+                if (!resp_str_to_ll(x->argv[i], x->argvlen[i], &v) || v <= 0) {
+                    reply_error(x->rb, "ERR Invalid client ID");
+                    free(ids);
+                    return;
+                }
+                ids[n_ids++] = (uint64_t)v;
+            }
+        }
         pthread_mutex_lock(&s->clients_mu);
         if (cmd_arg_is(x, 1, "info")) {
             client_line(&o, self, x->now_ms);
+        } else if (ids) {
+            for (size_t i = 0; i < n_ids; i++)
+                for (conn *c = s->clients; c; c = c->reg_next)
+                    if (c->id == ids[i]) client_line(&o, c, x->now_ms);
         } else if (x->argc == 2 || cmd_arg_is(x, 3, "normal")) {
             for (conn *c = s->clients; c; c = c->reg_next) client_line(&o, c, x->now_ms);
         }
         pthread_mutex_unlock(&s->clients_mu);
+        free(ids);
         if (x->rb->proto == 3) reply_verbatim(x->rb, o.p ? o.p : "", o.len, "txt");
         else reply_bulk(x->rb, o.p ? o.p : "", o.len);
         free(o.p);
@@ -663,6 +776,10 @@ void cmd_client(cmd_ctx *x) {
                                       "KILL <ip:port> | KILL ID <id> | KILL ADDR <ip:port> [SKIPME yes|no]", "HELP"};
         reply_array_header(x->rb, sizeof lines / sizeof *lines);
         for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) reply_simple(x->rb, lines[i]);
+    } else if (cmd_arg_is(x, 1, "id") || cmd_arg_is(x, 1, "getname") || cmd_arg_is(x, 1, "setname") ||
+               cmd_arg_is(x, 1, "info") || cmd_arg_is(x, 1, "kill") || cmd_arg_is(x, 1, "list") ||
+               cmd_arg_is(x, 1, "setinfo")) {
+        sub_arity(x, "client");
     } else {
         reply_err_unknown_subcommand(x->rb, "client", x->argv[1], x->argvlen[1]);
     }
@@ -713,6 +830,9 @@ void cmd_slowlog(cmd_ctx *x) {
                                       "GET [<count>]", "LEN", "RESET", "HELP"};
         reply_array_header(x->rb, sizeof lines / sizeof *lines);
         for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) reply_simple(x->rb, lines[i]);
+    } else if (cmd_arg_is(x, 1, "len") || cmd_arg_is(x, 1, "reset") || cmd_arg_is(x, 1, "get") ||
+               cmd_arg_is(x, 1, "help")) {
+        sub_arity(x, "slowlog");
     } else {
         reply_err_unknown_subcommand(x->rb, "slowlog", x->argv[1], x->argvlen[1]);
     }

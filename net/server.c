@@ -395,6 +395,9 @@ void server_slowlog_push(server *s, size_t argc, const uint8_t *const *argv, con
         if (!e.argv[i]) break;
     }
     snprintf(e.addr, sizeof e.addr, "%s", c->addr);
+    pthread_mutex_lock(&s->clients_mu);
+    snprintf(e.name, sizeof e.name, "%s", c->name ? c->name : "");
+    pthread_mutex_unlock(&s->clients_mu);
     pthread_mutex_lock(&s->slowlog_mu);
     if (s->slowlog_cap < (size_t)max) {
         slowlog_entry *p = realloc(s->slowlog, (size_t)max * sizeof *p);
