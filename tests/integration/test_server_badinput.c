@@ -21,32 +21,25 @@ static st_server extra; /* maxclients / timeout servers */
 
 static int group_setup(void **state) {
     (void)state;
-    static const char *const args[] = {"--proto-max-bulk-len", "1mb", NULL};
-    return st_server_start(&srv, "it-badinput", args);
+    return st_it_group_setup(&srv, "it-badinput", ST_IT_ARGS("--proto-max-bulk-len", "1mb"));
 }
-
-static int group_teardown(void **state) {
-    (void)state;
-    return st_server_free(&srv);
-}
+static int group_teardown(void **state) { (void)state; return st_it_group_teardown(&srv); }
 
 /* The witness: a client that writes WITNESS_KEYS keys before the test and checks them after. */
 static int setup(void **state) {
-    redisContext *c = st_connect(&srv);
-    if (!c) return -1;
-    redisReply *r = redisCommand(c, "FLUSHALL");
-    bool ok = r && r->type == REDIS_REPLY_STATUS;
-    if (r) freeReplyObject(r);
+    if (st_it_fresh_client(&srv, state) != 0) return -1;
+    redisContext *c = *state;
+    bool ok = true;
     for (int i = 0; ok && i < WITNESS_KEYS; i++) {
-        r = redisCommand(c, "SET w:%d value-%d", i, i);
+        redisReply *r = redisCommand(c, "SET w:%d value-%d", i, i);
         ok = r && r->type == REDIS_REPLY_STATUS;
         if (r) freeReplyObject(r);
     }
     if (!ok) {
         redisFree(c);
+        *state = NULL;
         return -1;
     }
-    *state = c;
     return 0;
 }
 
@@ -96,7 +89,7 @@ static int teardown(void **state) {
  * RESP replies, the last of them a protocol error) and the server closing the connection. */
 static void expect_closed_with(const char *file, int line, const void *bytes, size_t n, const char *want) {
     st_raw r;
-    if (st_raw_connect(&srv, &r) != 0) st_fail_at(file, line, "connect failed");
+    st_raw_open(&srv, &r, file, line);
     char *e = st_escape(bytes, n > 80 ? 80 : n);
     (void)st_raw_send(&r, bytes, n); /* may fail when the server closes while a long input goes out */
     char *out = NULL;
@@ -250,19 +243,10 @@ static void test_random_bytes(void **state) {
 
 /* ---- half-open connections ------------------------------------------------------------------------- */
 
-static long long connected_clients(redisContext *c) {
-    redisReply *r = CMD(c, "INFO clients");
-    long long n = -1;
-    const char *p = r->type == REDIS_REPLY_STRING ? strstr(r->str, "connected_clients:") : NULL;
-    if (p) n = atoll(p + strlen("connected_clients:"));
-    freeReplyObject(r);
-    return n;
-}
-
 static void wait_clients(redisContext *c, long long want, const char *file, int line) {
     int64_t end = st_now_ms() + EOF_DEADLINE_MS;
     long long n;
-    while ((n = connected_clients(c)) != want) {
+    while ((n = st_info_field(c, "clients", "connected_clients")) != want) {
         if (st_now_ms() > end) {
             redisReply *r = CMD(c, "CLIENT LIST");
             st_fail_at(file, line, "connected_clients is %lld after %d ms, want %lld; CLIENT LIST:\n%s", n,
@@ -314,19 +298,17 @@ static void test_half_open_connections(void **state) {
 
 static int setup_maxclients(void **state) {
     (void)state;
-    static const char *const args[] = {"--maxclients", "5", NULL};
-    return st_server_start(&extra, "it-maxclients", args);
+    return st_it_group_setup(&extra, "it-maxclients", ST_IT_ARGS("--maxclients", "5"));
 }
 
 static int setup_timeout(void **state) {
     (void)state;
-    static const char *const args[] = {"--timeout", "1", NULL};
-    return st_server_start(&extra, "it-timeout", args);
+    return st_it_group_setup(&extra, "it-timeout", ST_IT_ARGS("--timeout", "1"));
 }
 
 static int teardown_extra(void **state) {
     (void)state;
-    return st_server_free(&extra);
+    return st_it_group_teardown(&extra);
 }
 
 static void test_maxclients(void **state) {

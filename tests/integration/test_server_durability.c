@@ -16,19 +16,17 @@ static st_server srv;
 
 static int setup_everysec(void **state) {
     (void)state;
-    static const char *const args[] = {"--appendfsync", "everysec", "--write-buffer", "64kb", NULL};
-    return st_server_start(&srv, "it-durable", args);
+    return st_it_group_setup(&srv, "it-durable", ST_IT_ARGS("--appendfsync", "everysec", "--write-buffer", "64kb"));
 }
 
 static int setup_always(void **state) {
     (void)state;
-    static const char *const args[] = {"--appendfsync", "always", "--write-buffer", "64kb", NULL};
-    return st_server_start(&srv, "it-crash", args);
+    return st_it_group_setup(&srv, "it-crash", ST_IT_ARGS("--appendfsync", "always", "--write-buffer", "64kb"));
 }
 
 static int teardown(void **state) {
     (void)state;
-    return st_server_free(&srv);
+    return st_it_group_teardown(&srv);
 }
 
 static void restart_or_fail(const char *file, int line) {
@@ -36,13 +34,7 @@ static void restart_or_fail(const char *file, int line) {
 }
 #define RESTART() restart_or_fail(__FILE__, __LINE__)
 #define STOP() do { if (st_server_stop(&srv) != 0) ST_FAIL("SIGTERM did not stop the server cleanly (exit 0)"); } while (0)
-
-static redisContext *connect_or_fail(const char *file, int line) {
-    redisContext *c = st_connect(&srv);
-    if (!c) st_fail_at(file, line, "connect failed");
-    return c;
-}
-#define CONNECT() connect_or_fail(__FILE__, __LINE__)
+#define CONNECT() ST_CONNECT(&srv)
 
 /* ---- a model of what the server must hold ------------------------------------------------------------ */
 
@@ -234,11 +226,6 @@ static void expect_set(expect *e, const char *v, bool maybe) {
     }
 }
 
-static bool same(const redisReply *r, const char *v) {
-    if (!v) return r->type == REDIS_REPLY_NIL;
-    return r->type == REDIS_REPLY_STRING && r->len == strlen(v) && !memcmp(r->str, v, r->len);
-}
-
 static int last_victim;
 static int victim_of(st_rng *r, int n) { return last_victim = (int)st_rng_below(r, (uint64_t)n); }
 
@@ -260,7 +247,7 @@ static void test_kill9_always_keeps_acked_writes(void **state) {
             for (int i = 0; i < next_key; i++) {
                 redisReply *r = st_get_reply(c, __FILE__, __LINE__);
                 expect *e = &ex[i];
-                bool ok = same(r, e->val) || (e->maybe && same(r, e->alt));
+                bool ok = st_reply_is_bulk(r, e->val) || (e->maybe && st_reply_is_bulk(r, e->alt));
                 if (!ok) {
                     char *s = st_reply_repr(r);
                     ST_FAIL("cycle %d (seed %llu): ck:%d is %s, want \"%s\"%s%s%s", cycle, (unsigned long long)seed, i,
@@ -365,7 +352,7 @@ static void test_kill9_always_keeps_acked_writes(void **state) {
     redisContext *c = CONNECT();
     for (int i = 0; i < next_key; i++) {
         redisReply *r = CMD(c, "GET ck:%d", i);
-        if (!(same(r, ex[i].val) || (ex[i].maybe && same(r, ex[i].alt)))) {
+        if (!(st_reply_is_bulk(r, ex[i].val) || (ex[i].maybe && st_reply_is_bulk(r, ex[i].alt)))) {
             char *s = st_reply_repr(r);
             ST_FAIL("final (seed %llu): ck:%d is %s, want \"%s\"", (unsigned long long)seed, i, s, ex[i].val ? ex[i].val : "(nil)");
         }

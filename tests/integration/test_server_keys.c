@@ -12,37 +12,11 @@
 
 static st_server srv;
 
-static int group_setup(void **state) {
-    (void)state;
-    return st_server_start(&srv, "it-keys", NULL);
-}
+static int group_setup(void **state) { (void)state; return st_it_group_setup(&srv, "it-keys", NULL); }
+static int group_teardown(void **state) { (void)state; return st_it_group_teardown(&srv); }
 
-static int group_teardown(void **state) {
-    (void)state;
-    return st_server_free(&srv);
-}
-
-static int setup(void **state) {
-    redisContext *c = st_connect(&srv);
-    if (!c) return -1;
-    redisReply *r = redisCommand(c, "FLUSHALL");
-    bool ok = r && r->type == REDIS_REPLY_STATUS;
-    if (r) freeReplyObject(r);
-    if (!ok) {
-        redisFree(c);
-        return -1;
-    }
-    *state = c;
-    return 0;
-}
-
-static int teardown(void **state) {
-    if (*state) redisFree(*state);
-    *state = NULL;
-    return st_server_alive(&srv) ? 0 : -1;
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+static int setup(void **state) { return st_it_fresh_client(&srv, state); }
+static int teardown(void **state) { return st_it_teardown_client(&srv, state); }
 
 /* KEYS pattern, sorted, compared with want (sorted by the caller). */
 static void expect_keys(redisContext *c, const char *file, int line, const char *pattern, size_t n,
@@ -51,7 +25,7 @@ static void expect_keys(redisContext *c, const char *file, int line, const char 
     if (r->type != REDIS_REPLY_ARRAY) st_fail_at(file, line, "KEYS %s: not an array", pattern);
     const char **got = calloc(r->elements + 1, sizeof *got);
     for (size_t i = 0; i < r->elements; i++) got[i] = r->element[i]->str;
-    qsort(got, r->elements, sizeof *got, cmp_str);
+    qsort(got, r->elements, sizeof *got, st_cmp_str);
     bool ok = r->elements == n;
     for (size_t i = 0; ok && i < n; i++) ok = !strcmp(got[i], want[i]);
     if (!ok) {
@@ -63,21 +37,6 @@ static void expect_keys(redisContext *c, const char *file, int line, const char 
     freeReplyObject(r);
 }
 #define EXPECT_KEYS(c, pattern, n, ...) expect_keys((c), __FILE__, __LINE__, (pattern), (n), (const char *const[]){__VA_ARGS__})
-
-/* A field of INFO (the whole INFO text), as a long long; -1 if absent. */
-static long long info_field(redisContext *c, const char *section, const char *field) {
-    redisReply *r = CMD(c, "INFO %s", section);
-    long long v = -1;
-    if (r->type == REDIS_REPLY_STRING) {
-        char pat[128];
-        snprintf(pat, sizeof pat, "\n%s:", field);
-        const char *p = strstr(r->str, pat);
-        if (!p && !strncmp(r->str, pat + 1, strlen(pat + 1))) p = r->str - 1;
-        if (p) v = atoll(p + strlen(pat));
-    }
-    freeReplyObject(r);
-    return v;
-}
 
 /* ---- DEL / UNLINK / EXISTS / TYPE ---------------------------------------------------------------- */
 
@@ -301,7 +260,7 @@ static void test_expired_keys_are_hidden(void **state) {
  * (only removals count, and nothing reads these keys) and DBSIZE falls to the live count. */
 static void test_active_expiry(void **state) {
     redisContext *c = *state;
-    long long before = info_field(c, "stats", "expired_keys");
+    long long before = st_info_field(c, "stats", "expired_keys");
     if (before < 0) ST_FAIL("INFO stats has no expired_keys field");
     for (int i = 0; i < 50; i++) EXPECT_OK(c, "SET ax%d v PX 100", i);
     EXPECT_OK(c, "SET persistent v");
@@ -312,7 +271,7 @@ static void test_active_expiry(void **state) {
         redisReply *r = CMD(c, "DBSIZE");
         n = r->integer;
         freeReplyObject(r);
-        expired = info_field(c, "stats", "expired_keys") - before;
+        expired = st_info_field(c, "stats", "expired_keys") - before;
         if (n == 1 && expired >= 50) break;
         if (st_now_ms() > end)
             ST_FAIL("5 s after 50 keys expired: DBSIZE %lld (want 1), INFO expired_keys +%lld (want +50)", n, expired);
@@ -326,7 +285,7 @@ static void test_active_expiry(void **state) {
  * a little later than the stale deadlines, tell when the cycle has gone past them. */
 static void test_active_expiry_spares_rewritten_keys(void **state) {
     redisContext *c = *state;
-    long long before = info_field(c, "stats", "expired_keys");
+    long long before = st_info_field(c, "stats", "expired_keys");
     for (int i = 0; i < 100; i++) EXPECT_OK(c, "SET r%d old PX 50", i);
     for (int i = 0; i < 100; i++) {
         switch (i % 4) {
@@ -339,7 +298,7 @@ static void test_active_expiry_spares_rewritten_keys(void **state) {
     for (int i = 0; i < 10; i++) EXPECT_OK(c, "SET marker%d v PX 150", i);
     int64_t end = st_now_ms() + 5000;
     long long n;
-    while ((n = info_field(c, "stats", "expired_keys") - before) < 10) {
+    while ((n = st_info_field(c, "stats", "expired_keys") - before) < 10) {
         if (st_now_ms() > end) ST_FAIL("the 10 markers were not expired within 5 s (expired_keys +%lld)", n);
         st_sleep_ms(20);
     }

@@ -19,55 +19,25 @@
 static st_server srv;   /* the group's server: default options */
 static st_server extra; /* a test's own server (auth, slowlog), started and freed by its fixture */
 
-static int group_setup(void **state) {
-    (void)state;
-    return st_server_start(&srv, "it-proto", NULL);
-}
+static int group_setup(void **state) { (void)state; return st_it_group_setup(&srv, "it-proto", NULL); }
+static int group_teardown(void **state) { (void)state; return st_it_group_teardown(&srv); }
 
-static int group_teardown(void **state) {
-    (void)state;
-    return st_server_free(&srv);
-}
-
-static int setup(void **state) {
-    redisContext *c = st_connect(&srv);
-    if (!c) return -1;
-    redisReply *r = redisCommand(c, "FLUSHALL");
-    bool ok = r && r->type == REDIS_REPLY_STATUS;
-    if (r) freeReplyObject(r);
-    if (!ok) {
-        redisFree(c);
-        return -1;
-    }
-    *state = c;
-    return 0;
-}
-
-static int teardown(void **state) {
-    if (*state) redisFree(*state);
-    *state = NULL;
-    return st_server_alive(&srv) ? 0 : -1;
-}
+static int setup(void **state) { return st_it_fresh_client(&srv, state); }
+static int teardown(void **state) { return st_it_teardown_client(&srv, state); }
 
 static int setup_auth(void **state) {
     (void)state;
-    static const char *const args[] = {"--requirepass", "sekret", NULL};
-    return st_server_start(&extra, "it-auth", args);
+    return st_it_group_setup(&extra, "it-auth", ST_IT_ARGS("--requirepass", "sekret"));
 }
 
 static int setup_slowlog(void **state) {
     (void)state;
-    static const char *const args[] = {"--slowlog-log-slower-than", "0", NULL};
-    return st_server_start(&extra, "it-slowlog", args);
+    return st_it_group_setup(&extra, "it-slowlog", ST_IT_ARGS("--slowlog-log-slower-than", "0"));
 }
 
 static int teardown_extra(void **state) {
     (void)state;
-    return st_server_free(&extra);
-}
-
-static void raw_open(const st_server *s, st_raw *r) {
-    if (st_raw_connect(s, r) != 0) ST_FAIL("cannot connect to port %d", s->port);
+    return st_it_group_teardown(&extra);
 }
 
 /* Reads one reply and fails unless it contains every NULL-terminated needle; returns it (free). */
@@ -95,7 +65,7 @@ static void test_pipeline_1000_in_one_write(void **state) {
     (void)state;
     enum { N = 1000 };
     st_raw r;
-    raw_open(&srv, &r);
+    RAW_OPEN(&srv, &r);
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -136,7 +106,7 @@ static void test_pipeline_big_replies(void **state) {
     for (size_t i = 0; i < n; i++) v[i] = (char)('A' + i % 23);
     EXPECT_OK(c, "SET big %b", v, n);
     st_raw r;
-    raw_open(&srv, &r);
+    RAW_OPEN(&srv, &r);
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -165,7 +135,7 @@ static void test_pipeline_big_replies(void **state) {
 static void test_partial_frames_byte_by_byte(void **state) {
     (void)state;
     st_raw r;
-    raw_open(&srv, &r);
+    RAW_OPEN(&srv, &r);
     static const struct {
         const char *req, *reply;
     } steps[] = {
@@ -199,7 +169,7 @@ static void test_partial_frames_every_split(void **state) {
     static const char req[] = "*3\r\n$3\r\nSET\r\n$2\r\nsp\r\n$5\r\nhello\r\n*3\r\n$6\r\nAPPEND\r\n$2\r\nsp\r\n$2\r\nsp\r\n";
     size_t n = sizeof req - 1;
     st_raw r;
-    raw_open(&srv, &r);
+    RAW_OPEN(&srv, &r);
     for (size_t cut = 1; cut < n; cut++) {
         assert_int_equal(st_raw_send(&r, req, cut), 0);
         st_sleep_ms(1);
@@ -232,7 +202,7 @@ static void test_partial_frames_every_split(void **state) {
 static void test_inline_commands(void **state) {
     redisContext *c = *state;
     st_raw r;
-    raw_open(&srv, &r);
+    RAW_OPEN(&srv, &r);
     st_raw_sends(&r, "PING\r\n");
     RAW_EXPECT(&r, "+PONG\r\n");
     st_raw_sends(&r, "SET a b\r\n");
@@ -273,7 +243,7 @@ static void test_resp3_hello_and_types(void **state) {
     EXPECT_OK(c, "SET s v");
     EXPECT_OK(c, "SET f 1.5");
     st_raw r;
-    raw_open(&srv, &r);
+    RAW_OPEN(&srv, &r);
     st_raw_cmd(&r, "HELLO", "3", NULL);
     free(RAW_CONTAINS(&r, "HELLO 3", "%7\r\n", "$6\r\nserver\r\n", "$7\r\nversion\r\n", "$5\r\nproto\r\n:3\r\n",
                       "$2\r\nid\r\n:", "$4\r\nmode\r\n$10\r\nstandalone\r\n", "$4\r\nrole\r\n$6\r\nmaster\r\n",
@@ -348,7 +318,7 @@ static void test_resp3_hello_and_types(void **state) {
     RAW_EXPECT(&r, "$11\r\nresp3client\r\n");
     st_raw_close(&r);
     /* a new connection starts in RESP2 again */
-    raw_open(&srv, &r);
+    RAW_OPEN(&srv, &r);
     st_raw_cmd(&r, "GET", "missing", NULL);
     RAW_EXPECT(&r, "$-1\r\n");
     st_raw_close(&r);
@@ -359,7 +329,7 @@ static void test_resp3_hello_and_types(void **state) {
 static void test_auth_requirepass(void **state) {
     (void)state;
     st_raw r;
-    raw_open(&extra, &r);
+    RAW_OPEN(&extra, &r);
     st_raw_cmd(&r, "PING", NULL);
     RAW_EXPECT(&r, "-NOAUTH Authentication required.\r\n");
     st_raw_cmd(&r, "SET", "k", "v", NULL);
@@ -394,13 +364,13 @@ static void test_auth_requirepass(void **state) {
     RAW_EXPECT(&r, "$1\r\nv\r\n");
     st_raw_close(&r);
     /* AUTH default <pw>; HELLO 3 AUTH default <pw> */
-    raw_open(&extra, &r);
+    RAW_OPEN(&extra, &r);
     st_raw_cmd(&r, "AUTH", "default", "sekret", NULL);
     RAW_EXPECT(&r, "+OK\r\n");
     st_raw_cmd(&r, "GET", "k", NULL);
     RAW_EXPECT(&r, "$1\r\nv\r\n");
     st_raw_close(&r);
-    raw_open(&extra, &r);
+    RAW_OPEN(&extra, &r);
     st_raw_cmd(&r, "HELLO", "3", "AUTH", "default", "sekret", "SETNAME", "authed", NULL);
     free(RAW_CONTAINS(&r, "HELLO 3 AUTH", "%7\r\n", "$5\r\nproto\r\n:3\r\n"));
     st_raw_cmd(&r, "GET", "nokey", NULL);
@@ -413,7 +383,7 @@ static void test_auth_requirepass(void **state) {
     st_raw_cmd(&r, "GET", "k", NULL);
     RAW_EXPECT(&r, "$1\r\nv\r\n");
     st_raw r2;
-    raw_open(&extra, &r2);
+    RAW_OPEN(&extra, &r2);
     st_raw_cmd(&r2, "AUTH", "sekret", NULL);
     RAW_EXPECT(&r2, "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
     st_raw_cmd(&r2, "AUTH", "newpw", NULL);
@@ -423,24 +393,24 @@ static void test_auth_requirepass(void **state) {
     RAW_EXPECT(&r, "+OK\r\n");
     st_raw_close(&r);
     /* QUIT needs no authentication */
-    raw_open(&extra, &r);
+    RAW_OPEN(&extra, &r);
     st_raw_cmd(&r, "QUIT", NULL);
     RAW_EXPECT(&r, "+OK\r\n");
     assert_true(st_raw_wait_eof(&r, 5000, NULL, NULL));
     st_raw_close(&r);
     /* unauthenticated clients get Redis's tighter frame limits */
-    raw_open(&extra, &r);
+    RAW_OPEN(&extra, &r);
     st_raw_sends(&r, "*20\r\n");
     RAW_EXPECT(&r, "-ERR Protocol error: unauthenticated multibulk length\r\n");
     assert_true(st_raw_wait_eof(&r, 5000, NULL, NULL));
     st_raw_close(&r);
-    raw_open(&extra, &r);
+    RAW_OPEN(&extra, &r);
     st_raw_sends(&r, "*2\r\n$4\r\nAUTH\r\n$20000\r\n");
     RAW_EXPECT(&r, "-ERR Protocol error: unauthenticated bulk length\r\n");
     assert_true(st_raw_wait_eof(&r, 5000, NULL, NULL));
     st_raw_close(&r);
     /* ...and the normal ones after AUTH */
-    raw_open(&extra, &r);
+    RAW_OPEN(&extra, &r);
     st_raw_cmd(&r, "AUTH", "sekret", NULL);
     RAW_EXPECT(&r, "+OK\r\n");
     char big[20001];
@@ -491,7 +461,7 @@ static void test_client_commands(void **state) {
     long long id1 = client_id(c);
     assert_true(id1 > 0);
     st_raw c2;
-    raw_open(&srv, &c2);
+    RAW_OPEN(&srv, &c2);
     st_raw_cmd(&c2, "CLIENT", "ID", NULL);
     char *idrep = st_raw_reply(&c2, ST_IT_IO_TIMEOUT_MS, NULL, NULL);
     if (!idrep || idrep[0] != ':') ST_FAIL("CLIENT ID on a raw connection: %s", idrep ? idrep : "no reply");
@@ -544,8 +514,8 @@ static void test_client_commands(void **state) {
     st_raw_close(&c2);
     /* KILL ADDR and the old form */
     st_raw r3, r4;
-    raw_open(&srv, &r3);
-    raw_open(&srv, &r4);
+    RAW_OPEN(&srv, &r3);
+    RAW_OPEN(&srv, &r4);
     char a3[64], a4[64];
     local_addr(r3.fd, a3, sizeof a3);
     local_addr(r4.fd, a4, sizeof a4);
@@ -748,7 +718,7 @@ static void test_command_introspection(void **state) {
     freeReplyObject(r);
     /* all the docs (raw: Redis's are nested deeper than hiredis 0.14 parses) */
     st_raw raw;
-    raw_open(&srv, &raw);
+    RAW_OPEN(&srv, &raw);
     st_raw_cmd(&raw, "COMMAND", "DOCS", NULL);
     const char *why = NULL;
     char *docs = st_raw_reply(&raw, ST_IT_IO_TIMEOUT_MS, NULL, &why);
@@ -859,7 +829,7 @@ static void test_ping_echo_quit(void **state) {
     EXPECT_ERR(c, "ERR wrong number of arguments for 'echo' command", "ECHO");
     EXPECT_ERR(c, "ERR wrong number of arguments for 'echo' command", "ECHO a b");
     st_raw r;
-    raw_open(&srv, &r);
+    RAW_OPEN(&srv, &r);
     st_raw_sends(&r, "PING\r\nQUIT\r\nPING\r\nSET afterquit 1\r\n");
     RAW_EXPECT(&r, "+PONG\r\n");
     RAW_EXPECT(&r, "+OK\r\n");
@@ -882,7 +852,7 @@ static const redisReply *find_entry(const redisReply *log, size_t n, const char 
         const redisReply *a = e->element[3];
         if (a->type != REDIS_REPLY_ARRAY || a->elements != n) continue;
         bool same = true;
-        for (size_t j = 0; j < n && same; j++) same = a->element[j]->len == strlen(args[j]) && !memcmp(a->element[j]->str, args[j], a->element[j]->len);
+        for (size_t j = 0; j < n && same; j++) same = st_reply_is_bulk(a->element[j], args[j]);
         if (same) return e;
     }
     return NULL;

@@ -12,35 +12,11 @@
 
 static st_server srv;
 
-static int group_setup(void **state) {
-    (void)state;
-    return st_server_start(&srv, "it-strings", NULL);
-}
+static int group_setup(void **state) { (void)state; return st_it_group_setup(&srv, "it-strings", NULL); }
+static int group_teardown(void **state) { (void)state; return st_it_group_teardown(&srv); }
 
-static int group_teardown(void **state) {
-    (void)state;
-    return st_server_free(&srv);
-}
-
-static int setup(void **state) {
-    redisContext *c = st_connect(&srv);
-    if (!c) return -1;
-    redisReply *r = redisCommand(c, "FLUSHALL");
-    bool ok = r && r->type == REDIS_REPLY_STATUS;
-    if (r) freeReplyObject(r);
-    if (!ok) {
-        redisFree(c);
-        return -1;
-    }
-    *state = c;
-    return 0;
-}
-
-static int teardown(void **state) {
-    if (*state) redisFree(*state);
-    *state = NULL;
-    return st_server_alive(&srv) ? 0 : -1;
-}
+static int setup(void **state) { return st_it_fresh_client(&srv, state); }
+static int teardown(void **state) { return st_it_teardown_client(&srv, state); }
 
 /* Now plus secs, as a decimal string, for EXAT/PXAT. */
 static void at_s(char *buf, size_t n, long long secs) { snprintf(buf, n, "%lld", (long long)(st_wall_ms() / 1000) + secs); }

@@ -456,6 +456,42 @@ int st_server_free(st_server *s) {
     return rc;
 }
 
+/* ---- cmocka fixtures --------------------------------------------------------------------------------- */
+
+int st_it_group_setup(st_server *srv, const char *tag, const char *const *args) {
+    if (st_server_start(srv, tag, args) == 0) return 0;
+    st_server_free(srv);
+    return -1;
+}
+
+int st_it_group_teardown(st_server *srv) { return st_server_free(srv); }
+
+int st_it_fresh_client(st_server *srv, void **state) {
+    *state = NULL;
+    redisContext *c = st_connect(srv);
+    if (!c) return -1;
+    redisReply *r = redisCommand(c, "FLUSHALL");
+    bool ok = r && r->type == REDIS_REPLY_STATUS;
+    if (!ok) {
+        char *g = r ? st_reply_repr(r) : NULL;
+        fprintf(stderr, "harness: FLUSHALL on server '%s': %s\n", srv->tag, g ? g : c->errstr);
+        free(g);
+    }
+    if (r) freeReplyObject(r);
+    if (!ok) {
+        redisFree(c);
+        return -1;
+    }
+    *state = c;
+    return 0;
+}
+
+int st_it_teardown_client(st_server *srv, void **state) {
+    if (*state) redisFree(*state);
+    *state = NULL;
+    return st_server_alive(srv) ? 0 : -1;
+}
+
 /* ---- failure messages ------------------------------------------------------------------------------ */
 
 void st_fail_at(const char *file, int line, const char *fmt, ...) {
@@ -552,6 +588,12 @@ redisContext *st_connect(const st_server *s) {
     return c;
 }
 
+redisContext *st_connect_or_fail(const st_server *s, const char *file, int line) {
+    redisContext *c = st_connect(s);
+    if (!c) st_fail_at(file, line, "connect to port %d failed", s->port);
+    return c;
+}
+
 static redisReply *vcmd(redisContext *c, const char *file, int line, const char *fmt, va_list ap) {
     if (!c) st_fail_at(file, line, "`%s`: no connection", fmt);
     redisReply *r = redisvCommand(c, fmt, ap);
@@ -585,6 +627,27 @@ void st_flush(redisContext *c, const char *file, int line) {
     int done = 0;
     while (!done)
         if (redisBufferWrite(c, &done) != REDIS_OK) st_fail_at(file, line, "pipeline write: %s", c->errstr);
+}
+
+bool st_reply_is_bulk(const redisReply *r, const char *want) {
+    if (!want) return r->type == REDIS_REPLY_NIL;
+    return r->type == REDIS_REPLY_STRING && r->len == strlen(want) && !memcmp(r->str, want, r->len);
+}
+
+int st_cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+long long st_info_field(redisContext *c, const char *section, const char *field) {
+    redisReply *r = st_cmd(c, __FILE__, __LINE__, "INFO %s", section);
+    long long v = -1;
+    if (r->type == REDIS_REPLY_STRING) {
+        char pat[128];
+        snprintf(pat, sizeof pat, "\n%s:", field);
+        const char *p = strstr(r->str, pat);
+        if (!p && !strncmp(r->str, pat + 1, strlen(pat + 1))) p = r->str - 1; /* the first line */
+        if (p) v = atoll(p + strlen(pat));
+    }
+    freeReplyObject(r);
+    return v;
 }
 
 static void mismatch(const char *file, int line, const char *what, const redisReply *got, const char *want) {
@@ -705,11 +768,7 @@ void st_expect_strs(redisContext *c, const char *file, int line, size_t n, const
     redisReply *r = vcmd(c, file, line, fmt, ap);
     va_end(ap);
     bool ok = r->type == REDIS_REPLY_ARRAY && r->elements == n;
-    for (size_t i = 0; ok && i < n; i++) {
-        const redisReply *e = r->element[i];
-        if (!want[i]) ok = e->type == REDIS_REPLY_NIL;
-        else ok = e->type == REDIS_REPLY_STRING && e->len == strlen(want[i]) && !memcmp(e->str, want[i], e->len);
-    }
+    for (size_t i = 0; ok && i < n; i++) ok = st_reply_is_bulk(r->element[i], want[i]);
     if (!ok) {
         char *w = NULL;
         size_t wn = 0;
@@ -747,6 +806,10 @@ int st_raw_connect(const st_server *s, st_raw *r) {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     r->fd = fd;
     return 0;
+}
+
+void st_raw_open(const st_server *s, st_raw *r, const char *file, int line) {
+    if (st_raw_connect(s, r) != 0) st_fail_at(file, line, "cannot connect to port %d", s->port);
 }
 
 void st_raw_close(st_raw *r) {

@@ -18,10 +18,12 @@
  * them all when a test failed. The child gets PR_SET_PDEATHSIG(SIGKILL): a test process killed by
  * a CTest timeout takes its servers with it. STRATA_IT_KEEP=1 keeps the temporary directories.
  *
- * Usage in a cmocka file:
+ * Usage in a cmocka file (one server for the group, a fresh FLUSHALLed client per test):
  *     static st_server srv;
- *     static int group_setup(void **st) { return st_server_start(&srv, "strings", NULL); }
- *     static int group_teardown(void **st) { return st_server_free(&srv); }
+ *     static int group_setup(void **st) { (void)st; return st_it_group_setup(&srv, "it-strings", NULL); }
+ *     static int group_teardown(void **st) { (void)st; return st_it_group_teardown(&srv); }
+ *     static int setup(void **st) { return st_it_fresh_client(&srv, st); }
+ *     static int teardown(void **st) { return st_it_teardown_client(&srv, st); }
  *     int main(void) { ...; return st_it_finish(cmocka_run_group_tests(t, group_setup, group_teardown)); }
  * Thread-safety: none; one test thread. */
 #ifndef STRATA_SERVER_HARNESS_H
@@ -87,6 +89,23 @@ void st_server_print_log(const st_server *s);
  * non-zero. Returns failures (so `return st_it_finish(...)`). */
 int st_it_finish(int failures);
 
+/* ---- cmocka fixtures -------------------------------------------------------------------------- */
+
+/* Starts srv (st_server_start) for a group, or for a test that needs its own server. cmocka runs
+ * no teardown after a failed setup, so on failure this frees srv itself (the temporary directory
+ * goes, the log is kept for st_it_finish). 0 or -1. */
+int st_it_group_setup(st_server *srv, const char *tag, const char *const *args);
+/* The matching teardown: st_server_free (0 only if the server stopped cleanly). */
+int st_it_group_teardown(st_server *srv);
+/* Per-test setup: connects to srv, runs FLUSHALL and leaves the client in *state. 0, or -1 (after
+ * printing why) with nothing left open. */
+int st_it_fresh_client(st_server *srv, void **state);
+/* Per-test teardown: frees the client in *state (if any); -1 if srv is no longer running. */
+int st_it_teardown_client(st_server *srv, void **state);
+
+/* The NULL-terminated extra-argument list st_server_start and st_it_group_setup take. */
+#define ST_IT_ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
 /* ---- time -------------------------------------------------------------------------------------- */
 
 int64_t st_now_ms(void);      /* monotonic */
@@ -130,6 +149,14 @@ void st_check_reply_bulk(const redisReply *r, const char *file, int line, const 
 void st_check_reply_int(const redisReply *r, const char *file, int line, long long want, const char *what);
 void st_check_reply_status(const redisReply *r, const char *file, int line, const char *want,
                            const char *what);
+/* Whether r is the bulk string want (text without NULs), or nil when want is NULL. */
+bool st_reply_is_bulk(const redisReply *r, const char *want);
+/* qsort comparator for an array of `const char *` (strcmp order). */
+int st_cmp_str(const void *a, const void *b);
+/* The value of `field` in INFO <section> as a number; -1 if the reply has no such field. */
+long long st_info_field(redisContext *c, const char *section, const char *field);
+/* st_connect, failing the test at file:line if it cannot connect. */
+redisContext *st_connect_or_fail(const st_server *s, const char *file, int line);
 /* Fails the test at file:line after printing the formatted message. */
 void st_fail_at(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -145,6 +172,7 @@ void st_fail_at(const char *file, int line, const char *fmt, ...) __attribute__(
 #define EXPECT_BULKB(c, want, wantlen, ...) st_expect_bulk((c), __FILE__, __LINE__, (want), (wantlen), __VA_ARGS__)
 #define EXPECT_STRS(c, n, want, ...) st_expect_strs((c), __FILE__, __LINE__, (n), (want), __VA_ARGS__)
 #define ST_FAIL(...) st_fail_at(__FILE__, __LINE__, __VA_ARGS__)
+#define ST_CONNECT(s) st_connect_or_fail((s), __FILE__, __LINE__)
 
 /* ---- raw sockets (RESP3, malformed input, byte-by-byte frames) ------------------------------------ */
 
@@ -157,6 +185,9 @@ typedef struct st_raw {
 
 /* Connects (TCP_NODELAY). 0, or -1 after printing why. */
 int st_raw_connect(const st_server *s, st_raw *r);
+/* st_raw_connect, failing the test at file:line if it cannot connect. */
+void st_raw_open(const st_server *s, st_raw *r, const char *file, int line);
+#define RAW_OPEN(s, r) st_raw_open((s), (r), __FILE__, __LINE__)
 void st_raw_close(st_raw *r); /* idempotent */
 /* Sends all n bytes (deadline ST_IT_IO_TIMEOUT_MS; MSG_NOSIGNAL). 0, or -1 if the peer is gone. */
 int st_raw_send(st_raw *r, const void *p, size_t n);
