@@ -1008,6 +1008,15 @@ static char *format_value(const config *c, const param *p) {
     return NULL;
 }
 
+/* Redis settings that Strata answers for but that cannot change: tools read them to learn how the
+ * server persists (redis-benchmark refuses to trust a server that does not answer "save" and
+ * "appendonly"). Every write goes through the WAL, so "appendonly" is always yes, and there are
+ * no RDB snapshots to schedule. */
+static const struct {
+    const char *name, *value;
+} fixed_params[] = {{"save", ""}, {"appendonly", "yes"}};
+#define N_FIXED_PARAMS (sizeof fixed_params / sizeof fixed_params[0])
+
 int config_get(const config *c, const char *pattern, config_get_fn fn, void *ud) {
     int n = 0;
     for (size_t i = 0; i < N_PARAMS; i++) {
@@ -1018,12 +1027,23 @@ int config_get(const config *c, const char *pattern, config_get_fn fn, void *ud)
         free(v);
         n++;
     }
+    for (size_t i = 0; i < N_FIXED_PARAMS; i++) {
+        if (!glob_match(pattern, fixed_params[i].name)) continue;
+        fn(fixed_params[i].name, fixed_params[i].value, ud);
+        n++;
+    }
     return n;
 }
 
 int config_set(config *c, const char *name, const char *value, char *err, size_t errlen) {
     if (errlen) err[0] = '\0';
     const param *p = find_param(name);
+    for (size_t i = 0; !p && i < N_FIXED_PARAMS; i++) {
+        if (strcasecmp(name, fixed_params[i].name) != 0) continue;
+        if (strcmp(value, fixed_params[i].value) == 0) return 0; /* already so: nothing to change */
+        if (errlen) snprintf(err, errlen, "can't set immutable config");
+        return CONFIG_EIMMUTABLE;
+    }
     if (!p) {
         if (errlen) snprintf(err, errlen, "Unknown option or number of args for CONFIG SET - '%s'", name);
         return CONFIG_EUNKNOWN;
