@@ -2,10 +2,13 @@
  *
  * Life of a write (docs/ARCHITECTURE.md): st_db_write takes write_mu, makes room (maybe switching
  * memtables), stamps the batch with the next sequence numbers, appends it to the WAL buffer,
- * inserts it into the memtable, publishes visible_seq, drops write_mu, and (unless deferred)
- * commits: st_wal_commit turns "up to lsn" into one shared write + fdatasync (ALWAYS) or one
- * shared write (EVERYSEC/NO). Reads pin a superversion (memtable, immutables, version) and a
- * sequence number, and look newest to oldest. */
+ * reserves its bytes in the memtable, queues itself as in flight, and drops write_mu. Then, with
+ * other writers at once, it inserts into the memtable (the skiplist search, the costly part of a
+ * write, no longer runs one writer at a time), marks itself done and advances visible_seq over the
+ * finished prefix of the queue; it returns only once its own writes are visible, so a client reads
+ * what it wrote. Last (unless deferred) it commits: st_wal_commit turns "up to lsn" into one shared
+ * write + fdatasync (ALWAYS) or one shared write (EVERYSEC/NO). Reads pin a superversion (memtable,
+ * immutables, version) and a sequence number, and look newest to oldest. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +138,8 @@ static void db_free(st_db *db) {
     st_io_unlock(db->lock);
     pthread_mutex_destroy(&db->mu);
     pthread_mutex_destroy(&db->write_mu);
+    pthread_mutex_destroy(&db->pub_mu);
+    pthread_cond_destroy(&db->pub_cv);
     pthread_cond_destroy(&db->bg_cv);
     pthread_cond_destroy(&db->done_cv);
     pthread_cond_destroy(&db->sync_cv);
@@ -151,6 +156,8 @@ int st_db_open(const char *dir, const st_options *opts, st_db **out) {
     db->opts = *opts;
     pthread_mutex_init(&db->mu, NULL);
     pthread_mutex_init(&db->write_mu, NULL);
+    pthread_mutex_init(&db->pub_mu, NULL);
+    pthread_cond_init(&db->pub_cv, NULL);
     pthread_cond_init(&db->bg_cv, NULL);
     pthread_cond_init(&db->done_cv, NULL);
     pthread_cond_init(&db->sync_cv, NULL);
@@ -222,8 +229,86 @@ int st_db_close(st_db *db) {
 
 /* ---- writes ---------------------------------------------------------------------------------- */
 
+/* ---- the in-flight queue (D1, D5) ---------------------------------------------------------------- */
+
+void st_db_drain_inserts(st_db *db) {
+    pthread_mutex_lock(&db->pub_mu);
+    while (db->pub_head) {
+        db->pub_waiters++;
+        pthread_cond_wait(&db->pub_cv, &db->pub_mu);
+        db->pub_waiters--;
+    }
+    pthread_mutex_unlock(&db->pub_mu);
+}
+
+/* REQUIRES write_mu (the queue stays in sequence order). */
+static void enqueue(st_db *db, st_pending_write *w) {
+    pthread_mutex_lock(&db->pub_mu);
+    if (db->pub_tail)
+        db->pub_tail->next = w;
+    else
+        db->pub_head = w;
+    db->pub_tail = w;
+    pthread_mutex_unlock(&db->pub_mu);
+}
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Marks w's inserts done, advances visible_seq over the done prefix of the queue, and returns once
+ * w's own writes are visible (an earlier writer may still be inserting: wait for it briefly
+ * spinning, since its insert takes microseconds, then on the condition variable). */
+static void publish(st_db *db, st_pending_write *w) {
+    pthread_mutex_lock(&db->pub_mu);
+    w->done = true;
+    if (db->pub_head == w) {
+        uint64_t vis = 0;
+        st_pending_write *x = w;
+        for (; x && x->done; x = x->next) vis = x->lsn;
+        db->pub_head = x;
+        if (!x) db->pub_tail = NULL;
+        /* after the last read of a popped record: its owner may return as soon as it sees this */
+        atomic_store_explicit(&db->visible_seq, vis, memory_order_release);
+        if (db->pub_waiters) pthread_cond_broadcast(&db->pub_cv);
+    }
+    pthread_mutex_unlock(&db->pub_mu);
+    uint64_t lsn = w->lsn; /* w may be popped (and is never touched by others) once visible */
+    for (int i = 0; i < 512; i++) {
+        if (atomic_load_explicit(&db->visible_seq, memory_order_acquire) >= lsn) return;
+        cpu_relax();
+    }
+    pthread_mutex_lock(&db->pub_mu);
+    while (atomic_load_explicit(&db->visible_seq, memory_order_acquire) < lsn) {
+        db->pub_waiters++;
+        pthread_cond_wait(&db->pub_cv, &db->pub_mu);
+        db->pub_waiters--;
+    }
+    pthread_mutex_unlock(&db->pub_mu);
+}
+
+/* ---- writes ---------------------------------------------------------------------------------- */
+
+static int size_op(void *arg, uint64_t seq, int kind, st_slice key, st_slice value) {
+    (void)kind;
+    size_t n;
+    ST_TRY(st_memtable_add_bytes(seq, key.len, value.len, &n));
+    *(size_t *)arg += n;
+    return 0;
+}
+
+typedef struct insert_ctx {
+    st_memtable *mem;
+    st_memtable_space space;
+} insert_ctx;
+
 static int insert_op(void *arg, uint64_t seq, int kind, st_slice key, st_slice value) {
-    return st_memtable_add(arg, seq, kind, key, value);
+    insert_ctx *c = arg;
+    return st_memtable_add_in(c->mem, &c->space, seq, kind, key, value);
 }
 
 int st_db_write(st_db *db, st_batch *b, unsigned flags, uint64_t *lsn_out) {
@@ -241,6 +326,7 @@ int st_db_write(st_db *db, st_batch *b, unsigned flags, uint64_t *lsn_out) {
         pthread_mutex_unlock(&db->write_mu);
         return st_err(ST_EFATAL, "an earlier WAL write or sync failed; reopen the database");
     }
+    if (st_memtable_bytes(db->mem) >= db->opts.write_buffer_bytes) st_db_drain_inserts(db); /* D5 */
     if ((rc = st_db_make_room(db))) {
         pthread_mutex_unlock(&db->write_mu);
         return rc;
@@ -251,16 +337,29 @@ int st_db_write(st_db *db, st_batch *b, unsigned flags, uint64_t *lsn_out) {
         return st_err(ST_EINVAL, "sequence numbers exhausted");
     }
     st_batch_set_seq(b, seq);
+    size_t need = 0;
+    insert_ctx ic = {db->mem, {NULL, 0}};
+    if ((rc = st_batch_iterate(st_buf_slice(&b->rep), size_op, &need)) ||
+        (rc = st_memtable_reserve(ic.mem, need, &ic.space))) {
+        /* nothing written anywhere yet: the batch is refused, the db stays usable */
+        pthread_mutex_unlock(&db->write_mu);
+        return rc;
+    }
     if ((rc = st_wal_append(db->wal->wal, st_buf_slice(&b->rep), lsn))) {
         atomic_store(&db->fatal, ST_EFATAL);
-    } else if ((rc = st_batch_iterate(st_buf_slice(&b->rep), insert_op, db->mem))) {
-        /* in the WAL but half in the memtable: only a reopen restores a consistent view */
-        atomic_store(&db->fatal, ST_EFATAL);
-    } else {
-        db->last_seq = lsn;
-        atomic_store_explicit(&db->visible_seq, lsn, memory_order_release);
+        pthread_mutex_unlock(&db->write_mu);
+        return rc;
     }
+    st_pending_write w = {lsn, false, NULL};
+    enqueue(db, &w);
+    db->last_seq = lsn;
     pthread_mutex_unlock(&db->write_mu);
+
+    if ((rc = st_batch_iterate(st_buf_slice(&b->rep), insert_op, &ic)))
+        /* in the WAL but half in the memtable: only a reopen restores a consistent view. It is
+         * still published, or the writers queued behind it would wait for ever. */
+        atomic_store(&db->fatal, ST_EFATAL);
+    publish(db, &w);
     if (rc) return rc;
     atomic_fetch_add_explicit(&db->stat.batches, 1, memory_order_relaxed);
     if (lsn_out) *lsn_out = lsn;
@@ -446,6 +545,7 @@ uint64_t st_snapshot_seq(const st_snapshot *s) { return s->seq; }
 int st_db_flush(st_db *db) {
     pthread_mutex_lock(&db->write_mu);
     int rc = atomic_load(&db->fatal) ? st_err(ST_EFATAL, "database poisoned; reopen") : 0;
+    st_db_drain_inserts(db); /* D5, and so that the entry count is final */
     if (!rc && st_memtable_entries(db->mem) > 0) {
         pthread_mutex_lock(&db->mu);
         while ((size_t)db->n_imm >= (size_t)db->opts.max_immutable && !db->bg_error)

@@ -1,11 +1,16 @@
 /* db_impl.h -- the st_db handle, shared by db.c (API), flush.c (memtable switch and background
  * flush) and recovery.c (open-time WAL replay and file clean-up). Not included outside engine/db.
  *
- * Locking: write_mu serialises writers (WAL append + memtable insert + memtable switch); mu guards
- * mem/imm/wal/sv/snapshots and background state. Order: write_mu before mu; never hold mu across
- * I/O.
+ * Locking: write_mu serialises the ordered part of a write (sequence numbers, WAL append, memtable
+ * reservation, memtable switch); the memtable inserts themselves run after it is dropped, many at
+ * once. pub_mu guards the queue of writes in flight (oldest first), through which visible_seq
+ * advances. mu guards mem/imm/wal/sv/snapshots and background state. Order: write_mu, then
+ * pub_mu or mu (never both); never hold mu across I/O.
  * Invariants:
- *   D1 visible_seq only grows; every write <= visible_seq is in a memtable or a table of sv;
+ *   D1 visible_seq only grows; every write <= visible_seq is in a memtable or a table of sv: it is
+ *      advanced only over a prefix of the in-flight queue whose inserts are all done;
+ *   D5 a memtable leaves db->mem only when no insert into it is in flight (the switch drains the
+ *      queue first, holding write_mu so that no new write joins it);
  *   D2 every imm's WAL is durable in full (synced at the switch), so synced_floor covers it;
  *   D3 a WAL file is deleted only after the MANIFEST's log_number moved past it;
  *   D4 after a failed WAL write/sync (fatal) every write returns ST_EFATAL. */
@@ -14,6 +19,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "io/io.h"
 #include "mem/memtable.h"
@@ -42,6 +48,14 @@ typedef struct st_imm {
     uint64_t next_wal;    /* the WAL opened when it was switched out: the log number after its flush */
 } st_imm;
 
+/* A write between its reservation (under write_mu) and its publication; lives on the writer's
+ * stack, queued in sequence order under pub_mu. */
+typedef struct st_pending_write {
+    uint64_t lsn; /* last sequence number of its batch */
+    bool done;    /* its memtable inserts finished */
+    struct st_pending_write *next;
+} st_pending_write;
+
 struct st_snapshot {
     uint64_t seq;
     struct st_snapshot *prev, *next;
@@ -54,7 +68,12 @@ struct st_db {
     st_vset *vs;
 
     pthread_mutex_t write_mu;
-    uint64_t last_seq; /* under write_mu */
+    uint64_t last_seq; /* under write_mu: the newest sequence number in the WAL */
+
+    pthread_mutex_t pub_mu;
+    pthread_cond_t pub_cv; /* visible_seq advanced, or the queue drained */
+    st_pending_write *pub_head, *pub_tail;
+    int pub_waiters;
 
     pthread_mutex_t mu;
     pthread_cond_t bg_cv;   /* wakes the flush thread */
@@ -106,6 +125,7 @@ void st_db_walref_put(st_db *db, st_walref *w);
 int st_db_write_l0(st_db *db, st_memtable *mem, st_file_meta **out); /* *out NULL if mem is empty */
 int st_db_switch_memtable(st_db *db);                                 /* REQUIRES write_mu */
 int st_db_make_room(st_db *db);                                       /* REQUIRES write_mu */
+void st_db_drain_inserts(st_db *db); /* REQUIRES write_mu; returns once no insert is in flight (D5) */
 void *st_db_flush_main(void *arg);
 void *st_db_sync_main(void *arg);
 

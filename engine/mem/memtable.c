@@ -23,7 +23,7 @@
 
 struct st_memtable {
     _Atomic uint32_t refs;
-    _Atomic uint64_t entries; /* written by the single writer only */
+    _Atomic uint64_t entries; /* entries linked so far */
     st_arena *arena;
     st_skiplist list;
     _Atomic(uint8_t *) *buckets; /* heads of the hash chains */
@@ -106,32 +106,81 @@ void st_memtable_unref(st_memtable *m) {
 
 /* Links entry e (ukey, seq) into its hash chain so that the versions of ukey stay newest first
  * (M4): right after the last version newer than seq, or at the head when there is none. Entries
- * normally arrive in sequence order, so the walk stops at the first version of ukey it meets. */
+ * normally arrive in sequence order, so the walk stops at the first version of ukey it meets.
+ * Concurrent adders: the link is compare-and-swapped from the value the walk saw in it; if another
+ * adder changed that link meanwhile, the walk starts over (a version added elsewhere in the chain
+ * cannot belong before e without going through the same link). */
 static void chain_insert(st_memtable *m, uint8_t *e, st_slice ukey, uint64_t seq) {
-    _Atomic(uint8_t *) *link = &m->buckets[st_hash64(ukey.data, ukey.len) & m->bucket_mask];
-    _Atomic(uint8_t *) *at = link;
-    for (uint8_t *x = atomic_load_explicit(link, memory_order_relaxed); x;
-         x = atomic_load_explicit(entry_hnext(x), memory_order_relaxed)) {
-        st_slice ik = entry_ikey(x);
-        if (ik.len - ST_IKEY_TAG_BYTES != ukey.len || (ukey.len && memcmp(ik.data, ukey.data, ukey.len) != 0)) continue;
-        if ((st_get_fixed64(ik.data + ukey.len) >> 8) < seq) break;
-        at = entry_hnext(x); /* a newer version of ukey: e goes after it */
+    _Atomic(uint8_t *) *bucket = &m->buckets[st_hash64(ukey.data, ukey.len) & m->bucket_mask];
+    for (;;) {
+        _Atomic(uint8_t *) *at = bucket;
+        uint8_t *at_next = atomic_load_explicit(at, memory_order_acquire);
+        for (uint8_t *x = at_next; x; x = atomic_load_explicit(entry_hnext(x), memory_order_acquire)) {
+            st_slice ik = entry_ikey(x);
+            if (ik.len - ST_IKEY_TAG_BYTES != ukey.len || (ukey.len && memcmp(ik.data, ukey.data, ukey.len) != 0))
+                continue;
+            if ((st_get_fixed64(ik.data + ukey.len) >> 8) < seq) break;
+            at = entry_hnext(x); /* a newer version of ukey: e goes after it */
+            at_next = atomic_load_explicit(at, memory_order_acquire);
+        }
+        atomic_store_explicit(entry_hnext(e), at_next, memory_order_relaxed);
+        /* release: publishes e's bytes to readers that reach it through this link */
+        if (atomic_compare_exchange_strong_explicit(at, &at_next, e, memory_order_release, memory_order_relaxed))
+            return;
     }
-    atomic_store_explicit(entry_hnext(e), atomic_load_explicit(at, memory_order_relaxed), memory_order_relaxed);
-    atomic_store_explicit(at, e, memory_order_release); /* the single writer: publish */
 }
 
-int st_memtable_add(st_memtable *m, uint64_t seq, int kind, st_slice ukey, st_slice value) {
+/* The skiplist height of the entry with sequence number seq: a hash of seq (splitmix64's
+ * finaliser), so the reservation and the add agree without sharing any state. */
+static int height_of(uint64_t seq) {
+    uint64_t z = seq + 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return st_skiplist_height_from(z ^ (z >> 31));
+}
+
+static inline size_t entry_bytes(size_t ukey_len, size_t value_len) {
+    uint32_t ikey_len = (uint32_t)ukey_len + ST_IKEY_TAG_BYTES;
+    return HNEXT_BYTES + (size_t)st_varint_len(ikey_len) + ikey_len + (size_t)st_varint_len(value_len) + value_len;
+}
+
+static int check_sizes(size_t ukey_len, size_t value_len) {
+    if (ukey_len > UINT32_MAX - ST_IKEY_TAG_BYTES || value_len > UINT32_MAX)
+        return st_err(ST_EINVAL, "memtable: key of %zu or value of %zu bytes is too large", ukey_len, value_len);
+    return 0;
+}
+
+int st_memtable_add_bytes(uint64_t seq, size_t ukey_len, size_t value_len, size_t *out) {
+    ST_TRY(check_sizes(ukey_len, value_len));
+    *out = st_skiplist_node_bytes(height_of(seq), entry_bytes(ukey_len, value_len));
+    return 0;
+}
+
+int st_memtable_reserve(st_memtable *m, size_t bytes, st_memtable_space *out) {
+    out->p = NULL;
+    out->left = 0;
+    if (bytes == 0) return 0;
+    uint8_t *p = st_arena_alloc(m->arena, bytes);
+    if (!p) return st_err(ST_ENOMEM, "memtable: out of memory reserving %zu bytes", bytes);
+    out->p = p;
+    out->left = bytes;
+    return 0;
+}
+
+int st_memtable_add_in(st_memtable *m, st_memtable_space *sp, uint64_t seq, int kind, st_slice ukey,
+                       st_slice value) {
     ST_ASSERT(kind == ST_KIND_PUT || kind == ST_KIND_DEL);
     ST_ASSERT(seq <= ST_SEQ_MAX);
-    if (ukey.len > UINT32_MAX - ST_IKEY_TAG_BYTES || value.len > UINT32_MAX)
-        return st_err(ST_EINVAL, "memtable: key of %zu or value of %zu bytes is too large",
-                      ukey.len, value.len);
+    ST_TRY(check_sizes(ukey.len, value.len));
+    int height = height_of(seq);
+    size_t need = st_skiplist_node_bytes(height, entry_bytes(ukey.len, value.len));
+    if (need > sp->left)
+        return st_err(ST_EINVAL, "memtable: add of %zu bytes overruns its reservation (%zu left)", need, sp->left);
+    uint8_t *e = st_skiplist_node_place(sp->p, height);
+    sp->p += need;
+    sp->left -= need;
+
     uint32_t ikey_len = (uint32_t)ukey.len + ST_IKEY_TAG_BYTES;
-    size_t need = HNEXT_BYTES + (size_t)st_varint_len(ikey_len) + ikey_len + (size_t)st_varint_len(value.len) +
-                  value.len;
-    uint8_t *e = st_skiplist_reserve(&m->list, need);
-    if (!e) return ST_ENOMEM;
     uint8_t *p = st_put_varint32(e + HNEXT_BYTES, ikey_len);
     if (ukey.len) memcpy(p, ukey.data, ukey.len);
     p += ukey.len;
@@ -139,13 +188,19 @@ int st_memtable_add(st_memtable *m, uint64_t seq, int kind, st_slice ukey, st_sl
     p = st_put_varint32(p + ST_IKEY_TAG_BYTES, (uint32_t)value.len);
     if (value.len) memcpy(p, value.data, value.len);
 
-    /* The skiplist's release-store publishes the entry bytes written above; so does the chain's. */
-    st_skiplist_insert_reserved(&m->list);
+    /* The skiplist's release-CAS publishes the entry bytes written above; so does the chain's. */
+    st_skiplist_link_placed(&m->list, e, height);
     chain_insert(m, e, ukey, seq);
-    /* Single writer: load + store instead of a locked add. */
-    uint64_t n = atomic_load_explicit(&m->entries, memory_order_relaxed);
-    atomic_store_explicit(&m->entries, n + 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->entries, 1, memory_order_relaxed);
     return 0;
+}
+
+int st_memtable_add(st_memtable *m, uint64_t seq, int kind, st_slice ukey, st_slice value) {
+    size_t need;
+    st_memtable_space sp;
+    ST_TRY(st_memtable_add_bytes(seq, ukey.len, value.len, &need));
+    ST_TRY(st_memtable_reserve(m, need, &sp));
+    return st_memtable_add_in(m, &sp, seq, kind, ukey, value);
 }
 
 int st_memtable_get(st_memtable *m, st_slice ukey, uint64_t snap_seq, int *kind, st_slice *value) {

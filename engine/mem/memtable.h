@@ -6,8 +6,11 @@
  *   varint32 val_len | value
  * Entries are ordered by internal key (user key ascending, tag descending).
  *
- * Thread-safety: one writer (the db serialises adds); any number of readers (get, iterators) run
- * concurrently with it, lock-free. ref/unref and the counters are safe from any thread.
+ * Thread-safety: reservations (st_memtable_reserve, st_memtable_add) one at a time, under the
+ * caller's lock; st_memtable_add_in into reserved space from any number of threads at once, with
+ * each other and with a reservation (the skiplist and the hash chains take entries by
+ * compare-and-swap). Any number of readers (get, iterators) run concurrently with all of them,
+ * lock-free. ref/unref and the counters are safe from any thread.
  * M1 an entry, once added, is never changed or freed before the last reference goes (views
  *    returned by get and iterators rely on it).
  * M2 no two entries share an internal key: the db hands out each sequence number once.
@@ -33,10 +36,31 @@ int st_memtable_new(size_t arena_block_bytes, st_memtable **out);
 void st_memtable_ref(st_memtable *m);
 void st_memtable_unref(st_memtable *m); /* NULL-safe; frees at 0 */
 
-/* Adds (ukey, seq, kind) -> value, copying both into the arena.
- * REQUIRES: single writer; kind is ST_KIND_PUT or ST_KIND_DEL; seq <= ST_SEQ_MAX; (ukey, seq)
- * not added before (M2). Errors: ST_ENOMEM, ST_EINVAL (ukey or value over 4 GiB). */
+/* Adds (ukey, seq, kind) -> value, copying both into the arena: st_memtable_reserve plus
+ * st_memtable_add_in. REQUIRES: serialised with other reservations; kind is ST_KIND_PUT or
+ * ST_KIND_DEL; seq <= ST_SEQ_MAX; (ukey, seq) not added before (M2).
+ * Errors: ST_ENOMEM, ST_EINVAL (ukey or value over 4 GiB). */
 int st_memtable_add(st_memtable *m, uint64_t seq, int kind, st_slice ukey, st_slice value);
+
+/* Adds in two phases, so that many writers can add at once (the db's write path): under the
+ * caller's write lock, sum st_memtable_add_bytes over the adds and reserve that much; then, without
+ * the lock, st_memtable_add_in each of them into the reservation, in any thread. The size of an add
+ * depends only on (seq, key and value lengths), so both phases agree. Unused reserved bytes are
+ * simply counted in the memtable's size. A reservation belongs to one thread at a time; nothing
+ * to free. */
+typedef struct st_memtable_space {
+    uint8_t *p;
+    size_t left;
+} st_memtable_space;
+
+/* Errors: ST_EINVAL (ukey or value over 4 GiB). */
+int st_memtable_add_bytes(uint64_t seq, size_t ukey_len, size_t value_len, size_t *out);
+/* REQUIRES: serialised with other reservations and st_memtable_add. Errors: ST_ENOMEM. */
+int st_memtable_reserve(st_memtable *m, size_t bytes, st_memtable_space *out);
+/* Same contract as st_memtable_add, into `sp`; any number of threads at once.
+ * Errors: ST_EINVAL (sizes, or sp too small: a caller bug; nothing is added). */
+int st_memtable_add_in(st_memtable *m, st_memtable_space *sp, uint64_t seq, int kind, st_slice ukey,
+                       st_slice value);
 
 #define ST_MEMTABLE_STACK_KEY 240 /* longer user keys make st_memtable_get malloc */
 

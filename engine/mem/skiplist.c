@@ -39,21 +39,25 @@ int st_skiplist_init(st_skiplist *sl, st_arena *arena, st_skiplist_cmp cmp,
     return 0;
 }
 
-/* P(height > h) = 4^-h: two bits of one xorshift64* draw per level. High bits: the multiply
- * leaves the low ones weakest. */
-static int random_height(st_skiplist *sl) {
-    uint64_t s = sl->rng;
-    s ^= s >> 12;
-    s ^= s << 25;
-    s ^= s >> 27;
-    sl->rng = s;
-    uint64_t r = (s * 0x2545f4914f6cdd1dull) >> 32;
+/* P(height > h) = 4^-h: two bits of the draw per level, high bits first (the multiply in
+ * xorshift64* and in the seed mixers leaves the low ones weakest). */
+int st_skiplist_height_from(uint64_t r) {
+    r >>= 32;
     int h = 1;
     while (h < ST_SKIPLIST_MAX_HEIGHT && (r & 3) == 0) {
         h++;
         r >>= 2;
     }
     return h;
+}
+
+static int random_height(st_skiplist *sl) {
+    uint64_t s = sl->rng;
+    s ^= s >> 12;
+    s ^= s << 25;
+    s ^= s >> 27;
+    sl->rng = s;
+    return st_skiplist_height_from(s * 0x2545f4914f6cdd1dull);
 }
 
 static ALWAYS_INLINE int node_cmp(const st_skiplist *sl, const st_skiplist_node *n,
@@ -82,25 +86,41 @@ static ALWAYS_INLINE st_skiplist_node *find_ge(const st_skiplist *sl, const void
     }
 }
 
-/* Links n (entry set, links unset) at its place. */
+/* Links n (entry set, links unset) at its place; safe against other linkers running at once.
+ *
+ * One search records, per level, the last node before n (prev). Then, bottom-up, each level is
+ * linked with a compare-and-swap on prev's link: n's own link is set to the successor seen, and
+ * the CAS publishes n only if that successor is still prev's (release: n's entry and link are
+ * written first). When another linker got in between, the level is searched again forwards from
+ * prev, which still sorts before n since nodes are never removed (S1). Linking level 0 first keeps
+ * every level-i list a subsequence of level i-1's (S3) at every instant a reader can observe. */
 static void link_node(st_skiplist *sl, st_skiplist_node *n, int height) {
     st_skiplist_node *prev[ST_SKIPLIST_MAX_HEIGHT];
+    /* find_ge fills prev below the height it starts from; above it the head comes before n. */
+    for (int i = 0; i < height; i++) prev[i] = sl->head;
     st_skiplist_node *x = find_ge(sl, n->entry, false, prev);
     ST_DASSERT(x == NULL || sl->cmp(x->entry, n->entry) != 0);
     (void)x;
-
     int max = atomic_load_explicit(&sl->max_height, memory_order_relaxed);
-    if (height > max) {
-        for (int i = max; i < height; i++) prev[i] = sl->head;
+    while (height > max &&
+           !atomic_compare_exchange_weak_explicit(&sl->max_height, &max, height, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
         /* Relaxed is enough: a reader seeing the new height before the head links finds NULL
-         * there and drops a level; one seeing the old height just starts lower. */
-        atomic_store_explicit(&sl->max_height, height, memory_order_relaxed);
+         * or a smaller node there and drops a level; one seeing the old height starts lower. */
     }
     for (int i = 0; i < height; i++) {
-        /* We are the only writer, so prev's link cannot change under us. */
-        st_skiplist_node *succ = atomic_load_explicit(&prev[i]->next[i], memory_order_relaxed);
-        atomic_store_explicit(&n->next[i], succ, memory_order_relaxed);
-        atomic_store_explicit(&prev[i]->next[i], n, memory_order_release);
+        st_skiplist_node *p = prev[i];
+        for (;;) {
+            st_skiplist_node *succ = atomic_load_explicit(&p->next[i], memory_order_acquire);
+            if (succ && sl->cmp(succ->entry, n->entry) < 0) { /* another linker got in before n */
+                p = succ;
+                continue;
+            }
+            atomic_store_explicit(&n->next[i], succ, memory_order_relaxed);
+            if (atomic_compare_exchange_weak_explicit(&p->next[i], &succ, n, memory_order_release,
+                                                      memory_order_relaxed))
+                break;
+        }
     }
 }
 
@@ -110,6 +130,27 @@ int st_skiplist_insert(st_skiplist *sl, const uint8_t *entry) {
     if (!n) return st_err(ST_ENOMEM, "skiplist: out of memory for node");
     link_node(sl, n, height);
     return 0;
+}
+
+size_t st_skiplist_node_bytes(int height, size_t entry_bytes) {
+    size_t n = sizeof(st_skiplist_node) + (size_t)height * sizeof(_Atomic(st_skiplist_node *)) + entry_bytes;
+    return (n + 7) & ~(size_t)7;
+}
+
+uint8_t *st_skiplist_node_place(void *mem, int height) {
+    ST_ASSERT(height >= 1 && height <= ST_SKIPLIST_MAX_HEIGHT);
+    st_skiplist_node *n = mem;
+    for (int i = 0; i < height; i++) atomic_init(&n->next[i], NULL);
+    uint8_t *entry = (uint8_t *)&n->next[height];
+    n->entry = entry;
+    return entry;
+}
+
+void st_skiplist_link_placed(st_skiplist *sl, uint8_t *entry, int height) {
+    st_skiplist_node *n =
+        (st_skiplist_node *)(void *)(entry - sizeof(st_skiplist_node) - (size_t)height * sizeof(n->next[0]));
+    ST_DASSERT(n->entry == entry);
+    link_node(sl, n, height);
 }
 
 uint8_t *st_skiplist_reserve(st_skiplist *sl, size_t entry_bytes) {

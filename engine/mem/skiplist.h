@@ -1,15 +1,20 @@
-/* skiplist.h -- LevelDB-style skiplist of opaque entries, nodes allocated in an st_arena.
+/* skiplist.h -- LevelDB-style skiplist of opaque entries, nodes allocated in an st_arena or placed
+ * in memory the caller reserved.
  *
- * A node is an entry pointer plus its next links, allocated in the arena; the entry bytes either
- * live elsewhere (st_skiplist_insert) or right behind the node in the same allocation
- * (st_skiplist_reserve, the memtable's path). The list orders entries by `cmp`. Max height
- * ST_SKIPLIST_MAX_HEIGHT, each level promoted with probability 1/4 from a per-list PRNG (fixed
- * seed: list shapes are reproducible).
+ * A node is an entry pointer plus its next links; the entry bytes either live elsewhere
+ * (st_skiplist_insert) or right behind the node in the same allocation (st_skiplist_reserve, and
+ * st_skiplist_node_place, the memtable's path). The list orders entries by `cmp`. Max height
+ * ST_SKIPLIST_MAX_HEIGHT, each level promoted with probability 1/4, drawn from a per-list PRNG
+ * (fixed seed) or from a random value the caller gives (st_skiplist_height_from): list shapes
+ * are reproducible either way.
  *
- * Thread-safety: one writer at a time (the caller's lock), any number of lock-free readers
- * concurrently with it. A node is filled completely (entry pointer and its own next links) before
- * release-stores link it in; readers follow links with acquire-loads, so a reader that reaches a
- * node also sees the entry bytes written before the insert call.
+ * Thread-safety: st_skiplist_insert and reserve/insert_reserved need one writer at a time (the
+ * caller's lock: they share the list's PRNG and arena). st_skiplist_link_placed may run in any
+ * number of threads at once, with each other and with the single-writer calls: links are
+ * compare-and-swapped in (RocksDB's InlineSkipList does the same). Any number of lock-free
+ * readers run concurrently with all of them. A node is filled completely (entry pointer and its
+ * own next links) before a release-CAS links it in; readers follow links with acquire-loads, so a
+ * reader that reaches a node also sees the entry bytes written before the insert call.
  *
  * Invariants:
  *   S1 nodes are never deleted: a node reached by a reader stays valid as long as the arena does.
@@ -72,6 +77,18 @@ int st_skiplist_insert(st_skiplist *sl, const uint8_t *entry);
  * Returns NULL on ENOMEM (recorded with st_err; nothing is reserved). */
 uint8_t *st_skiplist_reserve(st_skiplist *sl, size_t entry_bytes);
 void st_skiplist_insert_reserved(st_skiplist *sl);
+
+/* Concurrent insert into memory the caller allocated (e.g. reserved under its own lock, so the
+ * arena needs no lock): size it with st_skiplist_node_bytes (a multiple of 8), lay the node out
+ * with st_skiplist_node_place, write the entry bytes at the pointer it returns, then link. The
+ * memory must be 8-byte aligned and live as long as the list's arena.
+ * st_skiplist_height_from maps a random 64-bit value (high bits used) to a height. */
+int st_skiplist_height_from(uint64_t random);
+size_t st_skiplist_node_bytes(int height, size_t entry_bytes);
+uint8_t *st_skiplist_node_place(void *mem, int height); /* returns the entry room */
+/* Links the entry placed with height `height`. Any number of threads at once.
+ * REQUIRES: no entry comparing equal is present or being linked (checked in debug builds). */
+void st_skiplist_link_placed(st_skiplist *sl, uint8_t *entry, int height);
 
 /* True when an entry comparing equal to `entry` is linked. Any thread. */
 bool st_skiplist_contains(const st_skiplist *sl, const uint8_t *entry);

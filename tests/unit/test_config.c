@@ -594,8 +594,10 @@ static void test_config_get_matches_glob_patterns(void **state) {
     assert_int_equal(LOAD(&c, err, "--workers", "4"), CONFIG_OK);
     memset(&g, 0, sizeof g);
     int all = config_get(&c, "*", collect, &g);
-    assert_int_equal(all, 23);
+    assert_int_equal(all, 25); /* 23 settings + the fixed "save" and "appendonly" */
     assert_string_equal(g.names[0], "bind");
+    assert_string_equal(get1(&c, "save", &g), "");
+    assert_string_equal(get1(&c, "appendonly", &g), "yes");
 
     assert_string_equal(get1(&c, "port", &g), "6380");
     assert_string_equal(get1(&c, "PORT", &g), "6380");
@@ -621,8 +623,8 @@ static void test_config_get_matches_glob_patterns(void **state) {
     memset(&g, 0, sizeof g);
     assert_int_equal(config_get(&c, "[hp]?*", collect, &g), 3); /* port, proto-max-bulk-len, hz */
     memset(&g, 0, sizeof g);
-    /* workers, timeout, slowlog-log-slower-than, slowlog-max-len, write-buffer, zstd-level */
-    assert_int_equal(config_get(&c, "[^a-r]*", collect, &g), 6);
+    /* workers, timeout, slowlog-log-slower-than, slowlog-max-len, write-buffer, zstd-level, save */
+    assert_int_equal(config_get(&c, "[^a-r]*", collect, &g), 7);
     memset(&g, 0, sizeof g);
     assert_int_equal(config_get(&c, "d?r", collect, &g), 1);
     assert_string_equal(get1(&c, "max\\-immutable", &g), "2");

@@ -1,5 +1,6 @@
-/* test_skiplist.c -- skiplist order against a sorted reference, seek semantics, and one writer
- * racing lock-free readers. Entries are 8-byte big-endian integers so memcmp is numeric order. */
+/* test_skiplist.c -- skiplist order against a sorted reference, seek semantics, one writer racing
+ * lock-free readers, and several linkers at once. Entries are 8-byte big-endian integers so memcmp
+ * is numeric order. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -330,6 +331,91 @@ static void test_skiplist_readers_see_sorted_growing_list_during_inserts(void **
     st_arena_free(c.arena);
 }
 
+/* ---- concurrent linkers ------------------------------------------------------------------------ */
+
+enum { CL_THREADS = 4, CL_PER_THREAD = 20000 };
+
+typedef struct cl_arg {
+    st_skiplist *sl;
+    uint8_t *mem; /* this thread's node memory (the caller-reserved space) */
+    size_t mem_bytes;
+    uint64_t seed;
+    int id;
+    const char *failure;
+} cl_arg;
+
+/* Thread id's keys are id, id + CL_THREADS, ...: disjoint across threads, inserted in a random
+ * order, so neighbours in the list come from different threads and links race. */
+static void *cl_linker(void *p) {
+    cl_arg *a = p;
+    st_rng r;
+    st_rng_seed(&r, a->seed);
+    uint64_t *order = malloc(CL_PER_THREAD * sizeof *order);
+    if (!order) {
+        a->failure = "no memory";
+        return NULL;
+    }
+    for (uint64_t i = 0; i < CL_PER_THREAD; i++) order[i] = i;
+    for (uint64_t i = CL_PER_THREAD - 1; i > 0; i--) {
+        uint64_t j = st_rng_below(&r, i + 1), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    size_t off = 0;
+    for (uint64_t i = 0; i < CL_PER_THREAD; i++) {
+        uint64_t v = order[i] * CL_THREADS + (uint64_t)a->id;
+        int h = st_skiplist_height_from(st_rng_next(&r));
+        size_t need = st_skiplist_node_bytes(h, 8);
+        if (off + need > a->mem_bytes) {
+            a->failure = "node memory exhausted";
+            break;
+        }
+        uint8_t *e = st_skiplist_node_place(a->mem + off, h);
+        off += need;
+        for (int b = 0; b < 8; b++) e[b] = (uint8_t)(v >> (56 - 8 * b));
+        st_skiplist_link_placed(a->sl, e, h);
+    }
+    free(order);
+    return NULL;
+}
+
+/* Several threads link placed nodes at once. Afterwards every level is sorted and nested (the
+ * debug build's invariant walk), and the level-0 list holds each key exactly once, in order. */
+static void test_skiplist_concurrent_linkers_lose_nothing(void **state) {
+    (void)state;
+    st_arena *a;
+    st_skiplist sl;
+    new_list(&sl, &a);
+    cl_arg args[CL_THREADS];
+    pthread_t t[CL_THREADS];
+    uint64_t seed = st_test_seed("skiplist_concurrent_linkers", 1234);
+    for (int i = 0; i < CL_THREADS; i++) {
+        size_t bytes = (size_t)CL_PER_THREAD * st_skiplist_node_bytes(ST_SKIPLIST_MAX_HEIGHT, 8);
+        args[i] = (cl_arg){&sl, aligned_alloc(8, bytes), bytes, seed + (uint64_t)i, i, NULL};
+        assert_non_null(args[i].mem);
+        assert_int_equal(pthread_create(&t[i], NULL, cl_linker, &args[i]), 0);
+    }
+    for (int i = 0; i < CL_THREADS; i++) assert_int_equal(pthread_join(t[i], NULL), 0);
+    for (int i = 0; i < CL_THREADS; i++)
+        if (args[i].failure) fail_msg("linker %d: %s", i, args[i].failure);
+    check_invariants(&sl);
+    st_skiplist_iter it;
+    st_skiplist_iter_init(&it, &sl);
+    uint64_t want = 0;
+    for (st_skiplist_iter_seek_first(&it); st_skiplist_iter_valid(&it); st_skiplist_iter_next(&it), want++)
+        if (entry_u64(st_skiplist_iter_entry(&it)) != want)
+            fail_msg("position %llu holds %llu", (unsigned long long)want,
+                     (unsigned long long)entry_u64(st_skiplist_iter_entry(&it)));
+    assert_int_equal(want, (uint64_t)CL_THREADS * CL_PER_THREAD);
+    for (uint64_t k = 0; k < want; k += 997) { /* and seeks find them through the upper levels */
+        st_skiplist_iter_seek(&it, &k);
+        assert_true(st_skiplist_iter_valid(&it));
+        assert_int_equal(entry_u64(st_skiplist_iter_entry(&it)), k);
+    }
+    for (int i = 0; i < CL_THREADS; i++) free(args[i].mem);
+    st_arena_free(a);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_skiplist_empty_list_has_nothing),
@@ -338,6 +424,7 @@ int main(void) {
         cmocka_unit_test(test_skiplist_seek_by_entry_without_key_cmp),
         cmocka_unit_test(test_skiplist_reserved_and_external_entries_interleave),
         cmocka_unit_test(test_skiplist_readers_see_sorted_growing_list_during_inserts),
+        cmocka_unit_test(test_skiplist_concurrent_linkers_lose_nothing),
     };
     return cmocka_run_group_tests_name("skiplist", tests, NULL, NULL);
 }
