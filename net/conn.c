@@ -4,7 +4,8 @@
  * resp_bytes_wanted says), then runs every complete request in the buffer (pipelining) through
  * dispatch(), which checks the command, its arity and authentication and calls the proc. Replies
  * accumulate in `out`; the connection joins the worker's pending list and its replies are written
- * in the worker's before_sleep, after the group commit (S1 in server.h). */
+ * in the worker's before_sleep, after the group commit, or once the syncer made them durable
+ * (S1 in server.h). */
 #include "conn.h"
 
 #include <errno.h>
@@ -78,8 +79,8 @@ void conn_close(conn *c) {
     ev_del(w->loop, c->fd, EV_READABLE | EV_WRITABLE);
     close(c->fd);
     if (c->in_pending) {
-        /* unlink from the pending list */
-        conn **pp = &w->pending;
+        /* unlink from the pending or held list */
+        conn **pp = c->held ? &w->held : &w->pending;
         while (*pp && *pp != c) pp = &(*pp)->pending_next;
         if (*pp) *pp = c->pending_next;
     }

@@ -24,7 +24,8 @@ struct conn {
     uint32_t tenant;
     bool authed;
     bool close_after_reply;   /* QUIT, protocol error */
-    bool in_pending;          /* on w->pending */
+    bool in_pending;          /* on w->pending, or on w->held when `held` */
+    bool held;                /* on w->held: replies wait for the syncer (always) */
     bool writable_armed;      /* EV_WRITABLE installed: the socket was full */
     uint64_t lsn;             /* largest lsn among replies not yet sent */
     int64_t ctime_ms;

@@ -154,29 +154,106 @@ void server_mark_pending(worker *w, conn *c) {
     w->pending = c;
 }
 
+/* Sends (or, after a failed commit, drops: S1) every held connection whose writes are now
+ * durable; the rest stay held. */
+static void release_held(worker *w) {
+    server *s = w->srv;
+    uint64_t synced = atomic_load_explicit(&s->synced_lsn, memory_order_acquire);
+    bool failed = atomic_load_explicit(&s->sync_error, memory_order_acquire) != 0;
+    conn **pp = &w->held;
+    while (*pp) {
+        conn *c = *pp;
+        if (c->lsn <= synced || failed) {
+            *pp = c->pending_next;
+            c->in_pending = false;
+            c->held = false;
+            if (c->lsn > synced) conn_close(c); /* S1: the client sees the connection drop */
+            else conn_flush(c);
+        } else {
+            pp = &c->pending_next;
+        }
+    }
+}
+
+static void synced_task(ev_loop *loop, void *arg) {
+    if (loop) release_held(arg);
+}
+
+/* The syncer thread (always): one ks_commit for the largest lsn asked for, then tell the workers
+ * that asked. Requests arriving during a commit are all served by the next one. After a failed
+ * commit the engine is poisoned: later commits fail at once and workers drop what they hold. */
+static void *syncer_main(void *arg) {
+    server *s = arg;
+    uint64_t done = atomic_load(&s->synced_lsn);
+    for (;;) {
+        pthread_mutex_lock(&s->sync_mu);
+        while (s->sync_want <= done && !s->sync_stop) pthread_cond_wait(&s->sync_cv, &s->sync_mu);
+        uint64_t want = s->sync_want;
+        pthread_mutex_unlock(&s->sync_mu);
+        if (want <= done) break; /* stopping, nothing left to sync */
+        int rc = ks_commit(s->k, want);
+        if (rc) {
+            if (!atomic_exchange(&s->sync_error, rc))
+                server_log(s, CONFIG_LOG_WARNING, "WAL commit failed: %s (%s); unacknowledged writes are not confirmed",
+                           ks_strerror(rc), ks_errmsg());
+        } else {
+            atomic_store_explicit(&s->synced_lsn, want, memory_order_release);
+        }
+        for (int i = 0; i < s->n_workers; i++) {
+            worker *w = &s->workers[i];
+            if (atomic_load_explicit(&w->sync_asked, memory_order_acquire) > done) ev_post(w->loop, synced_task, w);
+        }
+        done = want;
+    }
+    return NULL;
+}
+
+static void ask_sync(worker *w, uint64_t lsn) {
+    server *s = w->srv;
+    atomic_store_explicit(&w->sync_asked, lsn, memory_order_release);
+    pthread_mutex_lock(&s->sync_mu);
+    if (lsn > s->sync_want) {
+        s->sync_want = lsn;
+        pthread_cond_signal(&s->sync_cv);
+    }
+    pthread_mutex_unlock(&s->sync_mu);
+}
+
 static void before_sleep(ev_loop *loop, void *arg) {
     (void)loop;
     worker *w = arg;
     server *s = w->srv;
+    bool always = s->cfg->appendfsync == ST_SYNC_ALWAYS;
     int rc = 0;
     if (w->pending_lsn) {
-        rc = ks_commit(s->k, w->pending_lsn);
-        if (rc)
+        if (always) {
+            if (w->pending_lsn > atomic_load_explicit(&s->synced_lsn, memory_order_acquire)) ask_sync(w, w->pending_lsn);
+        } else if ((rc = ks_commit(s->k, w->pending_lsn))) {
             server_log(s, CONFIG_LOG_WARNING, "WAL commit failed: %s (%s); unacknowledged writes are not confirmed",
                        ks_strerror(rc), ks_errmsg());
+        }
         w->pending_lsn = 0;
     }
+    uint64_t synced = always ? atomic_load_explicit(&s->synced_lsn, memory_order_acquire) : UINT64_MAX;
     while (w->pending) {
         conn *c = w->pending;
         w->pending = c->pending_next;
-        c->in_pending = false;
         if (rc && c->lsn) {
+            c->in_pending = false;
             /* S1: never acknowledge a write whose commit failed; the client sees the connection drop */
             conn_close(c);
             continue;
         }
+        if (c->lsn > synced) { /* always: its replies wait for the syncer */
+            c->held = true;
+            c->pending_next = w->held;
+            w->held = c;
+            continue;
+        }
+        c->in_pending = false;
         conn_flush(c);
     }
+    if (w->held) release_held(w); /* a sync may have finished since its post was queued */
 }
 
 /* ---- cron: idle timeouts and active expiry ----------------------------------------------------- */
@@ -218,6 +295,16 @@ static void *worker_main(void *arg) {
     }
     w->n_listen = 0;
     before_sleep(w->loop, w);
+    if (w->held) { /* always: make what they wait for durable here rather than drop the replies */
+        uint64_t max = 0;
+        for (conn *c = w->held; c; c = c->pending_next)
+            if (c->lsn > max) max = c->lsn;
+        ask_sync(w, max);
+        for (int i = 0; i < 6000 && w->held; i++) { /* bounded: at most a minute */
+            release_held(w);
+            if (w->held) usleep(10000);
+        }
+    }
     while (w->conns) conn_close(w->conns);
     return NULL;
 }
@@ -263,6 +350,8 @@ int server_start(server *s, config *cfg, char *err, size_t errlen) {
         .max_batch_bytes = cfg->proto_max_bulk_len + (1u << 20),
     };
     if (ks_open(&ko, &s->k, err, errlen)) return -1;
+    pthread_mutex_init(&s->sync_mu, NULL);
+    pthread_cond_init(&s->sync_cv, NULL);
 
     s->n_workers = cfg->workers > 0 ? cfg->workers : 1;
     s->workers = calloc((size_t)s->n_workers, sizeof *s->workers);
@@ -301,6 +390,13 @@ int server_start(server *s, config *cfg, char *err, size_t errlen) {
         ev_set_before_sleep(w->loop, before_sleep, w);
         w->cron_timer = ev_timer_add(w->loop, 1000 / (cfg->hz > 0 ? cfg->hz : 10), cron, w);
     }
+    if (cfg->appendfsync == ST_SYNC_ALWAYS) {
+        if (pthread_create(&s->syncer, NULL, syncer_main, s)) {
+            snprintf(err, errlen, "cannot start the WAL syncer thread");
+            return -1;
+        }
+        s->syncer_started = true;
+    }
     for (int i = 0; i < s->n_workers; i++) {
         if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i])) {
             snprintf(err, errlen, "cannot start worker thread %d", i);
@@ -330,6 +426,13 @@ int server_wait_and_stop(server *s) {
     atomic_store(&s->shutting_down, true);
     for (int i = 0; i < s->n_workers; i++) ev_post(s->workers[i].loop, stop_task, NULL);
     for (int i = 0; i < s->n_workers; i++) pthread_join(s->workers[i].thread, NULL);
+    if (s->syncer_started) { /* after the workers: they may wait on it while they finish */
+        pthread_mutex_lock(&s->sync_mu);
+        s->sync_stop = true;
+        pthread_cond_signal(&s->sync_cv);
+        pthread_mutex_unlock(&s->sync_mu);
+        pthread_join(s->syncer, NULL);
+    }
     int code = 0;
     if (s->shutdown_mode == 1 && ks_flush_memtables(s->k)) code = 1;
     if (ks_close(s->k)) {

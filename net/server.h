@@ -4,10 +4,17 @@
  * joins them, closes the engine); N workers, each owning an ev_loop, its listening sockets
  * (SO_REUSEPORT: the kernel spreads connections) and every connection it accepted. A connection
  * is touched only by its worker (E1 in ev.h); other threads reach it through ev_post.
- * Group commit: a worker runs every ready command of a loop turn, remembering the largest lsn;
- * in before_sleep it calls ks_commit(lsn) once (one fdatasync shared with the other workers under
- * `always`), then writes the turn's replies. Invariant S1: no reply to a write leaves the process
- * before its lsn is committed per the sync mode. */
+ * Group commit: a worker runs every ready command of a loop turn, remembering the largest lsn.
+ * Under `everysec` and `no` it calls ks_commit(lsn) in before_sleep (a write(), no fsync) and
+ * sends the turn's replies. Under `always` the fdatasync runs on the syncer thread instead, so no
+ * event loop ever blocks on the disk: before_sleep asks the syncer for the turn's lsn and parks the
+ * connections whose replies wait for it on the worker's `held` list; the syncer runs one
+ * ks_commit for the largest lsn any worker asked for (one fdatasync covering every worker's writes
+ * since the last one), then posts to the workers, which send the replies it made durable. While a
+ * sync runs, workers keep serving reads and queueing writes for the next one.
+ * Invariant S1: no reply to a write leaves the process before its lsn is committed per the sync
+ * mode; a connection's replies leave in order (a held connection sends nothing until all of its
+ * writes are durable). */
 #ifndef STRATA_NET_SERVER_H
 #define STRATA_NET_SERVER_H
 
@@ -33,6 +40,8 @@ typedef struct worker {
     conn *conns;          /* every connection of this worker (doubly linked) */
     conn *pending;        /* connections with replies to send in before_sleep (singly linked) */
     uint64_t pending_lsn; /* largest lsn of this turn's writes */
+    conn *held;           /* always: connections whose replies wait for the syncer (pending_next) */
+    _Atomic uint64_t sync_asked; /* always: largest lsn this worker asked the syncer for */
     long long cron_timer;
     ks_batch *batch;      /* reused by command procs (cmd_batch) */
 } worker;
@@ -69,6 +78,16 @@ struct server {
         _Atomic uint64_t connections, rejected, commands, keyspace_hits, keyspace_misses, expired_keys,
             net_in, net_out, errors, auth_failures;
     } stat;
+
+    /* the syncer (appendfsync always; S1) */
+    pthread_t syncer;
+    bool syncer_started;
+    pthread_mutex_t sync_mu;
+    pthread_cond_t sync_cv;
+    uint64_t sync_want;         /* under sync_mu: largest lsn asked for */
+    bool sync_stop;             /* under sync_mu */
+    _Atomic uint64_t synced_lsn; /* every write <= this is durable */
+    atomic_int sync_error;      /* a failed commit: no later write is ever acknowledged */
 
     pthread_mutex_t slowlog_mu;
     slowlog_entry *slowlog;     /* ring of cfg->slowlog_max_len entries, newest first order kept */
