@@ -144,6 +144,10 @@ void config_free(config *c);
 /* st_options_default, then the [engine] settings and appendfsync. */
 void config_to_engine_options(const config *c, st_options *o);
 
+/* The block cache's share of memory_limit: what the memtables (write_buffer x (1 + max_immutable))
+ * leave, at least 8 MiB; 256 MiB when memory_limit is 0 (no limit). */
+size_t config_block_cache_bytes(const config *c);
+
 /* Creates (like mkdir -p) and checks writable: c->dir and every tier's directory. Errors name
  * the file, line and key they came from ("tiering.toml:31: tier.dir: '/mnt/hdd/strata': cannot
  * create: Permission denied"). Returns CONFIG_OK, CONFIG_EINVAL or CONFIG_ENOMEM. */

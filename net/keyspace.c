@@ -167,6 +167,7 @@ int ks_open(const ks_options *o, ks **out, char *err, size_t errlen) {
     if (o->zstd_level) so.zstd_level = o->zstd_level;
     if (o->max_immutable) so.max_immutable = o->max_immutable;
     if (o->max_batch_bytes) so.max_batch_bytes = o->max_batch_bytes > (1u << 30) ? (1u << 30) : o->max_batch_bytes;
+    if (o->block_cache_bytes) so.block_cache_bytes = o->block_cache_bytes;
     ks *k = calloc(1, sizeof *k);
     if (!k) {
         snprintf(err, errlen, "out of memory");
@@ -582,6 +583,14 @@ void ks_info_storage(ks *k, ks_info_fn fn, void *arg) {
     EMIT("engine_write_stalls", s.write_stalls);
     EMIT("engine_block_reads", s.block_reads);
     EMIT("engine_bloom_useful", s.bloom_useful);
+    EMIT("block_cache_capacity", s.cache_capacity_bytes);
+    EMIT("block_cache_usage", s.cache_usage_bytes);
+    EMIT("block_cache_pinned", s.cache_pinned_bytes);
+    EMIT("block_cache_hits", s.cache_hits);
+    EMIT("block_cache_misses", s.cache_misses);
+    uint64_t lookups = s.cache_hits + s.cache_misses;
+    snprintf(v, sizeof v, "%.4f", lookups ? (double)s.cache_hits / (double)lookups : 0.0);
+    fn(arg, "block_cache_hit_ratio", v);
     for (int l = 0; l < ST_MAX_LEVELS; l++) {
         snprintf(name, sizeof name, "level%d_files", l);
         EMIT(name, s.level_files[l]);

@@ -66,6 +66,7 @@ typedef struct ks_options {
     int zstd_level;
     int max_immutable;         /* 0: engine default */
     size_t max_batch_bytes;    /* 0: engine default; must hold the largest value plus its key */
+    size_t block_cache_bytes;  /* 0: engine default */
 } ks_options;
 
 /* Opens the engine in o->dir. On failure *out is NULL and err says why. */

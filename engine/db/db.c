@@ -36,6 +36,7 @@ void st_options_default(st_options *o) {
     o->codec = ST_CODEC_LZ4;
     o->zstd_level = 3;
     o->max_batch_bytes = 64u << 20;
+    o->block_cache_bytes = 64u << 20;
 }
 
 static int check_options(const st_options *o) {
@@ -135,6 +136,7 @@ static void db_free(st_db *db) {
         free(db->wal);
     }
     st_vset_close(db->vs);
+    st_block_cache_free(db->cache); /* after every reader (R2 in sstable_reader.h) */
     st_io_unlock(db->lock);
     pthread_mutex_destroy(&db->mu);
     pthread_mutex_destroy(&db->write_mu);
@@ -181,6 +183,7 @@ int st_db_open(const char *dir, const st_options *opts, st_db **out) {
                                 : st_err(st_err_from_errno(rc), "lock %s: %s", path, strerror(-rc));
         goto fail;
     }
+    if (opts->block_cache_bytes && (rc = st_block_cache_new(opts->block_cache_bytes, -1, 0.5, &db->cache))) goto fail;
     if ((rc = st_db_recover(db))) goto fail;
     pthread_mutex_lock(&db->mu);
     rc = st_db_sv_install(db);
@@ -590,6 +593,15 @@ int st_db_stats(st_db *db, st_stats *out) {
         }
     }
     st_db_sv_release(sv);
+    if (db->cache) {
+        st_cache_stats cs;
+        st_block_cache_stats(db->cache, &cs);
+        out->cache_hits = cs.hits;
+        out->cache_misses = cs.misses;
+        out->cache_usage_bytes = cs.usage_bytes;
+        out->cache_capacity_bytes = cs.capacity_bytes;
+        out->cache_pinned_bytes = cs.pinned_bytes;
+    }
     st_walref *w = st_db_walref_get(db);
     st_wal_stats ws;
     st_wal_get_stats(w->wal, &ws);

@@ -23,6 +23,7 @@
 
 #include "io/io.h"
 #include "mem/memtable.h"
+#include "table/block_cache.h"
 #include "strata/st.h"
 #include "version/manifest.h"
 #include "wal/wal.h"
@@ -66,6 +67,8 @@ struct st_db {
     st_options opts;
     st_lock *lock;
     st_vset *vs;
+    st_block_cache *cache; /* data blocks of every table; NULL when opts.block_cache_bytes is 0.
+                            * Freed after vs: every reader must be gone first. */
 
     pthread_mutex_t write_mu;
     uint64_t last_seq; /* under write_mu: the newest sequence number in the WAL */

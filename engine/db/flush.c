@@ -69,7 +69,7 @@ int st_db_write_l0(st_db *db, st_memtable *mem, st_file_meta **out) {
         rc = io_err(rc, "open", path);
         goto out;
     }
-    rc = st_sst_reader_open(f, number, &fm->reader);
+    rc = st_sst_reader_open(f, number, db->cache, &fm->reader);
     f = NULL; /* the reader owns it, even on failure */
     if (rc) goto out;
     atomic_fetch_add(&db->stat.flush_bytes, meta.file_size);

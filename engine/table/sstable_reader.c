@@ -7,7 +7,10 @@
  * Lookups: bloom -> index seek -> one data block seek. An index entry's key is >= every key of its
  * block and < every key of the next, so the first key >= (ukey, snap_seq, SEEK) is in the block
  * the index names or in none (LevelDB's argument: a shortened separator's user key is strictly
- * between the two blocks' user keys). */
+ * between the two blocks' user keys).
+ * Block cache: a data block is looked up under (cache_id, offset) before any read; on a miss the
+ * buffer read_block filled (verified, decompressed, restart array checked) is handed to a
+ * cached_block and inserted, and the caller uses it through its pinned handle. */
 #include "sstable_reader.h"
 
 #include <stdarg.h>
@@ -16,6 +19,7 @@
 #include <string.h>
 
 #include "block.h"
+#include "block_cache.h"
 #include "bloom.h"
 #include "compress.h"
 #include "sstable_format.h"
@@ -36,8 +40,10 @@ struct st_sst_reader {
     st_buf index_buf;            /* index block contents */
     st_block index;
     st_buf filter_buf;           /* filter block contents (empty: no filter) */
+    st_block_cache *cache;       /* borrowed, may be NULL (R2) */
+    uint64_t cache_id;           /* this reader's key prefix in cache */
     atomic_int refs;
-    atomic_uint_fast64_t block_reads, bloom_checks, bloom_useful;
+    atomic_uint_fast64_t block_reads, bloom_checks, bloom_useful, cache_hits, cache_misses;
 };
 
 /* Records "sst N (path): <message>" and returns code. */
@@ -321,6 +327,8 @@ static int read_meta(st_sst_reader *r) {
     return 0;
 }
 
+/* The reader's cache entries are left to age out: no later reader can look them up (ids are never
+ * reused), and erasing them would cost a lookup per block the file ever had. */
 static void reader_free(st_sst_reader *r) {
     st_file_close(r->f);
     st_buf_destroy(&r->props.smallest);
@@ -330,7 +338,7 @@ static void reader_free(st_sst_reader *r) {
     free(r);
 }
 
-int st_sst_reader_open(st_file *f, uint64_t file_number, st_sst_reader **out) {
+int st_sst_reader_open(st_file *f, uint64_t file_number, st_block_cache *cache, st_sst_reader **out) {
     *out = NULL;
     st_sst_reader *r = calloc(1, sizeof *r);
     if (!r) {
@@ -341,6 +349,8 @@ int st_sst_reader_open(st_file *f, uint64_t file_number, st_sst_reader **out) {
     }
     r->f = f;
     r->number = file_number;
+    r->cache = cache;
+    r->cache_id = cache ? st_block_cache_new_id(cache) : 0;
     st_buf_init(&r->props.smallest);
     st_buf_init(&r->props.largest);
     st_buf_init(&r->index_buf);
@@ -349,6 +359,8 @@ int st_sst_reader_open(st_file *f, uint64_t file_number, st_sst_reader **out) {
     atomic_init(&r->block_reads, 0);
     atomic_init(&r->bloom_checks, 0);
     atomic_init(&r->bloom_useful, 0);
+    atomic_init(&r->cache_hits, 0);
+    atomic_init(&r->cache_misses, 0);
 
     footer ft;
     int rc = st_file_size(f, &r->file_size);
@@ -385,6 +397,8 @@ void st_sst_reader_counters(const st_sst_reader *r, st_sst_counters *out) {
     out->block_reads = atomic_load_explicit(&r->block_reads, memory_order_relaxed);
     out->bloom_checks = atomic_load_explicit(&r->bloom_checks, memory_order_relaxed);
     out->bloom_useful = atomic_load_explicit(&r->bloom_useful, memory_order_relaxed);
+    out->cache_hits = atomic_load_explicit(&r->cache_hits, memory_order_relaxed);
+    out->cache_misses = atomic_load_explicit(&r->cache_misses, memory_order_relaxed);
 }
 
 static void count(atomic_uint_fast64_t *c) { atomic_fetch_add_explicit(c, 1, memory_order_relaxed); }
@@ -395,6 +409,55 @@ static int load_data_block(st_sst_reader *r, st_block_handle h, st_buf *raw, st_
     count(&r->block_reads);
     ST_TRY(read_block(r, h, r->data_end, "data", raw, dec, &c));
     if (st_block_init(blk, c)) return rewrap(r, ST_ECORRUPT, "data", h.off);
+    return 0;
+}
+
+/* A cache entry's value: a verified data block and the buffer holding its bytes. */
+typedef struct cached_block {
+    st_block blk;  /* views data */
+    uint8_t *data; /* malloc'ed, owned */
+} cached_block;
+
+static void cached_block_free(uint64_t id, uint64_t off, void *value) {
+    cached_block *cb = value;
+    free(cb->data);
+    free(cb);
+}
+
+/* Inserts the block just read into src (raw or dec, whichever blk views) and, on success, moves
+ * src's buffer into the entry and returns the pinned handle. If the cache cannot take it (no
+ * memory) the block stays in src and *ch is NULL: the read still succeeds, uncached. */
+static void cache_insert(st_sst_reader *r, uint64_t off, st_buf *src, const st_block *blk,
+                         st_block_cache_handle **ch) {
+    *ch = NULL;
+    cached_block *cb = malloc(sizeof *cb);
+    if (!cb) return;
+    cb->blk = *blk;
+    cb->data = src->data;
+    size_t charge = sizeof *cb + src->cap + ST_BLOCK_CACHE_ENTRY_OVERHEAD;
+    if (st_block_cache_insert(r->cache, r->cache_id, off, cb, charge, cached_block_free, ST_CACHE_PRI_LOW, ch)) {
+        free(cb);
+        return;
+    }
+    st_buf_init(src); /* the entry owns the bytes now */
+}
+
+/* Data block h, through the cache when r has one: 0 with blk viewing either a cache entry pinned
+ * by *ch (release it when done) or, with *ch NULL, the caller's raw/dec. On a miss the block is
+ * read and, if fill_cache, inserted. Errors are load_data_block's; nothing is cached then. */
+static int acquire_data_block(st_sst_reader *r, st_block_handle h, bool fill_cache, st_buf *raw, st_buf *dec,
+                              st_block *blk, st_block_cache_handle **ch) {
+    *ch = NULL;
+    if (r->cache) {
+        if (st_block_cache_lookup(r->cache, r->cache_id, h.off, ch) == 0) {
+            count(&r->cache_hits);
+            *blk = ((const cached_block *)st_block_cache_value(*ch))->blk;
+            return 0;
+        }
+        count(&r->cache_misses);
+    }
+    ST_TRY(load_data_block(r, h, raw, dec, blk));
+    if (r->cache && fill_cache) cache_insert(r, h.off, blk->data == raw->data ? raw : dec, blk, ch);
     return 0;
 }
 
@@ -430,6 +493,7 @@ int st_sst_reader_get(st_sst_reader *r, st_slice ukey, uint64_t snap_seq, int *k
     st_buf_init(&dec);
     st_block_handle h = {0, 0};
     st_block blk;
+    st_block_cache_handle *ch = NULL;
     int rc;
 
     st_block_iter_set(&ii, &r->index);
@@ -438,7 +502,8 @@ int st_sst_reader_get(st_sst_reader *r, st_slice ukey, uint64_t snap_seq, int *k
         rc = ii.status ? rewrap(r, ii.status, "index", r->index_h.off) : ST_ENOTFOUND;
         goto out;
     }
-    if ((rc = decode_handle(r, ii.value, &h)) || (rc = load_data_block(r, h, &raw, &dec, &blk))) goto out;
+    if ((rc = decode_handle(r, ii.value, &h)) || (rc = acquire_data_block(r, h, true, &raw, &dec, &blk, &ch)))
+        goto out;
     st_block_iter_set(&di, &blk);
     st_iter_seek(&di.base, target);
     if (!di.valid) {
@@ -461,6 +526,7 @@ int st_sst_reader_get(st_sst_reader *r, st_slice ukey, uint64_t snap_seq, int *k
 out:
     st_block_iter_destroy(&ii);
     st_block_iter_destroy(&di);
+    if (ch) st_block_cache_release(r->cache, ch); /* after the last use of di's views */
     st_buf_destroy(&raw);
     st_buf_destroy(&dec);
     st_buf_destroy(&big);
@@ -474,28 +540,39 @@ typedef struct sst_iter {
     st_sst_reader *r;       /* referenced */
     st_block_iter index_it;
     st_block_iter data_it;  /* over blk while has_block */
-    st_buf raw, dec;        /* the current data block's bytes */
+    st_buf raw, dec;        /* the current data block's bytes, unless ch pins them in the cache */
+    st_block_cache_handle *ch;
     st_block blk;
     uint64_t blk_off;
     bool has_block;
+    bool fill_cache;
     int status;
 } sst_iter;
+
+/* Drops the current block (its pin, if cached). */
+static void drop_block(sst_iter *it) {
+    it->has_block = false;
+    if (it->ch) {
+        st_block_cache_release(it->r->cache, it->ch);
+        it->ch = NULL;
+    }
+}
 
 /* Points data_it at the block the index iterator names (unpositioned), or at none. */
 static void init_data_block(sst_iter *it) {
     if (!it->index_it.valid) {
-        it->has_block = false;
+        drop_block(it);
         if (it->index_it.status) it->status = rewrap(it->r, it->index_it.status, "index", it->r->index_h.off);
         return;
     }
     st_block_handle h;
     int rc = decode_handle(it->r, it->index_it.value, &h);
     if (!rc && !(it->has_block && it->blk_off == h.off)) {
-        it->has_block = false;
-        rc = load_data_block(it->r, h, &it->raw, &it->dec, &it->blk);
+        drop_block(it);
+        rc = acquire_data_block(it->r, h, it->fill_cache, &it->raw, &it->dec, &it->blk, &it->ch);
     }
     if (rc) {
-        it->has_block = false;
+        drop_block(it);
         it->status = rc;
         return;
     }
@@ -553,6 +630,7 @@ static int si_status(const st_iter *base) { return ((const sst_iter *)base)->sta
 
 static void si_destroy(st_iter *base) {
     sst_iter *it = (sst_iter *)base;
+    drop_block(it);
     st_block_iter_destroy(&it->index_it);
     st_block_iter_destroy(&it->data_it);
     st_buf_destroy(&it->raw);
@@ -572,13 +650,14 @@ static const struct st_iter_ops sst_iter_ops = {
     .destroy = si_destroy,
 };
 
-int st_sst_reader_iter_new(st_sst_reader *r, st_iter **out) {
+int st_sst_reader_iter_new_opts(st_sst_reader *r, const st_sst_iter_opts *o, st_iter **out) {
     *out = NULL;
     sst_iter *it = calloc(1, sizeof *it);
     if (!it) return RERR(r, ST_ENOMEM, "no memory for an iterator");
     it->base.ops = &sst_iter_ops;
     st_sst_reader_ref(r);
     it->r = r;
+    it->fill_cache = o ? o->fill_cache : st_sst_iter_opts_default().fill_cache;
     st_block_iter_init(&it->index_it, ST_BLOCK_IKEY);
     st_block_iter_set(&it->index_it, &r->index);
     st_block_iter_init(&it->data_it, ST_BLOCK_IKEY);
@@ -587,6 +666,8 @@ int st_sst_reader_iter_new(st_sst_reader *r, st_iter **out) {
     *out = &it->base;
     return 0;
 }
+
+int st_sst_reader_iter_new(st_sst_reader *r, st_iter **out) { return st_sst_reader_iter_new_opts(r, NULL, out); }
 
 /* ---- verify ---------------------------------------------------------------------------------- */
 

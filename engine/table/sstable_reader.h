@@ -2,12 +2,17 @@
  * Format: docs/FORMAT.md#sstable; constants in sstable_format.h.
  *
  * Open reads the footer, metaindex, properties, index and filter and keeps the last three in
- * memory, verifying every checksum; data blocks are read with pread on demand (no block cache
- * yet) and verified on every read. Bytes from the file are never trusted: any mismatch is
- * ST_ECORRUPT naming the file and offset, and a corrupt block is never served.
+ * memory, verifying every checksum. Data blocks are read with pread on demand and verified on
+ * every read from the file. A reader opened with an st_block_cache looks data blocks up there
+ * first, under (its own cache id, block offset), and on a miss inserts the block it read, checked
+ * and decompressed, at ST_CACHE_PRI_LOW; a get or an iterator pins the block it is using until it
+ * is done with it. Only verified blocks are inserted, so a cache hit needs no new check.
+ * Bytes from the file are never trusted: any mismatch is ST_ECORRUPT naming the file and offset,
+ * and a corrupt block is never served (nor cached).
  * Thread-safety: a reader is immutable after open; get, iter_new, verify, props and counters may
  * run from any number of threads at once. Each iterator belongs to one thread.
- * R1: a reader lives while any reference (st_sst_reader_ref, or an open iterator) remains. */
+ * R1: a reader lives while any reference (st_sst_reader_ref, or an open iterator) remains.
+ * R2: the block cache, if any, outlives the reader and its iterators. */
 #ifndef STRATA_TABLE_SSTABLE_READER_H
 #define STRATA_TABLE_SSTABLE_READER_H
 
@@ -16,6 +21,7 @@
 #include "io/io.h"
 #include "strata/st_iter.h"
 #include "strata/st_options.h"
+#include "table/block_cache.h"
 #include "util/coding.h"
 
 typedef struct st_sst_reader st_sst_reader;
@@ -29,11 +35,13 @@ typedef struct st_sst_props {
 } st_sst_props;
 
 /* Takes ownership of f, even on failure. Reads footer, metaindex, properties, index and filter,
- * verifying every checksum. On success *out has one reference (release with
- * st_sst_reader_unref); on failure *out is NULL. `file_number` names the file in messages.
+ * verifying every checksum. `cache` (NULL: none) caches data blocks; the reader takes a fresh id
+ * from it, so its entries never alias another reader's (R2: the cache must outlive the reader).
+ * On success *out has one reference (release with st_sst_reader_unref); on failure *out is NULL.
+ * `file_number` names the file in messages.
  * Errors: ST_ECORRUPT (not an sstable, truncated, any checksum or format mismatch), ST_EIO,
  * ST_ENOMEM. */
-int st_sst_reader_open(st_file *f, uint64_t file_number, st_sst_reader **out);
+int st_sst_reader_open(st_file *f, uint64_t file_number, st_block_cache *cache, st_sst_reader **out);
 void st_sst_reader_ref(st_sst_reader *r);
 void st_sst_reader_unref(st_sst_reader *r); /* NULL-safe; closes the file at 0 */
 
@@ -43,22 +51,39 @@ void st_sst_reader_unref(st_sst_reader *r); /* NULL-safe; closes the file at 0 *
 int st_sst_reader_get(st_sst_reader *r, st_slice ukey, uint64_t snap_seq, int *kind, st_buf *value);
 
 /* An st_iter over (internal key, value), two-level (index -> data blocks); seek takes an internal
- * key. Holds a reference on r until freed. Errors make it invalid with status() set.
+ * key. Holds a reference on r until freed, and a pin on the cached data block it is positioned
+ * in, if any. Errors make it invalid with status() set.
  * On failure *out is NULL. Errors: ST_ENOMEM. */
 int st_sst_reader_iter_new(st_sst_reader *r, st_iter **out);
+
+typedef struct st_sst_iter_opts {
+    /* true (default): a block the cache misses is inserted. false: it is read into the iterator's
+     * own buffers and not inserted, so a long scan does not push hot blocks out; hits still use
+     * the cache. No effect without a cache. */
+    bool fill_cache;
+} st_sst_iter_opts;
+
+/* Defaults of st_sst_iter_opts (what st_sst_reader_iter_new uses). */
+static inline st_sst_iter_opts st_sst_iter_opts_default(void) { return (st_sst_iter_opts){.fill_cache = true}; }
+
+/* st_sst_reader_iter_new with options; o NULL means the defaults. */
+int st_sst_reader_iter_new_opts(st_sst_reader *r, const st_sst_iter_opts *o, st_iter **out);
 
 const st_sst_props *st_sst_reader_props(const st_sst_reader *r);
 uint64_t st_sst_reader_number(const st_sst_reader *r);
 
-/* Re-reads and checks every block: checksums, block structure, key order across the file, index
- * separators, that data blocks tile the data region, entry count, and that the filter holds every
- * user key. The first problem is ST_ECORRUPT naming its offset (or ST_EIO/ST_ENOMEM). */
+/* Re-reads and checks every block from the file, never through the cache: checksums, block
+ * structure, key order across the file, index separators, that data blocks tile the data region,
+ * entry count, and that the filter holds every user key. The first problem is ST_ECORRUPT naming
+ * its offset (or ST_EIO/ST_ENOMEM). */
 int st_sst_reader_verify(st_sst_reader *r);
 
 typedef struct st_sst_counters {
-    uint64_t block_reads;  /* data blocks read from the file */
+    uint64_t block_reads;  /* data blocks read from the file (cache misses, uncached reads, verify) */
     uint64_t bloom_checks; /* get() calls that consulted the filter */
     uint64_t bloom_useful; /* ... and were answered "absent" by it */
+    uint64_t cache_hits;   /* data blocks found in the block cache (0 without a cache) */
+    uint64_t cache_misses; /* data block lookups the cache missed (0 without a cache) */
 } st_sst_counters;
 
 void st_sst_reader_counters(const st_sst_reader *r, st_sst_counters *out); /* atomics, any thread */

@@ -30,6 +30,7 @@ struct st_vset {
     uint64_t manifest_number;
     st_log_writer *log;
     int fatal;
+    st_block_cache *cache; /* not owned */
 };
 
 static int io_err(int neg, const char *what, const char *path) {
@@ -91,7 +92,7 @@ static int open_readers(st_vset *vs, st_version *v) {
                 return st_err(ST_ECORRUPT, "table %s is %" PRIu64 " bytes, the MANIFEST says %" PRIu64, path,
                               size, f->size);
             }
-            rc = st_sst_reader_open(file, f->number, &f->reader);
+            rc = st_sst_reader_open(file, f->number, vs->cache, &f->reader);
             if (rc) return rc;
         }
     return 0;
@@ -132,10 +133,11 @@ static int replay(st_vset *vs, const char *path) {
     return rc;
 }
 
-int st_vset_recover(const char *dir, st_vset **out, bool *existed) {
+int st_vset_recover(const char *dir, st_block_cache *cache, st_vset **out, bool *existed) {
     *out = NULL;
     st_vset *vs;
     ST_TRY(vset_new(dir, &vs));
+    vs->cache = cache;
     char path[ST_PATH_MAX], mpath[ST_PATH_MAX];
     char *cur = NULL;
     size_t len = 0;

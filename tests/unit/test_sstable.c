@@ -1,5 +1,6 @@
 /* test_sstable.c -- SSTable builder and reader against an in-memory model: iteration, point
- * lookups at snapshots, properties, whole-file checksum, and corruption of every block type. */
+ * lookups at snapshots, properties, whole-file checksum, corruption of every block type, and
+ * reads through a block cache (same answers, hits, corruption never cached, fill_cache=false). */
 #include "testutil.h"
 
 #include <pthread.h>
@@ -11,6 +12,7 @@
 #include "io/io.h"
 #include "strata/st_status.h"
 #include "table/block.h"
+#include "table/block_cache.h"
 #include "table/compress.h"
 #include "table/sstable_builder.h"
 #include "table/sstable_format.h"
@@ -185,16 +187,18 @@ static st_sst_opts default_opts(st_codec codec) {
     return o;
 }
 
-/* Builds a table of entries [0, n) of the model at path. */
-static void build_table(const char *path, const st_sst_opts *o, const model *m, size_t n, st_sst_meta *meta) {
+/* Builds a table of entries [first, first + n) of the model at path. */
+static void build_table_range(const char *path, const st_sst_opts *o, const model *m, size_t first, size_t n,
+                              st_sst_meta *meta) {
     st_file *f;
     assert_int_equal(st_file_open(path, ST_OPEN_WRITE | ST_OPEN_CREATE | ST_OPEN_TRUNC, &f), 0);
     st_sst_builder *b;
     assert_int_equal(st_sst_builder_new(f, o, &b), 0);
     uint64_t raw = 0;
     for (size_t i = 0; i < n; i++) {
-        assert_int_equal(st_sst_builder_add(b, m->e[i].ikey, m->e[i].value), 0);
-        raw += m->e[i].ikey.len + m->e[i].value.len;
+        const ent *e = &m->e[first + i];
+        assert_int_equal(st_sst_builder_add(b, e->ikey, e->value), 0);
+        raw += e->ikey.len + e->value.len;
         /* an estimate: never more than the raw bytes plus per-entry and per-block overhead */
         assert_true(st_sst_builder_file_size(b) <= raw + 20 * (i + 1));
     }
@@ -205,10 +209,19 @@ static void build_table(const char *path, const st_sst_opts *o, const model *m, 
     assert_int_equal(st_file_close(f), 0);
 }
 
-static int open_reader(const char *path, uint64_t number, st_sst_reader **r) {
+/* Builds a table of entries [0, n) of the model at path. */
+static void build_table(const char *path, const st_sst_opts *o, const model *m, size_t n, st_sst_meta *meta) {
+    build_table_range(path, o, m, 0, n, meta);
+}
+
+static int open_reader_cached(const char *path, uint64_t number, st_block_cache *cache, st_sst_reader **r) {
     st_file *f;
     assert_int_equal(st_file_open(path, ST_OPEN_READ, &f), 0);
-    return st_sst_reader_open(f, number, r);
+    return st_sst_reader_open(f, number, cache, r);
+}
+
+static int open_reader(const char *path, uint64_t number, st_sst_reader **r) {
+    return open_reader_cached(path, number, NULL, r);
 }
 
 static char *copy_file(const char *dir, const char *from, const char *name) {
@@ -224,23 +237,29 @@ static char *copy_file(const char *dir, const char *from, const char *name) {
     return to;
 }
 
-/* Every entry, in order, equals the model's; returns how many were served. Stops at the first
- * invalid position and reports its status through *status. */
-static size_t scan_and_compare(st_sst_reader *r, const model *m, int *status) {
+/* Every entry, in order, equals the model's from entry `first` on (iterator options o, NULL for
+ * the defaults); returns how many were served. Stops at the first invalid position and reports
+ * its status through *status. */
+static size_t scan_from(st_sst_reader *r, const model *m, size_t first, const st_sst_iter_opts *o, int *status) {
     st_iter *it;
-    assert_int_equal(st_sst_reader_iter_new(r, &it), 0);
+    assert_int_equal(st_sst_reader_iter_new_opts(r, o, &it), 0);
     size_t i = 0;
     for (st_iter_seek_first(it); st_iter_valid(it); st_iter_next(it), i++) {
-        assert_true(i < m->n);
+        assert_true(first + i < m->n);
+        const ent *e = &m->e[first + i];
         st_slice k = st_iter_key(it), v = st_iter_value(it);
-        assert_int_equal(k.len, m->e[i].ikey.len);
-        assert_memory_equal(k.data, m->e[i].ikey.data, k.len);
-        assert_int_equal(v.len, m->e[i].value.len);
-        if (v.len) assert_memory_equal(v.data, m->e[i].value.data, v.len);
+        assert_int_equal(k.len, e->ikey.len);
+        assert_memory_equal(k.data, e->ikey.data, k.len);
+        assert_int_equal(v.len, e->value.len);
+        if (v.len) assert_memory_equal(v.data, e->value.data, v.len);
     }
     *status = st_iter_status(it);
     st_iter_free(it);
     return i;
+}
+
+static size_t scan_and_compare(st_sst_reader *r, const model *m, int *status) {
+    return scan_from(r, m, 0, NULL, status);
 }
 
 /* get(ukey, snap) per the model: the newest version of ukey with seq <= snap. */
@@ -1037,6 +1056,404 @@ static void test_verify_finds_a_flipped_data_byte(void **state) {
     free(path);
 }
 
+/* ---- tests: block cache ---------------------------------------------------------------------- */
+
+#ifdef ST_DEBUG_INVARIANTS
+#define CHECK_CACHE(c) st_block_cache_check_invariants(c)
+#else
+#define CHECK_CACHE(c) ((void)(c))
+#endif
+
+static st_block_cache *new_cache(size_t capacity, int shard_bits) {
+    st_block_cache *c;
+    assert_int_equal(st_block_cache_new(capacity, shard_bits, 0.5, &c), 0);
+    return c;
+}
+
+static st_cache_stats cache_stats(st_block_cache *c) {
+    st_cache_stats s;
+    st_block_cache_stats(c, &s);
+    return s;
+}
+
+static st_sst_counters counters(const st_sst_reader *r) {
+    st_sst_counters c;
+    st_sst_reader_counters(r, &c);
+    return c;
+}
+
+/* get(ukey, snap) gives the same answer on a and b. */
+static void expect_same_get(st_sst_reader *a, st_sst_reader *b, st_slice ukey, uint64_t snap, st_buf *va,
+                            st_buf *vb) {
+    int ka = -1, kb = -1;
+    int ra = st_sst_reader_get(a, ukey, snap, &ka, va);
+    int rb = st_sst_reader_get(b, ukey, snap, &kb, vb);
+    assert_int_equal(ra, rb);
+    if (ra) return;
+    assert_int_equal(ka, kb);
+    assert_int_equal(va->len, vb->len);
+    if (va->len) assert_memory_equal(va->data, vb->data, va->len);
+}
+
+static void test_reads_through_a_cache_match_reads_without_one(void **state) {
+    fixture *fx = *state;
+    const model *m = &fx->m;
+    static const st_codec codecs[] = {ST_CODEC_NONE, ST_CODEC_LZ4, ST_CODEC_ZSTD};
+    for (size_t ci = 0; ci < 3; ci++) {
+        layout l;
+        char *path = build_pristine(fx, codecs[ci], &l);
+        st_block_cache *cache = new_cache(64 << 20, -1);
+        st_sst_reader *rc, *ru;
+        assert_int_equal(open_reader_cached(path, 20, cache, &rc), 0);
+        assert_int_equal(open_reader(path, 21, &ru), 0);
+
+        /* first scan: each block read once and inserted */
+        int status;
+        assert_int_equal(scan_and_compare(rc, m, &status), m->n);
+        assert_int_equal(status, 0);
+        st_sst_counters c = counters(rc);
+        assert_int_equal(c.block_reads, l.ndata);
+        assert_int_equal(c.cache_misses, l.ndata);
+        assert_int_equal(c.cache_hits, 0);
+        st_cache_stats s = cache_stats(cache);
+        assert_int_equal(s.inserts, l.ndata);
+        assert_int_equal(s.entries, l.ndata);
+        assert_int_equal(s.pinned_bytes, 0);
+        assert_int_equal(s.evictions, 0);
+        uint64_t stored = 0;
+        for (size_t j = 0; j < l.ndata; j++) stored += l.data[j].size;
+        assert_true(s.usage_bytes >= stored + l.ndata * ST_BLOCK_CACHE_ENTRY_OVERHEAD);
+
+        /* second scan, then gets at two snapshots per user key: all served by the cache */
+        assert_int_equal(scan_and_compare(rc, m, &status), m->n);
+        assert_int_equal(status, 0);
+        assert_int_equal(counters(rc).cache_hits, l.ndata);
+        st_buf va, vb;
+        st_buf_init(&va);
+        st_buf_init(&vb);
+        for (size_t k = 0; k < m->nukeys; k++) {
+            expect_get(rc, m, k, ST_SEQ_MAX, &va);
+            expect_same_get(rc, ru, m->ukeys[k], ST_SEQ_MAX, &va, &vb);
+            expect_same_get(rc, ru, m->ukeys[k], m->e[m->first[k]].seq - 1, &va, &vb);
+        }
+        c = counters(rc);
+        assert_int_equal(c.block_reads, l.ndata); /* nothing more read from the file */
+        assert_int_equal(c.cache_misses, l.ndata);
+        assert_true(c.cache_hits > l.ndata + m->nukeys);
+        s = cache_stats(cache);
+        assert_int_equal(s.inserts, l.ndata);
+        assert_int_equal(s.entries, l.ndata);
+        assert_int_equal(s.pinned_bytes, 0);
+        assert_int_equal(s.hits, c.cache_hits);
+        assert_int_equal(s.misses, c.cache_misses);
+
+        /* verify re-reads the file */
+        assert_int_equal(st_sst_reader_verify(rc), 0);
+        assert_int_equal(counters(rc).block_reads, 2 * l.ndata);
+        CHECK_CACHE(cache);
+        st_buf_destroy(&va);
+        st_buf_destroy(&vb);
+        st_sst_reader_unref(rc);
+        st_sst_reader_unref(ru);
+        st_block_cache_free(cache);
+        free(l.data);
+        free(path);
+    }
+}
+
+static void test_second_read_of_a_block_is_a_cache_hit(void **state) {
+    fixture *fx = *state;
+    const model *m = &fx->m;
+    layout l;
+    char *path = build_pristine(fx, ST_CODEC_LZ4, &l);
+    st_block_cache *cache = new_cache(1 << 20, 0);
+    st_sst_reader *r;
+    assert_int_equal(open_reader_cached(path, 22, cache, &r), 0);
+    size_t k = m->nukeys / 2;
+    const ent *e = &m->e[m->first[k]];
+    st_buf v;
+    st_buf_init(&v);
+    expect_get(r, m, k, ST_SEQ_MAX, &v);
+    st_sst_counters c = counters(r);
+    assert_int_equal(c.block_reads, 1);
+    assert_int_equal(c.cache_misses, 1);
+    assert_int_equal(c.cache_hits, 0);
+    st_cache_stats s = cache_stats(cache);
+    assert_int_equal(s.misses, 1);
+    assert_int_equal(s.hits, 0);
+    assert_int_equal(s.inserts, 1);
+    assert_int_equal(s.entries, 1);
+
+    expect_get(r, m, k, ST_SEQ_MAX, &v);
+    c = counters(r);
+    assert_int_equal(c.block_reads, 1);
+    assert_int_equal(c.cache_hits, 1);
+    s = cache_stats(cache);
+    assert_int_equal(s.hits, 1);
+    assert_int_equal(s.entries, 1);
+
+    /* an iterator landing in the same block hits too */
+    st_iter *it;
+    assert_int_equal(st_sst_reader_iter_new(r, &it), 0);
+    st_iter_seek(it, e->ikey);
+    assert_true(st_iter_valid(it));
+    assert_memory_equal(st_iter_key(it).data, e->ikey.data, e->ikey.len);
+    assert_true(cache_stats(cache).pinned_bytes > 0); /* the iterator pins its block */
+    st_iter_free(it);
+    c = counters(r);
+    assert_int_equal(c.block_reads, 1);
+    assert_int_equal(c.cache_hits, 2);
+    assert_int_equal(cache_stats(cache).pinned_bytes, 0);
+    st_buf_destroy(&v);
+    st_sst_reader_unref(r);
+    st_block_cache_free(cache);
+    free(l.data);
+    free(path);
+}
+
+static void test_corrupt_block_with_a_cold_cache_is_ecorrupt_and_never_cached(void **state) {
+    fixture *fx = *state;
+    const model *m = &fx->m;
+    static const st_codec codecs[] = {ST_CODEC_NONE, ST_CODEC_LZ4, ST_CODEC_ZSTD};
+    for (size_t ci = 0; ci < 3; ci++) {
+        layout l;
+        char *pristine = build_pristine(fx, codecs[ci], &l);
+        size_t j = l.ndata / 2, lo, hi;
+        data_block_range(pristine, &l, j, m, &lo, &hi);
+        char want[64];
+        snprintf(want, sizeof want, "data block at offset %llu", (unsigned long long)l.data[j].off);
+        uint64_t pos[5];
+        block_positions(l.data[j], pos);
+        for (int p = 0; p < 5; p++) {
+            char *copy = copy_file(fx->dir, pristine, "damaged.sst");
+            assert_int_equal(st_test_flip_byte(copy, pos[p], 0x20), 0);
+            st_block_cache *cache = new_cache(64 << 20, -1);
+            st_sst_reader *r;
+            assert_int_equal(open_reader_cached(copy, 23, cache, &r), 0);
+            int status;
+            assert_int_equal(scan_and_compare(r, m, &status), lo);
+            assert_int_equal(status, ST_ECORRUPT);
+            assert_non_null(strstr(st_errmsg(), want));
+            st_cache_stats s = cache_stats(cache);
+            assert_int_equal(s.inserts, j); /* the blocks before j, never j */
+            assert_int_equal(s.entries, j);
+            st_buf v;
+            st_buf_init(&v);
+            for (int again = 0; again < 2; again++) { /* still read (and rejected) every time */
+                uint64_t reads = counters(r).block_reads;
+                int kind;
+                assert_int_equal(st_sst_reader_get(r, m->e[lo].ukey, m->e[lo].seq, &kind, &v), ST_ECORRUPT);
+                assert_non_null(strstr(st_errmsg(), want));
+                assert_int_equal(counters(r).block_reads, reads + 1);
+            }
+            s = cache_stats(cache);
+            assert_int_equal(s.inserts, j);
+            assert_int_equal(s.pinned_bytes, 0);
+            assert_int_equal(st_sst_reader_verify(r), ST_ECORRUPT);
+            st_buf_destroy(&v);
+            st_sst_reader_unref(r);
+            st_block_cache_free(cache);
+            free(copy);
+        }
+        free(l.data);
+        free(pristine);
+    }
+}
+
+static void test_verify_reads_the_file_even_with_a_warm_cache(void **state) {
+    fixture *fx = *state;
+    const model *m = &fx->m;
+    layout l;
+    char *path = build_pristine(fx, ST_CODEC_ZSTD, &l);
+    st_block_cache *cache = new_cache(64 << 20, -1);
+    st_sst_reader *r;
+    assert_int_equal(open_reader_cached(path, 24, cache, &r), 0);
+    int status;
+    assert_int_equal(scan_and_compare(r, m, &status), m->n);
+    size_t j = l.ndata - 1;
+    assert_int_equal(st_test_flip_byte(path, l.data[j].off + l.data[j].size / 3, 0x04), 0);
+    /* reads keep using the copies verified when they were read... */
+    assert_int_equal(scan_and_compare(r, m, &status), m->n);
+    assert_int_equal(status, 0);
+    /* ...and verify, which never uses the cache, finds the damage */
+    assert_int_equal(st_sst_reader_verify(r), ST_ECORRUPT);
+    char want[64];
+    snprintf(want, sizeof want, "data block at offset %llu", (unsigned long long)l.data[j].off);
+    assert_non_null(strstr(st_errmsg(), want));
+    st_sst_reader_unref(r);
+    st_block_cache_free(cache);
+    free(l.data);
+    free(path);
+}
+
+static void test_fill_cache_false_scan_leaves_the_cache_untouched(void **state) {
+    fixture *fx = *state;
+    const model *m = &fx->m;
+    layout l;
+    char *path = build_pristine(fx, ST_CODEC_LZ4, &l);
+    st_block_cache *cache = new_cache(64 << 20, -1);
+    st_sst_reader *r;
+    assert_int_equal(open_reader_cached(path, 25, cache, &r), 0);
+    st_sst_iter_opts o = st_sst_iter_opts_default();
+    assert_true(o.fill_cache);
+    o.fill_cache = false;
+    int status;
+    assert_int_equal(scan_from(r, m, 0, &o, &status), m->n);
+    assert_int_equal(status, 0);
+    st_cache_stats s = cache_stats(cache);
+    assert_int_equal(s.entries, 0);
+    assert_int_equal(s.inserts, 0);
+    assert_int_equal(s.usage_bytes, 0);
+    assert_int_equal(s.misses, l.ndata); /* it did look */
+    assert_int_equal(counters(r).block_reads, l.ndata);
+
+    /* a block a get brought in is used by such a scan, and nothing else is added */
+    st_buf v;
+    st_buf_init(&v);
+    expect_get(r, m, 0, ST_SEQ_MAX, &v);
+    assert_int_equal(cache_stats(cache).entries, 1);
+    assert_int_equal(scan_from(r, m, 0, &o, &status), m->n);
+    assert_int_equal(status, 0);
+    s = cache_stats(cache);
+    assert_int_equal(s.entries, 1);
+    assert_int_equal(s.inserts, 1);
+    assert_int_equal(s.hits, 1);
+    assert_int_equal(counters(r).block_reads, 2 * l.ndata);
+
+    /* the default iterator fills it */
+    assert_int_equal(scan_from(r, m, 0, NULL, &status), m->n);
+    s = cache_stats(cache);
+    assert_int_equal(s.entries, l.ndata);
+    assert_int_equal(s.pinned_bytes, 0);
+    st_buf_destroy(&v);
+    st_sst_reader_unref(r);
+    st_block_cache_free(cache);
+    free(l.data);
+    free(path);
+}
+
+/* A zero-capacity cache keeps only pinned blocks: the one an iterator is in, the one a get is
+ * reading. Everything still reads right and nothing stays behind. */
+static void test_iterator_pins_only_its_current_block(void **state) {
+    fixture *fx = *state;
+    const model *m = &fx->m;
+    layout l;
+    char *path = build_pristine(fx, ST_CODEC_LZ4, &l);
+    st_block_cache *cache = new_cache(0, 0);
+    st_sst_reader *r;
+    assert_int_equal(open_reader_cached(path, 26, cache, &r), 0);
+    st_iter *it;
+    assert_int_equal(st_sst_reader_iter_new(r, &it), 0);
+    size_t n = 0;
+    for (st_iter_seek_first(it); st_iter_valid(it); st_iter_next(it), n++) {
+        assert_true(n < m->n);
+        assert_memory_equal(st_iter_key(it).data, m->e[n].ikey.data, m->e[n].ikey.len);
+        if (n % 97 == 0) {
+            st_cache_stats s = cache_stats(cache);
+            assert_int_equal(s.entries, 1);
+            assert_true(s.pinned_bytes > 0);
+            assert_int_equal(s.pinned_bytes, s.usage_bytes);
+        }
+    }
+    assert_int_equal(n, m->n);
+    assert_int_equal(st_iter_status(it), 0);
+    st_cache_stats s = cache_stats(cache); /* the exhausted iterator let go of its last block */
+    assert_int_equal(s.entries, 0);
+    assert_int_equal(s.usage_bytes, 0);
+    assert_int_equal(s.inserts, l.ndata);
+    assert_int_equal(s.evictions, l.ndata);
+
+    /* destroying a positioned iterator releases its pin */
+    st_iter_seek(it, m->e[m->n / 2].ikey);
+    assert_true(st_iter_valid(it));
+    assert_true(cache_stats(cache).pinned_bytes > 0);
+    st_iter_free(it);
+    assert_int_equal(cache_stats(cache).usage_bytes, 0);
+
+    st_buf v;
+    st_buf_init(&v);
+    for (size_t k = 0; k < m->nukeys; k += 7) expect_get(r, m, k, ST_SEQ_MAX, &v);
+    s = cache_stats(cache);
+    assert_int_equal(s.usage_bytes, 0);
+    assert_int_equal(s.hits, 0);
+    CHECK_CACHE(cache);
+    st_buf_destroy(&v);
+    st_sst_reader_unref(r);
+    st_block_cache_free(cache);
+    free(l.data);
+    free(path);
+}
+
+/* Two tables with blocks at the same offsets, even under one file number, share a cache without
+ * seeing each other's blocks; so does a table reopened after its file was rewritten. */
+static void test_readers_sharing_a_cache_never_alias(void **state) {
+    fixture *fx = *state;
+    const model *m = &fx->m;
+    size_t half = m->n / 2;
+    char *pa = st_test_path(fx->dir, "a.sst"), *pb = st_test_path(fx->dir, "b.sst");
+    st_sst_opts o = default_opts(ST_CODEC_LZ4);
+    build_table_range(pa, &o, m, 0, half, NULL);
+    build_table_range(pb, &o, m, half, m->n - half, NULL);
+    st_block_cache *cache = new_cache(64 << 20, -1);
+    st_sst_reader *ra, *rb;
+    assert_int_equal(open_reader_cached(pa, 1, cache, &ra), 0);
+    assert_int_equal(open_reader_cached(pb, 1, cache, &rb), 0);
+    int status;
+    for (int pass = 0; pass < 2; pass++) { /* the second pass is served from the cache */
+        assert_int_equal(scan_from(ra, m, 0, NULL, &status), half);
+        assert_int_equal(status, 0);
+        assert_int_equal(scan_from(rb, m, half, NULL, &status), m->n - half);
+        assert_int_equal(status, 0);
+    }
+    assert_true(counters(ra).cache_hits > 0 && counters(rb).cache_hits > 0);
+
+    /* a.sst rewritten with b's contents and reopened under the same number */
+    st_sst_reader_unref(ra);
+    free(copy_file(fx->dir, pb, "a.sst"));
+    assert_int_equal(open_reader_cached(pa, 1, cache, &ra), 0);
+    assert_int_equal(scan_from(ra, m, half, NULL, &status), m->n - half);
+    assert_int_equal(status, 0);
+    assert_int_equal(counters(ra).cache_hits, 0);
+    st_sst_reader_unref(ra);
+    st_sst_reader_unref(rb);
+    st_block_cache_free(cache);
+    free(pa);
+    free(pb);
+}
+
+static void test_concurrent_gets_through_a_small_cache(void **state) {
+    fixture *fx = *state;
+    char *path = st_test_path(fx->dir, "mtc.sst");
+    st_sst_opts o = default_opts(ST_CODEC_ZSTD);
+    build_table(path, &o, &fx->m, fx->m.n, NULL);
+    st_block_cache *cache = new_cache(256 << 10, 2); /* a fraction of the table's blocks */
+    st_sst_reader *r;
+    assert_int_equal(open_reader_cached(path, 27, cache, &r), 0);
+    uint64_t seed = st_test_seed(__func__, 34);
+    getter g[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        g[i] = (getter){r, &fx->m, seed + (uint64_t)i, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, getter_main, &g[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(g[i].failures, 0);
+    }
+    st_sst_counters c = counters(r);
+    assert_int_equal(c.bloom_useful, 0); /* present keys only */
+    assert_int_equal(c.cache_hits + c.cache_misses, 8000);
+    assert_int_equal(c.block_reads, c.cache_misses);
+    st_cache_stats s = cache_stats(cache);
+    assert_true(s.hits > 0 && s.evictions > 0);
+    assert_int_equal(s.pinned_bytes, 0);
+    assert_true(s.usage_bytes <= s.capacity_bytes + 3);
+    CHECK_CACHE(cache);
+    st_sst_reader_unref(r);
+    st_block_cache_free(cache);
+    free(path);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table_without_compression_round_trips),
@@ -1059,6 +1476,14 @@ int main(void) {
         cmocka_unit_test(test_truncated_file_is_ecorrupt),
         cmocka_unit_test(test_non_sstable_file_is_ecorrupt_with_a_clear_message),
         cmocka_unit_test(test_verify_finds_a_flipped_data_byte),
+        cmocka_unit_test(test_reads_through_a_cache_match_reads_without_one),
+        cmocka_unit_test(test_second_read_of_a_block_is_a_cache_hit),
+        cmocka_unit_test(test_corrupt_block_with_a_cold_cache_is_ecorrupt_and_never_cached),
+        cmocka_unit_test(test_verify_reads_the_file_even_with_a_warm_cache),
+        cmocka_unit_test(test_fill_cache_false_scan_leaves_the_cache_untouched),
+        cmocka_unit_test(test_iterator_pins_only_its_current_block),
+        cmocka_unit_test(test_readers_sharing_a_cache_never_alias),
+        cmocka_unit_test(test_concurrent_gets_through_a_small_cache),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -125,6 +125,8 @@ typedef struct st_stats {
     uint64_t level_bytes[ST_MAX_LEVELS];
     uint64_t bloom_useful;       /* table lookups a bloom filter saved */
     uint64_t block_reads;        /* data blocks read from files */
+    uint64_t cache_hits, cache_misses; /* block cache lookups that found / missed their block */
+    uint64_t cache_usage_bytes, cache_capacity_bytes, cache_pinned_bytes;
 } st_stats;
 
 int st_db_stats(st_db *db, st_stats *out);

@@ -42,6 +42,8 @@ typedef struct st_options {
     st_codec codec;            /* default ST_CODEC_LZ4 */
     int zstd_level;            /* default 3 */
     size_t max_batch_bytes;    /* largest write batch accepted; default 64 MiB */
+    size_t block_cache_bytes;  /* LRU cache of uncompressed data blocks shared by every table;
+                                * 0 disables it; default 64 MiB */
 } st_options;
 
 void st_options_default(st_options *o);
