@@ -36,7 +36,7 @@ const uint8_t *st_get_varint64(const uint8_t *p, const uint8_t *limit, uint64_t 
     return NULL;
 }
 
-const uint8_t *st_get_varint32(const uint8_t *p, const uint8_t *limit, uint32_t *v) {
+const uint8_t *st_get_varint32_slow(const uint8_t *p, const uint8_t *limit, uint32_t *v) {
     uint64_t x;
     p = st_get_varint64(p, limit, &x);
     if (!p || x > UINT32_MAX) return NULL;

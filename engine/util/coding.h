@@ -40,7 +40,16 @@ int st_varint_len(uint64_t v);
 
 /* Decodes a varint from [p, limit); NULL when truncated or over-long. */
 const uint8_t *st_get_varint64(const uint8_t *p, const uint8_t *limit, uint64_t *v);
-const uint8_t *st_get_varint32(const uint8_t *p, const uint8_t *limit, uint32_t *v);
+const uint8_t *st_get_varint32_slow(const uint8_t *p, const uint8_t *limit, uint32_t *v);
+/* Inline for the one-byte case: block entry lengths are nearly always < 128, and block search
+ * decodes three per entry it looks at. */
+static inline const uint8_t *st_get_varint32(const uint8_t *p, const uint8_t *limit, uint32_t *v) {
+    if (p < limit && *p < 0x80) {
+        *v = *p;
+        return p + 1;
+    }
+    return st_get_varint32_slow(p, limit, v);
+}
 /* varint32 length followed by that many bytes; NULL when truncated. */
 const uint8_t *st_get_lenprefixed(const uint8_t *p, const uint8_t *limit, st_slice *out);
 
