@@ -1,12 +1,16 @@
 /* engine_bench.c -- a db_bench-shaped micro-benchmark of the engine, through strata/st.h only.
  *
  * Runs the benchmarks named by --benchmarks in order on one database directory and prints one
- * line per benchmark (micros/op, ops/sec, MB/s of key+value bytes, found counts), then what the
- * engine did meanwhile (st_db_stats deltas: flushes, WAL bytes and syncs, files per level).
+ * line per benchmark in db_bench's shape ("name : X micros/op Y ops/sec Z seconds N operations;
+ * M MB/s (F of R found)", so one parser reads both), then what the engine did meanwhile
+ * (st_db_stats deltas: flushes, WAL bytes and syncs, files per level). The last line,
+ * "totals: key=value ...", sums the engine's write counters over every open of the run.
  * Keys are --key-size bytes: the key number in zero-padded decimal, so numeric order is byte
  * order and fillseq writes in key order. Values are --value-size bytes cut from a buffer of
  * pieces that are half random, half a repeat of that half (db_bench's compression ratio 0.5).
  * fillseq and fillrandom start from an empty database; the others use whatever is there.
+ * The st_options fields that db_bench also has (cache, codec, write buffer, block size, bloom
+ * bits) are flags, so bench/rocksdb_compare.sh can give both programs the same settings.
  * Any engine error ends the run: exit 1 with st_strerror() and st_errmsg(). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -29,7 +33,8 @@
 #include "strata/st.h"
 
 #define DEFAULT_BENCHMARKS "fillseq,fillrandom,overwrite,readrandom,seekrandom"
-#define SEEK_NEXTS 100        /* keys read after each seek in seekrandom */
+#define KNOWN_BENCHMARKS DEFAULT_BENCHMARKS ",flush"
+#define DEFAULT_SEEK_NEXTS 100 /* keys read after each seek in seekrandom */
 #define VALUE_POOL_BYTES (1u << 20)
 #define MAX_KEY_BYTES 1024
 #define MAX_VALUE_BYTES (64u << 20)
@@ -41,11 +46,14 @@ typedef struct config {
     uint64_t batch;        /* writes per st_db_write; 1 uses st_db_put */
     size_t key_size;
     size_t value_size;
+    uint64_t seek_nexts;   /* keys read after each seek in seekrandom */
     st_sync_mode sync;
     const char *sync_name;
     const char *benchmarks;
     const char *db_arg;    /* --db, or NULL for a temp dir */
     bool keep;
+    bool use_existing;     /* --use-existing-db: open the db in --db as it is, never create */
+    st_options opts;       /* st_options_default() plus the option flags; sync_mode from --sync */
 } config;
 
 /* Run state shared with the error path, so a failure can still clean up. */
@@ -99,7 +107,18 @@ static void check(int rc, const char *what) {
     die("%s: %s%s%s", what, st_strerror(rc), msg[0] ? ": " : "", msg);
 }
 
+static const char *codec_name(st_codec c) {
+    switch (c) {
+    case ST_CODEC_NONE: return "none";
+    case ST_CODEC_LZ4: return "lz4";
+    case ST_CODEC_ZSTD: return "zstd";
+    }
+    return "?";
+}
+
 static void usage(FILE *f) {
+    st_options d;
+    st_options_default(&d);
     fprintf(f,
             "usage: strata-engine-bench [options]\n"
             "  --num N            keys in the key space and writes per fill (default 1000000)\n"
@@ -109,17 +128,34 @@ static void usage(FILE *f) {
             "                       fillrandom  write --num random keys into an empty db\n"
             "                       overwrite   write --num random keys into the current db\n"
             "                       readrandom  get --reads random keys, count the found ones\n"
-            "                       seekrandom  seek to --reads random keys, read %d keys after each\n"
+            "                       seekrandom  seek to --reads random keys, read --seek-nexts\n"
+            "                                   keys after each\n"
+            "                       flush       write the memtable to L0 (st_db_flush), untimed\n"
             "  --db DIR           database directory (default: a fresh mkdtemp dir under /tmp);\n"
             "                     fill benchmarks wipe it, so it must be new or empty unless the\n"
             "                     list has no fill benchmark (then an existing db is used)\n"
+            "  --use-existing-db  open the database already in --db as it is (never created or\n"
+            "                     wiped); the list may then hold no fill benchmark (db_bench's\n"
+            "                     --use_existing_db)\n"
             "  --keep             keep the database directory at exit\n"
             "  --sync MODE        always | everysec | no (default no)\n"
             "  --batch N          writes per st_db_write; 1 = st_db_put (default 1)\n"
             "  --key-size N       bytes per key (default 16)\n"
             "  --value-size N     bytes per value (default 100)\n"
-            "  --seed S           random seed (default 301)\n",
-            DEFAULT_BENCHMARKS, SEEK_NEXTS);
+            "  --seek-nexts N     keys read after each seek in seekrandom (default %d)\n"
+            "  --seed S           random seed (default 301)\n"
+            "engine options (st_options; defaults are st_options_default()'s):\n"
+            "  --cache-size BYTES        block cache, 0 = none (block_cache_bytes, default %zu)\n"
+            "  --compression CODEC       none | lz4 | zstd (codec, default %s)\n"
+            "  --zstd-level N            zstd level (zstd_level, default %d)\n"
+            "  --write-buffer-size BYTES memtable size (write_buffer_bytes, default %zu)\n"
+            "  --max-immutable N         full memtables waiting for flush before writers wait\n"
+            "                            (max_immutable, default %d)\n"
+            "  --block-size BYTES        data block target (block_bytes, default %zu)\n"
+            "  --bloom-bits N            bloom filter bits per key, 0 = none (bloom_bits_per_key,\n"
+            "                            default %d)\n",
+            DEFAULT_BENCHMARKS, DEFAULT_SEEK_NEXTS, d.block_cache_bytes, codec_name(d.codec), d.zstd_level,
+            d.write_buffer_bytes, d.max_immutable, d.block_bytes, d.bloom_bits_per_key);
 }
 
 static uint64_t parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max) {
@@ -133,8 +169,9 @@ static uint64_t parse_u64(const char *opt, const char *s, uint64_t min, uint64_t
 
 static void parse_args(int argc, char **argv, config *c) {
     *c = (config){.num = 1000000, .reads = 0, .seed = 301, .batch = 1, .key_size = 16,
-                  .value_size = 100, .sync = ST_SYNC_NO, .sync_name = "no",
-                  .benchmarks = DEFAULT_BENCHMARKS};
+                  .value_size = 100, .seek_nexts = DEFAULT_SEEK_NEXTS, .sync = ST_SYNC_NO,
+                  .sync_name = "no", .benchmarks = DEFAULT_BENCHMARKS};
+    st_options_default(&c->opts);
     bool reads_set = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = NULL;
@@ -155,6 +192,10 @@ static void parse_args(int argc, char **argv, config *c) {
             c->keep = true;
             continue;
         }
+        if (!strcmp(name, "--use-existing-db")) {
+            c->use_existing = true;
+            continue;
+        }
         if (!val) {
             if (i + 1 >= argc) {
                 usage(stderr);
@@ -170,7 +211,22 @@ static void parse_args(int argc, char **argv, config *c) {
         else if (!strcmp(name, "--batch")) c->batch = parse_u64(name, val, 1, 1000000);
         else if (!strcmp(name, "--key-size")) c->key_size = parse_u64(name, val, 1, MAX_KEY_BYTES);
         else if (!strcmp(name, "--value-size")) c->value_size = parse_u64(name, val, 0, MAX_VALUE_BYTES);
-        else if (!strcmp(name, "--benchmarks")) c->benchmarks = val;
+        else if (!strcmp(name, "--seek-nexts")) c->seek_nexts = parse_u64(name, val, 0, 1000000000);
+        else if (!strcmp(name, "--cache-size"))
+            c->opts.block_cache_bytes = (size_t)parse_u64(name, val, 0, SIZE_MAX);
+        else if (!strcmp(name, "--write-buffer-size"))
+            c->opts.write_buffer_bytes = (size_t)parse_u64(name, val, 1, SIZE_MAX);
+        else if (!strcmp(name, "--max-immutable"))
+            c->opts.max_immutable = (int)parse_u64(name, val, 1, 1000);
+        else if (!strcmp(name, "--block-size")) c->opts.block_bytes = (size_t)parse_u64(name, val, 1, SIZE_MAX);
+        else if (!strcmp(name, "--bloom-bits")) c->opts.bloom_bits_per_key = (int)parse_u64(name, val, 0, 1000);
+        else if (!strcmp(name, "--zstd-level")) c->opts.zstd_level = (int)parse_u64(name, val, 1, 22);
+        else if (!strcmp(name, "--compression")) {
+            if (!strcmp(val, "none")) c->opts.codec = ST_CODEC_NONE;
+            else if (!strcmp(val, "lz4")) c->opts.codec = ST_CODEC_LZ4;
+            else if (!strcmp(val, "zstd")) c->opts.codec = ST_CODEC_ZSTD;
+            else die("--compression: expected none, lz4 or zstd, got '%s'", val);
+        } else if (!strcmp(name, "--benchmarks")) c->benchmarks = val;
         else if (!strcmp(name, "--db")) c->db_arg = val;
         else if (!strcmp(name, "--sync")) {
             if (!strcmp(val, "always")) c->sync = ST_SYNC_ALWAYS;
@@ -184,6 +240,7 @@ static void parse_args(int argc, char **argv, config *c) {
         }
     }
     if (!reads_set) c->reads = c->num;
+    if (c->use_existing && !c->db_arg) die("--use-existing-db needs --db DIR");
     /* Every key number below num must fit in key_size decimal digits. */
     uint64_t digits = 1;
     for (uint64_t v = c->num - 1; v >= 10; v /= 10) digits++;
@@ -261,6 +318,16 @@ static bool dir_is_empty(const char *path) {
  * this run created or found empty is ever wiped or removed. */
 static void dir_prepare(const config *c, bool has_fill) {
     run.keep = c->keep;
+    if (c->use_existing) {
+        if (has_fill) die("--use-existing-db: a fill benchmark would start a new database; drop it from --benchmarks");
+        struct stat st;
+        if (stat(c->db_arg, &st) != 0 || !S_ISDIR(st.st_mode) || dir_is_empty(c->db_arg))
+            die("--use-existing-db: %s holds no database", c->db_arg);
+        run.dir = strdup(c->db_arg);
+        if (!run.dir) die("out of memory");
+        run.keep = true; /* never ours to remove */
+        return;
+    }
     if (!c->db_arg) {
         const char *base = getenv("TMPDIR");
         if (!base || !*base) base = "/tmp";
@@ -294,6 +361,9 @@ typedef struct bench {
     value_gen values;
     st_batch *batch; /* NULL when --batch 1 */
     char key[MAX_KEY_BYTES];
+    struct {         /* st_stats counters summed over every open, taken just before each close */
+        uint64_t opens, wal_bytes, flush_bytes, flushes, wal_syncs;
+    } totals;
 } bench;
 
 typedef struct result {
@@ -304,15 +374,22 @@ typedef struct result {
 } result;
 
 static void db_open(bench *b) {
-    st_options o;
-    st_options_default(&o);
-    o.create_if_missing = true;
+    st_options o = b->cfg->opts;
+    o.create_if_missing = !b->cfg->use_existing;
     o.sync_mode = b->cfg->sync;
     check(st_db_open(run.dir, &o, &b->db), "st_db_open");
 }
 
 static void db_close(bench *b) {
     if (!b->db) return;
+    st_stats s;
+    if (st_db_stats(b->db, &s) == ST_OK) { /* a failure here shows again, better, in st_db_close */
+        b->totals.opens++;
+        b->totals.wal_bytes += s.wal_bytes;
+        b->totals.flush_bytes += s.flush_bytes;
+        b->totals.flushes += s.flushes;
+        b->totals.wal_syncs += s.wal_syncs;
+    }
     int rc = st_db_close(b->db);
     b->db = NULL;
     check(rc, "st_db_close");
@@ -382,7 +459,7 @@ static void do_seekrandom(bench *b, result *r) {
         check(st_db_iter_new(b->db, NULL, &it), "st_db_iter_new");
         st_iter_seek(it, target);
         if (st_iter_valid(it) && st_slice_cmp(st_iter_key(it), target) == 0) r->found++;
-        for (int j = 0; j < SEEK_NEXTS && st_iter_valid(it); j++) {
+        for (uint64_t j = 0; j < c->seek_nexts && st_iter_valid(it); j++) {
             r->bytes += st_iter_key(it).len + st_iter_value(it).len;
             st_iter_next(it);
         }
@@ -403,10 +480,12 @@ static double now_secs(void) {
 
 static double mb(uint64_t bytes) { return (double)bytes / 1048576.0; }
 
+/* db_bench's line: "name : X micros/op Y ops/sec Z seconds N operations; M MB/s (F of R found)". */
 static void print_result(const char *name, const result *r, double secs) {
     double micros = r->ops ? secs * 1e6 / (double)r->ops : 0.0;
     double ops_sec = secs > 0 ? (double)r->ops / secs : 0.0;
-    printf("%-12s : %8.3f micros/op %7.0f ops/sec;", name, micros, ops_sec);
+    printf("%-12s : %11.3f micros/op %.0f ops/sec %.3f seconds %" PRIu64 " operations;", name, micros,
+           ops_sec, secs, r->ops);
     if (r->bytes) printf(" %6.1f MB/s", secs > 0 ? mb(r->bytes) / secs : 0.0);
     if (r->reads) printf(" (%" PRIu64 " of %" PRIu64 " found)", r->found, r->ops);
     if (interrupted) printf(" (interrupted)");
@@ -440,21 +519,29 @@ static void print_header(const config *c) {
     printf("Keys:       %zu bytes each (zero-padded decimal)\n", c->key_size);
     printf("Values:     %zu bytes each (%zu bytes after compression)\n", c->value_size, c->value_size / 2);
     printf("Entries:    %" PRIu64 "\n", c->num);
-    printf("Reads:      %" PRIu64 "\n", c->reads);
+    printf("Reads:      %" PRIu64 " (seekrandom: %" PRIu64 " nexts per seek)\n", c->reads, c->seek_nexts);
     printf("RawSize:    %.1f MB (estimated)\n", mb(c->num * (c->key_size + c->value_size)));
+    printf("Compression: %s", codec_name(c->opts.codec));
+    if (c->opts.codec == ST_CODEC_ZSTD) printf(" (level %d)", c->opts.zstd_level);
+    printf("\n");
+    printf("WriteBuffer: %zu bytes, %d immutable\n", c->opts.write_buffer_bytes, c->opts.max_immutable);
+    printf("BlockSize:  %zu bytes\n", c->opts.block_bytes);
+    printf("BloomBits:  %d per key\n", c->opts.bloom_bits_per_key);
+    printf("BlockCache: %zu bytes\n", c->opts.block_cache_bytes);
     printf("Sync:       %s\n", c->sync_name);
     printf("Batch:      %" PRIu64 "%s\n", c->batch, c->batch == 1 ? " (st_db_put)" : " per st_db_write");
     printf("Seed:       %" PRIu64 "\n", c->seed);
-    printf("DB:         %s%s\n", run.dir, run.keep ? "" : " (removed at exit)");
+    printf("DB:         %s%s%s\n", run.dir, c->use_existing ? " (existing)" : "",
+           run.keep ? "" : " (removed at exit)");
     printf("------------------------------------------------\n");
     fflush(stdout);
 }
 
 /* ---- main ------------------------------------------------------------------------------------ */
 
-enum bench_kind { B_FILLSEQ, B_FILLRANDOM, B_OVERWRITE, B_READRANDOM, B_SEEKRANDOM, B_COUNT };
+enum bench_kind { B_FILLSEQ, B_FILLRANDOM, B_OVERWRITE, B_READRANDOM, B_SEEKRANDOM, B_FLUSH, B_COUNT };
 static const char *const bench_names[B_COUNT] = {"fillseq", "fillrandom", "overwrite", "readrandom",
-                                                 "seekrandom"};
+                                                 "seekrandom", "flush"};
 
 /* Splits --benchmarks into kinds; dies on an unknown name before anything runs. */
 static size_t parse_benchmarks(const char *list, enum bench_kind **out) {
@@ -466,7 +553,7 @@ static size_t parse_benchmarks(const char *list, enum bench_kind **out) {
     for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         int k = 0;
         while (k < B_COUNT && strcmp(tok, bench_names[k])) k++;
-        if (k == B_COUNT) die("unknown benchmark '%s' (known: %s)", tok, DEFAULT_BENCHMARKS);
+        if (k == B_COUNT) die("unknown benchmark '%s' (known: %s)", tok, KNOWN_BENCHMARKS);
         kinds[n++] = (enum bench_kind)k;
     }
     free(copy);
@@ -508,12 +595,22 @@ int main(int argc, char **argv) {
         check(st_db_stats(b.db, &s0), "st_db_stats");
         result r = {0};
         double t0 = now_secs();
+        if (k == B_FLUSH) {
+            /* A meta step like db_bench's "flush": no ops/sec, so no result line to parse. */
+            check(st_db_flush(b.db), "st_db_flush");
+            check(st_db_stats(b.db, &s1), "st_db_stats");
+            printf("%-12s : memtable written to L0 in %.3f seconds\n", bench_names[k], now_secs() - t0);
+            print_stats(&s0, &s1);
+            fflush(stdout);
+            continue;
+        }
         switch (k) {
         case B_FILLSEQ: do_write(&b, true, &r); break;
         case B_FILLRANDOM:
         case B_OVERWRITE: do_write(&b, false, &r); break;
         case B_READRANDOM: do_readrandom(&b, &r); break;
         case B_SEEKRANDOM: do_seekrandom(&b, &r); break;
+        case B_FLUSH:
         case B_COUNT: break;
         }
         double secs = now_secs() - t0;
@@ -524,6 +621,11 @@ int main(int argc, char **argv) {
     }
 
     db_close(&b);
+    /* One machine-readable line: the engine's own write counters (st_stats, since each open and
+     * summed over opens; table bytes written at open by WAL recovery count as flush bytes). */
+    printf("totals: opens=%" PRIu64 " wal_bytes=%" PRIu64 " flush_bytes=%" PRIu64 " flushes=%" PRIu64
+           " wal_syncs=%" PRIu64 "\n",
+           b.totals.opens, b.totals.wal_bytes, b.totals.flush_bytes, b.totals.flushes, b.totals.wal_syncs);
     st_batch_free(b.batch);
     free(b.values.pool);
     free(kinds);
