@@ -581,6 +581,18 @@ void ks_info_storage(ks *k, ks_info_fn fn, void *arg) {
     EMIT("engine_flushes", s.flushes);
     EMIT("engine_flush_bytes", s.flush_bytes);
     EMIT("engine_write_stalls", s.write_stalls);
+    EMIT("engine_write_stops_memtable", s.write_stops_memtable);
+    EMIT("engine_write_slowdowns", s.write_slowdowns);
+    EMIT("engine_write_stops", s.write_stops);
+    EMIT("engine_write_stall_micros", s.write_stall_micros);
+    EMIT("compactions", s.compactions);
+    EMIT("compaction_trivial_moves", s.trivial_moves);
+    EMIT("compactions_running", s.compactions_running);
+    EMIT("compaction_bytes_read", s.compaction_bytes_read);
+    EMIT("compaction_bytes_written", s.compaction_bytes_written);
+    EMIT("compaction_entries_dropped", s.compaction_entries_dropped);
+    EMIT("compaction_pending_bytes", s.pending_compaction_bytes);
+    EMIT("compaction_base_level", (uint64_t)s.base_level);
     EMIT("engine_block_reads", s.block_reads);
     EMIT("engine_bloom_useful", s.bloom_useful);
     EMIT("block_cache_capacity", s.cache_capacity_bytes);
@@ -596,6 +608,11 @@ void ks_info_storage(ks *k, ks_info_fn fn, void *arg) {
         EMIT(name, s.level_files[l]);
         snprintf(name, sizeof name, "level%d_bytes", l);
         EMIT(name, s.level_bytes[l]);
+        snprintf(name, sizeof name, "level%d_target_bytes", l);
+        EMIT(name, s.level_target_bytes[l]);
+        snprintf(name, sizeof name, "level%d_score", l);
+        snprintf(v, sizeof v, "%.3f", s.level_score[l]);
+        fn(arg, name, v);
     }
 #undef EMIT
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compaction.h"
 #include "db_impl.h"
 #include "db_iter.h"
 #include "merge_iter.h"
@@ -37,7 +38,29 @@ void st_options_default(st_options *o) {
     o->zstd_level = 3;
     o->max_batch_bytes = 64u << 20;
     o->block_cache_bytes = 64u << 20;
+    o->max_background_compactions = 1;
+    o->level0_file_num_compaction_trigger = 4;
+    o->level0_slowdown_writes_trigger = 20;
+    o->level0_stop_writes_trigger = 36;
+    o->max_bytes_for_level_base = 256ull << 20;
+    o->max_bytes_for_level_multiplier = 10;
+    o->level_compaction_dynamic_level_bytes = true;
+    o->target_file_size_base = 64ull << 20;
+    o->max_compaction_bytes = 0;
+    o->soft_pending_compaction_bytes_limit = 64ull << 30;
+    o->hard_pending_compaction_bytes_limit = 256ull << 30;
+    for (int l = 0; l < ST_MAX_LEVELS; l++) {
+        /* RocksDB's usual advice: a fast codec where data is rewritten soon, a strong one at the
+         * bottom where ~90% of it rests */
+        o->levels[l].codec = l < ST_MAX_LEVELS - 2 ? ST_CODEC_INHERIT : ST_CODEC_ZSTD;
+        o->levels[l].zstd_level = 3;
+        o->levels[l].block_bytes = 0;
+    }
+    o->compaction_filter = NULL;
+    o->compaction_filter_arg = NULL;
 }
+
+static bool codec_ok(int c) { return c == ST_CODEC_NONE || c == ST_CODEC_LZ4 || c == ST_CODEC_ZSTD; }
 
 static int check_options(const st_options *o) {
     if (!o || o->magic != ST_OPTIONS_MAGIC) return st_err(ST_EINVAL, "options not initialised with st_options_default()");
@@ -52,12 +75,36 @@ static int check_options(const st_options *o) {
         return st_err(ST_EINVAL, "restart_interval %d not in 1..1024", o->restart_interval);
     if (o->bloom_bits_per_key < 0 || o->bloom_bits_per_key > 64)
         return st_err(ST_EINVAL, "bloom_bits_per_key %d not in 0..64", o->bloom_bits_per_key);
-    if (o->codec != ST_CODEC_NONE && o->codec != ST_CODEC_LZ4 && o->codec != ST_CODEC_ZSTD)
-        return st_err(ST_EINVAL, "codec %d unknown", (int)o->codec);
+    if (!codec_ok(o->codec)) return st_err(ST_EINVAL, "codec %d unknown", (int)o->codec);
     if (o->zstd_level < -7 || o->zstd_level > 22) return st_err(ST_EINVAL, "zstd_level %d not in -7..22", o->zstd_level);
     /* tables refuse entries of 2 GiB or more: a batch that could hold one would fail its flush */
     if (o->max_batch_bytes < 1024 || o->max_batch_bytes > (1u << 30))
         return st_err(ST_EINVAL, "max_batch_bytes %zu not in 1KiB..1GiB", o->max_batch_bytes);
+    if (o->max_background_compactions < 1 || o->max_background_compactions > ST_MAX_BG_COMPACTIONS)
+        return st_err(ST_EINVAL, "max_background_compactions %d not in 1..%d", o->max_background_compactions,
+                      ST_MAX_BG_COMPACTIONS);
+    /* trigger <= slowdown <= stop, or writers would wait for a compaction that is never due */
+    if (o->level0_file_num_compaction_trigger < 1 || o->level0_slowdown_writes_trigger < o->level0_file_num_compaction_trigger ||
+        o->level0_stop_writes_trigger < o->level0_slowdown_writes_trigger || o->level0_stop_writes_trigger > 10000)
+        return st_err(ST_EINVAL, "L0 triggers must satisfy 1 <= compaction (%d) <= slowdown (%d) <= stop (%d) <= 10000",
+                      o->level0_file_num_compaction_trigger, o->level0_slowdown_writes_trigger,
+                      o->level0_stop_writes_trigger);
+    if (o->max_bytes_for_level_base < 1024) return st_err(ST_EINVAL, "max_bytes_for_level_base under 1 KiB");
+    if (!(o->max_bytes_for_level_multiplier > 1 && o->max_bytes_for_level_multiplier <= 1000))
+        return st_err(ST_EINVAL, "max_bytes_for_level_multiplier must be in (1, 1000]");
+    if (o->target_file_size_base < 1024) return st_err(ST_EINVAL, "target_file_size_base under 1 KiB");
+    if (o->soft_pending_compaction_bytes_limit && o->hard_pending_compaction_bytes_limit &&
+        o->soft_pending_compaction_bytes_limit > o->hard_pending_compaction_bytes_limit)
+        return st_err(ST_EINVAL, "soft_pending_compaction_bytes_limit above the hard limit");
+    for (int l = 0; l < ST_MAX_LEVELS; l++) {
+        const st_level_options *lo = &o->levels[l];
+        if (lo->codec != ST_CODEC_INHERIT && !codec_ok(lo->codec))
+            return st_err(ST_EINVAL, "levels[%d].codec %d unknown", l, lo->codec);
+        if (lo->zstd_level < -7 || lo->zstd_level > 22)
+            return st_err(ST_EINVAL, "levels[%d].zstd_level %d not in -7..22", l, lo->zstd_level);
+        if (lo->block_bytes && (lo->block_bytes < 256 || lo->block_bytes > (16u << 20)))
+            return st_err(ST_EINVAL, "levels[%d].block_bytes %zu not 0 or in 256..16MiB", l, lo->block_bytes);
+    }
     return 0;
 }
 
@@ -145,6 +192,8 @@ static void db_free(st_db *db) {
     pthread_cond_destroy(&db->bg_cv);
     pthread_cond_destroy(&db->done_cv);
     pthread_cond_destroy(&db->sync_cv);
+    pthread_cond_destroy(&db->compact_cv);
+    pthread_mutex_destroy(&db->manual_mu);
     free(db->dir);
     free(db);
 }
@@ -163,6 +212,8 @@ int st_db_open(const char *dir, const st_options *opts, st_db **out) {
     pthread_cond_init(&db->bg_cv, NULL);
     pthread_cond_init(&db->done_cv, NULL);
     pthread_cond_init(&db->sync_cv, NULL);
+    pthread_cond_init(&db->compact_cv, NULL);
+    pthread_mutex_init(&db->manual_mu, NULL);
     db->snapshots.next = db->snapshots.prev = &db->snapshots;
     int rc;
     char path[ST_PATH_MAX];
@@ -187,6 +238,7 @@ int st_db_open(const char *dir, const st_options *opts, st_db **out) {
     if ((rc = st_db_recover(db))) goto fail;
     pthread_mutex_lock(&db->mu);
     rc = st_db_sv_install(db);
+    st_db_compaction_state_update(db);
     pthread_mutex_unlock(&db->mu);
     if (rc) goto fail;
     st_db_delete_obsolete(db);
@@ -202,6 +254,13 @@ int st_db_open(const char *dir, const st_options *opts, st_db **out) {
         }
         db->sync_started = true;
     }
+    for (int i = 0; i < opts->max_background_compactions; i++) {
+        if (pthread_create(&db->compact_threads[i], NULL, st_db_compact_main, db)) {
+            rc = st_err(ST_ENOMEM, "cannot start compaction thread %d", i);
+            goto fail;
+        }
+        db->n_compact_threads++;
+    }
     *out = db;
     return 0;
 fail:
@@ -211,14 +270,17 @@ fail:
 
 int st_db_close(st_db *db) {
     if (!db) return 0;
+    atomic_store(&db->closing, true);
     pthread_mutex_lock(&db->mu);
     db->shutting_down = true;
+    pthread_cond_broadcast(&db->compact_cv);
     pthread_cond_broadcast(&db->bg_cv);
     pthread_cond_broadcast(&db->done_cv);
     pthread_cond_broadcast(&db->sync_cv);
     pthread_mutex_unlock(&db->mu);
     if (db->flush_started) pthread_join(db->flush_thread, NULL);
     if (db->sync_started) pthread_join(db->sync_thread, NULL);
+    for (int i = 0; i < db->n_compact_threads; i++) pthread_join(db->compact_threads[i], NULL);
     int rc = 0;
     if (atomic_load(&db->fatal)) {
         rc = st_err(ST_EFATAL, "database was poisoned by a failed WAL write or sync: recent writes may be lost");
@@ -330,7 +392,7 @@ int st_db_write(st_db *db, st_batch *b, unsigned flags, uint64_t *lsn_out) {
         return st_err(ST_EFATAL, "an earlier WAL write or sync failed; reopen the database");
     }
     if (st_memtable_bytes(db->mem) >= db->opts.write_buffer_bytes) st_db_drain_inserts(db); /* D5 */
-    if ((rc = st_db_make_room(db))) {
+    if ((rc = st_db_write_stall(db)) || (rc = st_db_make_room(db))) {
         pthread_mutex_unlock(&db->write_mu);
         return rc;
     }
@@ -578,6 +640,16 @@ int st_db_stats(st_db *db, st_stats *out) {
     out->get_hits = db->stat.get_hits;
     out->commits_grouped = db->stat.commits_fast;
     out->write_stalls = db->stat.write_stalls;
+    out->write_stops_memtable = db->stat.stops_memtable;
+    out->write_slowdowns = db->stat.slowdowns;
+    out->write_stops = db->stat.stops;
+    out->write_stall_micros = db->stat.stall_micros;
+    out->compactions = db->stat.compactions;
+    out->trivial_moves = db->stat.trivial_moves;
+    out->compaction_bytes_read = db->stat.compact_read;
+    out->compaction_bytes_written = db->stat.compact_written;
+    out->compaction_entries_in = db->stat.compact_in;
+    out->compaction_entries_dropped = db->stat.compact_dropped;
     out->flush_bytes = db->stat.flush_bytes;
     out->memtable_bytes = st_memtable_bytes(sv->mem);
     out->immutable_count = sv->n_imm;
@@ -613,6 +685,13 @@ int st_db_stats(st_db *db, st_stats *out) {
     st_db_walref_put(db, w);
     pthread_mutex_lock(&db->mu);
     out->flushes = db->flushes_done;
+    out->compactions_running = (uint64_t)db->compactions_running;
+    out->pending_compaction_bytes = db->lstate.pending_bytes;
+    out->base_level = db->lstate.base_level;
+    for (int l = 0; l < ST_MAX_LEVELS; l++) {
+        out->level_score[l] = db->lstate.score[l];
+        out->level_target_bytes[l] = db->lstate.target[l];
+    }
     pthread_mutex_unlock(&db->mu);
     return 0;
 }

@@ -1,11 +1,12 @@
 /* db_impl.h -- the st_db handle, shared by db.c (API), flush.c (memtable switch and background
  * flush) and recovery.c (open-time WAL replay and file clean-up). Not included outside engine/db.
  *
- * Locking: write_mu serialises the ordered part of a write (sequence numbers, WAL append, memtable
+ * Locking: manual_mu serialises st_db_compact_range calls. write_mu serialises the ordered part of a write (sequence numbers, WAL append, memtable
  * reservation, memtable switch); the memtable inserts themselves run after it is dropped, many at
  * once. pub_mu guards the queue of writes in flight (oldest first), through which visible_seq
- * advances. mu guards mem/imm/wal/sv/snapshots and background state. Order: write_mu, then
- * pub_mu or mu (never both); never hold mu across I/O.
+ * advances. mu guards mem/imm/wal/sv/snapshots, background state and every table's
+ * being_compacted flag. Order: manual_mu, then write_mu, then pub_mu or mu (never both); the
+ * version set's own mutexes come last; never hold mu across I/O.
  * Invariants:
  *   D1 visible_seq only grows; every write <= visible_seq is in a memtable or a table of sv: it is
  *      advanced only over a prefix of the in-flight queue whose inserts are all done;
@@ -13,7 +14,12 @@
  *      queue first, holding write_mu so that no new write joins it);
  *   D2 every imm's WAL is durable in full (synced at the switch), so synced_floor covers it;
  *   D3 a WAL file is deleted only after the MANIFEST's log_number moved past it;
- *   D4 after a failed WAL write/sync (fatal) every write returns ST_EFATAL. */
+ *   D4 after a failed WAL write/sync (fatal) every write returns ST_EFATAL;
+ *   D6 a table is an input of at most one running compaction (being_compacted, set and cleared
+ *      under mu together with reading the current version), and while a manual compaction runs
+ *      no background compaction does;
+ *   D7 a writer waits for compaction only while the stall state says STOP and some compaction
+ *      can still make progress; shutdown and a background error end every wait. */
 #ifndef STRATA_DB_DB_IMPL_H
 #define STRATA_DB_DB_IMPL_H
 
@@ -21,6 +27,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "compaction_picker.h"
 #include "io/io.h"
 #include "mem/memtable.h"
 #include "table/block_cache.h"
@@ -62,6 +69,11 @@ struct st_snapshot {
     struct st_snapshot *prev, *next;
 };
 
+/* What writers must do now (recomputed after every flush and compaction install). */
+enum st_stall { ST_STALL_NONE = 0, ST_STALL_SLOWDOWN = 1, ST_STALL_STOP = 2 };
+
+#define ST_MAX_BG_COMPACTIONS 16
+
 struct st_db {
     char *dir;
     st_options opts;
@@ -80,7 +92,8 @@ struct st_db {
 
     pthread_mutex_t mu;
     pthread_cond_t bg_cv;   /* wakes the flush thread */
-    pthread_cond_t done_cv; /* a flush finished or failed */
+    pthread_cond_t done_cv; /* a flush or compaction finished or failed; the stall state changed */
+    pthread_cond_t compact_cv; /* wakes compaction threads */
     pthread_cond_t sync_cv; /* wakes the everysec thread */
     st_memtable *mem;
     uint64_t mem_wal;
@@ -92,6 +105,13 @@ struct st_db {
     int bg_error;
     bool shutting_down;
     uint64_t flushes_done;
+    int compactions_running;  /* background and manual */
+    int manual_active;        /* a st_db_compact_range holds background picks back */
+    bool picker_idle;         /* the last background pick found nothing to do in the current state */
+    st_level_state lstate;    /* of the current version, recomputed with it */
+    pthread_mutex_t manual_mu;
+    atomic_bool closing;      /* set at close: running compactions give up between entries */
+    atomic_int stall;         /* enum st_stall, read by writers without mu */
 
     _Atomic uint64_t visible_seq;
     _Atomic uint64_t synced_floor;
@@ -99,10 +119,14 @@ struct st_db {
 
     pthread_t flush_thread, sync_thread;
     bool flush_started, sync_started;
+    pthread_t compact_threads[ST_MAX_BG_COMPACTIONS];
+    int n_compact_threads;
 
     struct {
         _Atomic uint64_t puts, deletes, batches, gets, get_hits, commits, commits_fast, write_stalls,
             flush_bytes;
+        _Atomic uint64_t stops_memtable, slowdowns, stops, stall_micros;
+        _Atomic uint64_t compactions, trivial_moves, compact_read, compact_written, compact_in, compact_dropped;
         _Atomic uint64_t wal_bytes_closed, wal_syncs_closed; /* from WALs already closed */
     } stat;
 };

@@ -3,16 +3,17 @@
  * A switch (under write_mu) opens the next WAL, syncs the old one in full, and queues the old
  * memtable as immutable. The flush thread writes the oldest immutable memtable to an L0 table
  * (fsync file, fsync dir), logs {add L0 file, log_number = next WAL} in the MANIFEST, then drops
- * the memtable and deletes its WAL (D3). Writers wait only when max_immutable memtables are
- * already queued. */
+ * the memtable and deletes its WAL (D3). Here writers wait only when max_immutable memtables are
+ * already queued (compaction stalls are in compaction.c). After each flush the compaction state
+ * is recomputed, which may wake a compaction thread. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "compaction.h"
 #include "db_impl.h"
-#include "table/sstable_builder.h"
-#include "table/sstable_reader.h"
+#include "table_out.h"
 #include "util/err.h"
 #include "version/filename.h"
 
@@ -23,67 +24,21 @@ static int io_err(int neg, const char *what, const char *path) {
 int st_db_write_l0(st_db *db, st_memtable *mem, st_file_meta **out) {
     *out = NULL;
     if (st_memtable_entries(mem) == 0) return 0;
-    char path[ST_PATH_MAX];
-    uint64_t number = st_vset_new_file_number(db->vs);
-    st_fn_table(path, db->dir, number);
-    st_file *f = NULL;
-    st_sst_builder *b = NULL;
+    st_table_out t;
     st_iter *it = NULL;
-    st_file_meta *fm = NULL;
-    st_sst_meta meta;
-    st_sst_meta_init(&meta);
-    int rc = st_file_open(path, ST_OPEN_WRITE | ST_OPEN_CREATE | ST_OPEN_EXCL, &f);
-    if (rc) {
-        rc = io_err(rc, "create", path);
-        goto out;
-    }
-    st_sst_opts so = {.block_bytes = db->opts.block_bytes,
-                      .restart_interval = db->opts.restart_interval,
-                      .bloom_bits_per_key = db->opts.bloom_bits_per_key,
-                      .codec = db->opts.codec,
-                      .zstd_level = db->opts.zstd_level};
-    if ((rc = st_sst_builder_new(f, &so, &b)) || (rc = st_memtable_iter_new(mem, &it))) goto out;
+    int rc = st_db_table_open(db, 0, &t);
+    if (rc) return rc;
+    if ((rc = st_memtable_iter_new(mem, &it))) goto fail;
     for (st_iter_seek_first(it); st_iter_valid(it); st_iter_next(it))
-        if ((rc = st_sst_builder_add(b, st_iter_key(it), st_iter_value(it)))) goto out;
-    if ((rc = st_iter_status(it)) || (rc = st_sst_builder_finish(b, &meta))) goto out;
-    if ((rc = st_file_sync(f)) || (rc = st_io_sync_dir(db->dir))) {
-        rc = io_err(rc, "sync", path);
-        goto out;
-    }
-    st_file_close(f);
-    f = NULL;
-    if ((rc = st_file_meta_new(&fm))) goto out;
-    fm->level = 0;
-    fm->number = number;
-    fm->size = meta.file_size;
-    fm->entries = meta.entries;
-    fm->min_seq = meta.min_seq;
-    fm->max_seq = meta.max_seq;
-    fm->checksum = meta.file_checksum;
-    fm->ctime = (uint64_t)time(NULL);
-    fm->codec = db->opts.codec;
-    if ((rc = st_buf_append(&fm->smallest, meta.smallest.data, meta.smallest.len)) ||
-        (rc = st_buf_append(&fm->largest, meta.largest.data, meta.largest.len)))
-        goto out;
-    if ((rc = st_file_open(path, ST_OPEN_READ, &f))) {
-        rc = io_err(rc, "open", path);
-        goto out;
-    }
-    rc = st_sst_reader_open(f, number, db->cache, &fm->reader);
-    f = NULL; /* the reader owns it, even on failure */
-    if (rc) goto out;
-    atomic_fetch_add(&db->stat.flush_bytes, meta.file_size);
-    *out = fm;
-    fm = NULL;
-out:
+        if ((rc = st_db_table_add(&t, st_iter_key(it), st_iter_value(it)))) goto fail;
+    if ((rc = st_iter_status(it))) goto fail;
     st_iter_free(it);
-    st_sst_builder_free(b);
-    st_sst_meta_destroy(&meta);
-    st_file_close(f);
-    if (rc) {
-        st_file_meta_unref(fm);
-        st_io_unlink(path);
-    }
+    if ((rc = st_db_table_finish(db, &t, true, out))) return rc;
+    atomic_fetch_add(&db->stat.flush_bytes, (*out)->size);
+    return 0;
+fail:
+    st_iter_free(it);
+    st_db_table_abandon(&t);
     return rc;
 }
 
@@ -150,7 +105,8 @@ int st_db_make_room(st_db *db) {
     }
     int rc = db->bg_error;
     pthread_mutex_unlock(&db->mu);
-    if (rc) return st_err(rc, "background flush failed earlier; writes are refused until reopen");
+    if (stalled) atomic_fetch_add(&db->stat.stops_memtable, 1);
+    if (rc) return st_err(rc, "a background flush or compaction failed earlier; writes are refused until reopen");
     return st_db_switch_memtable(db);
 }
 
@@ -193,6 +149,7 @@ void *st_db_flush_main(void *arg) {
             db->n_imm--;
             db->flushes_done++;
             drop_wal = st_db_sv_install(db) == 0;
+            st_db_compaction_state_update(db); /* maybe L0 is due, maybe writers must slow */
         }
         pthread_cond_broadcast(&db->done_cv);
         if (drop_wal) {

@@ -128,15 +128,27 @@ int st_version_snapshot_edit(const st_version *v, st_version_edit *e) {
 }
 
 int st_version_check(const st_version *v) {
+    for (int l = 0; l < ST_MAX_LEVELS; l++)
+        for (size_t j = 0; j < v->n_files[l]; j++) {
+            const st_file_meta *f = v->files[l][j];
+            if (f->level != l)
+                return st_err(ST_ECORRUPT, "table %llu sits in L%d but says L%d", (unsigned long long)f->number, l,
+                              f->level);
+            if (f->smallest.len < ST_IKEY_TAG_BYTES || f->largest.len < ST_IKEY_TAG_BYTES ||
+                st_ikey_cmp(st_buf_slice(&f->smallest), st_buf_slice(&f->largest)) > 0)
+                return st_err(ST_ECORRUPT, "L%d table %llu: smallest key above largest", l,
+                              (unsigned long long)f->number);
+        }
     for (size_t j = 1; j < v->n_files[0]; j++)
         if (v->files[0][j - 1]->max_seq < v->files[0][j]->max_seq)
             return st_err(ST_ECORRUPT, "L0 out of order at table %llu",
                           (unsigned long long)v->files[0][j]->number);
+    /* V3, on user keys: one user key never spans two tables of a level (a lookup reads one) */
     for (int l = 1; l < ST_MAX_LEVELS; l++)
         for (size_t j = 1; j < v->n_files[l]; j++) {
             const st_file_meta *a = v->files[l][j - 1], *b = v->files[l][j];
             if (st_slice_cmp(st_ikey_user(st_buf_slice(&a->largest)), st_ikey_user(st_buf_slice(&b->smallest))) >= 0)
-                return st_err(ST_ECORRUPT, "L%d tables %llu and %llu overlap", l,
+                return st_err(ST_ECORRUPT, "L%d tables %llu and %llu overlap or are out of order", l,
                               (unsigned long long)a->number, (unsigned long long)b->number);
         }
     return 0;

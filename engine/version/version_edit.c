@@ -11,7 +11,9 @@
 #include "version_edit.h"
 
 #include <stdlib.h>
+#include <string.h>
 
+#include "io/io.h"
 #include "table/sstable_reader.h"
 #include "util/err.h"
 #include "util/ikey.h"
@@ -36,10 +38,56 @@ void st_file_meta_unref(st_file_meta *f) {
     if (!f) return;
     if (atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) != 1) return;
     st_sst_reader_unref(f->reader);
+    if (f->obsolete_path) {
+        /* F1: no version, iterator or compaction holds the file any more (moved copies hold f) */
+        st_io_unlink(f->obsolete_path);
+        free(f->obsolete_path);
+    }
+    st_file_meta_unref(f->moved_from);
     st_buf_destroy(&f->smallest);
     st_buf_destroy(&f->largest);
     free(f);
 }
+
+int st_file_meta_moved(st_file_meta *f, int level, st_file_meta **out) {
+    st_file_meta *m;
+    ST_TRY(st_file_meta_new(&m));
+    int rc = st_buf_append(&m->smallest, f->smallest.data, f->smallest.len);
+    if (!rc) rc = st_buf_append(&m->largest, f->largest.data, f->largest.len);
+    if (rc) {
+        st_file_meta_unref(m);
+        *out = NULL;
+        return rc;
+    }
+    m->level = level;
+    m->number = f->number;
+    m->size = f->size;
+    m->entries = f->entries;
+    m->min_seq = f->min_seq;
+    m->max_seq = f->max_seq;
+    m->checksum = f->checksum;
+    m->ctime = f->ctime;
+    m->codec = f->codec;
+    m->tier = f->tier;
+    if (f->reader) st_sst_reader_ref(f->reader);
+    m->reader = f->reader;
+    st_file_meta_ref(f);
+    m->moved_from = f;
+    *out = m;
+    return 0;
+}
+
+int st_file_meta_mark_obsolete(st_file_meta *f, const char *path) {
+    while (f->moved_from) f = f->moved_from;
+    if (f->obsolete_path) return 0;
+    char *p = strdup(path);
+    if (!p) return ST_ENOMEM;
+    f->obsolete_path = p;
+    return 0;
+}
+
+st_slice st_file_meta_ukey_smallest(const st_file_meta *f) { return st_ikey_user(st_buf_slice(&f->smallest)); }
+st_slice st_file_meta_ukey_largest(const st_file_meta *f) { return st_ikey_user(st_buf_slice(&f->largest)); }
 
 void st_edit_init(st_version_edit *e) { memset(e, 0, sizeof *e); }
 

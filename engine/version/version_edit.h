@@ -15,7 +15,13 @@
 struct st_sst_reader;
 
 /* One live table. Shared by every version that contains it (refcounted); immutable once
- * published except `reader`, which is set once before publication. */
+ * published except `reader` (set once before publication), `being_compacted` (guarded by the
+ * owning db's mu) and the obsolete mark (set once, by the compaction that removed the table).
+ * A trivial move re-links a table one level down under a new st_file_meta (its level differs)
+ * that holds a reference on the original (`moved_from`) and shares its reader, so the original
+ * lives while any version names the file at either level.
+ * F1: a file marked obsolete is unlinked when its last st_file_meta reference goes, i.e. when no
+ *     version, iterator or compaction can read it any more (ARCHITECTURE.md invariant 6). */
 typedef struct st_file_meta {
     atomic_int refs;
     int level;
@@ -30,12 +36,28 @@ typedef struct st_file_meta {
     st_buf smallest;     /* internal keys */
     st_buf largest;
     struct st_sst_reader *reader; /* open reader, owned (one reference) */
+    bool being_compacted;         /* an input of a running compaction; guarded by the db's mu */
+    struct st_file_meta *moved_from; /* trivial move: the meta at the old level (one reference) */
+    char *obsolete_path;          /* set by st_file_meta_mark_obsolete; unlinked at the last unref */
 } st_file_meta;
 
 /* refcount 1. Caller releases with st_file_meta_unref. */
 int st_file_meta_new(st_file_meta **out);
 void st_file_meta_ref(st_file_meta *f);
-void st_file_meta_unref(st_file_meta *f); /* NULL-safe; unrefs the reader at 0 */
+void st_file_meta_unref(st_file_meta *f); /* NULL-safe; unrefs the reader at 0 (and unlinks, F1) */
+
+/* A new meta for f's file at `level` (a trivial move): copies f's fields, references f and its
+ * reader. refcount 1. */
+int st_file_meta_moved(st_file_meta *f, int level, st_file_meta **out);
+
+/* F1: the file (at `path`) is no longer in the current version; it is unlinked once the original
+ * meta of the file (following moved_from) has no reference left. REQUIRES: the caller holds a
+ * reference on f (so the mark is published by its own unref). Idempotent. */
+int st_file_meta_mark_obsolete(st_file_meta *f, const char *path);
+
+/* User-key bounds of the table (views into f). */
+st_slice st_file_meta_ukey_smallest(const st_file_meta *f);
+st_slice st_file_meta_ukey_largest(const st_file_meta *f);
 
 typedef struct st_deleted_file {
     int level;

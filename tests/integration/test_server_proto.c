@@ -753,6 +753,17 @@ static void expect_in(const char *file, int line, const char *text, const char *
     if ((strstr(text, needle) != NULL) != want)
         st_fail_at(file, line, "%s: \"%s\" %s expected:\n%s", what, needle, want ? "is missing, but" : "is present, not", text);
 }
+/* The number after "name:" in INFO section (fails when absent). */
+static uint64_t info_u64(redisContext *c, const char *section, const char *name) {
+    char *s = info(c, section), want[96];
+    snprintf(want, sizeof want, "\r\n%s:", name);
+    char *p = strstr(s, want);
+    if (!p) ST_FAIL("INFO %s has no %s", section, name);
+    uint64_t v = strtoull(p + strlen(want), NULL, 10);
+    free(s);
+    return v;
+}
+
 #define EXPECT_IN(text, what, needle) expect_in(__FILE__, __LINE__, (text), (what), (needle), true)
 #define EXPECT_NOT_IN(text, what, needle) expect_in(__FILE__, __LINE__, (text), (what), (needle), false)
 
@@ -801,8 +812,19 @@ static void test_info_sections(void **state) {
     if (!st_server_is_redis()) { /* Strata's own section */
         s = info(c, "storage");
         EXPECT_IN(s, "INFO storage", "# Storage\r\n");
-        EXPECT_IN(s, "INFO storage", "level0_files:");
+        static const char *const fields[] = {"level0_files:", "level6_bytes:", "level1_score:", "compactions:",
+                                             "compaction_pending_bytes:", "engine_write_stalls:",
+                                             "engine_write_slowdowns:", "block_cache_capacity:",
+                                             "block_cache_hit_ratio:"};
+        for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) EXPECT_IN(s, "INFO storage", fields[i]);
         free(s);
+        /* a key read back from a table goes through the block cache: a miss, then a hit */
+        EXPECT_OK(c, "SET cachedkey cachedvalue");
+        EXPECT_OK(c, "SAVE"); /* flushes the memtable to a table */
+        uint64_t hits0 = info_u64(c, "storage", "block_cache_hits"), miss0 = info_u64(c, "storage", "block_cache_misses");
+        for (int i = 0; i < 2; i++) EXPECT_BULK(c, "cachedvalue", "GET cachedkey");
+        assert_true(info_u64(c, "storage", "block_cache_misses") >= miss0 + 1);
+        assert_true(info_u64(c, "storage", "block_cache_hits") >= hits0 + 1);
     }
 }
 

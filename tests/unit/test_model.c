@@ -6,9 +6,12 @@
  * model needs no tree, and a snapshot of the model is a copy of the slot array.
  *
  * test_model_random_* run a seeded random sequence of put / delete / get / scan (random bounds,
- * random seek, N steps) / batch / snapshot take-verify-release / flush / reopen (rotating the
- * block codec) against the model with a 64 KiB write buffer, so memtables switch, tables are
- * flushed and (presumably) compacted along the way. Any difference fails with the seed, the op
+ * random seek, N steps) / batch / snapshot take-verify-release / flush / st_db_compact_range
+ * (random bounds) / reopen (rotating the block codec and static or dynamic level sizing) against
+ * the model with a 64 KiB write buffer and tiny compaction sizes (8 KiB tables, 32 KiB base
+ * level, L0 trigger 2, two compaction threads), so memtables switch, tables are flushed, and
+ * background and manual compactions run (and drop versions and tombstones) along the way: a
+ * deleted key that resurfaced, or a version a snapshot lost, shows up as a mismatch. Any difference fails with the seed, the op
  * index, the key in hex, and what was expected and what the engine returned.
  * The other tests pin down iterator bounds as prefix scans, iterator point-in-time consistency
  * across later writes and flushes, and snapshots released in any order. */
@@ -85,7 +88,8 @@ typedef struct mt {
     int reopens;
     uint8_t *vbuf;           /* scratch: expected value bytes */
     uint8_t lower_buf[MAX_KEY_BYTES + 8], upper_buf[MAX_KEY_BYTES + 8], target_buf[MAX_KEY_BYTES + 8];
-    long n_put, n_del, n_get, n_scan, n_scan_steps, n_batch, n_snap, n_snap_reads, n_flush;
+    long n_put, n_del, n_get, n_scan, n_scan_steps, n_batch, n_snap, n_snap_reads, n_flush, n_compact;
+    uint64_t compactions_closed; /* st_stats.compactions summed over closed sessions */
 } mt;
 
 static uint64_t mix64(uint64_t x) {
@@ -260,11 +264,12 @@ static bool value_equals(mt *t, const mval *v, const uint8_t *p, size_t n) {
 
 static void mt_open(mt *t) {
     t->opts.codec = codecs[t->codec_idx % 3];
+    t->opts.level_compaction_dynamic_level_bytes = (t->codec_idx / 3) % 2 == 0;
     int rc = st_db_open(t->dir, &t->opts, &t->db);
     check_rc(t, "st_db_open", rc);
     assert_non_null(t->db);
-    printf("%s: op=%ld open #%d codec=%s sync_mode=%d\n", t->name, t->op, t->reopens + 1, codec_name(t->opts.codec),
-           (int)t->opts.sync_mode);
+    printf("%s: op=%ld open #%d codec=%s sync_mode=%d dynamic_levels=%d\n", t->name, t->op, t->reopens + 1,
+           codec_name(t->opts.codec), (int)t->opts.sync_mode, (int)t->opts.level_compaction_dynamic_level_bytes);
 }
 
 static uint32_t rand_vlen(mt *t) {
@@ -526,6 +531,25 @@ static uint64_t session_flushes(mt *t) {
     return s.flushes;
 }
 
+static uint64_t session_compactions(mt *t) {
+    st_stats s;
+    memset(&s, 0, sizeof s);
+    check_rc(t, "st_db_stats", st_db_stats(t->db, &s));
+    return s.compactions;
+}
+
+/* st_db_compact_range over random bounds (a third of the time the whole key space). */
+static void mt_compact(mt *t) {
+    st_slice lo = rand_bound(t, t->lower_buf), hi = rand_bound(t, t->upper_buf);
+    if (lo.len && hi.len && st_slice_cmp(lo, hi) > 0) {
+        st_slice x = lo;
+        lo = hi;
+        hi = x;
+    }
+    check_rc(t, "st_db_compact_range", st_db_compact_range(t->db, lo.len ? &lo : NULL, hi.len ? &hi : NULL));
+    t->n_compact++;
+}
+
 /* Close + open with the next codec; tables written with the previous codecs must stay readable. */
 static void mt_reopen(mt *t) {
     while (t->nsnaps) {
@@ -533,6 +557,7 @@ static void mt_reopen(mt *t) {
         snap_release(t, t->nsnaps - 1);
     }
     t->flushes_closed += session_flushes(t);
+    t->compactions_closed += session_compactions(t);
     int rc = st_db_close(t->db);
     t->db = NULL;
     check_rc(t, "st_db_close", rc);
@@ -553,6 +578,13 @@ static int setup(void **state) {
     st_options_default(&t->opts);
     t->opts.create_if_missing = true;
     t->opts.write_buffer_bytes = WRITE_BUFFER_BYTES;
+    t->opts.target_file_size_base = 8 * 1024;
+    t->opts.max_bytes_for_level_base = 32 * 1024;
+    t->opts.max_bytes_for_level_multiplier = 4;
+    t->opts.level0_file_num_compaction_trigger = 2;
+    t->opts.level0_slowdown_writes_trigger = 6;
+    t->opts.level0_stop_writes_trigger = 10;
+    t->opts.max_background_compactions = 2;
     *state = t;
     return 0;
 }
@@ -613,9 +645,11 @@ static void run_random(mt *t, const char *name, st_sync_mode mode, uint64_t def_
                 snap_verify(t, i, false);
                 snap_release(t, i);
             }
-        } else if (x < 998) {
+        } else if (x < 994) {
             check_rc(t, "st_db_flush", st_db_flush(t->db));
             t->n_flush++;
+        } else if (x < 998) {
+            mt_compact(t);
         } else {
             mt_reopen(t);
         }
@@ -631,17 +665,20 @@ static void run_random(mt *t, const char *name, st_sync_mode mode, uint64_t def_
     memset(&s, 0, sizeof s);
     check_rc(t, "st_db_stats", st_db_stats(t->db, &s));
     uint64_t flushes = t->flushes_closed + s.flushes;
+    uint64_t compactions = t->compactions_closed + s.compactions;
     int live = 0;
     for (int i = 0; i < t->m.n; i++) live += t->m.cur[i].present;
     uint64_t files = 0;
     for (int l = 0; l < ST_MAX_LEVELS; l++) files += s.level_files[l];
     printf("%s: seed=%llu ops=%ld puts=%ld dels=%ld gets=%ld scans=%ld (steps %ld) batches=%ld snaps=%ld "
-           "explicit_flushes=%ld | engine flushes=%llu reopens=%d live_keys=%d table_files=%llu "
-           "write_stalls=%llu last_seq=%llu\n",
+           "explicit_flushes=%ld compact_ranges=%ld | engine flushes=%llu compactions=%llu reopens=%d live_keys=%d "
+           "table_files=%llu write_stalls=%llu last_seq=%llu\n",
            name, (unsigned long long)t->seed, t->op, t->n_put, t->n_del, t->n_get, t->n_scan, t->n_scan_steps,
-           t->n_batch, t->n_snap, t->n_flush, (unsigned long long)flushes, t->reopens, live,
-           (unsigned long long)files, (unsigned long long)s.write_stalls, (unsigned long long)s.last_seq);
+           t->n_batch, t->n_snap, t->n_flush, t->n_compact, (unsigned long long)flushes,
+           (unsigned long long)compactions, t->reopens, live, (unsigned long long)files,
+           (unsigned long long)s.write_stalls, (unsigned long long)s.last_seq);
     assert_true(flushes > 0);
+    assert_true(compactions > 0);
     assert_true(t->reopens > 0);
     assert_true(files > 0);
     check_rc(t, "st_db_close", st_db_close(t->db));

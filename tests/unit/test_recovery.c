@@ -234,10 +234,14 @@ static void check_span(fx *x, const int *gen) {
 }
 
 /* Writes through a 32 KiB buffer, so at close the data sits in L0 tables, maybe an immutable
- * memtable being flushed, and the active memtable's WAL; all of it must come back. */
+ * memtable being flushed, and the active memtable's WAL; all of it must come back. Compaction is
+ * kept off L0 (huge triggers) so the tables stay there. */
 static void test_recovery_reopen_keeps_data_across_memtable_wal_and_l0(void **state) {
     fx *x = *state;
     x->opts.write_buffer_bytes = 32u << 10;
+    x->opts.level0_file_num_compaction_trigger = 1000;
+    x->opts.level0_slowdown_writes_trigger = 1000;
+    x->opts.level0_stop_writes_trigger = 1000;
     db_open(x);
     int *gen = calloc(SPAN_KEYS, sizeof *gen);
     assert_non_null(gen);

@@ -51,7 +51,10 @@ int st_db_delete(st_db *db, st_slice key);
  * Every operation in it gets its own sequence number; *lsn_out (may be NULL) receives the last
  * one, the batch's log sequence number. Without ST_WRITE_DEFER_COMMIT the batch is committed
  * (st_db_commit) before return. The batch is not consumed: clear or free it afterwards.
- * Errors: ST_EINVAL (batch larger than max_batch_bytes), ST_EFATAL, ST_EIO, ST_ENOSPC. */
+ * While compaction lags (L0 tables or compaction debt at the slowdown / stop thresholds of
+ * st_options) a write is delayed 1 ms or waits until compaction catches up (counted in st_stats).
+ * Errors: ST_EINVAL (batch larger than max_batch_bytes), ST_EFATAL, ST_EIO, ST_ENOSPC, a
+ * background flush or compaction error, ST_EBUSY (the db closed while the write waited). */
 int st_db_write(st_db *db, st_batch *b, unsigned flags, uint64_t *lsn_out);
 
 /* Group commit: makes every write with sequence number <= lsn durable according to the sync mode
@@ -107,7 +110,16 @@ uint64_t st_snapshot_seq(const st_snapshot *s);
 /* Writes the current memtable to an L0 table and waits until it is recorded in the MANIFEST. */
 int st_db_flush(st_db *db);
 
-#define ST_MAX_LEVELS 7
+/* Compacts the user-key range [*begin, *end] (either NULL: unbounded on that side), RocksDB's
+ * CompactRange: flushes the memtable, waits for running background compactions and holds new
+ * ones back, then compacts every level holding keys of the range into the next one, down to the
+ * last non-empty level, and rewrites the last level's tables of the range if they hold tombstones
+ * or a compaction filter is set. Afterwards every key of the range lives in one level (the last
+ * non-empty one), with every version no snapshot needs and every droppable tombstone gone.
+ * Runs on the calling thread; flushes go on meanwhile. Errors: ST_EFATAL, ST_EIO, ST_ENOSPC,
+ * ST_ECORRUPT (a damaged input table: nothing is installed), ST_ENOMEM, ST_EBUSY (the db is
+ * closing). */
+int st_db_compact_range(st_db *db, const st_slice *begin, const st_slice *end);
 
 typedef struct st_stats {
     uint64_t last_seq;           /* newest sequence number handed out */
@@ -120,7 +132,24 @@ typedef struct st_stats {
     uint64_t immutable_count;    /* memtables waiting to be flushed */
     uint64_t flushes;            /* memtables written to L0 since open */
     uint64_t flush_bytes;        /* bytes of tables written by flushes */
-    uint64_t write_stalls;       /* writes that waited for a flush */
+    uint64_t write_stalls;       /* writes delayed or stopped, for any reason (the sum below) */
+    uint64_t write_stops_memtable; /* writes that waited for a flush (max_immutable reached) */
+    uint64_t write_slowdowns;    /* writes delayed 1 ms: L0 files >= slowdown trigger or pending
+                                  * compaction bytes >= the soft limit */
+    uint64_t write_stops;        /* writes that waited for compaction: L0 files >= stop trigger or
+                                  * pending compaction bytes >= the hard limit */
+    uint64_t write_stall_micros; /* time writers spent delayed or waiting, all causes */
+    uint64_t compactions;        /* compactions installed since open (trivial moves included) */
+    uint64_t trivial_moves;      /* ... of which moved a table down without rewriting it */
+    uint64_t compactions_running;
+    uint64_t compaction_bytes_read;    /* table bytes read by compactions */
+    uint64_t compaction_bytes_written; /* table bytes written by compactions */
+    uint64_t compaction_entries_in, compaction_entries_dropped; /* entries read; not written */
+    uint64_t pending_compaction_bytes; /* estimated bytes compactions must rewrite to bring every
+                                        * level under its target (RocksDB's estimate) */
+    int base_level;              /* the level L0 compacts into */
+    double level_score[ST_MAX_LEVELS];         /* >= 1: due for compaction */
+    uint64_t level_target_bytes[ST_MAX_LEVELS]; /* 0: not in use (above the base level; L0) */
     uint64_t level_files[ST_MAX_LEVELS];
     uint64_t level_bytes[ST_MAX_LEVELS];
     uint64_t bloom_useful;       /* table lookups a bloom filter saved */

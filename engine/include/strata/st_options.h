@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "st_iter.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -27,6 +29,40 @@ typedef enum st_codec {
     ST_CODEC_ZSTD = 7,
 } st_codec;
 
+/* Levels of the LSM tree: L0 (flushed memtables, overlapping) and L1..L6 (sorted runs). */
+#define ST_MAX_LEVELS 7
+
+/* st_level_options.codec: use st_options.codec and st_options.zstd_level. Never on disk. */
+#define ST_CODEC_INHERIT (-1)
+
+/* How tables written to one level are built (docs/ARCHITECTURE.md, "Life of a compaction").
+ * A table moved to another level without rewriting (a trivial move) keeps its codec, so a move is
+ * refused when the codec of the two levels differs. */
+typedef struct st_level_options {
+    int codec;          /* st_codec, or ST_CODEC_INHERIT; default INHERIT on L0..L4, ZSTD on L5..L6 */
+    int zstd_level;     /* when codec is ST_CODEC_ZSTD here; default 3 */
+    size_t block_bytes; /* uncompressed data block target; 0: st_options.block_bytes; default 0 */
+} st_level_options;
+
+/* What a compaction filter decides for one entry (RocksDB's CompactionFilter::Decision). */
+typedef enum st_filter_decision {
+    ST_FILTER_KEEP = 0,         /* keep the entry as it is */
+    ST_FILTER_REMOVE = 1,       /* delete the key: written as a tombstone (so no older version deeper
+                                 * down resurfaces) and dropped at once when no deeper level holds
+                                 * the key and no snapshot needs it */
+    ST_FILTER_CHANGE_VALUE = 2, /* keep the key with *new_value */
+} st_filter_decision;
+
+/* Called by compactions for the newest version of each key that is a PUT, on a background thread
+ * (several at once when max_background_compactions > 1: it must be thread-safe). `level` is the
+ * level being written; `key`/`value` are views valid during the call. For CHANGE_VALUE the filter
+ * points *new_value at bytes that stay valid until its next call on the same thread (e.g. a
+ * thread-local buffer). A snapshot that could still see the entry loses it too (as in RocksDB):
+ * filters are for data that is logically gone already (expired TTLs, sub-keys of deleted
+ * collections). The filter must not call back into the db. */
+typedef st_filter_decision (*st_compaction_filter_fn)(void *arg, int level, st_slice key, st_slice value,
+                                                      st_slice *new_value);
+
 #define ST_OPTIONS_MAGIC 0x53544f50u /* "STOP": marks a struct filled by st_options_default() */
 
 typedef struct st_options {
@@ -44,6 +80,38 @@ typedef struct st_options {
     size_t max_batch_bytes;    /* largest write batch accepted; default 64 MiB */
     size_t block_cache_bytes;  /* LRU cache of uncompressed data blocks shared by every table;
                                 * 0 disables it; default 64 MiB */
+
+    /* ---- compaction (docs/ARCHITECTURE.md, "Life of a compaction"; RocksDB names and defaults) */
+    int max_background_compactions;         /* compaction threads, 1..16; default 1 */
+    int level0_file_num_compaction_trigger; /* L0 files that make L0 due for compaction; default 4 */
+    int level0_slowdown_writes_trigger;     /* L0 files at which each write is delayed 1 ms; default 20 */
+    int level0_stop_writes_trigger;         /* L0 files at which writes wait for compaction; default 36 */
+    uint64_t max_bytes_for_level_base;      /* target size of the base level (L1, or the first
+                                             * level L0 compacts into); default 256 MiB */
+    double max_bytes_for_level_multiplier;  /* each level's target is this times the previous one's;
+                                             * > 1; default 10 */
+    bool level_compaction_dynamic_level_bytes; /* derive targets backwards from the size of the last
+                                                * level (RocksDB's dynamic level sizing); L0 then
+                                                * compacts into the first level whose target fits;
+                                                * default true */
+    uint64_t target_file_size_base;         /* compaction output files are cut at this size; default
+                                             * 64 MiB */
+    uint64_t max_compaction_bytes;          /* input bytes of one compaction: L0 inputs are taken
+                                             * oldest first up to it, and an upper-level input set
+                                             * is widened only below it; 0: 25 x
+                                             * target_file_size_base; default 0. (Outputs are also
+                                             * cut when they overlap 10 x target_file_size_base of
+                                             * the level below the output: LevelDB's grandparent
+                                             * rule.) */
+    uint64_t soft_pending_compaction_bytes_limit; /* estimated compaction debt at which each write
+                                                   * is delayed; 0 disables; default 64 GiB */
+    uint64_t hard_pending_compaction_bytes_limit; /* ... at which writes wait for compaction; 0
+                                                   * disables; default 256 GiB */
+    st_level_options levels[ST_MAX_LEVELS]; /* per-level codec and block size (see above); `codec`
+                                             * above is what INHERIT levels (by default L0..L4)
+                                             * use, so setting it alone changes the upper levels */
+    st_compaction_filter_fn compaction_filter; /* NULL (default): none */
+    void *compaction_filter_arg;
 } st_options;
 
 void st_options_default(st_options *o);
