@@ -1,15 +1,18 @@
-/* file_posix.c -- the POSIX backend of io.h: pread/pwrite/fdatasync with EINTR and short
- * transfers retried. Holds no locks: an st_file's append offset is owned by its single appender;
- * pread/pwrite at explicit offsets are safe from any thread. */
+/* file_posix.c -- the st_file API and the POSIX backend of io.h: pread/pwrite/fdatasync with
+ * EINTR and short transfers retried. Every read, write and sync becomes an st_io_op; those that
+ * belong on the ring (st_io_ring_for: direct files, or uring_all) go through st_io_run() to the
+ * active backend, the rest run on the syscalls here, so callers see one behaviour. Holds no
+ * locks: an st_file's append offset is owned by its single appender; pread/pwrite at explicit
+ * offsets are safe from any thread. Direct files keep their probed alignment; unaligned reads
+ * go through direct.c's bounce buffer. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "io.h"
+#include "io_impl.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,26 +20,89 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct st_file {
-    int fd;
-    uint64_t append_off;
-    char path[];
-};
+#define MAX_ZERO_WRITES 64 /* pwrite returning 0 for n > 0 this often in a row is an error */
 
-static atomic_int fault_nth[ST_FAULT_OPS];
-static atomic_int fault_err[ST_FAULT_OPS];
-
-void st_io_fault_arm(enum st_io_fault_op op, int nth, int err) {
-    atomic_store(&fault_err[op], err);
-    atomic_store(&fault_nth[op], nth);
+void st_io_posix_run(st_io_op *op) {
+    op->rc = 0;
+    if (op->kind == ST_IO_FSYNC) {
+        int r;
+        do r = fdatasync(op->fd);
+        while (r < 0 && errno == EINTR);
+        op->rc = r < 0 ? -errno : 0;
+        op->complete = true;
+        return;
+    }
+    unsigned zero = 0;
+    while (op->done < op->len) {
+        size_t want = st_io_test_cap(op, op->len - op->done);
+        ssize_t r = op->kind == ST_IO_READ
+                        ? pread(op->fd, op->buf + op->done, want, (off_t)(op->off + op->done))
+                        : pwrite(op->fd, op->buf + op->done, want, (off_t)(op->off + op->done));
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            op->rc = -errno;
+            break;
+        }
+        if (r == 0) {
+            if (op->kind == ST_IO_READ) break; /* EOF */
+            if (++zero > MAX_ZERO_WRITES) {
+                op->rc = -EIO;
+                break;
+            }
+            continue;
+        }
+        zero = 0;
+        op->done += (size_t)r;
+        if (op->done < op->len && op->align > 1 && op->done % op->align) {
+            /* A direct transfer cannot continue off an alignment boundary: for a read that
+             * short count was EOF; a direct write that stops there failed. */
+            if (op->kind == ST_IO_WRITE) op->rc = -EIO;
+            break;
+        }
+    }
+    op->complete = true;
 }
 
-/* Returns -err when the armed fault for op fires now. */
-static int fault_check(enum st_io_fault_op op) {
-    int n = atomic_load_explicit(&fault_nth[op], memory_order_relaxed);
-    if (n <= 0) return 0;
-    if (atomic_fetch_sub(&fault_nth[op], 1) == 1) return -atomic_load(&fault_err[op]);
-    return 0;
+int st_io_run(st_io_op *ops, size_t n) {
+    int rc = 0;
+    if (st_io_backend_get() == ST_IO_URING && st_io_uring_run(ops, n, &rc)) return rc;
+    for (size_t i = 0; i < n; i++) {
+        ops[i].retries = 0;
+        st_io_posix_run(&ops[i]);
+        if (!rc) rc = ops[i].rc;
+    }
+    return rc;
+}
+
+int st_io_run_file(const st_file *f, st_io_op *op) {
+    if (st_io_ring_for(f)) return st_io_run(op, 1);
+    op->retries = 0;
+    st_io_posix_run(op);
+    return op->rc;
+}
+
+static int open_retry(const char *path, int of) {
+    int fd;
+    do fd = open(path, of, 0644);
+    while (fd < 0 && errno == EINTR);
+    return fd < 0 ? -errno : fd;
+}
+
+/* Opens with O_DIRECT; EINVAL (the filesystem refuses it) reopens buffered. Returns the fd or
+ * -errno; *direct says what we got. */
+static int open_direct(const char *path, int of, bool *direct) {
+    *direct = false;
+    int fd = st_io_fault_check(ST_FAULT_DIRECT);
+    if (fd == 0) fd = open_retry(path, of | O_DIRECT);
+    if (fd >= 0) {
+        *direct = true;
+        return fd;
+    }
+    if (fd != -EINVAL) return fd;
+    st_io_direct_refused(path, EINVAL);
+    /* O_CREAT|O_EXCL got past the existence check before O_DIRECT was refused, so the file may
+     * exist now, created by us: the buffered retry must not fail on it. */
+    return open_retry(path, of & ~O_EXCL);
 }
 
 int st_file_open(const char *path, int flags, st_file **out) {
@@ -50,13 +116,26 @@ int st_file_open(const char *path, int flags, st_file **out) {
     st_file *f = malloc(sizeof *f + plen + 1);
     if (!f) return -ENOMEM;
     memcpy(f->path, path, plen + 1);
-    int fd;
-    do fd = open(path, of, 0644);
-    while (fd < 0 && errno == EINTR);
+    f->direct = false;
+    f->align = 1;
+    int fd = (flags & ST_OPEN_DIRECT) ? open_direct(path, of, &f->direct) : open_retry(path, of);
     if (fd < 0) {
-        int e = errno;
         free(f);
-        return -e;
+        return fd;
+    }
+    if (f->direct) {
+        uint32_t align = 0;
+        st_io_direct_align(path, fd, &align);
+        if (align == 0) {
+            /* Opened, but this file cannot do direct IO (ext4 data journalling, verity...):
+             * the kernel would go buffered silently; say so instead. */
+            int fl = fcntl(fd, F_GETFL);
+            if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_DIRECT);
+            st_io_direct_refused(path, EOPNOTSUPP);
+            f->direct = false;
+            align = 1;
+        }
+        f->align = align;
     }
     struct stat st;
     if (fstat(fd, &st) < 0) {
@@ -79,33 +158,30 @@ int st_file_close(st_file *f) {
 }
 
 int st_file_pread(st_file *f, void *buf, size_t n, uint64_t off, size_t *nread) {
-    size_t done = 0;
-    while (done < n) {
-        ssize_t r = pread(f->fd, (char *)buf + done, n - done, (off_t)(off + done));
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            return -errno;
-        }
-        if (r == 0) break;
-        done += (size_t)r;
-    }
-    *nread = done;
-    return 0;
+    *nread = 0;
+    if (n == 0) return 0;
+    if (!st_io_direct_ok(f, buf, n, off)) return st_io_direct_pread(f, buf, n, off, nread);
+    st_io_op op = {.fd = f->fd, .kind = ST_IO_READ, .align = f->align, .buf = buf, .len = n, .off = off};
+    int rc = st_io_run_file(f, &op);
+    *nread = op.done;
+    return rc;
 }
 
 int st_file_pwrite(st_file *f, const void *buf, size_t n, uint64_t off) {
-    int rc = fault_check(ST_FAULT_WRITE);
+    int rc = st_io_fault_check(ST_FAULT_WRITE);
     if (rc) return rc;
-    size_t done = 0;
-    while (done < n) {
-        ssize_t r = pwrite(f->fd, (const char *)buf + done, n - done, (off_t)(off + done));
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            return -errno;
-        }
-        done += (size_t)r;
+    if (n == 0) return 0;
+    char *bounce = NULL;
+    if (!st_io_direct_ok(f, buf, n, off)) {
+        if (!st_io_is_aligned(off, f->align) || !st_io_is_aligned(n, f->align)) return -EINVAL;
+        if (!(bounce = st_io_aligned_alloc(n, f->align))) return -ENOMEM; /* only buf was off */
+        memcpy(bounce, buf, n);
     }
-    return 0;
+    st_io_op op = {.fd = f->fd, .kind = ST_IO_WRITE, .align = f->align,
+                   .buf = bounce ? bounce : (char *)buf, .len = n, .off = off};
+    rc = st_io_run_file(f, &op);
+    free(bounce);
+    return rc;
 }
 
 int st_file_append(st_file *f, const void *buf, size_t n) {
@@ -117,10 +193,15 @@ int st_file_append(st_file *f, const void *buf, size_t n) {
 uint64_t st_file_append_off(const st_file *f) { return f->append_off; }
 
 int st_file_sync(st_file *f) {
-    int rc = fault_check(ST_FAULT_SYNC);
+    int rc = st_io_fault_check(ST_FAULT_SYNC);
     if (rc) return rc;
-    return fdatasync(f->fd) < 0 ? -errno : 0;
+    st_io_op op = {.fd = f->fd, .kind = ST_IO_FSYNC, .align = 1};
+    return st_io_run_file(f, &op);
 }
+
+bool st_file_is_direct(const st_file *f) { return f->direct; }
+uint32_t st_file_align(const st_file *f) { return f->align; }
+int st_file_fd(const st_file *f) { return f->fd; }
 
 int st_file_size(st_file *f, uint64_t *size) {
     struct stat st;
@@ -138,7 +219,7 @@ int st_file_truncate(st_file *f, uint64_t size) {
 const char *st_file_path(const st_file *f) { return f->path; }
 
 int st_io_rename(const char *from, const char *to) {
-    int rc = fault_check(ST_FAULT_RENAME);
+    int rc = st_io_fault_check(ST_FAULT_RENAME);
     if (rc) return rc;
     return rename(from, to) < 0 ? -errno : 0;
 }
@@ -146,7 +227,7 @@ int st_io_rename(const char *from, const char *to) {
 int st_io_unlink(const char *path) { return unlink(path) < 0 ? -errno : 0; }
 
 int st_io_sync_dir(const char *dir) {
-    int rc = fault_check(ST_FAULT_SYNC);
+    int rc = st_io_fault_check(ST_FAULT_SYNC);
     if (rc) return rc;
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return -errno;
