@@ -179,44 +179,65 @@ static void synced_task(ev_loop *loop, void *arg) {
     if (loop) release_held(arg);
 }
 
-/* The syncer thread (always): one ks_commit for the largest lsn asked for, then tell the workers
- * that asked. Requests arriving during a commit are all served by the next one. After a failed
- * commit the engine is poisoned: later commits fail at once and workers drop what they hold. */
+/* One group commit of everything asked for up to `want`, by whoever holds the sync (sync_busy):
+ * the syncer thread, or a worker leading it inline. Publishes the result, hands the sync back (and
+ * to the syncer if more was asked for meanwhile), and wakes the workers waiting on it (`self`, the
+ * worker that led, sends its own replies). */
+static void run_sync(server *s, uint64_t want, worker *self) {
+    uint64_t prev = atomic_load_explicit(&s->synced_lsn, memory_order_acquire);
+    int rc = ks_commit(s->k, want);
+    if (rc) {
+        if (!atomic_exchange(&s->sync_error, rc))
+            server_log(s, CONFIG_LOG_WARNING, "WAL commit failed: %s (%s); unacknowledged writes are not confirmed",
+                       ks_strerror(rc), ks_errmsg());
+    } else if (want > prev) {
+        atomic_store_explicit(&s->synced_lsn, want, memory_order_release);
+    }
+    pthread_mutex_lock(&s->sync_mu);
+    s->sync_busy = false;
+    if (s->sync_want > want || s->sync_stop) pthread_cond_signal(&s->sync_cv);
+    pthread_mutex_unlock(&s->sync_mu);
+    for (int i = 0; i < s->n_workers; i++) {
+        worker *w = &s->workers[i];
+        if (w != self && atomic_load_explicit(&w->sync_asked, memory_order_acquire) > prev) ev_post(w->loop, synced_task, w);
+    }
+}
+
+/* The syncer thread (always): runs the group commit whenever one was asked for and no worker is
+ * leading one itself. Requests arriving during a commit are all served by the next one. After a
+ * failed commit the engine is poisoned: later commits fail at once and workers drop what they
+ * hold. */
 static void *syncer_main(void *arg) {
     server *s = arg;
-    uint64_t done = atomic_load(&s->synced_lsn);
     for (;;) {
         pthread_mutex_lock(&s->sync_mu);
-        while (s->sync_want <= done && !s->sync_stop) pthread_cond_wait(&s->sync_cv, &s->sync_mu);
+        while (!s->sync_stop && (s->sync_busy || s->sync_want <= atomic_load(&s->synced_lsn)))
+            pthread_cond_wait(&s->sync_cv, &s->sync_mu);
         uint64_t want = s->sync_want;
+        bool idle = s->sync_busy || want <= atomic_load(&s->synced_lsn);
+        if (!idle) s->sync_busy = true;
         pthread_mutex_unlock(&s->sync_mu);
-        if (want <= done) break; /* stopping, nothing left to sync */
-        int rc = ks_commit(s->k, want);
-        if (rc) {
-            if (!atomic_exchange(&s->sync_error, rc))
-                server_log(s, CONFIG_LOG_WARNING, "WAL commit failed: %s (%s); unacknowledged writes are not confirmed",
-                           ks_strerror(rc), ks_errmsg());
-        } else {
-            atomic_store_explicit(&s->synced_lsn, want, memory_order_release);
-        }
-        for (int i = 0; i < s->n_workers; i++) {
-            worker *w = &s->workers[i];
-            if (atomic_load_explicit(&w->sync_asked, memory_order_acquire) > done) ev_post(w->loop, synced_task, w);
-        }
-        done = want;
+        if (idle) break; /* stopping (workers are gone), nothing left to sync */
+        run_sync(s, want, NULL);
     }
     return NULL;
 }
 
+/* Always: makes this turn's writes (up to lsn) durable. When no commit is running, the worker
+ * runs it inline, as Redis does in beforeSleep: one fdatasync, no thread handoff. When one is
+ * running (the other worker's or the syncer's), it asks the syncer for the next one and parks its
+ * connections instead of blocking its loop. */
 static void ask_sync(worker *w, uint64_t lsn) {
     server *s = w->srv;
     atomic_store_explicit(&w->sync_asked, lsn, memory_order_release);
     pthread_mutex_lock(&s->sync_mu);
-    if (lsn > s->sync_want) {
-        s->sync_want = lsn;
-        pthread_cond_signal(&s->sync_cv);
-    }
+    if (lsn > s->sync_want) s->sync_want = lsn;
+    bool lead = !s->sync_busy && !atomic_load(&s->sync_error);
+    uint64_t want = s->sync_want;
+    if (lead) s->sync_busy = true;
+    else pthread_cond_signal(&s->sync_cv);
     pthread_mutex_unlock(&s->sync_mu);
+    if (lead) run_sync(s, want, w);
 }
 
 static void before_sleep(ev_loop *loop, void *arg) {

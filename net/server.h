@@ -6,12 +6,12 @@
  * is touched only by its worker (E1 in ev.h); other threads reach it through ev_post.
  * Group commit: a worker runs every ready command of a loop turn, remembering the largest lsn.
  * Under `everysec` and `no` it calls ks_commit(lsn) in before_sleep (a write(), no fsync) and
- * sends the turn's replies. Under `always` the fdatasync runs on the syncer thread instead, so no
- * event loop ever blocks on the disk: before_sleep asks the syncer for the turn's lsn and parks the
- * connections whose replies wait for it on the worker's `held` list; the syncer runs one
- * ks_commit for the largest lsn any worker asked for (one fdatasync covering every worker's writes
- * since the last one), then posts to the workers, which send the replies it made durable. While a
- * sync runs, workers keep serving reads and queueing writes for the next one.
+ * sends the turn's replies. Under `always`, before_sleep runs the group commit (one fdatasync
+ * covering every worker's writes since the last one) inline when none is running, as Redis does;
+ * when one is running it does not wait for it: it asks the syncer thread for the next commit and
+ * parks the connections whose replies wait for it on the worker's `held` list. Whoever runs a
+ * commit posts to the workers waiting on it, which then send the replies it made durable. While a
+ * sync runs elsewhere, workers keep serving reads and queueing writes for the next one.
  * Invariant S1: no reply to a write leaves the process before its lsn is committed per the sync
  * mode; a connection's replies leave in order (a held connection sends nothing until all of its
  * writes are durable). */
@@ -85,6 +85,7 @@ struct server {
     pthread_mutex_t sync_mu;
     pthread_cond_t sync_cv;
     uint64_t sync_want;         /* under sync_mu: largest lsn asked for */
+    bool sync_busy;             /* under sync_mu: a commit is running (the syncer's or a worker's) */
     bool sync_stop;             /* under sync_mu */
     _Atomic uint64_t synced_lsn; /* every write <= this is durable */
     atomic_int sync_error;      /* a failed commit: no later write is ever acknowledged */
