@@ -539,15 +539,10 @@ void config_to_engine_options(const config *c, st_options *o) {
     o->zstd_level = c->zstd_level;
     o->max_immutable = c->max_immutable;
     o->block_cache_bytes = config_block_cache_bytes(c);
+    o->memory_limit_bytes = c->memory_limit_bytes;
 }
 
-size_t config_block_cache_bytes(const config *c) {
-    if (c->memory_limit_bytes == 0) return 256 * (size_t)MiB;
-    uint64_t memtables = (uint64_t)c->write_buffer_bytes * (1 + (uint64_t)c->max_immutable);
-    uint64_t rest = c->memory_limit_bytes > memtables ? c->memory_limit_bytes - memtables : 0;
-    if (rest < 8 * (uint64_t)MiB) rest = 8 * (uint64_t)MiB;
-    return rest > SIZE_MAX ? SIZE_MAX : (size_t)rest;
-}
+size_t config_block_cache_bytes(const config *c) { return c->memory_limit_bytes ? 0 : 256 * (size_t)MiB; }
 
 /* ---- the file ------------------------------------------------------------------------------------ */
 

@@ -144,8 +144,8 @@ void config_free(config *c);
 /* st_options_default, then the [engine] settings and appendfsync. */
 void config_to_engine_options(const config *c, st_options *o);
 
-/* The block cache's share of memory_limit: what the memtables (write_buffer x (1 + max_immutable))
- * leave, at least 8 MiB; 256 MiB when memory_limit is 0 (no limit). */
+/* The block cache to ask for: 256 MiB when memory_limit is 0 (no limit); 0 (unused) otherwise,
+ * since the engine then splits memory_limit itself (st_options.memory_limit_bytes). */
 size_t config_block_cache_bytes(const config *c);
 
 /* Creates (like mkdir -p) and checks writable: c->dir and every tier's directory. Errors name

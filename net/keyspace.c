@@ -168,6 +168,7 @@ int ks_open(const ks_options *o, ks **out, char *err, size_t errlen) {
     if (o->max_immutable) so.max_immutable = o->max_immutable;
     if (o->max_batch_bytes) so.max_batch_bytes = o->max_batch_bytes > (1u << 30) ? (1u << 30) : o->max_batch_bytes;
     if (o->block_cache_bytes) so.block_cache_bytes = o->block_cache_bytes;
+    so.memory_limit_bytes = o->memory_limit_bytes;
     ks *k = calloc(1, sizeof *k);
     if (!k) {
         snprintf(err, errlen, "out of memory");
@@ -578,6 +579,8 @@ void ks_info_storage(ks *k, ks_info_fn fn, void *arg) {
     EMIT("engine_commits_grouped", s.commits_grouped);
     EMIT("engine_memtable_bytes", s.memtable_bytes);
     EMIT("engine_immutable_memtables", s.immutable_count);
+    EMIT("engine_immutable_bytes", s.immutable_bytes);
+    EMIT("engine_write_buffer", s.write_buffer_bytes);
     EMIT("engine_flushes", s.flushes);
     EMIT("engine_flush_bytes", s.flush_bytes);
     EMIT("engine_write_stalls", s.write_stalls);
@@ -603,6 +606,10 @@ void ks_info_storage(ks *k, ks_info_fn fn, void *arg) {
     uint64_t lookups = s.cache_hits + s.cache_misses;
     snprintf(v, sizeof v, "%.4f", lookups ? (double)s.cache_hits / (double)lookups : 0.0);
     fn(arg, "block_cache_hit_ratio", v);
+    EMIT("engine_open_tables", s.open_tables);
+    EMIT("engine_table_readers_bytes", s.table_reader_bytes);
+    EMIT("engine_memory_bytes", s.memory_bytes);
+    EMIT("engine_memory_limit", s.memory_limit_bytes);
     for (int l = 0; l < ST_MAX_LEVELS; l++) {
         snprintf(name, sizeof name, "level%d_files", l);
         EMIT(name, s.level_files[l]);

@@ -67,6 +67,7 @@ typedef struct ks_options {
     int max_immutable;         /* 0: engine default */
     size_t max_batch_bytes;    /* 0: engine default; must hold the largest value plus its key */
     size_t block_cache_bytes;  /* 0: engine default */
+    uint64_t memory_limit_bytes; /* 0: none; else the engine's whole budget (st_options.h) */
 } ks_options;
 
 /* Opens the engine in o->dir. On failure *out is NULL and err says why. */

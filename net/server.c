@@ -370,6 +370,7 @@ int server_start(server *s, config *cfg, char *err, size_t errlen) {
         .max_immutable = cfg->max_immutable,
         .max_batch_bytes = cfg->proto_max_bulk_len + (1u << 20),
         .block_cache_bytes = config_block_cache_bytes(cfg),
+        .memory_limit_bytes = cfg->memory_limit_bytes,
     };
     if (ks_open(&ko, &s->k, err, errlen)) return -1;
     pthread_mutex_init(&s->sync_mu, NULL);

@@ -77,6 +77,8 @@ static int check_options(const st_options *o) {
         return st_err(ST_EINVAL, "bloom_bits_per_key %d not in 0..64", o->bloom_bits_per_key);
     if (!codec_ok(o->codec)) return st_err(ST_EINVAL, "codec %d unknown", (int)o->codec);
     if (o->zstd_level < -7 || o->zstd_level > 22) return st_err(ST_EINVAL, "zstd_level %d not in -7..22", o->zstd_level);
+    if (o->memory_limit_bytes && o->memory_limit_bytes < (4u << 20))
+        return st_err(ST_EINVAL, "memory_limit_bytes %llu < 4 MiB", (unsigned long long)o->memory_limit_bytes);
     /* tables refuse entries of 2 GiB or more: a batch that could hold one would fail its flush */
     if (o->max_batch_bytes < 1024 || o->max_batch_bytes > (1u << 30))
         return st_err(ST_EINVAL, "max_batch_bytes %zu not in 1KiB..1GiB", o->max_batch_bytes);
@@ -198,6 +200,18 @@ static void db_free(st_db *db) {
     free(db);
 }
 
+/* memory_limit_bytes (st_options.h): memtables get at most half, the block cache the rest. */
+static void apply_memory_limit(st_options *o) {
+    if (!o->memory_limit_bytes) return;
+    uint64_t n = 1 + (uint64_t)o->max_immutable;
+    uint64_t wb = o->memory_limit_bytes / 2 / n;
+    if (wb < (64u << 10)) wb = 64u << 10;
+    if (o->write_buffer_bytes > wb) o->write_buffer_bytes = (size_t)wb;
+    uint64_t mem = n * o->write_buffer_bytes;
+    uint64_t cache = o->memory_limit_bytes > mem ? o->memory_limit_bytes - mem : 0;
+    o->block_cache_bytes = cache > SIZE_MAX ? SIZE_MAX : (size_t)cache;
+}
+
 int st_db_open(const char *dir, const st_options *opts, st_db **out) {
     *out = NULL;
     ST_TRY(check_options(opts));
@@ -205,6 +219,7 @@ int st_db_open(const char *dir, const st_options *opts, st_db **out) {
     st_db *db = calloc(1, sizeof *db);
     if (!db) return ST_ENOMEM;
     db->opts = *opts;
+    apply_memory_limit(&db->opts);
     pthread_mutex_init(&db->mu, NULL);
     pthread_mutex_init(&db->write_mu, NULL);
     pthread_mutex_init(&db->pub_mu, NULL);
@@ -234,7 +249,7 @@ int st_db_open(const char *dir, const st_options *opts, st_db **out) {
                                 : st_err(st_err_from_errno(rc), "lock %s: %s", path, strerror(-rc));
         goto fail;
     }
-    if (opts->block_cache_bytes && (rc = st_block_cache_new(opts->block_cache_bytes, -1, 0.5, &db->cache))) goto fail;
+    if (db->opts.block_cache_bytes && (rc = st_block_cache_new(db->opts.block_cache_bytes, -1, 0.5, &db->cache))) goto fail;
     if ((rc = st_db_recover(db))) goto fail;
     pthread_mutex_lock(&db->mu);
     rc = st_db_sv_install(db);
@@ -653,8 +668,10 @@ int st_db_stats(st_db *db, st_stats *out) {
     out->flush_bytes = db->stat.flush_bytes;
     out->memtable_bytes = st_memtable_bytes(sv->mem);
     out->immutable_count = sv->n_imm;
+    for (size_t i = 0; i < sv->n_imm; i++) out->immutable_bytes += st_memtable_bytes(sv->imm[i]);
     for (int l = 0; l < ST_MAX_LEVELS; l++) {
         out->level_files[l] = sv->version->n_files[l];
+        out->open_tables += sv->version->n_files[l];
         for (size_t j = 0; j < sv->version->n_files[l]; j++) {
             st_file_meta *f = sv->version->files[l][j];
             out->level_bytes[l] += f->size;
@@ -673,7 +690,11 @@ int st_db_stats(st_db *db, st_stats *out) {
         out->cache_usage_bytes = cs.usage_bytes;
         out->cache_capacity_bytes = cs.capacity_bytes;
         out->cache_pinned_bytes = cs.pinned_bytes;
+        out->table_reader_bytes = cs.reserved_bytes;
     }
+    out->memory_bytes = out->memtable_bytes + out->immutable_bytes + out->cache_usage_bytes + out->table_reader_bytes;
+    out->memory_limit_bytes = db->opts.memory_limit_bytes;
+    out->write_buffer_bytes = db->opts.write_buffer_bytes;
     st_walref *w = st_db_walref_get(db);
     st_wal_stats ws;
     st_wal_get_stats(w->wal, &ws);

@@ -56,7 +56,9 @@ struct st_block_cache {
     shard *shards;
     int shard_bits;
     double high_ratio;
-    atomic_size_t capacity;
+    pthread_mutex_t resize_mu;       /* orders apply_capacity calls: the last one sees both below */
+    atomic_size_t capacity;          /* as set by the owner */
+    atomic_size_t reserved;          /* st_block_cache_reserve: memory held outside the cache */
     atomic_uint_fast64_t next_id;
 };
 
@@ -233,7 +235,9 @@ int st_block_cache_new(size_t capacity_bytes, int shard_bits, double high_pri_ra
     c->shard_bits = bits;
     c->high_ratio = high_pri_ratio;
     atomic_init(&c->capacity, capacity_bytes);
+    atomic_init(&c->reserved, 0);
     atomic_init(&c->next_id, 1);
+    pthread_mutex_init(&c->resize_mu, NULL);
     size_t per = per_shard(capacity_bytes, bits);
     for (size_t i = 0; i < n; i++) {
         shard *s = &sh[i];
@@ -280,6 +284,8 @@ void st_block_cache_free(st_block_cache *c) {
         free(s->buckets);
         pthread_mutex_destroy(&s->mu);
     }
+    ST_ASSERT(atomic_load(&c->reserved) == 0); /* a reader outlives the cache */
+    pthread_mutex_destroy(&c->resize_mu);
     free(c->shards);
     free(c);
 }
@@ -408,10 +414,12 @@ void st_block_cache_erase(st_block_cache *c, uint64_t id, uint64_t off) {
     if (last) free_list(e);
 }
 
-void st_block_cache_set_capacity(st_block_cache *c, size_t capacity_bytes) {
+/* Splits capacity minus reservations over the shards and evicts down to it. */
+static void apply_capacity(st_block_cache *c) {
+    pthread_mutex_lock(&c->resize_mu);
+    size_t cap = atomic_load(&c->capacity), res = atomic_load(&c->reserved);
+    size_t per = per_shard(cap > res ? cap - res : 0, c->shard_bits);
     size_t n = (size_t)1 << c->shard_bits;
-    size_t per = per_shard(capacity_bytes, c->shard_bits);
-    atomic_store(&c->capacity, capacity_bytes);
     for (size_t i = 0; i < n; i++) {
         shard *s = &c->shards[i];
         entry *to_free = NULL;
@@ -424,6 +432,25 @@ void st_block_cache_set_capacity(st_block_cache *c, size_t capacity_bytes) {
         pthread_mutex_unlock(&s->mu);
         free_list(to_free);
     }
+    pthread_mutex_unlock(&c->resize_mu);
+}
+
+void st_block_cache_set_capacity(st_block_cache *c, size_t capacity_bytes) {
+    atomic_store(&c->capacity, capacity_bytes);
+    apply_capacity(c);
+}
+
+void st_block_cache_reserve(st_block_cache *c, size_t bytes) {
+    if (!bytes) return;
+    atomic_fetch_add(&c->reserved, bytes);
+    apply_capacity(c);
+}
+
+void st_block_cache_unreserve(st_block_cache *c, size_t bytes) {
+    if (!bytes) return;
+    size_t prev = atomic_fetch_sub(&c->reserved, bytes);
+    ST_ASSERT(prev >= bytes);
+    apply_capacity(c);
 }
 
 void st_block_cache_stats(st_block_cache *c, st_cache_stats *out) {
@@ -442,6 +469,7 @@ void st_block_cache_stats(st_block_cache *c, st_cache_stats *out) {
         pthread_mutex_unlock(&s->mu);
     }
     out->capacity_bytes = atomic_load(&c->capacity);
+    out->reserved_bytes = atomic_load(&c->reserved);
 }
 
 #ifdef ST_DEBUG_INVARIANTS

@@ -28,7 +28,8 @@
  *     LRU list's charge.
  * C3: the deleter runs exactly once per inserted value, when its entry is neither in the cache
  *     nor pinned.
- * C4: when no call is in progress, usage > capacity only if the LRU list is empty (everything
+ * C4: when no call is in progress, usage > capacity (the shard's, net of reservations) only if the
+ *     LRU list is empty (everything
  *     left is pinned). */
 #ifndef STRATA_TABLE_BLOCK_CACHE_H
 #define STRATA_TABLE_BLOCK_CACHE_H
@@ -100,6 +101,15 @@ void st_block_cache_erase(st_block_cache *c, uint64_t id, uint64_t off);
 /* Sets the total capacity (split as at creation) and evicts unpinned entries down to it. */
 void st_block_cache_set_capacity(st_block_cache *c, size_t capacity_bytes);
 
+/* Reservations: memory that lives outside the cache but shares its budget (each sstable
+ * reader's index and filter). The shards' capacities become (capacity - reserved) split as
+ * above, 0 if reservations exceed it, and unpinned entries are evicted down to that at once, so
+ * cache + reservations stay within capacity while reservations fit in it. Each unreserve must
+ * match an earlier reserve; every reservation must be gone when the cache is freed (asserted).
+ * Costs a pass over the shards: for table opens and closes, not per lookup. */
+void st_block_cache_reserve(st_block_cache *c, size_t bytes);
+void st_block_cache_unreserve(st_block_cache *c, size_t bytes);
+
 typedef struct st_cache_stats {
     uint64_t hits, misses;  /* lookups that found / did not find their key */
     uint64_t inserts;       /* successful st_block_cache_insert calls */
@@ -107,6 +117,7 @@ typedef struct st_cache_stats {
     uint64_t usage_bytes;   /* C1: charge of entries in cache + erased-but-pinned ones */
     uint64_t pinned_bytes;  /* C2: the part of usage_bytes held by handles */
     uint64_t capacity_bytes;
+    uint64_t reserved_bytes; /* st_block_cache_reserve: counted against capacity, not in usage */
     uint64_t entries;       /* entries in the cache (pinned or not) */
 } st_cache_stats;
 

@@ -3,7 +3,8 @@
  * Open: footer (magic, checksum, version) -> metaindex -> properties, filter -> index. Every block
  * read checks that its handle lies inside the region it belongs to (data blocks end where the
  * first meta block starts; meta blocks end at the footer), reads stored bytes + trailer in one
- * pread, verifies the offset-mixed checksum, then decompresses. Index and filter stay in memory.
+ * pread, verifies the offset-mixed checksum, then decompresses. Index and filter stay in memory,
+ * charged to the block cache as a reservation (R3).
  * Lookups: bloom -> index seek -> one data block seek. An index entry's key is >= every key of its
  * block and < every key of the next, so the first key >= (ukey, snap_seq, SEEK) is in the block
  * the index names or in none (LevelDB's argument: a shortened separator's user key is strictly
@@ -42,6 +43,7 @@ struct st_sst_reader {
     st_buf filter_buf;           /* filter block contents (empty: no filter) */
     st_block_cache *cache;       /* borrowed, may be NULL (R2) */
     uint64_t cache_id;           /* this reader's key prefix in cache */
+    size_t reserved;             /* bytes reserved in cache for what the reader keeps in memory */
     atomic_int refs;
     atomic_uint_fast64_t block_reads, bloom_checks, bloom_useful, cache_hits, cache_misses;
 };
@@ -330,6 +332,7 @@ static int read_meta(st_sst_reader *r) {
 /* The reader's cache entries are left to age out: no later reader can look them up (ids are never
  * reused), and erasing them would cost a lookup per block the file ever had. */
 static void reader_free(st_sst_reader *r) {
+    if (r->reserved) st_block_cache_unreserve(r->cache, r->reserved);
     st_file_close(r->f);
     st_buf_destroy(&r->props.smallest);
     st_buf_destroy(&r->props.largest);
@@ -377,8 +380,16 @@ int st_sst_reader_open(st_file *f, uint64_t file_number, st_block_cache *cache, 
         reader_free(r);
         return rc;
     }
+    if (cache) { /* index and filter share the cache's budget (R3) */
+        r->reserved = st_sst_reader_memory(r);
+        st_block_cache_reserve(cache, r->reserved);
+    }
     *out = r;
     return 0;
+}
+
+size_t st_sst_reader_memory(const st_sst_reader *r) {
+    return sizeof *r + r->index_buf.cap + r->filter_buf.cap + r->props.smallest.cap + r->props.largest.cap;
 }
 
 void st_sst_reader_ref(st_sst_reader *r) { atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed); }

@@ -300,6 +300,46 @@ static void test_shrinking_capacity_evicts_down_to_it(void **state) {
     for (size_t i = 0; i < 20; i++) assert_int_equal(vals[i].freed, 1);
 }
 
+/* Reservations (open tables' indexes and filters) take their bytes out of the capacity at once,
+ * and give them back when released; more than the capacity leaves room for pinned entries only. */
+static void test_reservations_share_the_capacity(void **state) {
+    (void)state;
+    st_block_cache *c;
+    assert_int_equal(st_block_cache_new(100, 0, 0.0, &c), 0);
+    for (size_t i = 0; i < 10; i++) put(c, i, i, 10, ST_CACHE_PRI_LOW);
+    st_block_cache_reserve(c, 45);
+    st_cache_stats s = stats(c);
+    assert_int_equal(s.capacity_bytes, 100);
+    assert_int_equal(s.reserved_bytes, 45);
+    assert_int_equal(s.usage_bytes, 50); /* 55 left: five entries of 10 fit */
+    for (size_t i = 0; i < 5; i++) assert_int_equal(vals[i].freed, 1);
+    for (size_t i = 5; i < 10; i++) assert_true(present(c, i));
+    /* inserts now evict down to capacity - reserved */
+    for (size_t i = 10; i < 13; i++) put(c, i, i, 10, ST_CACHE_PRI_LOW);
+    assert_true(stats(c).usage_bytes <= 55);
+
+    /* reserving past the capacity leaves nothing unpinned, but a pinned entry survives */
+    st_block_cache_handle *h;
+    assert_int_equal(st_block_cache_lookup(c, 1, 12, &h), 0);
+    st_block_cache_reserve(c, 100);
+    s = stats(c);
+    assert_int_equal(s.reserved_bytes, 145);
+    assert_int_equal(s.entries, 1);
+    assert_int_equal(s.usage_bytes, 10);
+    st_block_cache_release(c, h);
+    assert_int_equal(stats(c).entries, 0);
+
+    /* released reservations give the room back */
+    st_block_cache_unreserve(c, 100);
+    st_block_cache_unreserve(c, 45);
+    assert_int_equal(stats(c).reserved_bytes, 0);
+    for (size_t i = 13; i < 23; i++) put(c, i, i, 10, ST_CACHE_PRI_LOW);
+    assert_int_equal(stats(c).entries, 10);
+    CHECK_INVARIANTS(c);
+    st_block_cache_free(c);
+    for (size_t i = 0; i < 23; i++) assert_int_equal(vals[i].freed, 1);
+}
+
 /* Random inserts, lookups and erases over 4 shards against a model of which values are alive.
  * Every value freed by an operation is accounted for: by an eviction, by the erase, or (insert)
  * by the replacement of the key's previous value, which an insert may also evict first. */
@@ -564,6 +604,7 @@ int main(void) {
         cmocka_unit_test_setup(test_insert_replaces_an_existing_entry, reset_vals),
         cmocka_unit_test_setup(test_high_priority_pool_survives_a_low_priority_flood, reset_vals),
         cmocka_unit_test_setup(test_shrinking_capacity_evicts_down_to_it, reset_vals),
+        cmocka_unit_test_setup(test_reservations_share_the_capacity, reset_vals),
         cmocka_unit_test_setup(test_stats_add_up, reset_vals),
         cmocka_unit_test_setup(test_bad_arguments_are_einval_and_ids_are_unique, reset_vals),
         cmocka_unit_test(test_threads_hammer_keeps_values_intact_and_frees_each_once),

@@ -733,21 +733,23 @@ static void test_config_fills_engine_options_over_engine_defaults(void **state) 
     assert_int_equal(o.create_if_missing, d.create_if_missing);
     assert_int_equal(o.restart_interval, d.restart_interval);
     assert_int_equal(o.max_batch_bytes, d.max_batch_bytes);
-    /* the block cache gets what memory_limit (1 GiB) leaves after 1 + 5 memtables of 1 MiB */
-    assert_int_equal(o.block_cache_bytes, (1u << 30) - 6 * (1u << 20));
+    /* with a memory_limit (1 GiB by default) the engine splits it: the limit is passed on and
+     * the block cache size left to it */
+    assert_true(o.memory_limit_bytes == (1ull << 30));
+    assert_int_equal(o.block_cache_bytes, 0);
     config_free(&c);
 
-    /* The defaults agree with the engine's own, except the block cache, sized from memory_limit:
-     * 1 GiB minus 3 memtables of 64 MiB. */
+    /* The defaults agree with the engine's own, except the memory limit (and so the cache). */
     assert_int_equal(config_init(&c), CONFIG_OK);
     config_to_engine_options(&c, &o);
-    assert_int_equal(o.block_cache_bytes, (1u << 30) - 3 * (64u << 20));
+    assert_true(o.memory_limit_bytes == (1ull << 30));
     d.block_cache_bytes = o.block_cache_bytes;
+    d.memory_limit_bytes = o.memory_limit_bytes;
     assert_memory_equal(&o, &d, sizeof o);
-    /* at least 8 MiB; 256 MiB without a limit */
-    c.memory_limit_bytes = 100u << 20;
-    assert_int_equal(config_block_cache_bytes(&c), 8u << 20);
+    /* without a limit, a fixed 256 MiB cache */
     c.memory_limit_bytes = 0;
+    config_to_engine_options(&c, &o);
+    assert_true(o.memory_limit_bytes == 0);
     assert_int_equal(config_block_cache_bytes(&c), 256u << 20);
     config_free(&c);
 }

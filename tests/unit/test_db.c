@@ -209,6 +209,9 @@ static void test_db_open_validates_options(void **state) {
     o.max_batch_bytes = 10;
     expect_open_einval(sub, &o, "max_batch_bytes");
     st_options_default(&o);
+    o.memory_limit_bytes = 1u << 20;
+    expect_open_einval(sub, &o, "memory_limit_bytes");
+    st_options_default(&o);
     expect_open_einval("", &o, NULL);
 
     /* rejected options touch nothing on disk */
@@ -919,6 +922,49 @@ static void test_db_wal_write_failure_poisons_then_reopen_recovers(void **state)
     run_wal_failure(*state, ST_FAULT_WRITE);
 }
 
+/* memory_limit_bytes: memtables take at most half, the cache the rest, and open tables' indexes
+ * and filters come out of the cache's share: once the reads are done (nothing pinned), cached
+ * blocks plus table readers fit in it, and the whole stays within the limit. */
+static void test_db_memory_limit_bounds_memtables_cache_and_tables(void **state) {
+    fx *x = *state;
+    const uint64_t limit = 8u << 20;
+    x->opts.memory_limit_bytes = limit;
+    x->opts.level0_file_num_compaction_trigger = 64; /* keep many tables open */
+    x->opts.level0_slowdown_writes_trigger = 200;
+    x->opts.level0_stop_writes_trigger = 300;
+    db_open(x);
+    st_stats s = stats(x);
+    size_t wb = (size_t)(limit / 2 / 3); /* default max_immutable 2: three memtables */
+    assert_int_equal(s.memory_limit_bytes, limit);
+    assert_int_equal(s.write_buffer_bytes, wb);
+    assert_int_equal(s.cache_capacity_bytes, limit - 3 * wb);
+
+    /* about 12 MiB of random keys: several flushes, tables whose filters and indexes count */
+    enum { N = 100000 };
+    char k[32];
+    uint8_t v[100];
+    for (int i = 0; i < N; i++) {
+        snprintf(k, sizeof k, "%08x", (unsigned)(i * 2654435761u));
+        fill_pattern(v, sizeof v, (uint32_t)i);
+        put(x, st_slice_str(k), st_slice_make(v, sizeof v));
+    }
+    assert_int_equal(st_db_flush(x->db), 0);
+    for (int i = 0; i < N; i += 7) {
+        snprintf(k, sizeof k, "%08x", (unsigned)(i * 2654435761u));
+        fill_pattern(v, sizeof v, (uint32_t)i);
+        expect_get_at(x, NULL, st_slice_str(k), v, sizeof v);
+    }
+    s = stats(x);
+    assert_true(s.open_tables >= 4);
+    assert_true(s.table_reader_bytes > 0);
+    assert_int_equal(s.cache_pinned_bytes, 0);
+    assert_true(s.cache_usage_bytes + s.table_reader_bytes <= s.cache_capacity_bytes);
+    assert_true(s.cache_usage_bytes > 0); /* the reads did fill it */
+    assert_true(s.memory_bytes <= limit);
+    assert_int_equal(s.memory_bytes,
+                     s.memtable_bytes + s.immutable_bytes + s.cache_usage_bytes + s.table_reader_bytes);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void) {
@@ -941,6 +987,7 @@ int main(void) {
         T(test_db_tiny_write_buffer_stalls_but_keeps_all_data),
         T(test_db_wal_sync_failure_poisons_then_reopen_recovers),
         T(test_db_wal_write_failure_poisons_then_reopen_recovers),
+        T(test_db_memory_limit_bounds_memtables_cache_and_tables),
     };
     return cmocka_run_group_tests_name("db", tests, NULL, NULL);
 }

@@ -156,6 +156,14 @@ typedef struct st_stats {
     uint64_t block_reads;        /* data blocks read from files */
     uint64_t cache_hits, cache_misses; /* block cache lookups that found / missed their block */
     uint64_t cache_usage_bytes, cache_capacity_bytes, cache_pinned_bytes;
+    /* memory, by part (memory_limit_bytes bounds their sum) */
+    uint64_t immutable_bytes;    /* arena bytes of the memtables waiting to be flushed */
+    uint64_t table_reader_bytes; /* indexes, filters and properties of open tables (reserved in
+                                  * the block cache, not part of cache_usage_bytes) */
+    uint64_t open_tables;
+    uint64_t memory_bytes;       /* memtables + immutables + cache usage + table readers */
+    uint64_t memory_limit_bytes; /* 0: none */
+    uint64_t write_buffer_bytes; /* in effect (memory_limit_bytes may have lowered it) */
 } st_stats;
 
 int st_db_stats(st_db *db, st_stats *out);

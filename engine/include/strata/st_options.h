@@ -79,7 +79,15 @@ typedef struct st_options {
     int zstd_level;            /* default 3 */
     size_t max_batch_bytes;    /* largest write batch accepted; default 64 MiB */
     size_t block_cache_bytes;  /* LRU cache of uncompressed data blocks shared by every table;
-                                * 0 disables it; default 64 MiB */
+                                * 0 disables it; default 64 MiB. Open tables' indexes and
+                                * filters are charged to it (see memory_limit_bytes) */
+    uint64_t memory_limit_bytes; /* 0 (default): no limit, the two sizes above apply as given.
+                                  * Otherwise one budget for memtables, block cache and open
+                                  * tables: write_buffer_bytes is lowered, if need be, so that all
+                                  * memtables (1 + max_immutable) take at most half of it, and the
+                                  * block cache gets the rest (block_cache_bytes is ignored).
+                                  * Indexes and filters of open tables are reserved in the cache,
+                                  * so cached blocks shrink as tables are added. At least 4 MiB */
 
     /* ---- compaction (docs/ARCHITECTURE.md, "Life of a compaction"; RocksDB names and defaults) */
     int max_background_compactions;         /* compaction threads, 1..16; default 1 */
