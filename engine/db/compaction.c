@@ -547,3 +547,19 @@ int st_db_compact_range(st_db *db, const st_slice *begin, const st_slice *end) {
     manual_end(db);
     return rc;
 }
+
+int st_db_wait_for_compactions(st_db *db) {
+    pthread_mutex_lock(&db->mu);
+    /* picker_idle: a compaction thread found nothing to pick since the last change of the tree
+     * (st_db_compaction_state_update clears it and wakes the threads, which set it again) */
+    while (!db->bg_error && !db->shutting_down &&
+           (db->n_imm > 0 || db->compactions_running > 0 || !db->picker_idle))
+        pthread_cond_wait(&db->done_cv, &db->mu);
+    int rc = 0;
+    if (db->bg_error)
+        rc = st_err(db->bg_error, "a background flush or compaction failed: %s", st_strerror(db->bg_error));
+    else if (db->shutting_down)
+        rc = st_err(ST_EBUSY, "the database is closing");
+    pthread_mutex_unlock(&db->mu);
+    return rc;
+}

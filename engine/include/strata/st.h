@@ -121,6 +121,13 @@ int st_db_flush(st_db *db);
  * closing). */
 int st_db_compact_range(st_db *db, const st_slice *begin, const st_slice *end);
 
+/* Waits until the background work due now is done: no memtable waiting for flush, no compaction
+ * running and none to pick (every level score < 1), as RocksDB's WaitForCompact. Writes may go on
+ * meanwhile (and may make more work due). For benchmarks and tests that measure a settled tree.
+ * Errors: the background error that stopped the work (ST_EIO, ST_ENOSPC, ...), ST_EBUSY (the db is
+ * closing). */
+int st_db_wait_for_compactions(st_db *db);
+
 typedef struct st_stats {
     uint64_t last_seq;           /* newest sequence number handed out */
     uint64_t synced_seq;         /* every write <= this is durable per the sync mode */
