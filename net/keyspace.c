@@ -607,6 +607,7 @@ void ks_info_storage(ks *k, ks_info_fn fn, void *arg) {
     snprintf(v, sizeof v, "%.4f", lookups ? (double)s.cache_hits / (double)lookups : 0.0);
     fn(arg, "block_cache_hit_ratio", v);
     EMIT("engine_open_tables", s.open_tables);
+    EMIT("engine_open_table_files", s.open_table_files);
     EMIT("engine_table_readers_bytes", s.table_reader_bytes);
     EMIT("engine_memory_bytes", s.memory_bytes);
     EMIT("engine_memory_limit", s.memory_limit_bytes);

@@ -38,6 +38,7 @@ void st_options_default(st_options *o) {
     o->zstd_level = 3;
     o->max_batch_bytes = 64u << 20;
     o->block_cache_bytes = 64u << 20;
+    o->max_open_files = 1000;
     o->max_background_compactions = 1;
     o->level0_file_num_compaction_trigger = 4;
     o->level0_slowdown_writes_trigger = 20;
@@ -77,6 +78,8 @@ static int check_options(const st_options *o) {
         return st_err(ST_EINVAL, "bloom_bits_per_key %d not in 0..64", o->bloom_bits_per_key);
     if (!codec_ok(o->codec)) return st_err(ST_EINVAL, "codec %d unknown", (int)o->codec);
     if (o->zstd_level < -7 || o->zstd_level > 22) return st_err(ST_EINVAL, "zstd_level %d not in -7..22", o->zstd_level);
+    if (o->max_open_files < 1 || o->max_open_files > (1 << 24))
+        return st_err(ST_EINVAL, "max_open_files %d not in 1..16777216", o->max_open_files);
     if (o->memory_limit_bytes && o->memory_limit_bytes < (4u << 20))
         return st_err(ST_EINVAL, "memory_limit_bytes %llu < 4 MiB", (unsigned long long)o->memory_limit_bytes);
     /* tables refuse entries of 2 GiB or more: a batch that could hold one would fail its flush */
@@ -186,6 +189,7 @@ static void db_free(st_db *db) {
     }
     st_vset_close(db->vs);
     st_block_cache_free(db->cache); /* after every reader (R2 in sstable_reader.h) */
+    st_table_cache_free(db->files); /* likewise (T1 in table_cache.h) */
     st_io_unlock(db->lock);
     pthread_mutex_destroy(&db->mu);
     pthread_mutex_destroy(&db->write_mu);
@@ -250,6 +254,7 @@ int st_db_open(const char *dir, const st_options *opts, st_db **out) {
         goto fail;
     }
     if (db->opts.block_cache_bytes && (rc = st_block_cache_new(db->opts.block_cache_bytes, -1, 0.5, &db->cache))) goto fail;
+    if ((rc = st_table_cache_new((size_t)db->opts.max_open_files, &db->files))) goto fail;
     if ((rc = st_db_recover(db))) goto fail;
     pthread_mutex_lock(&db->mu);
     rc = st_db_sv_install(db);
@@ -692,6 +697,7 @@ int st_db_stats(st_db *db, st_stats *out) {
         out->cache_pinned_bytes = cs.pinned_bytes;
         out->table_reader_bytes = cs.reserved_bytes;
     }
+    out->open_table_files = st_table_cache_open_files(db->files);
     out->memory_bytes = out->memtable_bytes + out->immutable_bytes + out->cache_usage_bytes + out->table_reader_bytes;
     out->memory_limit_bytes = db->opts.memory_limit_bytes;
     out->write_buffer_bytes = db->opts.write_buffer_bytes;

@@ -81,6 +81,7 @@ struct st_db {
     st_vset *vs;
     st_block_cache *cache; /* data blocks of every table; NULL when opts.block_cache_bytes is 0.
                             * Freed after vs: every reader must be gone first. */
+    st_table_cache *files; /* open table descriptors, at most opts.max_open_files (T1: outlives readers) */
 
     pthread_mutex_t write_mu;
     uint64_t last_seq; /* under write_mu: the newest sequence number in the WAL */

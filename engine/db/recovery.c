@@ -120,7 +120,7 @@ static int replay_wal(st_db *db, uint64_t number, char *torn_path, replay_ctx *c
 
 int st_db_recover(st_db *db) {
     bool existed = false;
-    ST_TRY(st_vset_recover(db->dir, db->cache, &db->vs, &existed));
+    ST_TRY(st_vset_recover(db->dir, db->cache, db->files, &db->vs, &existed));
     if (existed && db->opts.error_if_exists)
         return st_err(ST_EEXIST, "database %s exists (error_if_exists)", db->dir);
     if (!existed && !db->opts.create_if_missing)

@@ -87,7 +87,7 @@ int st_db_table_finish(st_db *db, st_table_out *t, bool sync_dir, st_file_meta *
         rc = io_err(rc, "open", t->path);
         goto out;
     }
-    rc = st_sst_reader_open(rf, t->number, db->cache, &fm->reader); /* owns rf, even on failure */
+    rc = st_sst_reader_open_in(rf, t->number, db->cache, db->files, &fm->reader); /* owns rf, even on failure */
     if (rc) goto out;
     *out = fm;
     fm = NULL;

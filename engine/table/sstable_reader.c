@@ -24,12 +24,13 @@
 #include "bloom.h"
 #include "compress.h"
 #include "sstable_format.h"
+#include "table_cache.h"
 #include "util/err.h"
 #include "util/hash.h"
 #include "util/ikey.h"
 
 struct st_sst_reader {
-    st_file *f;                  /* owned */
+    st_table_file *tf;           /* owned; its descriptor may come and go (table_cache.h) */
     uint64_t number;
     uint64_t file_size;
     uint64_t data_end;           /* data blocks lie in [0, data_end) */
@@ -57,7 +58,7 @@ static int rerr_at(const char *file, int line, const st_sst_reader *r, int code,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return st_err_at(file, line, code, "sst %llu (%s): %s", (unsigned long long)r->number, st_file_path(r->f), msg);
+    return st_err_at(file, line, code, "sst %llu (%s): %s", (unsigned long long)r->number, st_table_file_path(r->tf), msg);
 }
 #define RERR(r, code, ...) rerr_at(__FILE__, __LINE__, (r), (code), __VA_ARGS__)
 
@@ -80,6 +81,14 @@ static int reserve_exact(st_buf *b, size_t n) {
     return 0;
 }
 
+/* The status of a failed read. A table file that vanished (ENOENT on reopening an evicted
+ * descriptor, table_cache.h) is an I/O error, never ST_ENOTFOUND: that would read as "no such
+ * key" and serve a wrong answer. */
+static int read_status(int neg_errno) {
+    int c = st_err_from_errno(neg_errno);
+    return c == ST_ENOTFOUND ? ST_EIO : c;
+}
+
 /* ---- block reads ----------------------------------------------------------------------------- */
 
 /* Reads the block h, which must lie inside [.., limit), verifies its trailer and decompresses it:
@@ -95,9 +104,9 @@ static int read_block(const st_sst_reader *r, st_block_handle h, uint64_t limit,
         return RERR(r, ST_ENOMEM, "no memory for the %zu-byte %s block at offset %llu", n, what,
                     (unsigned long long)h.off);
     size_t got = 0;
-    int rc = st_file_pread(r->f, raw->data, n, h.off, &got);
+    int rc = st_table_file_pread(r->tf, raw->data, n, h.off, &got);
     if (rc < 0)
-        return RERR(r, st_err_from_errno(rc), "reading the %s block at offset %llu failed: %s", what,
+        return RERR(r, read_status(rc), "reading the %s block at offset %llu failed: %s", what,
                     (unsigned long long)h.off, strerror(-rc));
     if (got < n)
         return RERR(r, ST_ECORRUPT, "%s block at offset %llu is truncated (%zu of %zu bytes)", what,
@@ -169,9 +178,9 @@ static int read_footer(const st_sst_reader *r, footer *out) {
     uint8_t ft[ST_SST_FOOTER_BYTES];
     uint64_t off = r->file_size - ST_SST_FOOTER_BYTES;
     size_t got = 0;
-    int rc = st_file_pread(r->f, ft, sizeof ft, off, &got);
+    int rc = st_table_file_pread(r->tf, ft, sizeof ft, off, &got);
     if (rc < 0)
-        return RERR(r, st_err_from_errno(rc), "reading the footer at offset %llu failed: %s", (unsigned long long)off,
+        return RERR(r, read_status(rc), "reading the footer at offset %llu failed: %s", (unsigned long long)off,
                     strerror(-rc));
     if (got < sizeof ft) return RERR(r, ST_ECORRUPT, "footer at offset %llu is truncated", (unsigned long long)off);
     uint64_t magic = st_get_fixed64(ft + ST_SST_FOOTER_MAGIC_OFF);
@@ -333,7 +342,7 @@ static int read_meta(st_sst_reader *r) {
  * reused), and erasing them would cost a lookup per block the file ever had. */
 static void reader_free(st_sst_reader *r) {
     if (r->reserved) st_block_cache_unreserve(r->cache, r->reserved);
-    st_file_close(r->f);
+    st_table_file_close(r->tf);
     st_buf_destroy(&r->props.smallest);
     st_buf_destroy(&r->props.largest);
     st_buf_destroy(&r->index_buf);
@@ -342,15 +351,32 @@ static void reader_free(st_sst_reader *r) {
 }
 
 int st_sst_reader_open(st_file *f, uint64_t file_number, st_block_cache *cache, st_sst_reader **out) {
+    return st_sst_reader_open_in(f, file_number, cache, NULL, out);
+}
+
+int st_sst_reader_open_in(st_file *f, uint64_t file_number, st_block_cache *cache, st_table_cache *files,
+                          st_sst_reader **out) {
     *out = NULL;
-    st_sst_reader *r = calloc(1, sizeof *r);
-    if (!r) {
-        int rc = st_err(ST_ENOMEM, "sst %llu (%s): no memory for a reader", (unsigned long long)file_number,
-                        st_file_path(f));
+    uint64_t size = 0;
+    int rc = st_file_size(f, &size);
+    if (rc < 0) {
+        rc = st_err(st_err_from_errno(rc), "sst %llu (%s): reading the file size failed: %s",
+                    (unsigned long long)file_number, st_file_path(f), strerror(-rc));
         st_file_close(f);
         return rc;
     }
-    r->f = f;
+    st_sst_reader *r = calloc(1, sizeof *r);
+    if (!r) {
+        rc = st_err(ST_ENOMEM, "sst %llu (%s): no memory for a reader", (unsigned long long)file_number,
+                    st_file_path(f));
+        st_file_close(f);
+        return rc;
+    }
+    if ((rc = st_table_file_new(files, f, &r->tf))) { /* owns f from here, even on failure */
+        free(r);
+        return rc;
+    }
+    r->file_size = size;
     r->number = file_number;
     r->cache = cache;
     r->cache_id = cache ? st_block_cache_new_id(cache) : 0;
@@ -366,9 +392,7 @@ int st_sst_reader_open(st_file *f, uint64_t file_number, st_block_cache *cache, 
     atomic_init(&r->cache_misses, 0);
 
     footer ft;
-    int rc = st_file_size(f, &r->file_size);
-    if (rc < 0) rc = RERR(r, st_err_from_errno(rc), "reading the file size failed: %s", strerror(-rc));
-    if (!rc && !(rc = read_footer(r, &ft))) {
+    if (!(rc = read_footer(r, &ft))) {
         r->meta_h = ft.meta_h;
         r->index_h = ft.index_h;
         r->base = ft.base;

@@ -27,6 +27,7 @@
 #include "strata/st_iter.h"
 #include "strata/st_options.h"
 #include "table/block_cache.h"
+#include "table/table_cache.h"
 #include "util/coding.h"
 
 typedef struct st_sst_reader st_sst_reader;
@@ -47,6 +48,11 @@ typedef struct st_sst_props {
  * Errors: ST_ECORRUPT (not an sstable, truncated, any checksum or format mismatch), ST_EIO,
  * ST_ENOMEM. */
 int st_sst_reader_open(st_file *f, uint64_t file_number, st_block_cache *cache, st_sst_reader **out);
+/* st_sst_reader_open whose file descriptor lives in `files` (table_cache.h; NULL: the reader keeps
+ * f open until its last reference goes): evicted when other tables need the room, opened again
+ * by path for the next block read. `files` must outlive the reader. */
+int st_sst_reader_open_in(st_file *f, uint64_t file_number, st_block_cache *cache, st_table_cache *files,
+                          st_sst_reader **out);
 void st_sst_reader_ref(st_sst_reader *r);
 void st_sst_reader_unref(st_sst_reader *r); /* NULL-safe; closes the file at 0 */
 

@@ -31,6 +31,7 @@ struct st_vset {
     st_log_writer *log;
     int fatal;
     st_block_cache *cache; /* not owned */
+    st_table_cache *files; /* not owned */
 };
 
 static int io_err(int neg, const char *what, const char *path) {
@@ -92,7 +93,7 @@ static int open_readers(st_vset *vs, st_version *v) {
                 return st_err(ST_ECORRUPT, "table %s is %" PRIu64 " bytes, the MANIFEST says %" PRIu64, path,
                               size, f->size);
             }
-            rc = st_sst_reader_open(file, f->number, vs->cache, &f->reader);
+            rc = st_sst_reader_open_in(file, f->number, vs->cache, vs->files, &f->reader);
             if (rc) return rc;
         }
     return 0;
@@ -133,11 +134,12 @@ static int replay(st_vset *vs, const char *path) {
     return rc;
 }
 
-int st_vset_recover(const char *dir, st_block_cache *cache, st_vset **out, bool *existed) {
+int st_vset_recover(const char *dir, st_block_cache *cache, st_table_cache *files, st_vset **out, bool *existed) {
     *out = NULL;
     st_vset *vs;
     ST_TRY(vset_new(dir, &vs));
     vs->cache = cache;
+    vs->files = files;
     char path[ST_PATH_MAX], mpath[ST_PATH_MAX];
     char *cur = NULL;
     size_t len = 0;

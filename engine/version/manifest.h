@@ -14,6 +14,7 @@
 #include <stdbool.h>
 
 #include "table/block_cache.h"
+#include "table/table_cache.h"
 #include "version.h"
 
 typedef struct st_vset st_vset;
@@ -21,9 +22,10 @@ typedef struct st_vset st_vset;
 /* Reads CURRENT and replays its MANIFEST when the directory has one (*existed = true), else starts
  * empty (*existed = false). Opens a reader for every table of the recovered version (a missing or
  * damaged table is ST_ECORRUPT), reading its data blocks through `cache` (NULL: no cache; else it
- * must outlive every reader, i.e. the vset and every version taken from it). Writes nothing.
- * Caller frees with st_vset_close. */
-int st_vset_recover(const char *dir, st_block_cache *cache, st_vset **out, bool *existed);
+ * must outlive every reader, i.e. the vset and every version taken from it), with their
+ * descriptors in `files` (NULL: each reader keeps its file open; else the same lifetime rule).
+ * Writes nothing. Caller frees with st_vset_close. */
+int st_vset_recover(const char *dir, st_block_cache *cache, st_table_cache *files, st_vset **out, bool *existed);
 
 /* Starts a new MANIFEST holding the current state with `e` applied, then points CURRENT at it.
  * Used once per open, after WAL recovery. */

@@ -3,11 +3,13 @@
  * reads through a block cache (same answers, hits, corruption never cached, fill_cache=false). */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "io/io.h"
 #include "strata/st_status.h"
@@ -17,6 +19,7 @@
 #include "table/sstable_builder.h"
 #include "table/sstable_format.h"
 #include "table/sstable_reader.h"
+#include "table/table_cache.h"
 #include "util/hash.h"
 #include "util/ikey.h"
 
@@ -792,6 +795,137 @@ static void test_concurrent_gets_on_one_reader(void **state) {
     free(path);
 }
 
+/* ---- tests: bounded open files (table_cache.h) ------------------------------------------------ */
+
+static int count_fds(void) {
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+typedef struct tc_getter {
+    st_sst_reader **r;
+    const size_t *ulo; /* table t holds user keys [ulo[t], ulo[t + 1]) */
+    int tables;
+    const model *m;
+    uint64_t seed;
+    int failures;
+} tc_getter;
+
+static void *tc_getter_main(void *arg) {
+    tc_getter *g = arg;
+    st_rng rng;
+    st_rng_seed(&rng, g->seed);
+    st_buf v;
+    st_buf_init(&v);
+    for (int q = 0; q < 2000; q++) {
+        int t = (int)st_rng_below(&rng, (uint64_t)g->tables);
+        size_t k = g->ulo[t] + st_rng_below(&rng, g->ulo[t + 1] - g->ulo[t]);
+        const ent *e = &g->m->e[g->m->first[k]];
+        int kind = 0;
+        int rc = st_sst_reader_get(g->r[t], e->ukey, ST_SEQ_MAX, &kind, &v);
+        if (rc || kind != e->kind || v.len != e->value.len || (v.len && memcmp(v.data, e->value.data, v.len)))
+            g->failures++;
+    }
+    st_buf_destroy(&v);
+    return NULL;
+}
+
+/* Six tables through a table cache of two descriptors: reads reopen evicted files and are all
+ * right, at most two descriptors are open between reads (a few more only while concurrent reads
+ * pin theirs), and a table whose file vanished while its descriptor was evicted fails its read
+ * with an error naming the file, never a wrong answer. */
+static void test_table_cache_bounds_open_descriptors(void **state) {
+    fixture *fx = *state;
+    const model *m = &fx->m;
+    enum { T = 6, THREADS = 4 };
+    st_sst_opts o = default_opts(ST_CODEC_LZ4);
+    char *paths[T];
+    size_t ulo[T + 1];
+    for (int t = 0; t <= T; t++) ulo[t] = m->nukeys * (size_t)t / T;
+    for (int t = 0; t < T; t++) {
+        char name[32];
+        snprintf(name, sizeof name, "tc%d.sst", t);
+        paths[t] = st_test_path(fx->dir, name);
+        size_t first = m->first[ulo[t]];
+        build_table_range(paths[t], &o, m, first, m->first[ulo[t + 1]] - first, NULL);
+    }
+    st_table_cache *tc;
+    assert_int_equal(st_table_cache_new(0, &tc), ST_EINVAL);
+    assert_int_equal(st_table_cache_new(2, &tc), 0);
+    int fds0 = count_fds();
+    st_sst_reader *r[T];
+    for (int t = 0; t < T; t++) {
+        st_file *f;
+        assert_int_equal(st_file_open(paths[t], ST_OPEN_READ, &f), 0);
+        assert_int_equal(st_sst_reader_open_in(f, (uint64_t)t + 1, NULL, tc, &r[t]), 0);
+        assert_true(st_table_cache_open_files(tc) <= 2);
+    }
+    assert_true(count_fds() <= fds0 + 2);
+
+    st_buf val;
+    st_buf_init(&val);
+    for (int round = 0; round < 2; round++) {
+        for (int t = 0; t < T; t++) {
+            for (size_t k = ulo[t]; k < ulo[t + 1]; k += 97) expect_get(r[t], m, k, ST_SEQ_MAX, &val);
+            assert_true(st_table_cache_open_files(tc) <= 2);
+            assert_true(count_fds() <= fds0 + 2);
+        }
+    }
+    /* an iterator reads block after block of one table while gets on the others evict it */
+    st_iter *it;
+    assert_int_equal(st_sst_reader_iter_new(r[0], &it), 0);
+    size_t i = m->first[ulo[0]], end = m->first[ulo[1]];
+    for (st_iter_seek_first(it); st_iter_valid(it); st_iter_next(it), i++) {
+        assert_true(i < end);
+        assert_int_equal(st_iter_value(it).len, m->e[i].value.len);
+        if ((i & 255) == 0) {
+            expect_get(r[1], m, ulo[1] + i % (ulo[2] - ulo[1]), ST_SEQ_MAX, &val);
+            expect_get(r[2], m, ulo[2] + i % (ulo[3] - ulo[2]), ST_SEQ_MAX, &val);
+        }
+    }
+    assert_int_equal(st_iter_status(it), 0);
+    assert_int_equal(i, end);
+    st_iter_free(it);
+
+    tc_getter g[THREADS];
+    pthread_t th[THREADS];
+    uint64_t seed = st_test_seed(__func__, 41);
+    for (int k = 0; k < THREADS; k++) {
+        g[k] = (tc_getter){r, ulo, T, m, seed + (uint64_t)k, 0};
+        assert_int_equal(pthread_create(&th[k], NULL, tc_getter_main, &g[k]), 0);
+    }
+    for (int k = 0; k < THREADS; k++) {
+        assert_int_equal(pthread_join(th[k], NULL), 0);
+        assert_int_equal(g[k].failures, 0);
+    }
+    assert_true(st_table_cache_open_files(tc) <= 2);
+    assert_true(count_fds() <= fds0 + 2);
+
+    /* table 5's descriptor is evicted by reads of 0 and 1, then its file goes */
+    expect_get(r[5], m, ulo[5], ST_SEQ_MAX, &val);
+    expect_get(r[0], m, ulo[0], ST_SEQ_MAX, &val);
+    expect_get(r[1], m, ulo[1], ST_SEQ_MAX, &val);
+    assert_int_equal(unlink(paths[5]), 0);
+    int kind = 0;
+    const ent *e = &m->e[m->first[ulo[5] + 1]];
+    int rc = st_sst_reader_get(r[5], e->ukey, ST_SEQ_MAX, &kind, &val);
+    assert_int_equal(rc, ST_EIO); /* never ST_ENOTFOUND: that would serve "no such key" */
+    assert_non_null(strstr(st_errmsg(), paths[5]));
+
+    st_buf_destroy(&val);
+    for (int t = 0; t < T; t++) {
+        st_sst_reader_unref(r[t]);
+        free(paths[t]);
+    }
+    assert_int_equal(st_table_cache_open_files(tc), 0);
+    st_table_cache_free(tc);
+    assert_true(count_fds() <= fds0);
+}
+
 /* ---- tests: corruption ----------------------------------------------------------------------- */
 
 static char *build_pristine(fixture *fx, st_codec codec, layout *l) {
@@ -1484,6 +1618,7 @@ int main(void) {
         cmocka_unit_test(test_iterator_pins_only_its_current_block),
         cmocka_unit_test(test_readers_sharing_a_cache_never_alias),
         cmocka_unit_test(test_concurrent_gets_through_a_small_cache),
+        cmocka_unit_test(test_table_cache_bounds_open_descriptors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

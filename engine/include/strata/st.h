@@ -167,7 +167,8 @@ typedef struct st_stats {
     uint64_t immutable_bytes;    /* arena bytes of the memtables waiting to be flushed */
     uint64_t table_reader_bytes; /* indexes, filters and properties of open tables (reserved in
                                   * the block cache, not part of cache_usage_bytes) */
-    uint64_t open_tables;
+    uint64_t open_tables;        /* tables in the current version */
+    uint64_t open_table_files;   /* of their descriptors, those open now (<= max_open_files) */
     uint64_t memory_bytes;       /* memtables + immutables + cache usage + table readers */
     uint64_t memory_limit_bytes; /* 0: none */
     uint64_t write_buffer_bytes; /* in effect (memory_limit_bytes may have lowered it) */
