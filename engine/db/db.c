@@ -210,7 +210,16 @@ static void apply_memory_limit(st_options *o) {
     uint64_t n = 1 + (uint64_t)o->max_immutable;
     uint64_t wb = o->memory_limit_bytes / 2 / n;
     if (wb < (64u << 10)) wb = 64u << 10;
-    if (o->write_buffer_bytes > wb) o->write_buffer_bytes = (size_t)wb;
+    if (o->write_buffer_bytes > wb) {
+        o->write_buffer_bytes = (size_t)wb;
+        /* Smaller memtables make smaller L0 tables; keep the tree's shape (RocksDB's tuning
+         * advice: the base level about as big as L0 at its compaction trigger). With random keys
+         * every L0 table overlaps the whole base level, so a 256 MiB base under 10 MiB memtables
+         * would rewrite it all for each few tables flushed. */
+        uint64_t base = wb * (uint64_t)o->level0_file_num_compaction_trigger;
+        if (o->max_bytes_for_level_base > base) o->max_bytes_for_level_base = base;
+        if (o->target_file_size_base > wb) o->target_file_size_base = wb;
+    }
     uint64_t mem = n * o->write_buffer_bytes;
     uint64_t cache = o->memory_limit_bytes > mem ? o->memory_limit_bytes - mem : 0;
     o->block_cache_bytes = cache > SIZE_MAX ? SIZE_MAX : (size_t)cache;

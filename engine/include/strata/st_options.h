@@ -86,8 +86,11 @@ typedef struct st_options {
     uint64_t memory_limit_bytes; /* 0 (default): no limit, the two sizes above apply as given.
                                   * Otherwise one budget for memtables, block cache and open
                                   * tables: write_buffer_bytes is lowered, if need be, so that all
-                                  * memtables (1 + max_immutable) take at most half of it, and the
-                                  * block cache gets the rest (block_cache_bytes is ignored).
+                                  * memtables (1 + max_immutable) take at most half of it (and then
+                                  * max_bytes_for_level_base to at most write_buffer x the L0
+                                  * trigger, target_file_size_base to at most write_buffer, to keep
+                                  * the tree's shape), and the block cache gets the rest
+                                  * (block_cache_bytes is ignored).
                                   * Indexes and filters of open tables are reserved in the cache,
                                   * so cached blocks shrink as tables are added. At least 4 MiB */
 
