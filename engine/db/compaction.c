@@ -57,33 +57,46 @@ void st_db_compaction_state_update(st_db *db) {
     pthread_cond_broadcast(&db->done_cv);
 }
 
-int st_db_write_stall(st_db *db) {
+int st_db_write_delay(st_db *db, size_t bytes, uint64_t *micros) {
+    *micros = 0;
     int s = atomic_load_explicit(&db->stall, memory_order_relaxed);
+    if (s == ST_STALL_STOP) return ST_EBUSY;
     if (s == ST_STALL_NONE) return 0;
+    /* RocksDB's WriteController: one schedule shared by every writer; each write takes its
+     * bytes' time at the rate, so writers as a whole go at delayed_write_rate while compaction
+     * catches up, however many there are and whatever their batch sizes */
+    uint64_t rate = db->opts.delayed_write_rate ? db->opts.delayed_write_rate : 1;
+    uint64_t cost = (uint64_t)bytes * 1000000u / rate;
+    uint64_t now = st_db_now_micros();
+    pthread_mutex_lock(&db->delay_mu);
+    if (db->delay_next_us < now) db->delay_next_us = now;
+    *micros = db->delay_next_us - now;
+    db->delay_next_us += cost;
+    pthread_mutex_unlock(&db->delay_mu);
+    atomic_fetch_add(&db->stat.write_stalls, 1);
+    atomic_fetch_add(&db->stat.slowdowns, 1);
+    atomic_fetch_add(&db->stat.stall_micros, *micros);
+    return 0;
+}
+
+int st_db_write_stall(st_db *db) {
+    if (atomic_load_explicit(&db->stall, memory_order_relaxed) != ST_STALL_STOP) return 0;
     uint64_t t0 = st_db_now_micros();
     int rc = 0;
     atomic_fetch_add(&db->stat.write_stalls, 1);
-    if (s == ST_STALL_SLOWDOWN) {
-        /* LevelDB's MakeRoomForWrite: one 1 ms delay per write, holding write_mu, so writers as a
-         * whole slow down while compaction catches up instead of hitting the stop later */
-        atomic_fetch_add(&db->stat.slowdowns, 1);
-        struct timespec d = {0, 1000000};
-        nanosleep(&d, NULL);
-    } else {
-        atomic_fetch_add(&db->stat.stops, 1);
-        pthread_mutex_lock(&db->mu);
-        while (atomic_load(&db->stall) == ST_STALL_STOP && !db->bg_error && !db->shutting_down) {
-            /* D7: with nothing running and nothing to pick, waiting would be for ever */
-            if (db->picker_idle && db->compactions_running == 0 && !db->manual_active) break;
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += 1;
-            pthread_cond_timedwait(&db->done_cv, &db->mu, &ts);
-        }
-        if (db->bg_error) rc = st_err(db->bg_error, "a background flush or compaction failed; writes are refused until reopen");
-        else if (db->shutting_down) rc = st_err(ST_EBUSY, "the database is closing");
-        pthread_mutex_unlock(&db->mu);
+    atomic_fetch_add(&db->stat.stops, 1);
+    pthread_mutex_lock(&db->mu);
+    while (atomic_load(&db->stall) == ST_STALL_STOP && !db->bg_error && !db->shutting_down) {
+        /* D7: with nothing running and nothing to pick, waiting would be for ever */
+        if (db->picker_idle && db->compactions_running == 0 && !db->manual_active) break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&db->done_cv, &db->mu, &ts);
     }
+    if (db->bg_error) rc = st_err(db->bg_error, "a background flush or compaction failed; writes are refused until reopen");
+    else if (db->shutting_down) rc = st_err(ST_EBUSY, "the database is closing");
+    pthread_mutex_unlock(&db->mu);
     atomic_fetch_add(&db->stat.stall_micros, st_db_now_micros() - t0);
     return rc;
 }

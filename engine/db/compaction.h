@@ -28,8 +28,8 @@
  * compaction threads and every writer waiting on a stall. */
 void st_db_compaction_state_update(st_db *db);
 
-/* REQUIRES write_mu (not mu). Applies the stall state to one write: SLOWDOWN sleeps 1 ms, STOP
- * waits until compaction brings the state down (D7). Returns 0, or the background error, or
+/* REQUIRES write_mu (not mu). While the stall state is STOP, waits until compaction brings it
+ * down (D7); SLOWDOWN is paced before write_mu (st_db_write_delay). Returns 0, or the background error, or
  * ST_EBUSY when the db is closing. */
 int st_db_write_stall(st_db *db);
 

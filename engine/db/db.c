@@ -50,6 +50,7 @@ void st_options_default(st_options *o) {
     o->max_compaction_bytes = 0;
     o->soft_pending_compaction_bytes_limit = 64ull << 30;
     o->hard_pending_compaction_bytes_limit = 256ull << 30;
+    o->delayed_write_rate = 16u << 20;
     for (int l = 0; l < ST_MAX_LEVELS; l++) {
         /* RocksDB's usual advice: a fast codec where data is rewritten soon, a strong one at the
          * bottom where ~90% of it rests */
@@ -80,6 +81,8 @@ static int check_options(const st_options *o) {
     if (o->zstd_level < -7 || o->zstd_level > 22) return st_err(ST_EINVAL, "zstd_level %d not in -7..22", o->zstd_level);
     if (o->max_open_files < 1 || o->max_open_files > (1 << 24))
         return st_err(ST_EINVAL, "max_open_files %d not in 1..16777216", o->max_open_files);
+    if (o->delayed_write_rate < (16u << 10))
+        return st_err(ST_EINVAL, "delayed_write_rate %llu < 16 KiB/s", (unsigned long long)o->delayed_write_rate);
     if (o->memory_limit_bytes && o->memory_limit_bytes < (4u << 20))
         return st_err(ST_EINVAL, "memory_limit_bytes %llu < 4 MiB", (unsigned long long)o->memory_limit_bytes);
     /* tables refuse entries of 2 GiB or more: a batch that could hold one would fail its flush */
@@ -193,6 +196,7 @@ static void db_free(st_db *db) {
     st_io_unlock(db->lock);
     pthread_mutex_destroy(&db->mu);
     pthread_mutex_destroy(&db->write_mu);
+    pthread_mutex_destroy(&db->delay_mu);
     pthread_mutex_destroy(&db->pub_mu);
     pthread_cond_destroy(&db->pub_cv);
     pthread_cond_destroy(&db->bg_cv);
@@ -235,6 +239,7 @@ int st_db_open(const char *dir, const st_options *opts, st_db **out) {
     apply_memory_limit(&db->opts);
     pthread_mutex_init(&db->mu, NULL);
     pthread_mutex_init(&db->write_mu, NULL);
+    pthread_mutex_init(&db->delay_mu, NULL);
     pthread_mutex_init(&db->pub_mu, NULL);
     pthread_cond_init(&db->pub_cv, NULL);
     pthread_cond_init(&db->bg_cv, NULL);
@@ -414,6 +419,13 @@ int st_db_write(st_db *db, st_batch *b, unsigned flags, uint64_t *lsn_out) {
     if (st_batch_bytes(b) > db->opts.max_batch_bytes)
         return st_err(ST_EINVAL, "write batch of %zu bytes exceeds max_batch_bytes %zu", st_batch_bytes(b),
                       db->opts.max_batch_bytes);
+    if (!(flags & ST_WRITE_NO_DELAY)) {
+        uint64_t us = 0;
+        if (st_db_write_delay(db, st_batch_bytes(b), &us) == 0 && us) { /* ST_EBUSY: waits below */
+            struct timespec d = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+            nanosleep(&d, NULL); /* holding no lock: other writers take their own turns */
+        }
+    }
     pthread_mutex_lock(&db->write_mu);
     int rc = atomic_load(&db->fatal);
     if (rc) {

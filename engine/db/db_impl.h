@@ -113,6 +113,8 @@ struct st_db {
     pthread_mutex_t manual_mu;
     atomic_bool closing;      /* set at close: running compactions give up between entries */
     atomic_int stall;         /* enum st_stall, read by writers without mu */
+    pthread_mutex_t delay_mu; /* guards delay_next_us */
+    uint64_t delay_next_us;   /* slowdown pacing: when the next delayed write may go (st_db_now_micros) */
 
     _Atomic uint64_t visible_seq;
     _Atomic uint64_t synced_floor;

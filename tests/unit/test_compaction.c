@@ -875,7 +875,27 @@ static void test_write_stalls_slow_then_stop_until_compaction(void **state) {
     stats(x, &s);
     assert_int_equal(s.write_slowdowns, 1);
     assert_int_equal(s.write_stops, 0);
+    /* pacing: one schedule at delayed_write_rate for all writers; a caller that must not sleep
+     * reserves its bytes and is told how long to wait */
+    uint64_t us1 = 0, us2 = 0, us3 = 0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(st_db_write_delay(x->db, 1u << 20, &us1), 0); /* 1 MiB at 16 MiB/s: 62.5 ms */
+    assert_int_equal(st_db_write_delay(x->db, 1u << 20, &us2), 0);
+    assert_int_equal(st_db_write_delay(x->db, 100, &us3), 0);
+    assert_true(us2 >= us1 + 40000 && us2 <= us1 + 62500); /* less the time between the calls */
+    assert_true(us3 >= us2 + 40000 && us3 <= us2 + 62500);
+    put(x, "e", "5"); /* waits for the schedule: after the two reserved MiB */
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* a lower bound only (the schedule started no earlier than t0): slowness cannot fail it */
+    double waited_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    assert_true(waited_ms >= 124);
+    stats(x, &s);
+    assert_int_equal(s.write_slowdowns, 5);
     assert_int_equal(st_db_flush(x->db), 0); /* L0: 4 -> stop */
+    uint64_t us = 7;
+    assert_int_equal(st_db_write_delay(x->db, 100, &us), ST_EBUSY); /* stopped: ask again later */
+    assert_int_equal(us, 0);
     assert_int_equal(pthread_create(&x->writer, NULL, stalled_writer, x), 0);
     x->writer_started = true;
     wait_for(writer_stopped, x, "the writer to stop");

@@ -42,6 +42,7 @@ int st_db_close(st_db *db);
 
 /* Write flags. */
 #define ST_WRITE_DEFER_COMMIT 0x1u /* do not commit: the caller calls st_db_commit(lsn) later */
+#define ST_WRITE_NO_DELAY 0x2u     /* the caller paced this write itself (st_db_write_delay) */
 
 /* Single-key writes, committed per the db's sync mode before returning. */
 int st_db_put(st_db *db, st_slice key, st_slice value);
@@ -52,10 +53,17 @@ int st_db_delete(st_db *db, st_slice key);
  * one, the batch's log sequence number. Without ST_WRITE_DEFER_COMMIT the batch is committed
  * (st_db_commit) before return. The batch is not consumed: clear or free it afterwards.
  * While compaction lags (L0 tables or compaction debt at the slowdown / stop thresholds of
- * st_options) a write is delayed 1 ms or waits until compaction catches up (counted in st_stats).
+ * st_options) a write is first delayed, outside any lock, by its share of delayed_write_rate
+ * (unless ST_WRITE_NO_DELAY), or waits until compaction catches up (counted in st_stats).
  * Errors: ST_EINVAL (batch larger than max_batch_bytes), ST_EFATAL, ST_EIO, ST_ENOSPC, a
  * background flush or compaction error, ST_EBUSY (the db closed while the write waited). */
 int st_db_write(st_db *db, st_batch *b, unsigned flags, uint64_t *lsn_out);
+
+/* Pacing for callers that must not sleep (an event loop): reserves `bytes` of the slowdown rate
+ * and returns 0 with *micros = how long to wait before writing them (0: no slowdown now), then
+ * the caller writes with ST_WRITE_NO_DELAY. ST_EBUSY: writes are stopped until compaction catches
+ * up; ask again later (a write made anyway would wait in st_db_write). */
+int st_db_write_delay(st_db *db, size_t bytes, uint64_t *micros);
 
 /* Group commit: makes every write with sequence number <= lsn durable according to the sync mode
  * (ALWAYS: fdatasync'ed; EVERYSEC/NO: handed to the OS). Calls from many threads share one write
@@ -141,7 +149,7 @@ typedef struct st_stats {
     uint64_t flush_bytes;        /* bytes of tables written by flushes */
     uint64_t write_stalls;       /* writes delayed or stopped, for any reason (the sum below) */
     uint64_t write_stops_memtable; /* writes that waited for a flush (max_immutable reached) */
-    uint64_t write_slowdowns;    /* writes delayed 1 ms: L0 files >= slowdown trigger or pending
+    uint64_t write_slowdowns;    /* writes paced at delayed_write_rate: L0 files >= slowdown trigger or pending
                                   * compaction bytes >= the soft limit */
     uint64_t write_stops;        /* writes that waited for compaction: L0 files >= stop trigger or
                                   * pending compaction bytes >= the hard limit */

@@ -120,6 +120,10 @@ typedef struct st_options {
                                                    * is delayed; 0 disables; default 64 GiB */
     uint64_t hard_pending_compaction_bytes_limit; /* ... at which writes wait for compaction; 0
                                                    * disables; default 256 GiB */
+    uint64_t delayed_write_rate;            /* while writes are slowed down (L0 files or debt at the
+                                             * slowdown thresholds) they are admitted at this many
+                                             * bytes per second, all writers together (RocksDB's
+                                             * delayed_write_rate); default 16 MiB/s */
     st_level_options levels[ST_MAX_LEVELS]; /* per-level codec and block size (see above); `codec`
                                              * above is what INHERIT levels (by default L0..L4)
                                              * use, so setting it alone changes the upper levels */
