@@ -28,6 +28,9 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PROG=redis_compare
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$ROOT/bench/lib.sh"
 
 usage() {
     cat <<EOF
@@ -55,9 +58,6 @@ Needs redis-server, redis-benchmark and redis-cli (Debian packages redis-server,
 EOF
 }
 
-say() { printf 'redis_compare: %s\n' "$*" >&2; }
-die() { printf 'redis_compare: error: %s\n' "$*" >&2; exit 1; }
-
 # ---- options ------------------------------------------------------------------------------------
 
 N=""
@@ -77,7 +77,6 @@ BENCH_TIMEOUT=3600
 START_TIMEOUT=30   # seconds for a server to answer PING
 STOP_TIMEOUT=60    # seconds for a server to exit after SIGTERM, then SIGKILL
 
-need_arg() { [ "$#" -ge 2 ] || die "$1 needs a value (see --help)"; }
 while [ "$#" -gt 0 ]; do
     case "$1" in
     --quick) QUICK=1 ;;
@@ -115,28 +114,16 @@ for p in $PIPELINES; do is_uint "$p" || die "--pipelines: '$p' is not a positive
 
 # ---- prerequisites ------------------------------------------------------------------------------
 
-missing=()
-for tool in redis-server redis-benchmark redis-cli timeout awk; do
-    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-    die "not found: ${missing[*]}. Run tools/setup.sh, or install the Debian packages by hand:" \
+missing=$(missing_tools redis-server redis-benchmark redis-cli timeout awk)
+if [ -n "$missing" ]; then
+    die "not found: $missing. Run tools/setup.sh, or install the Debian packages by hand:" \
         "apt-get install -y redis-server redis-tools"
 fi
-[ -x "$STRATA" ] || die "$STRATA is missing or not executable; build it first:" \
-    "cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j2"
-
-# A benchmark of a Debug or sanitizer build says nothing; say so loudly (and carry on).
-cache=$(dirname "$STRATA")/CMakeCache.txt
-if [ -f "$cache" ]; then
-    btype=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$cache")
-    sanitize=$(sed -n 's/^STRATA_SANITIZE:[A-Z]*=//p' "$cache")
-    [ "$btype" = Release ] || say "WARNING: $STRATA is a '${btype:-unset}' build, not Release"
-    case "$sanitize" in ON | on | 1 | TRUE | true) say "WARNING: $STRATA is built with sanitizers" ;; esac
-fi
+need_built "$STRATA"
+warn_build "$STRATA"
 
 mkdir -p "$DATA_PARENT" || die "cannot create --data-dir $DATA_PARENT"
-fstype=$(findmnt -n -o FSTYPE -T "$DATA_PARENT" 2>/dev/null || stat -f -c %T "$DATA_PARENT" 2>/dev/null || echo unknown)
+fstype=$(fs_type "$DATA_PARENT")
 case "$fstype" in
 tmpfs | ramfs) say "WARNING: $DATA_PARENT is on $fstype: fsync is free there, so 'always' measures nothing; use --data-dir" ;;
 esac
@@ -148,109 +135,23 @@ WORK=$(mktemp -d "$DATA_PARENT/strata-redis-compare.XXXXXX") || die "mktemp -d i
 
 # ---- server lifecycle ---------------------------------------------------------------------------
 
-SERVER_PID=""   # the one server running now, if any
-SERVER_PORT=""
-SERVER_LOG=""
-
-cleanup() {
-    local rc=$?
-    if [ -n "$SERVER_PID" ]; then
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-        SERVER_PID=""
-    fi
-    rm -rf "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'say "interrupted"; exit 130' INT TERM
-
-# A loopback port nobody listens on: bind port 0 and read what the kernel gave. Without python3,
-# probe random high ports with bash's /dev/tcp until one refuses a connection.
-free_port() {
-    if command -v python3 >/dev/null 2>&1; then
-        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-        return
-    fi
-    local tries p
-    for ((tries = 0; tries < 100; tries++)); do
-        p=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return
-        fi
-    done
-    die "no free loopback port found in 100 tries"
+# start_named NAME LOG DATADIR POLICY: starts redis or strata (bench/lib.sh start_server) with the
+# given appendfsync policy.
+start_named() {
+    local name=$1 log=$2 dir=$3 policy=$4
+    case "$name" in
+    redis)
+        start_server redis "$log" "$dir" redis-server --appendonly yes --appendfsync "$policy" \
+            --save '' --daemonize no --logfile ''
+        ;;
+    strata)
+        start_server strata "$log" "$dir" "$STRATA" --appendfsync "$policy" \
+            ${STRATA_ARGS[@]+"${STRATA_ARGS[@]}"}
+        ;;
+    esac
 }
 
-show_log() {
-    say "---- $1 (last 40 lines) ----"
-    tail -n 40 "$1" >&2 || true
-    say "---- end of $1 ----"
-}
-
-# start_server NAME LOG DATADIR POLICY: starts redis or strata on a free port, waits (bounded)
-# until it answers PING. Retries on a new port if the port was taken between probe and bind.
-start_server() {
-    local name=$1 log=$2 dir=$3 policy=$4 tries deadline
-    for ((tries = 0; tries < 3; tries++)); do
-        SERVER_PORT=$(free_port)
-        SERVER_LOG=$log
-        case "$name" in
-        redis)
-            redis-server --port "$SERVER_PORT" --bind 127.0.0.1 --dir "$dir" \
-                --appendonly yes --appendfsync "$policy" --save '' \
-                --daemonize no --logfile '' >"$log" 2>&1 &
-            ;;
-        strata)
-            "$STRATA" --port "$SERVER_PORT" --bind 127.0.0.1 --dir "$dir" \
-                --appendfsync "$policy" ${STRATA_ARGS[@]+"${STRATA_ARGS[@]}"} >"$log" 2>&1 &
-            ;;
-        esac
-        SERVER_PID=$!
-        deadline=$((SECONDS + START_TIMEOUT))
-        while [ "$SECONDS" -lt "$deadline" ]; do
-            if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-                wait "$SERVER_PID" 2>/dev/null || true
-                SERVER_PID=""
-                break
-            fi
-            if [ "$(redis-cli -p "$SERVER_PORT" ping 2>/dev/null)" = PONG ]; then
-                return 0
-            fi
-            sleep 0.1
-        done
-        if [ -n "$SERVER_PID" ]; then
-            show_log "$log"
-            die "$name did not answer PING on port $SERVER_PORT within ${START_TIMEOUT}s"
-        fi
-        if grep -qi 'address already in use' "$log"; then
-            say "$name: port $SERVER_PORT was taken meanwhile; trying another"
-            continue
-        fi
-        show_log "$log"
-        die "$name exited during startup (port $SERVER_PORT, dir $dir)"
-    done
-    show_log "$log"
-    die "$name: no usable port after 3 tries"
-}
-
-# Stops the running server: SIGTERM, a bounded wait, then SIGKILL.
-stop_server() {
-    local name=$1 deadline
-    [ -n "$SERVER_PID" ] || return 0
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    deadline=$((SECONDS + STOP_TIMEOUT))
-    while kill -0 "$SERVER_PID" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
-        sleep 0.1
-    done
-    if kill -0 "$SERVER_PID" 2>/dev/null; then
-        say "WARNING: $name did not exit within ${STOP_TIMEOUT}s of SIGTERM; killing it"
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-    fi
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=""
-}
+install_traps
 
 # ---- one measurement ----------------------------------------------------------------------------
 
@@ -266,7 +167,7 @@ run_case() {
     raw=$OUT/raw/$tag.csv
     errlog=$OUT/logs/$tag.benchmark.stderr
     mkdir -p "$dir"
-    start_server "$name" "$OUT/logs/$tag.server.log" "$dir" "$policy"
+    start_named "$name" "$OUT/logs/$tag.server.log" "$dir" "$policy"
     say "$tag (round $round/$ROUNDS): port $SERVER_PORT, redis-benchmark -t $TESTS -n $N -r $KEYSPACE -d $VALUE_BYTES -c $CLIENTS -P $pipe"
     rc=0
     timeout --foreground --kill-after=10 "$BENCH_TIMEOUT" \
@@ -307,8 +208,7 @@ rps() {
 # ---- main ---------------------------------------------------------------------------------------
 
 redis_version=$(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')
-strata_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null | head -1)" ]; then strata_rev="$strata_rev+dirty"; fi
+strata_rev=$(strata_revision)
 say "output in $OUT"
 say "redis-server $redis_version, strata $strata_rev, $(nproc) CPUs, data dir $DATA_PARENT ($fstype)"
 if [ "$ROUNDS" -eq 1 ]; then
