@@ -120,6 +120,17 @@ static const param params[] = {
      "zstd compression level"},
     {"max-immutable", "engine", "max_immutable", P_INT, S_INT, 0, C(max_immutable), 0, 1, 64, NULL, "2",
      "memtables waiting for flush before writers wait"},
+    {"level0-file-num-compaction-trigger", "engine", "level0_file_num_compaction_trigger", P_INT, S_INT, 0,
+     C(l0_compaction_trigger), 0, 1, 10000, NULL, "4", "level-0 tables that make level 0 due for compaction"},
+    {"level0-slowdown-writes-trigger", "engine", "level0_slowdown_writes_trigger", P_INT, S_INT, 0,
+     C(l0_slowdown_trigger), 0, 1, 10000, NULL, "20",
+     "level-0 tables at which writes are paced at delayed_write_rate"},
+    {"level0-stop-writes-trigger", "engine", "level0_stop_writes_trigger", P_INT, S_INT, 0, C(l0_stop_trigger),
+     0, 1, 10000, NULL, "36", "level-0 tables at which writes wait for compaction"},
+    {"delayed-write-rate", "engine", "delayed_write_rate", P_SIZE, S_U64, 0, C(delayed_write_rate), 0, 16 * KiB,
+     (uint64_t)1 << 40, NULL, "16MiB", "bytes per second all writers get while writes are slowed down"},
+    {"max-open-files", "engine", "max_open_files", P_INT, S_INT, 0, C(max_open_files), 0, 1, 1 << 24, NULL,
+     "1000", "table files kept open at once"},
 };
 #define N_PARAMS (sizeof params / sizeof params[0])
 
@@ -497,6 +508,11 @@ int config_init(config *c) {
     c->codec = ST_CODEC_LZ4;
     c->zstd_level = 3;
     c->max_immutable = 2;
+    c->l0_compaction_trigger = 4;
+    c->l0_slowdown_trigger = 20;
+    c->l0_stop_trigger = 36;
+    c->delayed_write_rate = 16 * (uint64_t)MiB;
+    c->max_open_files = 1000;
     c->dir = strdup("./data");
     c->logfile = strdup("");
     c->bind = calloc(2, sizeof *c->bind);
@@ -538,6 +554,11 @@ void config_to_engine_options(const config *c, st_options *o) {
     o->codec = c->codec;
     o->zstd_level = c->zstd_level;
     o->max_immutable = c->max_immutable;
+    o->level0_file_num_compaction_trigger = c->l0_compaction_trigger;
+    o->level0_slowdown_writes_trigger = c->l0_slowdown_trigger;
+    o->level0_stop_writes_trigger = c->l0_stop_trigger;
+    o->delayed_write_rate = c->delayed_write_rate;
+    o->max_open_files = c->max_open_files;
     o->block_cache_bytes = config_block_cache_bytes(c);
     o->memory_limit_bytes = c->memory_limit_bytes;
 }

@@ -112,6 +112,12 @@ typedef struct config {
     int zstd_level;          /* `zstd_level`: -7..22; default 3 */
     int max_immutable;       /* `max_immutable`: memtables awaiting flush before writers wait,
                               * 1..64; default 2 */
+    int l0_compaction_trigger; /* `level0_file_num_compaction_trigger`: 1..10000; default 4 */
+    int l0_slowdown_trigger; /* `level0_slowdown_writes_trigger`: 1..10000; default 20 */
+    int l0_stop_trigger;     /* `level0_stop_writes_trigger`: 1..10000; default 36 (the engine
+                              * checks trigger <= slowdown <= stop at open) */
+    uint64_t delayed_write_rate; /* `delayed_write_rate`: bytes/s, >= 16 KiB; default 16 MiB */
+    int max_open_files;      /* `max_open_files`: 1..2^24; default 1000 */
 
     /* ---- [[tier]] -------------------------------------------------------------------------- */
     config_tier *tiers;      /* n_tiers == 0: every file lives under dir (no tiering) */

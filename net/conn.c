@@ -76,6 +76,7 @@ conn *conn_new(worker *w, int fd) {
 void conn_close(conn *c) {
     worker *w = c->w;
     server *s = w->srv;
+    if (c->paused) ev_timer_del(w->loop, c->pause_timer);
     ev_del(w->loop, c->fd, EV_READABLE | EV_WRITABLE);
     close(c->fd);
     if (c->in_pending) {
@@ -147,11 +148,10 @@ static void on_writable(ev_loop *loop, int fd, void *arg, int mask) {
 
 /* ---- dispatch --------------------------------------------------------------------------------- */
 
-static void dispatch(conn *c, resp_argv *a) {
+static void dispatch(conn *c, resp_argv *a, const cmd_spec *spec) {
     worker *w = c->w;
     server *s = w->srv;
     atomic_fetch_add_explicit(&s->stat.commands, 1, memory_order_relaxed);
-    const cmd_spec *spec = cmd_lookup(a->argv[0], a->argvlen[0]);
     if (!spec) {
         reply_err_unknown_command(&c->out, a->argc, a->argv, a->argvlen);
         atomic_fetch_add_explicit(&s->stat.errors, 1, memory_order_relaxed);
@@ -189,16 +189,72 @@ static void dispatch(conn *c, resp_argv *a) {
     if (slower >= 0 && dt >= slower) server_slowlog_push(s, a->argc, a->argv, a->argvlen, dt, c);
 }
 
+/* Longest a write waits before its pacing is asked again while writes are stopped. */
+#define STOPPED_RETRY_MS 10
+
+static void process_input(conn *c);
+
+static long long resume_paused(ev_loop *loop, long long id, void *arg) {
+    (void)id;
+    conn *c = arg;
+    c->paused = false;
+    if (ev_add(loop, c->fd, EV_READABLE, on_readable, c) < 0) {
+        conn_close(c);
+        return EV_NOMORE;
+    }
+    process_input(c);
+    return EV_NOMORE;
+}
+
+/* While compaction lags, a write command waits for its slot in the engine's slowdown schedule
+ * with its connection parked (a timer, reading off), never with the worker asleep: the worker's
+ * other clients, readers above all, go on. Returns true if c was parked on a. */
+static bool pace_write(conn *c, const resp_argv *a, size_t used, const cmd_spec *spec) {
+    if (!spec || !(spec->flags & CMD_WRITE) || !c->authed) return false;
+    size_t bytes = 0;
+    for (size_t i = 0; i < a->argc; i++) bytes += a->argvlen[i];
+    uint64_t us = 0;
+    long long ms;
+    int rc = ks_write_delay(c->w->srv->k, bytes, &us);
+    if (rc == KS_EBUSY) ms = STOPPED_RETRY_MS;
+    else if (rc || us < 1000) return false; /* under a millisecond: the schedule absorbs it */
+    else ms = (long long)((us + 999) / 1000);
+    long long id = ev_timer_add(c->w->loop, ms, resume_paused, c);
+    if (id < 0) return false; /* no memory for a timer: run it now, unpaced */
+    ev_del(c->w->loop, c->fd, EV_READABLE);
+    c->paused = true;
+    c->pause_timer = id;
+    c->parked = *a;
+    c->parked_used = used;
+    c->parked_paid = rc == 0;
+    return true;
+}
+
 /* Runs every complete request in the input buffer; procs never close the connection, they set
- * close_after_reply (QUIT), which stops the pipeline here. */
+ * close_after_reply (QUIT), which stops the pipeline here. A paused connection runs nothing until
+ * its timer resumes it with the parked request first. */
 static void process_input(conn *c) {
-    while (c->in_r < c->in_w && !c->close_after_reply) {
+    bool parked = !c->paused && c->parked.argv;
+    while (!c->paused && c->in_r < c->in_w && !c->close_after_reply) {
         resp_argv a;
         size_t used = 0;
         const char *err = NULL;
-        int rc = resp_parse(c->parser, c->in + c->in_r, c->in_w - c->in_r, &a, &used, &err);
+        int rc;
+        bool paid = false;
+        if (parked) {
+            a = c->parked;
+            used = c->parked_used;
+            paid = c->parked_paid;
+            c->parked.argv = NULL;
+            parked = false;
+            rc = RESP_OK;
+        } else {
+            rc = resp_parse(c->parser, c->in + c->in_r, c->in_w - c->in_r, &a, &used, &err);
+        }
         if (rc == RESP_OK) {
-            dispatch(c, &a);
+            const cmd_spec *spec = cmd_lookup(a.argv[0], a.argvlen[0]);
+            if (!paid && pace_write(c, &a, used, spec)) break;
+            dispatch(c, &a, spec);
             c->in_r += used;
             continue;
         }

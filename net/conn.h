@@ -28,6 +28,13 @@ struct conn {
     bool held;                /* on w->held: replies wait for the syncer (always) */
     bool writable_armed;      /* EV_WRITABLE installed: the socket was full */
     uint64_t lsn;             /* largest lsn among replies not yet sent */
+    /* write pacing while compaction lags (st_db_write_delay): the parsed write waits, with
+     * reading off, until its slot; its argv views `in`, which stays put while nothing is read */
+    bool paused;              /* `parked` waits for pause_timer; EV_READABLE is off */
+    bool parked_paid;         /* its delay is reserved: run it without asking again */
+    long long pause_timer;
+    resp_argv parked;
+    size_t parked_used;
     int64_t ctime_ms;
     _Atomic int64_t last_ms;  /* last interaction, for timeout and CLIENT LIST */
     _Atomic uint64_t cmds;    /* commands run */

@@ -158,7 +158,8 @@ const char *ks_strerror(int rc) { return st_strerror(rc); }
 int ks_open(const ks_options *o, ks **out, char *err, size_t errlen) {
     *out = NULL;
     st_options so;
-    st_options_default(&so);
+    if (o->engine) so = *o->engine;
+    else st_options_default(&so);
     so.sync_mode = (st_sync_mode)o->sync_mode;
     if (o->write_buffer_bytes) so.write_buffer_bytes = o->write_buffer_bytes;
     if (o->block_bytes) so.block_bytes = o->block_bytes;
@@ -322,7 +323,7 @@ int ks_batch_delete(ks_batch *b, ks_ns ns, const uint8_t *key, size_t klen) {
 int ks_write(ks *k, ks_batch *b, uint64_t *lsn) {
     if (lsn) *lsn = 0;
     if (b->n == 0) return 0;
-    return st_db_write(k->db, b->b, ST_WRITE_DEFER_COMMIT, lsn);
+    return st_db_write(k->db, b->b, ST_WRITE_DEFER_COMMIT | ST_WRITE_NO_DELAY, lsn);
 }
 
 int ks_commit(ks *k, uint64_t lsn) { return lsn ? st_db_commit(k->db, lsn) : 0; }
@@ -489,12 +490,12 @@ int ks_flush(ks *k, ks_ns ns, bool all_dbs, uint64_t *lsn) {
     for (st_iter_seek_first(it); st_iter_valid(it) && !rc; st_iter_next(it)) {
         rc = st_batch_delete(b, st_iter_key(it));
         if (!rc && st_batch_count(b) >= 1024) {
-            rc = st_db_write(k->db, b, ST_WRITE_DEFER_COMMIT, lsn);
+            rc = st_db_write(k->db, b, ST_WRITE_DEFER_COMMIT | ST_WRITE_NO_DELAY, lsn);
             st_batch_clear(b);
         }
     }
     if (!rc) rc = st_iter_status(it);
-    if (!rc && st_batch_count(b)) rc = st_db_write(k->db, b, ST_WRITE_DEFER_COMMIT, lsn);
+    if (!rc && st_batch_count(b)) rc = st_db_write(k->db, b, ST_WRITE_DEFER_COMMIT | ST_WRITE_NO_DELAY, lsn);
 done:
     st_iter_free(it);
     st_batch_free(b);
@@ -546,7 +547,7 @@ int ks_expire_cycle(ks *k, int64_t now_ms, size_t max_entries, uint64_t *expired
         else if (lrc != KS_ENOTFOUND) rc = lrc;
         if (!rc) rc = st_batch_delete(b->b, ek); /* the index entry itself: done or stale */
         uint64_t lsn = 0;
-        if (!rc) rc = st_db_write(k->db, b->b, ST_WRITE_DEFER_COMMIT, &lsn);
+        if (!rc) rc = st_db_write(k->db, b->b, ST_WRITE_DEFER_COMMIT | ST_WRITE_NO_DELAY, &lsn);
         ks_unlock(k, ns, key, klen);
     }
     if (!rc) rc = st_iter_status(it);
@@ -562,6 +563,8 @@ out:
 /* ---- maintenance -------------------------------------------------------------------------------- */
 
 int ks_flush_memtables(ks *k) { return st_db_flush(k->db); }
+
+int ks_write_delay(ks *k, size_t bytes, uint64_t *micros) { return st_db_write_delay(k->db, bytes, micros); }
 
 void ks_info_storage(ks *k, ks_info_fn fn, void *arg) {
     st_stats s;

@@ -68,6 +68,10 @@ typedef struct ks_options {
     size_t max_batch_bytes;    /* 0: engine default; must hold the largest value plus its key */
     size_t block_cache_bytes;  /* 0: engine default */
     uint64_t memory_limit_bytes; /* 0: none; else the engine's whole budget (st_options.h) */
+    /* The remaining engine tunables (compaction triggers, delayed_write_rate, max_open_files),
+     * taken from here when non-NULL (the server's config_to_engine_options); NULL: defaults. The
+     * fields above override it. */
+    const struct st_options *engine;
 } ks_options;
 
 /* Opens the engine in o->dir. On failure *out is NULL and err says why. */
@@ -145,5 +149,10 @@ int ks_flush_memtables(ks *k); /* SAVE / BGSAVE */
 /* Engine figures for INFO; appends "name:value\r\n" lines to a caller buffer via fn. */
 typedef void (*ks_info_fn)(void *arg, const char *name, const char *value);
 void ks_info_storage(ks *k, ks_info_fn fn, void *arg);
+
+/* Write pacing while compaction lags: 0 with *micros to wait before a write of `bytes` (its slot
+ * is reserved: 0 means go now), or KS_EBUSY while writes are stopped (ask again later). The
+ * keyspace's own writes never sleep for it (the caller paces: net/conn.c parks the connection). */
+int ks_write_delay(ks *k, size_t bytes, uint64_t *micros);
 
 #endif

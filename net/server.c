@@ -359,7 +359,10 @@ int server_start(server *s, config *cfg, char *err, size_t errlen) {
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    st_options eo;
+    config_to_engine_options(cfg, &eo);
     ks_options ko = {
+        .engine = &eo,
         .dir = cfg->dir,
         .sync_mode = (int)cfg->appendfsync,
         .write_buffer_bytes = cfg->write_buffer_bytes,

@@ -594,7 +594,7 @@ static void test_config_get_matches_glob_patterns(void **state) {
     assert_int_equal(LOAD(&c, err, "--workers", "4"), CONFIG_OK);
     memset(&g, 0, sizeof g);
     int all = config_get(&c, "*", collect, &g);
-    assert_int_equal(all, 25); /* 23 settings + the fixed "save" and "appendonly" */
+    assert_int_equal(all, 30); /* 28 settings + the fixed "save" and "appendonly" */
     assert_string_equal(g.names[0], "bind");
     assert_string_equal(get1(&c, "save", &g), "");
     assert_string_equal(get1(&c, "appendonly", &g), "yes");
@@ -618,8 +618,9 @@ static void test_config_get_matches_glob_patterns(void **state) {
     assert_string_equal(g.names[0], "slowlog-log-slower-than");
     assert_string_equal(g.names[1], "slowlog-max-len");
     memset(&g, 0, sizeof g);
-    assert_int_equal(config_get(&c, "*max*", collect, &g), 4); /* maxclients, proto-max-bulk-len,
-                                                                 slowlog-max-len, max-immutable */
+    assert_int_equal(config_get(&c, "*max*", collect, &g), 5); /* maxclients, proto-max-bulk-len,
+                                                                 slowlog-max-len, max-immutable,
+                                                                 max-open-files */
     memset(&g, 0, sizeof g);
     assert_int_equal(config_get(&c, "[hp]?*", collect, &g), 3); /* port, proto-max-bulk-len, hz */
     memset(&g, 0, sizeof g);
@@ -716,7 +717,9 @@ static void test_config_fills_engine_options_over_engine_defaults(void **state) 
     config c;
     char err[256];
     assert_int_equal(LOAD(&c, err, "--appendfsync", "always", "--write-buffer", "1mb", "--block-size", "16KiB",
-                          "--bloom-bits-per-key", "12", "--codec", "zstd", "--zstd-level", "-3", "--max-immutable", "5"),
+                          "--bloom-bits-per-key", "12", "--codec", "zstd", "--zstd-level", "-3", "--max-immutable", "5",
+                          "--level0-file-num-compaction-trigger", "3", "--level0-slowdown-writes-trigger", "7",
+                          "--level0-stop-writes-trigger", "9", "--delayed-write-rate", "1MiB", "--max-open-files", "50"),
                      CONFIG_OK);
     st_options o, d;
     st_options_default(&d);
@@ -730,6 +733,11 @@ static void test_config_fills_engine_options_over_engine_defaults(void **state) 
     assert_int_equal(o.codec, ST_CODEC_ZSTD);
     assert_int_equal(o.zstd_level, -3);
     assert_int_equal(o.max_immutable, 5);
+    assert_int_equal(o.level0_file_num_compaction_trigger, 3);
+    assert_int_equal(o.level0_slowdown_writes_trigger, 7);
+    assert_int_equal(o.level0_stop_writes_trigger, 9);
+    assert_true(o.delayed_write_rate == (1u << 20));
+    assert_int_equal(o.max_open_files, 50);
     assert_int_equal(o.create_if_missing, d.create_if_missing);
     assert_int_equal(o.restart_interval, d.restart_interval);
     assert_int_equal(o.max_batch_bytes, d.max_batch_bytes);
