@@ -3,14 +3,18 @@
  * Runs the benchmarks named by --benchmarks in order on one database directory and prints one
  * line per benchmark in db_bench's shape ("name : X micros/op Y ops/sec Z seconds N operations;
  * M MB/s (F of R found)", so one parser reads both), then what the engine did meanwhile
- * (st_db_stats deltas: flushes, WAL bytes and syncs, files per level). The last line,
- * "totals: key=value ...", sums the engine's write counters over every open of the run.
+ * (st_db_stats deltas: flushes, WAL bytes and syncs, compactions, write stalls, files per level).
+ * The last line, "totals: key=value ...", sums the engine's write counters (WAL, flush and
+ * compaction bytes) over every open of the run.
  * Keys are --key-size bytes: the key number in zero-padded decimal, so numeric order is byte
  * order and fillseq writes in key order. Values are --value-size bytes cut from a buffer of
  * pieces that are half random, half a repeat of that half (db_bench's compression ratio 0.5).
  * fillseq and fillrandom start from an empty database; the others use whatever is there.
  * The st_options fields that db_bench also has (cache, codec, write buffer, block size, bloom
- * bits) are flags, so bench/rocksdb_compare.sh can give both programs the same settings.
+ * bits, the compaction settings) are flags with db_bench's names, so bench/rocksdb_compare.sh can
+ * give both programs the same settings. --compression sets one codec for every level, as
+ * db_bench's --compression_type does, unless --bottommost-compression names another for the last
+ * two levels; with neither, st_options_default()'s per-level codecs stand.
  * Any engine error ends the run: exit 1 with st_strerror() and st_errmsg(). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -33,7 +37,7 @@
 #include "strata/st.h"
 
 #define DEFAULT_BENCHMARKS "fillseq,fillrandom,overwrite,readrandom,seekrandom"
-#define KNOWN_BENCHMARKS DEFAULT_BENCHMARKS ",flush"
+#define KNOWN_BENCHMARKS DEFAULT_BENCHMARKS ",flush,waitforcompaction"
 #define DEFAULT_SEEK_NEXTS 100 /* keys read after each seek in seekrandom */
 #define VALUE_POOL_BYTES (1u << 20)
 #define MAX_KEY_BYTES 1024
@@ -53,6 +57,9 @@ typedef struct config {
     const char *db_arg;    /* --db, or NULL for a temp dir */
     bool keep;
     bool use_existing;     /* --use-existing-db: open the db in --db as it is, never create */
+    bool codec_set;        /* --compression given */
+    bool bottom_codec_set; /* --bottommost-compression given */
+    st_codec bottom_codec;
     st_options opts;       /* st_options_default() plus the option flags; sync_mode from --sync */
 } config;
 
@@ -116,9 +123,36 @@ static const char *codec_name(st_codec c) {
     return "?";
 }
 
+/* Writes the codec of each level, runs of equal levels grouped: "L0-L4 lz4, L5-L6 zstd(3)". */
+static void format_level_codecs(const st_options *o, char *buf, size_t cap) {
+    size_t n = 0;
+    buf[0] = 0;
+    for (int l = 0; l < ST_MAX_LEVELS;) {
+        int c = o->levels[l].codec == ST_CODEC_INHERIT ? (int)o->codec : o->levels[l].codec;
+        int z = o->levels[l].codec == ST_CODEC_INHERIT ? o->zstd_level : o->levels[l].zstd_level;
+        int e = l;
+        while (e + 1 < ST_MAX_LEVELS) {
+            int c2 = o->levels[e + 1].codec == ST_CODEC_INHERIT ? (int)o->codec : o->levels[e + 1].codec;
+            int z2 = o->levels[e + 1].codec == ST_CODEC_INHERIT ? o->zstd_level : o->levels[e + 1].zstd_level;
+            if (c2 != c || (c == ST_CODEC_ZSTD && z2 != z)) break;
+            e++;
+        }
+        char zl[16] = "";
+        if (c == ST_CODEC_ZSTD) snprintf(zl, sizeof zl, "(%d)", z);
+        int w = e == l ? snprintf(buf + n, cap - n, "%sL%d %s%s", n ? ", " : "", l, codec_name((st_codec)c), zl)
+                       : snprintf(buf + n, cap - n, "%sL%d-L%d %s%s", n ? ", " : "", l, e,
+                                  codec_name((st_codec)c), zl);
+        if (w < 0 || (size_t)w >= cap - n) return;
+        n += (size_t)w;
+        l = e + 1;
+    }
+}
+
 static void usage(FILE *f) {
     st_options d;
     st_options_default(&d);
+    char levels_buf[160];
+    format_level_codecs(&d, levels_buf, sizeof levels_buf);
     fprintf(f,
             "usage: strata-engine-bench [options]\n"
             "  --num N            keys in the key space and writes per fill (default 1000000)\n"
@@ -131,6 +165,9 @@ static void usage(FILE *f) {
             "                       seekrandom  seek to --reads random keys, read --seek-nexts\n"
             "                                   keys after each\n"
             "                       flush       write the memtable to L0 (st_db_flush), untimed\n"
+            "                       waitforcompaction\n"
+            "                                   wait until no flush or compaction is running or due\n"
+            "                                   (st_db_wait_for_compactions), untimed\n"
             "  --db DIR           database directory (default: a fresh mkdtemp dir under /tmp);\n"
             "                     fill benchmarks wipe it, so it must be new or empty unless the\n"
             "                     list has no fill benchmark (then an existing db is used)\n"
@@ -146,16 +183,45 @@ static void usage(FILE *f) {
             "  --seed S           random seed (default 301)\n"
             "engine options (st_options; defaults are st_options_default()'s):\n"
             "  --cache-size BYTES        block cache, 0 = none (block_cache_bytes, default %zu)\n"
-            "  --compression CODEC       none | lz4 | zstd (codec, default %s)\n"
-            "  --zstd-level N            zstd level (zstd_level, default %d)\n"
+            "  --compression CODEC       none | lz4 | zstd on every level (codec; levels[].codec =\n"
+            "                            INHERIT); default %s\n"
+            "  --bottommost-compression CODEC\n"
+            "                            none | lz4 | zstd on the last two levels (L%d, L%d), the\n"
+            "                            rest --compression (levels[].codec)\n"
+            "  --zstd-level N            zstd level on every level (zstd_level, levels[].zstd_level;\n"
+            "                            default %d)\n"
             "  --write-buffer-size BYTES memtable size (write_buffer_bytes, default %zu)\n"
             "  --max-immutable N         full memtables waiting for flush before writers wait\n"
             "                            (max_immutable, default %d)\n"
             "  --block-size BYTES        data block target (block_bytes, default %zu)\n"
             "  --bloom-bits N            bloom filter bits per key, 0 = none (bloom_bits_per_key,\n"
-            "                            default %d)\n",
-            DEFAULT_BENCHMARKS, DEFAULT_SEEK_NEXTS, d.block_cache_bytes, codec_name(d.codec), d.zstd_level,
-            d.write_buffer_bytes, d.max_immutable, d.block_bytes, d.bloom_bits_per_key);
+            "                            default %d)\n"
+            "compaction options (st_options, db_bench's names with dashes):\n"
+            "  --max-background-compactions N          compaction threads (default %d)\n"
+            "  --level0-file-num-compaction-trigger N  L0 files that make L0 due (default %d)\n"
+            "  --level0-slowdown-writes-trigger N      L0 files that delay writes (default %d)\n"
+            "  --level0-stop-writes-trigger N          L0 files that stop writes (default %d)\n"
+            "  --max-bytes-for-level-base BYTES        base level target (default %" PRIu64 ")\n"
+            "  --max-bytes-for-level-multiplier X      level size ratio (default %g)\n"
+            "  --level-compaction-dynamic-level-bytes 0|1\n"
+            "                                          level targets from the last level's size\n"
+            "                                          (default %d)\n"
+            "  --target-file-size-base BYTES           compaction output file size (default %" PRIu64 ")\n"
+            "  --max-compaction-bytes BYTES            input bytes of one compaction, 0 = 25 x\n"
+            "                                          target file size (default %" PRIu64 ")\n"
+            "  --soft-pending-compaction-bytes-limit BYTES\n"
+            "                                          compaction debt that delays writes, 0 = off\n"
+            "                                          (default %" PRIu64 ")\n"
+            "  --hard-pending-compaction-bytes-limit BYTES\n"
+            "                                          compaction debt that stops writes, 0 = off\n"
+            "                                          (default %" PRIu64 ")\n",
+            DEFAULT_BENCHMARKS, DEFAULT_SEEK_NEXTS, d.block_cache_bytes, levels_buf,
+            ST_MAX_LEVELS - 2, ST_MAX_LEVELS - 1, d.zstd_level, d.write_buffer_bytes, d.max_immutable,
+            d.block_bytes, d.bloom_bits_per_key, d.max_background_compactions,
+            d.level0_file_num_compaction_trigger, d.level0_slowdown_writes_trigger, d.level0_stop_writes_trigger,
+            d.max_bytes_for_level_base, d.max_bytes_for_level_multiplier,
+            (int)d.level_compaction_dynamic_level_bytes, d.target_file_size_base, d.max_compaction_bytes,
+            d.soft_pending_compaction_bytes_limit, d.hard_pending_compaction_bytes_limit);
 }
 
 static uint64_t parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max) {
@@ -165,6 +231,21 @@ static uint64_t parse_u64(const char *opt, const char *s, uint64_t min, uint64_t
     if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
         die("%s: expected a number in [%" PRIu64 ", %" PRIu64 "], got '%s'", opt, min, max, s);
     return (uint64_t)v;
+}
+
+static double parse_double(const char *opt, const char *s) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end) die("%s: expected a number, got '%s'", opt, s);
+    return v;
+}
+
+static st_codec parse_codec(const char *opt, const char *s) {
+    if (!strcmp(s, "none")) return ST_CODEC_NONE;
+    if (!strcmp(s, "lz4")) return ST_CODEC_LZ4;
+    if (!strcmp(s, "zstd")) return ST_CODEC_ZSTD;
+    die("%s: expected none, lz4 or zstd, got '%s'", opt, s);
 }
 
 static void parse_args(int argc, char **argv, config *c) {
@@ -222,11 +303,34 @@ static void parse_args(int argc, char **argv, config *c) {
         else if (!strcmp(name, "--bloom-bits")) c->opts.bloom_bits_per_key = (int)parse_u64(name, val, 0, 1000);
         else if (!strcmp(name, "--zstd-level")) c->opts.zstd_level = (int)parse_u64(name, val, 1, 22);
         else if (!strcmp(name, "--compression")) {
-            if (!strcmp(val, "none")) c->opts.codec = ST_CODEC_NONE;
-            else if (!strcmp(val, "lz4")) c->opts.codec = ST_CODEC_LZ4;
-            else if (!strcmp(val, "zstd")) c->opts.codec = ST_CODEC_ZSTD;
-            else die("--compression: expected none, lz4 or zstd, got '%s'", val);
-        } else if (!strcmp(name, "--benchmarks")) c->benchmarks = val;
+            c->opts.codec = parse_codec(name, val);
+            c->codec_set = true;
+        } else if (!strcmp(name, "--bottommost-compression")) {
+            c->bottom_codec = parse_codec(name, val);
+            c->bottom_codec_set = true;
+        } else if (!strcmp(name, "--max-background-compactions"))
+            c->opts.max_background_compactions = (int)parse_u64(name, val, 1, 64);
+        else if (!strcmp(name, "--level0-file-num-compaction-trigger"))
+            c->opts.level0_file_num_compaction_trigger = (int)parse_u64(name, val, 1, 10000);
+        else if (!strcmp(name, "--level0-slowdown-writes-trigger"))
+            c->opts.level0_slowdown_writes_trigger = (int)parse_u64(name, val, 1, 10000);
+        else if (!strcmp(name, "--level0-stop-writes-trigger"))
+            c->opts.level0_stop_writes_trigger = (int)parse_u64(name, val, 1, 10000);
+        else if (!strcmp(name, "--max-bytes-for-level-base"))
+            c->opts.max_bytes_for_level_base = parse_u64(name, val, 1, UINT64_MAX);
+        else if (!strcmp(name, "--max-bytes-for-level-multiplier"))
+            c->opts.max_bytes_for_level_multiplier = parse_double(name, val);
+        else if (!strcmp(name, "--level-compaction-dynamic-level-bytes"))
+            c->opts.level_compaction_dynamic_level_bytes = parse_u64(name, val, 0, 1) == 1;
+        else if (!strcmp(name, "--target-file-size-base"))
+            c->opts.target_file_size_base = parse_u64(name, val, 1, UINT64_MAX);
+        else if (!strcmp(name, "--max-compaction-bytes"))
+            c->opts.max_compaction_bytes = parse_u64(name, val, 0, UINT64_MAX);
+        else if (!strcmp(name, "--soft-pending-compaction-bytes-limit"))
+            c->opts.soft_pending_compaction_bytes_limit = parse_u64(name, val, 0, UINT64_MAX);
+        else if (!strcmp(name, "--hard-pending-compaction-bytes-limit"))
+            c->opts.hard_pending_compaction_bytes_limit = parse_u64(name, val, 0, UINT64_MAX);
+        else if (!strcmp(name, "--benchmarks")) c->benchmarks = val;
         else if (!strcmp(name, "--db")) c->db_arg = val;
         else if (!strcmp(name, "--sync")) {
             if (!strcmp(val, "always")) c->sync = ST_SYNC_ALWAYS;
@@ -240,6 +344,14 @@ static void parse_args(int argc, char **argv, config *c) {
         }
     }
     if (!reads_set) c->reads = c->num;
+    /* db_bench's --compression_type is one codec for every level: INHERIT everywhere makes codec
+     * and zstd_level the whole story. --bottommost-compression then overrides the last two levels,
+     * where st_options_default() puts its strong codec. The engine checks the values at open. */
+    if (c->codec_set || c->bottom_codec_set)
+        for (int l = 0; l < ST_MAX_LEVELS; l++) c->opts.levels[l].codec = ST_CODEC_INHERIT;
+    if (c->bottom_codec_set)
+        for (int l = ST_MAX_LEVELS - 2; l < ST_MAX_LEVELS; l++) c->opts.levels[l].codec = (int)c->bottom_codec;
+    for (int l = 0; l < ST_MAX_LEVELS; l++) c->opts.levels[l].zstd_level = c->opts.zstd_level;
     if (c->use_existing && !c->db_arg) die("--use-existing-db needs --db DIR");
     /* Every key number below num must fit in key_size decimal digits. */
     uint64_t digits = 1;
@@ -363,6 +475,8 @@ typedef struct bench {
     char key[MAX_KEY_BYTES];
     struct {         /* st_stats counters summed over every open, taken just before each close */
         uint64_t opens, wal_bytes, flush_bytes, flushes, wal_syncs;
+        uint64_t compactions, compaction_bytes_read, compaction_bytes_written;
+        uint64_t write_stalls, write_stall_micros;
     } totals;
 } bench;
 
@@ -389,6 +503,11 @@ static void db_close(bench *b) {
         b->totals.flush_bytes += s.flush_bytes;
         b->totals.flushes += s.flushes;
         b->totals.wal_syncs += s.wal_syncs;
+        b->totals.compactions += s.compactions;
+        b->totals.compaction_bytes_read += s.compaction_bytes_read;
+        b->totals.compaction_bytes_written += s.compaction_bytes_written;
+        b->totals.write_stalls += s.write_stalls;
+        b->totals.write_stall_micros += s.write_stall_micros;
     }
     int rc = st_db_close(b->db);
     b->db = NULL;
@@ -492,18 +611,38 @@ static void print_result(const char *name, const result *r, double secs) {
     printf("\n");
 }
 
+/* b - a, or 0 when b < a: block reads and bloom hits are summed over the tables live now, so a
+ * compaction that replaced tables can make them shrink. */
+static uint64_t live_delta(uint64_t a, uint64_t b) { return b >= a ? b - a : 0; }
+
 /* What the engine did during one benchmark: counter deltas, current shape of the tree. */
 static void print_stats(const st_stats *s0, const st_stats *s1) {
     printf("  engine: %" PRIu64 " puts in %" PRIu64 " batches; wal %.1f MB, %" PRIu64 " syncs, %" PRIu64
-           " commits grouped; %" PRIu64 " flushes (%.1f MB), %" PRIu64 " write stalls\n",
+           " commits grouped; %" PRIu64 " flushes (%.1f MB)\n",
            s1->puts - s0->puts, s1->batches - s0->batches, mb(s1->wal_bytes - s0->wal_bytes),
            s1->wal_syncs - s0->wal_syncs, s1->commits_grouped - s0->commits_grouped,
-           s1->flushes - s0->flushes, mb(s1->flush_bytes - s0->flush_bytes),
-           s1->write_stalls - s0->write_stalls);
+           s1->flushes - s0->flushes, mb(s1->flush_bytes - s0->flush_bytes));
     printf("          %" PRIu64 " gets (%" PRIu64 " hits), %" PRIu64 " block reads, bloom saved %" PRIu64
-           "; memtable %.1f MB + %" PRIu64 " immutable\n",
-           s1->gets - s0->gets, s1->get_hits - s0->get_hits, s1->block_reads - s0->block_reads,
-           s1->bloom_useful - s0->bloom_useful, mb(s1->memtable_bytes), s1->immutable_count);
+           " (live tables); memtable %.1f MB + %" PRIu64 " immutable\n",
+           s1->gets - s0->gets, s1->get_hits - s0->get_hits, live_delta(s0->block_reads, s1->block_reads),
+           live_delta(s0->bloom_useful, s1->bloom_useful), mb(s1->memtable_bytes), s1->immutable_count);
+    printf("          block cache %.1f of %.1f MB used, %" PRIu64 " hits, %" PRIu64
+           " misses; table readers (index, filter) %.1f MB reserved in it\n",
+           mb(s1->cache_usage_bytes), mb(s1->cache_capacity_bytes), s1->cache_hits - s0->cache_hits,
+           s1->cache_misses - s0->cache_misses, mb(s1->table_reader_bytes));
+    printf("  compaction: %" PRIu64 " (%" PRIu64 " trivial moves), read %.1f MB, written %.1f MB, %" PRIu64
+           " of %" PRIu64 " entries dropped; %" PRIu64 " running, %.1f MB pending\n",
+           s1->compactions - s0->compactions, s1->trivial_moves - s0->trivial_moves,
+           mb(s1->compaction_bytes_read - s0->compaction_bytes_read),
+           mb(s1->compaction_bytes_written - s0->compaction_bytes_written),
+           s1->compaction_entries_dropped - s0->compaction_entries_dropped,
+           s1->compaction_entries_in - s0->compaction_entries_in, s1->compactions_running,
+           mb(s1->pending_compaction_bytes));
+    printf("  stalls: %" PRIu64 " writes (%" PRIu64 " waited for a flush, %" PRIu64 " slowed down, %" PRIu64
+           " waited for compaction), %.1f ms in all\n",
+           s1->write_stalls - s0->write_stalls, s1->write_stops_memtable - s0->write_stops_memtable,
+           s1->write_slowdowns - s0->write_slowdowns, s1->write_stops - s0->write_stops,
+           (double)(s1->write_stall_micros - s0->write_stall_micros) / 1000.0);
     printf("  levels:");
     bool any = false;
     for (int l = 0; l < ST_MAX_LEVELS; l++) {
@@ -511,7 +650,7 @@ static void print_stats(const st_stats *s0, const st_stats *s1) {
         printf("%s L%d %" PRIu64 " files %.1f MB", any ? "," : "", l, s1->level_files[l], mb(s1->level_bytes[l]));
         any = true;
     }
-    printf("%s\n", any ? "" : " no tables yet");
+    printf("%s; base level L%d\n", any ? "" : " no tables yet", s1->base_level);
 }
 
 static void print_header(const config *c) {
@@ -521,13 +660,21 @@ static void print_header(const config *c) {
     printf("Entries:    %" PRIu64 "\n", c->num);
     printf("Reads:      %" PRIu64 " (seekrandom: %" PRIu64 " nexts per seek)\n", c->reads, c->seek_nexts);
     printf("RawSize:    %.1f MB (estimated)\n", mb(c->num * (c->key_size + c->value_size)));
-    printf("Compression: %s", codec_name(c->opts.codec));
-    if (c->opts.codec == ST_CODEC_ZSTD) printf(" (level %d)", c->opts.zstd_level);
-    printf("\n");
+    char levels_buf[160];
+    format_level_codecs(&c->opts, levels_buf, sizeof levels_buf);
+    printf("Compression: %s\n", levels_buf);
     printf("WriteBuffer: %zu bytes, %d immutable\n", c->opts.write_buffer_bytes, c->opts.max_immutable);
     printf("BlockSize:  %zu bytes\n", c->opts.block_bytes);
     printf("BloomBits:  %d per key\n", c->opts.bloom_bits_per_key);
-    printf("BlockCache: %zu bytes\n", c->opts.block_cache_bytes);
+    printf("BlockCache: %zu bytes (open tables' index and filter reserved in it)\n", c->opts.block_cache_bytes);
+    const st_options *o = &c->opts;
+    printf("Compaction: %d threads; L0 trigger %d, slowdown %d, stop %d; level base %" PRIu64
+           " bytes, multiplier %g, dynamic level bytes %d; target file %" PRIu64 " bytes; max compaction %" PRIu64
+           " bytes (0: 25 x target); pending limits soft %" PRIu64 ", hard %" PRIu64 " bytes\n",
+           o->max_background_compactions, o->level0_file_num_compaction_trigger, o->level0_slowdown_writes_trigger,
+           o->level0_stop_writes_trigger, o->max_bytes_for_level_base, o->max_bytes_for_level_multiplier,
+           (int)o->level_compaction_dynamic_level_bytes, o->target_file_size_base, o->max_compaction_bytes,
+           o->soft_pending_compaction_bytes_limit, o->hard_pending_compaction_bytes_limit);
     printf("Sync:       %s\n", c->sync_name);
     printf("Batch:      %" PRIu64 "%s\n", c->batch, c->batch == 1 ? " (st_db_put)" : " per st_db_write");
     printf("Seed:       %" PRIu64 "\n", c->seed);
@@ -539,9 +686,9 @@ static void print_header(const config *c) {
 
 /* ---- main ------------------------------------------------------------------------------------ */
 
-enum bench_kind { B_FILLSEQ, B_FILLRANDOM, B_OVERWRITE, B_READRANDOM, B_SEEKRANDOM, B_FLUSH, B_COUNT };
-static const char *const bench_names[B_COUNT] = {"fillseq", "fillrandom", "overwrite", "readrandom",
-                                                 "seekrandom", "flush"};
+enum bench_kind { B_FILLSEQ, B_FILLRANDOM, B_OVERWRITE, B_READRANDOM, B_SEEKRANDOM, B_FLUSH, B_WAIT, B_COUNT };
+static const char *const bench_names[B_COUNT] = {"fillseq",    "fillrandom", "overwrite",        "readrandom",
+                                                 "seekrandom", "flush",      "waitforcompaction"};
 
 /* Splits --benchmarks into kinds; dies on an unknown name before anything runs. */
 static size_t parse_benchmarks(const char *list, enum bench_kind **out) {
@@ -595,11 +742,15 @@ int main(int argc, char **argv) {
         check(st_db_stats(b.db, &s0), "st_db_stats");
         result r = {0};
         double t0 = now_secs();
-        if (k == B_FLUSH) {
-            /* A meta step like db_bench's "flush": no ops/sec, so no result line to parse. */
-            check(st_db_flush(b.db), "st_db_flush");
+        if (k == B_FLUSH || k == B_WAIT) {
+            /* Meta steps like db_bench's "flush" and "waitforcompaction": no ops/sec, so no result
+             * line to parse; the time they took is printed for the reader. */
+            if (k == B_FLUSH) check(st_db_flush(b.db), "st_db_flush");
+            else check(st_db_wait_for_compactions(b.db), "st_db_wait_for_compactions");
             check(st_db_stats(b.db, &s1), "st_db_stats");
-            printf("%-12s : memtable written to L0 in %.3f seconds\n", bench_names[k], now_secs() - t0);
+            printf("%-12s : %s in %.3f seconds\n", bench_names[k],
+                   k == B_FLUSH ? "memtable written to L0" : "no flush or compaction running or due",
+                   now_secs() - t0);
             print_stats(&s0, &s1);
             fflush(stdout);
             continue;
@@ -611,6 +762,7 @@ int main(int argc, char **argv) {
         case B_READRANDOM: do_readrandom(&b, &r); break;
         case B_SEEKRANDOM: do_seekrandom(&b, &r); break;
         case B_FLUSH:
+        case B_WAIT:
         case B_COUNT: break;
         }
         double secs = now_secs() - t0;
@@ -622,10 +774,16 @@ int main(int argc, char **argv) {
 
     db_close(&b);
     /* One machine-readable line: the engine's own write counters (st_stats, since each open and
-     * summed over opens; table bytes written at open by WAL recovery count as flush bytes). */
-    printf("totals: opens=%" PRIu64 " wal_bytes=%" PRIu64 " flush_bytes=%" PRIu64 " flushes=%" PRIu64
-           " wal_syncs=%" PRIu64 "\n",
-           b.totals.opens, b.totals.wal_bytes, b.totals.flush_bytes, b.totals.flushes, b.totals.wal_syncs);
+     * summed over opens; table bytes written at open by WAL recovery count as flush bytes).
+     * write_bytes = wal_bytes + flush_bytes + compaction_bytes_written: everything the engine wrote
+     * but its MANIFEST. */
+    printf("totals: opens=%" PRIu64 " wal_bytes=%" PRIu64 " flush_bytes=%" PRIu64 " compaction_bytes_written=%" PRIu64
+           " write_bytes=%" PRIu64 " compaction_bytes_read=%" PRIu64 " flushes=%" PRIu64 " compactions=%" PRIu64
+           " wal_syncs=%" PRIu64 " write_stalls=%" PRIu64 " write_stall_micros=%" PRIu64 "\n",
+           b.totals.opens, b.totals.wal_bytes, b.totals.flush_bytes, b.totals.compaction_bytes_written,
+           b.totals.wal_bytes + b.totals.flush_bytes + b.totals.compaction_bytes_written,
+           b.totals.compaction_bytes_read, b.totals.flushes, b.totals.compactions, b.totals.wal_syncs,
+           b.totals.write_stalls, b.totals.write_stall_micros);
     st_batch_free(b.batch);
     free(b.values.pool);
     free(kinds);

@@ -2,16 +2,20 @@
 # rocksdb_compare.sh -- Strata's engine (strata-engine-bench) against RocksDB (db_bench from the
 # Debian package rocksdb-tools) on the same workloads, one invocation.
 #
-# Both programs get the same settings, chosen here and printed: 16-byte keys, 100-byte values
-# compressible to half, --num keys, the same codec, a 64 MiB write buffer with 2 more full
-# memtables allowed, 4 KiB blocks, 10 bloom bits per key, the same block cache, WAL on without an
-# fsync per write, one thread. RocksDB gets one flush and one compaction thread. Workloads, each a
-# separate process, in db_bench's order with its --use_existing_db sequencing:
+# Both programs get the same settings, chosen here, passed explicitly and printed: 16-byte keys,
+# 100-byte values compressible to half, --num keys, one codec on every level, a 64 MiB write
+# buffer with 2 more full memtables allowed, 4 KiB blocks, 10 bloom bits per key, the same block
+# cache with the open tables' indexes and filters charged to it (Strata always does; RocksDB with
+# --charge_table_reader), WAL on without an fsync per write, one writer thread, one flush and one
+# compaction thread, and the same leveled compaction: L0 trigger 4 (slowdown 20, stop 36), dynamic
+# level sizing with a 256 MiB base and a multiplier of 10, 64 MiB files, 7 levels. Workloads, each
+# a separate process, in db_bench's order with its --use_existing_db sequencing:
 #   fillseq (new db), fillrandom (new db), overwrite (on the fillrandom db), readrandom with a big
 #   cache (hot), readrandom with a small cache after dropping the OS page cache (cold), seekrandom
 #   with 100 nexts per seek.
-# Every write phase ends with a flush (and, for RocksDB, waitforcompaction), untimed, so a write
-# phase pays for all of its own writes and reads start from tables in both engines.
+# Every write phase ends with an untimed flush and waitforcompaction (st_db_wait_for_compactions in
+# Strata), so a write phase pays for all of its own writes (its compactions included) and reads
+# start from a settled tree in both engines.
 # All of RocksDB's phases run first, then all of Strata's, never both at once (2 cores here).
 #
 # Write amplification, the same way for both: each phase runs under a small python3 wrapper that
@@ -20,8 +24,8 @@
 # charged when a page is dirtied, so a page rewritten while still dirty counts once). Write amp =
 # the sum of those bytes over all phases (read phases included: they may flush or compact) / the
 # user bytes written (num x (key + value) per write phase). The engines' own counters (RocksDB
-# statistics: wal + flush + compaction bytes; Strata st_stats: wal + flush bytes) give a second
-# figure.
+# statistics: wal + flush + compaction bytes; Strata st_stats: wal + flush + compaction bytes)
+# give a second figure.
 #
 # Output: the table on stdout; progress on stderr; results.csv, results.md, phases.csv, and each
 # raw output and log in the output directory. The exit status says whether every run completed,
@@ -33,15 +37,22 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 usage() {
     cat <<EOF
 usage: bench/rocksdb_compare.sh [options]
-  --quick               smoke run: --num 200000 --reads 100000 --seeks 10000 (unless given)
+  --quick               smoke run: --num 200000 --reads 100000 --seeks 10000, and a 4 MiB write
+                        buffer, 4 MiB files and a 16 MiB level base so that both engines flush
+                        and compact (each unless given)
   --num N               keys in the key space and writes per write phase (default 5000000)
   --reads N             gets in each readrandom phase (default 1000000)
   --seeks N             seeks in seekrandom, each followed by --seek-nexts nexts (default 100000)
   --seek-nexts N        nexts after each seek (default 100)
-  --compression C       none | lz4 | zstd, both engines (default lz4; zstd at level 3)
+  --compression C       none | lz4 | zstd on every level, both engines (default lz4; zstd at level 3)
   --cache-size BYTES    block cache for the hot phases (default 512M; K/M/G suffixes)
   --small-cache BYTES   block cache for the cold readrandom (default 8M)
   --write-buffer BYTES  memtable size (default 64M)
+  --target-file-size BYTES
+                        compaction output files (target_file_size_base; default 64M)
+  --level-base BYTES    base level target (max_bytes_for_level_base; default 256M)
+  --dynamic-level-bytes 0|1
+                        level_compaction_dynamic_level_bytes, both engines (default 1)
   --seed S              base seed; phase i uses S+i in both programs (default 301)
   --engines LIST        which to run, in order, space or comma separated (default "rocksdb strata")
   --engine-bench PATH   strata-engine-bench (default build/strata-engine-bench; env STRATA_ENGINE_BENCH)
@@ -85,8 +96,20 @@ COMPRESSION=lz4
 ZSTD_LEVEL=3
 CACHE_ARG=512M
 SMALL_CACHE_ARG=8M
-WRITE_BUFFER_ARG=64M
+WRITE_BUFFER_ARG=""
+TARGET_FILE_ARG=""
+LEVEL_BASE_ARG=""
+DYNAMIC_LEVEL_BYTES=1 # RocksDB's recommended setting and Strata's default (db_bench 7.8.3's is 0)
 MAX_IMMUTABLE=2       # Strata: full memtables waiting for flush; RocksDB: max_write_buffer_number 3
+# Compaction, the same for both (RocksDB's and Strata's defaults, passed explicitly anyway).
+COMPACTION_THREADS=1  # RocksDB: max_background_compactions 1 (max_background_jobs 2, 1 flush)
+L0_TRIGGER=4
+L0_SLOWDOWN=20
+L0_STOP=36
+LEVEL_MULTIPLIER=10
+NUM_LEVELS=7          # RocksDB's num_levels; Strata's ST_MAX_LEVELS
+SOFT_PENDING_BYTES=$((64 << 30))
+HARD_PENDING_BYTES=$((256 << 30))
 KEY_BYTES=16
 VALUE_BYTES=100
 BLOCK_BYTES=4096
@@ -113,6 +136,9 @@ while [ "$#" -gt 0 ]; do
     --cache-size) need_arg "$@"; CACHE_ARG=$2; shift ;;
     --small-cache) need_arg "$@"; SMALL_CACHE_ARG=$2; shift ;;
     --write-buffer) need_arg "$@"; WRITE_BUFFER_ARG=$2; shift ;;
+    --target-file-size) need_arg "$@"; TARGET_FILE_ARG=$2; shift ;;
+    --level-base) need_arg "$@"; LEVEL_BASE_ARG=$2; shift ;;
+    --dynamic-level-bytes) need_arg "$@"; DYNAMIC_LEVEL_BYTES=$2; shift ;;
     --seed) need_arg "$@"; SEED=$2; shift ;;
     --engines) need_arg "$@"; ENGINES=${2//,/ }; shift ;;
     --engine-bench) need_arg "$@"; ENGINE_BENCH=$2; shift ;;
@@ -131,10 +157,18 @@ if [ "$QUICK" -eq 1 ]; then
     NUM=${NUM:-200000}
     READS=${READS:-100000}
     SEEKS=${SEEKS:-10000}
+    # 23 MB per write phase: small memtables, files and levels make both engines flush several
+    # times and compact, so the quick run checks that path of the script too.
+    WRITE_BUFFER_ARG=${WRITE_BUFFER_ARG:-4M}
+    TARGET_FILE_ARG=${TARGET_FILE_ARG:-4M}
+    LEVEL_BASE_ARG=${LEVEL_BASE_ARG:-16M}
 else
     NUM=${NUM:-5000000}
     READS=${READS:-1000000}
     SEEKS=${SEEKS:-100000}
+    WRITE_BUFFER_ARG=${WRITE_BUFFER_ARG:-64M}
+    TARGET_FILE_ARG=${TARGET_FILE_ARG:-64M}
+    LEVEL_BASE_ARG=${LEVEL_BASE_ARG:-256M}
 fi
 is_uint() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
 is_uint "$NUM" || die "--num: expected a positive integer, got '$NUM'"
@@ -150,6 +184,17 @@ WRITE_BUFFER_BYTES=$(to_bytes "$WRITE_BUFFER_ARG")
 [ -n "$CACHE_BYTES" ] || die "--cache-size: expected bytes (e.g. 536870912 or 512M), got '$CACHE_ARG'"
 [ -n "$SMALL_CACHE_BYTES" ] || die "--small-cache: expected bytes (e.g. 8M), got '$SMALL_CACHE_ARG'"
 [[ $WRITE_BUFFER_BYTES =~ ^[1-9] ]] || die "--write-buffer: expected bytes (e.g. 64M), got '$WRITE_BUFFER_ARG'"
+TARGET_FILE_BYTES=$(to_bytes "$TARGET_FILE_ARG")
+LEVEL_BASE_BYTES=$(to_bytes "$LEVEL_BASE_ARG")
+[[ $TARGET_FILE_BYTES =~ ^[1-9] ]] || die "--target-file-size: expected bytes (e.g. 64M), got '$TARGET_FILE_ARG'"
+[[ $LEVEL_BASE_BYTES =~ ^[1-9] ]] || die "--level-base: expected bytes (e.g. 256M), got '$LEVEL_BASE_ARG'"
+case "$DYNAMIC_LEVEL_BYTES" in 0 | 1) ;; *) die "--dynamic-level-bytes: expected 0 or 1, got '$DYNAMIC_LEVEL_BYTES'" ;; esac
+# RocksDB's default for max_compaction_bytes (0) is 25 x target_file_size_base, as is Strata's.
+MAX_COMPACTION_BYTES=$((25 * TARGET_FILE_BYTES))
+COMPACTION_DESC="leveled compaction, $COMPACTION_THREADS compaction + 1 flush thread; L0 trigger $L0_TRIGGER, slowdown $L0_SLOWDOWN, stop $L0_STOP;\
+ dynamic level bytes $DYNAMIC_LEVEL_BYTES, level base $((LEVEL_BASE_BYTES >> 20)) MiB x $LEVEL_MULTIPLIER, $NUM_LEVELS levels;\
+ target files $((TARGET_FILE_BYTES >> 20)) MiB; max compaction $((MAX_COMPACTION_BYTES >> 20)) MiB;\
+ pending compaction limits $((SOFT_PENDING_BYTES >> 30))/$((HARD_PENDING_BYTES >> 30)) GiB; $COMPRESSION on every level"
 [ -n "${ENGINES// /}" ] || die "--engines is empty"
 for e in $ENGINES; do
     case "$e" in rocksdb | strata) ;; *) die "--engines: '$e' is not rocksdb or strata" ;; esac
@@ -208,9 +253,9 @@ case "$fstype" in
 tmpfs | ramfs) say "WARNING: $DATA_PARENT is on $fstype: nothing reaches a disk, so the cold phase and write amp say little; use --data-dir" ;;
 esac
 
-# One database at a time, but RocksDB holds old and new tables during a compaction, and Strata
-# (until it compacts) keeps fillrandom's and overwrite's tables side by side: ask for twice the
-# raw size.
+# One database at a time, but both engines hold a compaction's inputs and outputs at once, and
+# overwrite's new tables sit next to fillrandom's until they are merged: ask for twice the raw
+# size.
 USER_BYTES_PER_FILL=$((NUM * (KEY_BYTES + VALUE_BYTES)))
 need_bytes=$((2 * USER_BYTES_PER_FILL))
 avail_bytes=$(($(df -Pk "$DATA_PARENT" | awk 'NR == 2 { print $4 }') * 1024))
@@ -307,6 +352,11 @@ found_of() {
 # ticker FILE NAME: a RocksDB statistics counter ("rocksdb.wal.bytes COUNT : 123").
 ticker() { awk -v t="$2" '$1 == t && $2 == "COUNT" { print $4; exit }' "$1"; }
 
+# total_of FILE NAME: NAME=N from engine_bench's "totals: key=value ..." line.
+total_of() {
+    awk -v k="$2" '$1 == "totals:" { for (i = 2; i <= NF; i++) if (index($i, k "=") == 1) { print substr($i, length(k) + 2); exit } }' "$1"
+}
+
 # The phases, in order: id, the benchmark name on the result line, write phase or not.
 PHASES="fillseq fillrandom overwrite readrandom_hot readrandom_cold seekrandom"
 bench_of() { case "$1" in readrandom_*) echo readrandom ;; *) echo "$1" ;; esac; }
@@ -332,29 +382,50 @@ drop_page_cache() {
     fi
 }
 
-# Settings common to every db_bench run. RocksDB's other options stay at db_bench's defaults
-# (leveled compaction, L0 compaction trigger 4, 64 MiB target files, index and filter blocks
-# outside the block cache as Strata keeps them).
+# Settings common to every db_bench run, compaction included, so no db_bench default decides
+# anything the Strata side does not match. Memory: Strata keeps each open table's index and filter
+# in the table reader and reserves their bytes in the block cache; RocksDB does the same with
+# --cache_index_and_filter_blocks=0 --charge_table_reader=1. One codec on every level
+# (--min_level_to_compress=-1; this db_bench has no --bottommost_compression).
 rocksdb_args() {
     local seed=$1 cache=$2
     local a=(--num="$NUM" --key_size="$KEY_BYTES" --value_size="$VALUE_BYTES"
-        --compression_type="$COMPRESSION" --compression_ratio="$COMPRESSION_RATIO"
+        --compression_type="$COMPRESSION" --min_level_to_compress=-1 --compression_ratio="$COMPRESSION_RATIO"
         --write_buffer_size="$WRITE_BUFFER_BYTES" --max_write_buffer_number=$((MAX_IMMUTABLE + 1))
         --block_size="$BLOCK_BYTES" --bloom_bits="$BLOOM_BITS" --cache_size="$cache"
-        --cache_index_and_filter_blocks=0
-        --max_background_jobs=2 --max_background_compactions=1 --max_background_flushes=1
-        --subcompactions=1 --sync=0 --disable_wal=0 --threads=1 --seed="$seed"
+        --cache_index_and_filter_blocks=0 --charge_table_reader=1
+        --compaction_style=0 --num_levels="$NUM_LEVELS"
+        --level0_file_num_compaction_trigger="$L0_TRIGGER" --level0_slowdown_writes_trigger="$L0_SLOWDOWN"
+        --level0_stop_writes_trigger="$L0_STOP" --max_bytes_for_level_base="$LEVEL_BASE_BYTES"
+        --max_bytes_for_level_multiplier="$LEVEL_MULTIPLIER"
+        --level_compaction_dynamic_level_bytes="$([ "$DYNAMIC_LEVEL_BYTES" = 1 ] && echo true || echo false)"
+        --target_file_size_base="$TARGET_FILE_BYTES" --target_file_size_multiplier=1
+        --max_compaction_bytes="$MAX_COMPACTION_BYTES"
+        --soft_pending_compaction_bytes_limit="$SOFT_PENDING_BYTES"
+        --hard_pending_compaction_bytes_limit="$HARD_PENDING_BYTES"
+        --max_background_jobs=$((COMPACTION_THREADS + 1)) --max_background_compactions="$COMPACTION_THREADS"
+        --max_background_flushes=1 --subcompactions=1 --sync=0 --disable_wal=0 --threads=1 --seed="$seed"
         --statistics=1 --stats_level=1 --histogram=0)
     [ "$COMPRESSION" != zstd ] || a+=(--compression_level="$ZSTD_LEVEL")
     printf '%s\n' "${a[@]}"
 }
 
+# The same settings for engine_bench: --compression without --bottommost-compression puts that one
+# codec on every level.
 strata_args() {
     local seed=$1 cache=$2
     printf '%s\n' --num "$NUM" --key-size "$KEY_BYTES" --value-size "$VALUE_BYTES" \
         --compression "$COMPRESSION" --zstd-level "$ZSTD_LEVEL" \
         --write-buffer-size "$WRITE_BUFFER_BYTES" --max-immutable "$MAX_IMMUTABLE" \
         --block-size "$BLOCK_BYTES" --bloom-bits "$BLOOM_BITS" --cache-size "$cache" \
+        --level0-file-num-compaction-trigger "$L0_TRIGGER" --level0-slowdown-writes-trigger "$L0_SLOWDOWN" \
+        --level0-stop-writes-trigger "$L0_STOP" --max-bytes-for-level-base "$LEVEL_BASE_BYTES" \
+        --max-bytes-for-level-multiplier "$LEVEL_MULTIPLIER" \
+        --level-compaction-dynamic-level-bytes "$DYNAMIC_LEVEL_BYTES" \
+        --target-file-size-base "$TARGET_FILE_BYTES" --max-compaction-bytes "$MAX_COMPACTION_BYTES" \
+        --soft-pending-compaction-bytes-limit "$SOFT_PENDING_BYTES" \
+        --hard-pending-compaction-bytes-limit "$HARD_PENDING_BYTES" \
+        --max-background-compactions "$COMPACTION_THREADS" \
         --sync no --batch 1 --seed "$seed"
 }
 
@@ -390,8 +461,8 @@ run_phase() {
         mapfile -t cmd < <(strata_args "$seed" "$cache")
         cmd=("$ENGINE_BENCH" --db "$db" "${cmd[@]}")
         case "$phase" in
-        fillseq | fillrandom) cmd+=(--keep --benchmarks "$bench,flush") ;;
-        overwrite) cmd+=(--use-existing-db --benchmarks "$bench,flush") ;;
+        fillseq | fillrandom) cmd+=(--keep --benchmarks "$bench,flush,waitforcompaction") ;;
+        overwrite) cmd+=(--use-existing-db --benchmarks "$bench,flush,waitforcompaction") ;;
         *) cmd+=(--use-existing-db --reads "$reads" --seek-nexts "$SEEK_NEXTS" --benchmarks "$bench") ;;
         esac
         ;;
@@ -431,9 +502,13 @@ run_phase() {
             [ -z "$opt" ] || cp "$opt" "$OUT/logs/rocksdb-OPTIONS"
         fi
     else
-        wal=$(awk '$1 == "totals:" { for (i = 2; i <= NF; i++) if ($i ~ /^wal_bytes=/) { sub(/.*=/, "", $i); print $i } }' "$OUT/raw/$tag.out")
-        flush=$(awk '$1 == "totals:" { for (i = 2; i <= NF; i++) if ($i ~ /^flush_bytes=/) { sub(/.*=/, "", $i); print $i } }' "$OUT/raw/$tag.out")
-        ewrite=$((${wal:-0} + ${flush:-0}))
+        wal=$(total_of "$OUT/raw/$tag.out" wal_bytes)
+        flush=$(total_of "$OUT/raw/$tag.out" flush_bytes)
+        comp=$(total_of "$OUT/raw/$tag.out" compaction_bytes_written)
+        if [ -z "$wal" ] || [ -z "$flush" ] || [ -z "$comp" ]; then
+            die "$tag: no 'totals: wal_bytes=... flush_bytes=... compaction_bytes_written=...' line in $OUT/raw/$tag.out"
+        fi
+        ewrite=$((wal + flush + comp))
     fi
 
     user_bytes=0
@@ -459,6 +534,7 @@ say "db_bench $rocksdb_version ($DB_BENCH), strata $strata_rev ($ENGINE_BENCH), 
 say "num $NUM, reads $READS, seeks $SEEKS x $SEEK_NEXTS nexts; key $KEY_BYTES B, value $VALUE_BYTES B (ratio $COMPRESSION_RATIO);" \
     "$COMPRESSION; write buffer $((WRITE_BUFFER_BYTES >> 20)) MiB (+$MAX_IMMUTABLE immutable); block $BLOCK_BYTES B;" \
     "bloom $BLOOM_BITS bits/key; cache $((CACHE_BYTES >> 20)) MiB hot, $((SMALL_CACHE_BYTES >> 20)) MiB cold; WAL on, no fsync per write"
+say "both: $COMPACTION_DESC"
 say "engines in order: $ENGINES; phases: $PHASES"
 
 for engine in $ENGINES; do
@@ -546,15 +622,16 @@ print_table() {
     echo "- same settings on both: num $NUM; key $KEY_BYTES B, value $VALUE_BYTES B compressible to $COMPRESSION_RATIO;" \
         "compression $COMPRESSION$([ "$COMPRESSION" = zstd ] && echo " level $ZSTD_LEVEL"); write buffer $WRITE_BUFFER_BYTES B, up to $MAX_IMMUTABLE more full" \
         "memtables (RocksDB max_write_buffer_number $((MAX_IMMUTABLE + 1))); block $BLOCK_BYTES B; bloom $BLOOM_BITS bits/key;" \
-        "block cache $CACHE_BYTES B ($SMALL_CACHE_BYTES B for the cold readrandom); index and filter blocks outside the cache;" \
+        "block cache $CACHE_BYTES B ($SMALL_CACHE_BYTES B for the cold readrandom), with the open tables' indexes and filters" \
+        "held by the table readers and charged to it (RocksDB --cache_index_and_filter_blocks=0 --charge_table_reader=1);" \
         "WAL on, no fsync per write (db_bench --sync=0, engine_bench --sync no); one writer thread;" \
-        "RocksDB 1 flush + 1 compaction thread (Strata: its flush thread, no compaction yet)"
+        "$COMPACTION_DESC"
     echo "- reads: $READS per readrandom; seekrandom: $SEEKS seeks x $SEEK_NEXTS nexts; phase i seeded $SEED+i in both"
     echo "- each phase is one process; fillseq and fillrandom start empty; write phases end with an untimed flush" \
-        "(RocksDB also waitforcompaction); \`sync\` before each phase; page cache before the cold readrandom: ${DROPPED_CACHE:-n/a}"
+        "and waitforcompaction in both; \`sync\` before each phase; page cache before the cold readrandom: ${DROPPED_CACHE:-n/a}"
     echo "- write amp = bytes the phase processes wrote to the block device (rusage ru_oublock x 512, all phases) /" \
         "user bytes ($NUM x $((KEY_BYTES + VALUE_BYTES)) B per write phase); engine counters: RocksDB wal + flush + compaction" \
-        "bytes (statistics), Strata wal + flush bytes (st_stats)"
+        "bytes (statistics), Strata wal + flush + compaction bytes (st_stats)"
     echo "- issue targets (for the reader; the script judges nothing): every ops ratio >= 0.7; write amp ratio <= 1.3"
     echo
     print_table 1
