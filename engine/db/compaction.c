@@ -291,16 +291,20 @@ static int install(st_db *db, st_pick *p, st_file_meta **outs, size_t n_outs) {
     return rc;
 }
 
+/* Relinks every input table one level down in one version edit (decide_move said they fit). */
 static int trivial_move(st_db *db, st_pick *p) {
-    st_file_meta *m;
-    ST_TRY(st_file_meta_moved(p->in[0][0], p->output_level, &m));
     st_version_edit e;
     st_edit_init(&e);
-    int rc = st_edit_delete_file(&e, p->level, m->number);
-    if (!rc) rc = st_edit_add_file(&e, m);
+    int rc = 0;
+    for (size_t j = 0; !rc && j < p->n_in[0]; j++) {
+        st_file_meta *m;
+        if ((rc = st_file_meta_moved(p->in[0][j], p->output_level, &m))) break;
+        rc = st_edit_delete_file(&e, p->level, m->number);
+        if (!rc) rc = st_edit_add_file(&e, m);
+        st_file_meta_unref(m);
+    }
     if (!rc) rc = st_vset_log_and_apply(db->vs, &e);
     st_edit_destroy(&e);
-    st_file_meta_unref(m);
     if (!rc) atomic_fetch_add(&db->stat.trivial_moves, 1);
     return rc;
 }
@@ -429,14 +433,6 @@ void *st_db_compact_main(void *arg) {
 
 /* ---- manual compaction ----------------------------------------------------------------------- */
 
-static bool has_deletions(const st_pick *p) {
-    for (size_t x = 0; x < p->n_in[0]; x++) {
-        const st_file_meta *f = p->in[0][x];
-        if (f->reader && st_sst_reader_props(f->reader)->deletions) return true;
-    }
-    return false;
-}
-
 /* Runs one manual pick with the same bookkeeping as a background one. */
 static int run_manual(st_db *db, st_pick *p) {
     pthread_mutex_lock(&db->mu);
@@ -475,7 +471,7 @@ static int compact_level(st_db *db, int level, int output_level, const st_slice 
         rc = st_picker_pick_range(&db->opts, v, level, output_level, begin, end, has_after ? &a : NULL, true, &p);
         st_version_unref(v);
         if (rc || !p) break;
-        if (p->trivial_move && into_last && (db->opts.compaction_filter || has_deletions(p))) p->trivial_move = false;
+        if (p->trivial_move && into_last && (db->opts.compaction_filter || st_pick_has_deletions(p))) p->trivial_move = false;
         if (output_level == level) {
             /* a rewrite leaves the tables where they were: go on after them */
             st_slice hi = st_file_meta_ukey_largest(p->in[0][p->n_in[0] - 1]);

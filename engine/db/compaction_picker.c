@@ -202,10 +202,38 @@ static int complete(const st_options *o, st_pick *p) {
     return 0;
 }
 
+bool st_pick_has_deletions(const st_pick *p) {
+    for (size_t j = 0; j < p->n_in[0]; j++) {
+        const st_file_meta *f = p->in[0][j];
+        if (f->reader && st_sst_reader_props(f->reader)->deletions) return true;
+    }
+    return false;
+}
+
+static int by_smallest(const void *a, const void *b) {
+    const st_file_meta *x = *(st_file_meta *const *)a, *y = *(st_file_meta *const *)b;
+    return st_slice_cmp(umin(x), umin(y));
+}
+
+/* A move needs inputs that can sit side by side in the output level: nothing of it overlaps
+ * them (n_in[1] == 0), and, several L0 tables (a sequential load), they do not overlap one
+ * another. Each keeps its codec and tier, so each must already have the output level's. */
 static bool decide_move(const st_options *o, const st_pick *p) {
-    if (p->output_level == p->level || p->n_in[0] != 1 || p->n_in[1] != 0) return false;
-    const st_file_meta *f = p->in[0][0];
-    if (f->codec != (int)st_picker_level_codec(o, p->output_level) || f->tier != 0) return false;
+    if (p->output_level == p->level || p->n_in[0] == 0 || p->n_in[1] != 0) return false;
+    for (size_t j = 0; j < p->n_in[0]; j++) {
+        const st_file_meta *f = p->in[0][j];
+        if (f->codec != (int)st_picker_level_codec(o, p->output_level) || f->tier != 0) return false;
+    }
+    if (p->level == 0 && p->n_in[0] > 1) {
+        st_file_meta **sorted = malloc(p->n_in[0] * sizeof *sorted);
+        if (!sorted) return false; /* a real compaction is always right */
+        memcpy(sorted, p->in[0], p->n_in[0] * sizeof *sorted);
+        qsort(sorted, p->n_in[0], sizeof *sorted, by_smallest);
+        bool apart = true;
+        for (size_t j = 1; j < p->n_in[0] && apart; j++) apart = st_slice_cmp(umax(sorted[j - 1]), umin(sorted[j])) < 0;
+        free(sorted);
+        if (!apart) return false;
+    }
     uint64_t gp = 0;
     for (size_t j = 0; j < p->n_gp; j++) gp += p->gp[j]->size;
     return gp <= p->max_gp_overlap;
@@ -347,6 +375,10 @@ int st_picker_pick(const st_options *o, st_version *v, const st_level_state *ls,
         if (!p) continue;
         p->score = ls->score[order[i]];
         p->trivial_move = decide_move(o, p);
+        /* Into the bottom, a table must be rewritten for its tombstones to go and for the
+         * compaction filter to see it: nothing below would ever rewrite it. */
+        if (p->trivial_move && p->output_level >= ls->last_nonempty && (o->compaction_filter || st_pick_has_deletions(p)))
+            p->trivial_move = false;
         *out = p;
         return 0;
     }

@@ -65,6 +65,8 @@ typedef struct st_pick {
 } st_pick;
 
 void st_pick_free(st_pick *p); /* NULL-safe; releases the refs (not the being_compacted flags) */
+/* True if an input table of the upper level holds a deletion (its properties say so). */
+bool st_pick_has_deletions(const st_pick *p);
 /* Sets or clears being_compacted on every input. REQUIRES the db's mu. */
 void st_pick_mark(st_pick *p, bool on);
 

@@ -340,6 +340,30 @@ static void test_picker_trivial_move_needs_no_overlap_and_same_codec(void **stat
     assert_int_equal(st_picker_pick(o, x->v, &ls, &x->pick), 0);
     assert_non_null(x->pick);
     assert_false(x->pick->trivial_move);
+    st_pick_free(x->pick);
+    x->pick = NULL;
+
+    /* several L0 tables (a sequential load) move together when they do not overlap one another
+     * nor anything in the base level */
+    o->level0_file_num_compaction_trigger = 3;
+    spec s3[] = {{0, "g", "i", MiB}, {0, "a", "c", MiB}, {0, "d", "f", MiB}, {1, "x", "z", MiB}};
+    build(x, s3, 4);
+    st_picker_level_state(o, x->v, &ls);
+    assert_int_equal(st_picker_pick(o, x->v, &ls, &x->pick), 0);
+    assert_non_null(x->pick);
+    assert_int_equal(x->pick->level, 0);
+    assert_int_equal(x->pick->n_in[0], 3);
+    assert_true(x->pick->trivial_move);
+    st_pick_free(x->pick);
+    x->pick = NULL;
+    /* ... but not when two of them share a key ("c") */
+    spec s4[] = {{0, "g", "i", MiB}, {0, "a", "c", MiB}, {0, "c", "f", MiB}, {1, "x", "z", MiB}};
+    build(x, s4, 4);
+    st_picker_level_state(o, x->v, &ls);
+    assert_int_equal(st_picker_pick(o, x->v, &ls, &x->pick), 0);
+    assert_non_null(x->pick);
+    assert_int_equal(x->pick->n_in[0], 3);
+    assert_false(x->pick->trivial_move);
 }
 
 /* ---- through the db --------------------------------------------------------------------------- */
@@ -561,18 +585,21 @@ static void test_filter_remove_is_a_tombstone_unless_bottom(void **state) {
     compact_level(x, 1, 2);
     put(x, "x2", "new");
     assert_int_equal(st_db_flush(x->db), 0);
-    put(x, "a0", "a"); /* a second L0 table: a rewrite, not a move (a move never calls the filter) */
+    /* a second L0 table spanning the first (a0..y0 holds x2): a rewrite, not a move (a move never
+     * calls the filter) */
+    put(x, "a0", "a");
+    put(x, "y0", "y");
     assert_int_equal(st_db_flush(x->db), 0);
     filter_on = true;
     compact_level(x, 0, 1);
-    assert_int_equal(table_entries(x, 1), 2); /* a0 and x2's tombstone */
+    assert_int_equal(table_entries(x, 1), 3); /* a0, y0 and x2's tombstone */
     expect(x, NULL, "x2", NULL);
     db_reopen(x);
     expect(x, NULL, "x2", NULL);
     compact_all(x); /* at the bottom both go */
     expect(x, NULL, "x2", NULL);
     expect(x, NULL, "a0", "a");
-    assert_int_equal(table_entries(x, -1), 3);
+    assert_int_equal(table_entries(x, -1), 4);
 }
 
 static void test_outputs_cut_at_target_size_and_grandparent_overlap(void **state) {
@@ -643,6 +670,10 @@ static void test_outputs_cut_at_target_size_and_grandparent_overlap(void **state
     x->db = NULL;
     x->opts.target_file_size_base = 16 << 10;
     db_open(x);
+    /* a table in L2 inside L1's range, so that L1 -> L2 is a rewrite, not a move of the five */
+    put(x, "k0500a", v);
+    assert_int_equal(st_db_flush(x->db), 0);
+    compact_level(x, 0, 2);
     compact_level(x, 1, 2);
     st_stats s;
     stats(x, &s);
