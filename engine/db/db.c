@@ -208,6 +208,10 @@ static void db_free(st_db *db) {
     free(db);
 }
 
+void st_db_wal_configure(st_db *db, st_wal *w) {
+    if (db->opts.sync_mode == ST_SYNC_ALWAYS) st_wal_set_zero_ahead(w, ST_WAL_ZERO_AHEAD);
+}
+
 /* memory_limit_bytes (st_options.h): memtables get at most half, the block cache the rest. */
 static void apply_memory_limit(st_options *o) {
     if (!o->memory_limit_bytes) return;

@@ -146,6 +146,11 @@ static inline size_t st_db_arena_block(const st_db *db) {
 st_superversion *st_db_sv_acquire(st_db *db, uint64_t *visible); /* takes mu */
 void st_db_sv_release(st_superversion *sv);                       /* NULL-safe */
 int st_db_sv_install(st_db *db);                                  /* REQUIRES mu */
+/* Settings of a new WAL that follow from the options: under ST_SYNC_ALWAYS zeros are written
+ * ahead of the records (st_wal_set_zero_ahead, ST_WAL_ZERO_AHEAD bytes), so that each commit's
+ * fdatasync has no inode to update; everysec and no sync too rarely to pay for the extra write. */
+void st_db_wal_configure(st_db *db, st_wal *w);
+#define ST_WAL_ZERO_AHEAD (1u << 20)
 
 /* WAL references */
 st_walref *st_db_walref_get(st_db *db); /* takes mu */

@@ -50,6 +50,7 @@ int st_db_switch_memtable(st_db *db) {
     st_walref *ref = NULL;
     int rc = st_wal_open(st_fn_log(path, db->dir, number), number, &nw);
     if (rc) return rc;
+    st_db_wal_configure(db, nw);
     if ((rc = st_memtable_new(st_db_arena_block(db), &nm))) goto fail;
     if (!(ref = calloc(1, sizeof *ref))) {
         rc = ST_ENOMEM;

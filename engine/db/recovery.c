@@ -159,6 +159,7 @@ int st_db_recover(st_db *db) {
         if (rc) {
             free(ref);
         } else {
+            st_db_wal_configure(db, ref->wal);
             atomic_init(&ref->refs, 1);
             db->wal = ref;
             db->mem = c.mem;

@@ -8,7 +8,9 @@
  *  - EOF before a whole header: torn, nothing can follow;
  *  - anything else (bad type or checksum, length past the block end or past EOF, zeros): it
  *    searches every later byte offset, in the rest of this block and in each later block, for a
- *    physical record with a good checksum. Found: ST_ECORRUPT. None: torn tail.
+ *    physical record with a good checksum. Found: ST_ECORRUPT. None: torn tail, unless every byte
+ *    from the anomaly to EOF is zero: that is space the WAL wrote ahead of its records
+ *    (st_wal_set_zero_ahead), and the log ends there cleanly, nothing dropped.
  * Byte offsets, not only block starts, so that a damaged length field cannot hide the valid
  * records behind it in the same block; a payload "cut off by EOF" is searched too, since a
  * flipped length looks exactly like that. The price: a torn record whose payload embeds a framed
@@ -66,19 +68,29 @@ static bool valid_at(const uint8_t *buf, size_t len, size_t p) {
     return st_get_fixed32(h + ST_LOG_OFF_CHECKSUM) == st_checksum32(h + ST_LOG_OFF_TYPE, 1 + n);
 }
 
+static bool all_zero(const uint8_t *p, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (p[i]) return false;
+    return true;
+}
+
 /* Searches for a valid record after the one at r->pos. 1 found (*good = its offset), 0 none, or
- * an I/O error. Reuses r->block: the reader ends either way. */
-static int valid_record_follows(st_log_reader *r, uint64_t *good) {
+ * an I/O error; *zeros says whether every byte from r->pos to EOF is zero (space a WAL wrote
+ * ahead of its records: the log ends cleanly there). Reuses r->block: the reader ends either way. */
+static int valid_record_follows(st_log_reader *r, uint64_t *good, bool *zeros) {
     size_t p = r->pos + 1;
+    *zeros = all_zero(r->block + r->pos, r->block_len - r->pos);
     for (;;) {
         for (; p + ST_LOG_HEADER_SIZE <= r->block_len; p++) {
             if (valid_at(r->block, r->block_len, p)) {
                 *good = r->block_start + p;
+                *zeros = false;
                 return 1;
             }
         }
         if (r->block_len < ST_LOG_BLOCK_SIZE) return 0;
         ST_TRY(load_block(r, r->block_start + ST_LOG_BLOCK_SIZE));
+        if (*zeros) *zeros = all_zero(r->block, r->block_len);
         p = 0;
     }
 }
@@ -102,8 +114,14 @@ static int report_corrupt(const st_log_reader *r) {
  * complete record whose bytes changed; a strict reader refuses the latter even at the tail. */
 static int damaged(st_log_reader *r, const char *why, bool cut) {
     uint64_t bad = r->block_start + r->pos, good = 0;
-    int found = valid_record_follows(r, &good);
+    bool zeros = false;
+    int found = valid_record_follows(r, &good, &zeros);
     if (found < 0) return r->rc = found;
+    if (!found && zeros) { /* only zeros to EOF: space written ahead, a clean end (nothing dropped) */
+        end_of_log(r);
+        r->dropped = 0;
+        return ST_ENOTFOUND;
+    }
     if (!found && (cut || !r->strict)) return end_of_log(r);
     if (!found) {
         r->rc = ST_ECORRUPT;

@@ -36,6 +36,8 @@ struct st_wal {
     st_buf pending;        /* framed records not yet taken by a writer */
     st_buf inflight;       /* owned by the writer while `writing`; empty otherwise */
     uint64_t block_off;    /* position in the block where pending's end will land */
+    size_t zero_ahead;     /* st_wal_set_zero_ahead; 0: off */
+    uint64_t zeroed_end;   /* writer role: the file holds written zeros or records up to here */
     uint64_t size;         /* bytes framed since creation */
     uint64_t appended_lsn; /* lsn of the last record framed */
     uint64_t written_lsn;  /* <= appended_lsn */
@@ -133,6 +135,26 @@ out:
 }
 
 /* Writer role. REQUIRES: mu held, !writing, pending not empty. Returns with mu held. */
+/* Writer role, mu not held: extends the written zeros to `from` + zero_ahead (from: the end of
+ * the records about to be written), so those records and the next ones overwrite allocated
+ * blocks inside the file's size. */
+static int write_zeros(st_wal *w, uint64_t from) {
+    static const uint8_t zeros[64 << 10];
+    uint64_t start = w->zeroed_end > from ? w->zeroed_end : from, end = from + w->zero_ahead;
+    for (uint64_t at = start; at < end;) {
+        size_t k = end - at < sizeof zeros ? (size_t)(end - at) : sizeof zeros;
+        int rc = st_file_pwrite(w->f, zeros, k, at);
+        if (rc < 0)
+            return st_err(st_err_from_errno(rc), "wal %s: writing zeros ahead at offset %llu: %s", st_file_path(w->f),
+                          (unsigned long long)at, strerror(-rc));
+        at += k;
+    }
+    w->zeroed_end = end;
+    return 0;
+}
+
+void st_wal_set_zero_ahead(st_wal *w, size_t bytes) { w->zero_ahead = bytes; }
+
 static int write_pending(st_wal *w) {
     st_buf t = w->inflight;
     w->inflight = w->pending;
@@ -143,8 +165,9 @@ static int write_pending(st_wal *w) {
 
     uint64_t off = st_file_append_off(w->f);
     size_t n = w->inflight.len;
-    int rc = st_file_append(w->f, w->inflight.data, n);
-    if (rc < 0)
+    int rc = 0;
+    if (w->zero_ahead && off + n + w->zero_ahead / 4 > w->zeroed_end) rc = write_zeros(w, off + n);
+    if (!rc && (rc = st_file_append(w->f, w->inflight.data, n)) < 0)
         rc = st_err(st_err_from_errno(rc), "wal %s: write of %zu bytes at offset %llu: %s",
                     st_file_path(w->f), n, (unsigned long long)off, strerror(-rc));
 

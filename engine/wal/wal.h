@@ -32,6 +32,14 @@ typedef struct st_wal st_wal;
  * ST_ENOMEM. */
 int st_wal_open(const char *path, uint64_t number, st_wal **out);
 
+/* Zero-ahead (0, the default: off): each write of records first makes sure the file holds
+ * written zeros at least `bytes`/4 past them, writing `bytes` more when it does not. A record then
+ * lands inside the file's size on blocks already allocated, so the fdatasync after it has no
+ * inode (size, extents) to write: one device write instead of two, which is most of a commit's
+ * cost under appendfsync always. Costs one extra write of the WAL's bytes (the zeros). Readers
+ * take an all-zero tail as the clean end of the log (log_reader.c). Call before the first commit. */
+void st_wal_set_zero_ahead(st_wal *w, size_t bytes);
+
 /* Frames payload (a write batch) as one logical record into an in-memory buffer; no syscall, and
  * no allocation once the buffers have grown to the working size. lsn is the batch's last sequence
  * number. REQUIRES: lsn greater than every lsn appended before (so the first is >= 1), otherwise

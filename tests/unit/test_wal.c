@@ -376,9 +376,22 @@ static void test_log_zero_filled_tail_is_end_of_log(void **state) {
     fill(&recs[1], 200, 2);
     fill(&recs[2], 5000, 3);
     uint64_t size = write_log(x->path, recs, 3, NULL);
-    /* Preallocated-looking space over several blocks. */
+    /* Preallocated-looking space over several blocks: a clean end, nothing dropped (a WAL with
+     * zero-ahead always looks like this) */
     assert_int_equal(st_test_truncate(x->path, 100000), 0);
     read_result r = read_log(x->path, recs, 3);
+    assert_int_equal(r.n, 3);
+    assert_int_equal(r.rc, ST_ENOTFOUND);
+    assert_int_equal(r.end_off, size);
+    assert_int_equal(r.dropped, 0);
+    /* a torn record (its header half written) before the zeros is still a torn tail */
+    char *data;
+    size_t len;
+    assert_int_equal(st_io_read_all(x->path, &data, &len), 0);
+    memset(data + size, 0x5a, 5);
+    write_bytes(x->path, (const uint8_t *)data, len);
+    free(data);
+    r = read_log(x->path, recs, 3);
     assert_int_equal(r.n, 3);
     assert_int_equal(r.rc, ST_ENOTFOUND);
     assert_int_equal(r.end_off, size);
@@ -793,6 +806,33 @@ static void test_wal_roundtrip_record_sizes(void **state) {
     free_recs(recs, N);
 }
 
+/* Zero-ahead: the file keeps written zeros past the records (so commits overwrite allocated
+ * blocks within its size) and reads back exactly the records, nothing dropped, across blocks. */
+static void test_wal_zero_ahead_keeps_zeros_past_the_records(void **state) {
+    fx *x = *state;
+    enum { N = 40, AHEAD = 64 << 10 };
+    st_buf recs[N];
+    st_wal *w;
+    assert_int_equal(st_wal_open(x->path, 3, &w), 0);
+    st_wal_set_zero_ahead(w, AHEAD);
+    for (size_t i = 0; i < N; i++) {
+        fill(&recs[i], 100 + 997 * i % 7000, (uint32_t)i);
+        assert_int_equal(st_wal_append(w, st_buf_slice(&recs[i]), i + 1), 0);
+        assert_int_equal(st_wal_commit(w, i + 1, true), 0);
+        long long fsize = st_test_file_size(x->path);
+        assert_true(fsize >= (long long)(st_wal_size(w) + AHEAD / 4)); /* zeros ahead */
+        assert_true(fsize <= (long long)(st_wal_size(w) + AHEAD));
+    }
+    uint64_t size = st_wal_size(w);
+    assert_int_equal(st_wal_close(w, true), 0);
+    read_result r = read_log(x->path, recs, N);
+    assert_int_equal(r.n, N);
+    assert_int_equal(r.rc, ST_ENOTFOUND);
+    assert_int_equal(r.end_off, size);
+    assert_int_equal(r.dropped, 0);
+    free_recs(recs, N);
+}
+
 static void test_wal_append_buffers_until_commit(void **state) {
     fx *x = *state;
     st_wal *w;
@@ -1097,6 +1137,7 @@ int main(void) {
         T(test_log_writer_failed_sync_poisons),
         T(test_log_truncation_at_every_offset_yields_prefix),
         T(test_log_zero_filled_tail_is_end_of_log),
+        T(test_wal_zero_ahead_keeps_zeros_past_the_records),
         T(test_log_zero_hole_before_valid_record_is_corrupt),
         T(test_log_flipped_byte_in_middle_record_is_corrupt),
         T(test_log_flipped_byte_in_last_record_is_torn_tail),
