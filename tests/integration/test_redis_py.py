@@ -8,10 +8,10 @@ RESP3 via protocol=3 when the installed redis-py has it (5.0 and later).
 Exit: 0 passed, 1 failed, 77 redis-py is not installed (CTest SKIP)."""
 import inspect
 import os
-import select
-import subprocess
 import sys
 import time
+
+import itlaunch
 
 try:
     import redis
@@ -30,26 +30,8 @@ def check(desc, want, got):
         failures.append(desc)
 
 
-def start(launcher):
-    p = subprocess.Popen([launcher], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    ready, _, _ = select.select([p.stdout], [], [], 30)
-    line = p.stdout.readline().decode() if ready else ""
-    if not line:
-        p.kill()
-        p.wait(10)
-        print("FAIL: the server did not start")
-        sys.exit(1)
-    return p, int(line.split()[0])
-
-
 def stop(p):
-    p.stdin.close()
-    try:
-        rc = p.wait(60)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = "timeout"
-    check("server stops cleanly", 0, rc)
+    check("server stops cleanly", 0, itlaunch.stop(p, 60))
 
 
 def smoke(port):
@@ -165,7 +147,7 @@ def smoke(port):
 
 def main():
     launcher = sys.argv[1]
-    p, port = start(launcher)
+    p, port = itlaunch.start(launcher)
     try:
         smoke(port)
     except Exception as e:  # a crash of the test is a failure, with the server still stopped

@@ -13,9 +13,10 @@ Exit: 0 passed, 1 failed."""
 import os
 import select
 import socket
-import subprocess
 import sys
 import time
+
+import itlaunch
 
 failures = []
 
@@ -87,21 +88,9 @@ def info_field(c, name):
     return None
 
 
-def start(launcher, args):
-    p = subprocess.Popen([launcher] + args, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    ready, _, _ = select.select([p.stdout], [], [], 60)
-    line = p.stdout.readline().decode() if ready else ""
-    if not line:
-        p.kill()
-        p.wait(10)
-        print("FAIL: the server did not start")
-        sys.exit(1)
-    return p, int(line.split()[0])
-
-
 def main():
     launcher = sys.argv[1]
-    p, port = start(launcher, ["--workers", "1", "--appendfsync", "no", "--write-buffer", "4MiB",
+    p, port = itlaunch.start(launcher, ["--workers", "1", "--appendfsync", "no", "--write-buffer", "4MiB",
                                "--level0-file-num-compaction-trigger", "30",
                                "--level0-slowdown-writes-trigger", "30",
                                "--level0-stop-writes-trigger", "1000", "--delayed-write-rate", "16KiB"])
@@ -135,12 +124,7 @@ def main():
         slow = info_field(b, "engine_write_slowdowns")
         check("INFO counts the slowdowns", slow is not None and slow >= 2, slow)
     finally:
-        p.stdin.close()
-        try:
-            rc = p.wait(120)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            rc = "timeout"
+        rc = itlaunch.stop(p)
         check("server stops cleanly", rc == 0, rc)
     if failures:
         print("%d check(s) failed" % len(failures))

@@ -743,6 +743,14 @@ static void test_iterator_keeps_the_reader_alive(void **state) {
     free(path);
 }
 
+/* For threads (no cmocka asserts there): true if get(e's user key, latest) returns e exactly, e
+ * being the newest version of its key. */
+static bool gets_newest(st_sst_reader *r, const ent *e, st_buf *v) {
+    int kind = 0;
+    int rc = st_sst_reader_get(r, e->ukey, ST_SEQ_MAX, &kind, v);
+    return !rc && kind == e->kind && v->len == e->value.len && (!v->len || !memcmp(v->data, e->value.data, v->len));
+}
+
 typedef struct getter {
     st_sst_reader *r;
     const model *m;
@@ -758,12 +766,7 @@ static void *getter_main(void *arg) {
     st_buf_init(&v);
     for (int q = 0; q < 2000; q++) {
         size_t k = st_rng_below(&rng, g->m->nukeys);
-        size_t i = g->m->first[k];
-        const ent *e = &g->m->e[i];
-        int kind = 0;
-        int rc = st_sst_reader_get(g->r, e->ukey, ST_SEQ_MAX, &kind, &v);
-        if (rc || kind != e->kind || v.len != e->value.len || (v.len && memcmp(v.data, e->value.data, v.len)))
-            g->failures++;
+        g->failures += !gets_newest(g->r, &g->m->e[g->m->first[k]], &v);
     }
     st_buf_destroy(&v);
     return NULL;
@@ -824,11 +827,7 @@ static void *tc_getter_main(void *arg) {
     for (int q = 0; q < 2000; q++) {
         int t = (int)st_rng_below(&rng, (uint64_t)g->tables);
         size_t k = g->ulo[t] + st_rng_below(&rng, g->ulo[t + 1] - g->ulo[t]);
-        const ent *e = &g->m->e[g->m->first[k]];
-        int kind = 0;
-        int rc = st_sst_reader_get(g->r[t], e->ukey, ST_SEQ_MAX, &kind, &v);
-        if (rc || kind != e->kind || v.len != e->value.len || (v.len && memcmp(v.data, e->value.data, v.len)))
-            g->failures++;
+        g->failures += !gets_newest(g->r[t], &g->m->e[g->m->first[k]], &v);
     }
     st_buf_destroy(&v);
     return NULL;
