@@ -160,6 +160,14 @@ static st_file_meta *file_no(fx *x, uint64_t number) {
     return NULL;
 }
 
+/* Frees the previous pick, picks from x->v again and expects a pick (in x->pick). */
+static void repick(fx *x, const st_options *o, const st_level_state *ls) {
+    st_pick_free(x->pick);
+    x->pick = NULL;
+    assert_int_equal(st_picker_pick(o, x->v, ls, &x->pick), 0);
+    assert_non_null(x->pick);
+}
+
 static void test_picker_static_targets_and_scores(void **state) {
     fx *x = *state;
     st_options *o = &x->opts;
@@ -183,8 +191,7 @@ static void test_picker_static_targets_and_scores(void **state) {
     /* debt: L1's 5 MiB excess times (50/15 + 1) */
     uint64_t want = (uint64_t)(5.0 * MiB * (50.0 / 15.0 + 1));
     assert_true(ls.pending_bytes >= want - 2 && ls.pending_bytes <= want + 2);
-    assert_int_equal(st_picker_pick(o, x->v, &ls, &x->pick), 0);
-    assert_non_null(x->pick);
+    repick(x, o, &ls);
     assert_int_equal(x->pick->level, 1);
     assert_int_equal(x->pick->output_level, 2);
     assert_int_equal(x->pick->n_in[0], 1);
@@ -237,8 +244,7 @@ static void test_picker_l0_takes_oldest_files_into_base(void **state) {
     st_level_state ls;
     st_picker_level_state(o, x->v, &ls);
     assert_true(ls.score[0] >= 2);
-    assert_int_equal(st_picker_pick(o, x->v, &ls, &x->pick), 0);
-    assert_non_null(x->pick);
+    repick(x, o, &ls);
     st_pick *p = x->pick;
     assert_int_equal(p->level, 0);
     assert_int_equal(p->output_level, 1);
@@ -269,26 +275,19 @@ static void test_picker_least_overlapping_file_and_busy_inputs(void **state) {
     st_level_state ls;
     st_picker_level_state(o, x->v, &ls);
     assert_true(ls.score[1] >= 1.49);
-    assert_int_equal(st_picker_pick(o, x->v, &ls, &x->pick), 0);
-    assert_non_null(x->pick);
+    repick(x, o, &ls);
     assert_int_equal(x->pick->in[0][0]->number, 11);
     assert_int_equal(x->pick->n_in[1], 1);
     assert_int_equal(x->pick->in[1][0]->number, 14);
     assert_int_equal(x->pick->n_gp, 1); /* L3 e-z */
     assert_false(x->pick->trivial_move);
-    st_pick_free(x->pick);
-    x->pick = NULL;
     /* its output-level table busy: the next best (k-m, two tables) */
     file_no(x, 14)->being_compacted = true;
-    assert_int_equal(st_picker_pick(o, x->v, &ls, &x->pick), 0);
-    assert_non_null(x->pick);
+    repick(x, o, &ls);
     assert_int_equal(x->pick->in[0][0]->number, 12);
     assert_int_equal(x->pick->n_in[1], 2);
-    st_pick_free(x->pick);
-    x->pick = NULL;
     file_no(x, 12)->being_compacted = true;
-    assert_int_equal(st_picker_pick(o, x->v, &ls, &x->pick), 0);
-    assert_non_null(x->pick);
+    repick(x, o, &ls);
     assert_int_equal(x->pick->in[0][0]->number, 10);
 }
 
@@ -303,8 +302,7 @@ static void test_picker_widens_only_without_new_output_tables(void **state) {
     build(x, s, 5);
     st_level_state ls;
     st_picker_level_state(o, x->v, &ls);
-    assert_int_equal(st_picker_pick(o, x->v, &ls, &x->pick), 0);
-    assert_non_null(x->pick);
+    repick(x, o, &ls);
     assert_int_equal(x->pick->n_in[0], 2);
     assert_int_equal(x->pick->n_in[1], 1);
     assert_int_equal(x->pick->input_bytes, 3 * MiB);
@@ -320,28 +318,19 @@ static void test_picker_trivial_move_needs_no_overlap_and_same_codec(void **stat
     build(x, s, 3);
     st_level_state ls;
     st_picker_level_state(o, x->v, &ls);
-    assert_int_equal(st_picker_pick(o, x->v, &ls, &x->pick), 0);
-    assert_non_null(x->pick);
+    repick(x, o, &ls);
     assert_true(x->pick->trivial_move);
-    st_pick_free(x->pick);
-    x->pick = NULL;
     /* L2 written with zstd: a move would keep lz4 there */
     o->levels[2].codec = ST_CODEC_ZSTD;
-    assert_int_equal(st_picker_pick(o, x->v, &ls, &x->pick), 0);
-    assert_non_null(x->pick);
+    repick(x, o, &ls);
     assert_false(x->pick->trivial_move);
-    st_pick_free(x->pick);
-    x->pick = NULL;
     /* too much grandparent overlap (over 10 x target) for a move */
     o->levels[2].codec = ST_CODEC_INHERIT;
     spec s2[] = {{1, "a", "c", 2 * MiB}, {3, "a", "b", 11 * MiB}};
     build(x, s2, 2);
     st_picker_level_state(o, x->v, &ls);
-    assert_int_equal(st_picker_pick(o, x->v, &ls, &x->pick), 0);
-    assert_non_null(x->pick);
+    repick(x, o, &ls);
     assert_false(x->pick->trivial_move);
-    st_pick_free(x->pick);
-    x->pick = NULL;
 
     /* several L0 tables (a sequential load) move together when they do not overlap one another
      * nor anything in the base level */
@@ -349,19 +338,15 @@ static void test_picker_trivial_move_needs_no_overlap_and_same_codec(void **stat
     spec s3[] = {{0, "g", "i", MiB}, {0, "a", "c", MiB}, {0, "d", "f", MiB}, {1, "x", "z", MiB}};
     build(x, s3, 4);
     st_picker_level_state(o, x->v, &ls);
-    assert_int_equal(st_picker_pick(o, x->v, &ls, &x->pick), 0);
-    assert_non_null(x->pick);
+    repick(x, o, &ls);
     assert_int_equal(x->pick->level, 0);
     assert_int_equal(x->pick->n_in[0], 3);
     assert_true(x->pick->trivial_move);
-    st_pick_free(x->pick);
-    x->pick = NULL;
     /* ... but not when two of them share a key ("c") */
     spec s4[] = {{0, "g", "i", MiB}, {0, "a", "c", MiB}, {0, "c", "f", MiB}, {1, "x", "z", MiB}};
     build(x, s4, 4);
     st_picker_level_state(o, x->v, &ls);
-    assert_int_equal(st_picker_pick(o, x->v, &ls, &x->pick), 0);
-    assert_non_null(x->pick);
+    repick(x, o, &ls);
     assert_int_equal(x->pick->n_in[0], 3);
     assert_false(x->pick->trivial_move);
 }
