@@ -154,6 +154,9 @@ void config_to_engine_options(const config *c, st_options *o);
  * since the engine then splits memory_limit itself (st_options.memory_limit_bytes). */
 size_t config_block_cache_bytes(const config *c);
 
+/* workers = 0 resolves to this for ncpu online CPUs: ncpu - 1, at least 1, at most 1024. */
+int config_default_workers(long ncpu);
+
 /* Creates (like mkdir -p) and checks writable: c->dir and every tier's directory. Errors name
  * the file, line and key they came from ("tiering.toml:31: tier.dir: '/mnt/hdd/strata': cannot
  * create: Permission denied"). Returns CONFIG_OK, CONFIG_EINVAL or CONFIG_ENOMEM. */

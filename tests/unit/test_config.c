@@ -123,7 +123,12 @@ static void test_config_defaults_without_file_or_flags(void **state) {
     assert_string_equal(c.dir, "./data");
     assert_int_equal(c.appendfsync, ST_SYNC_EVERYSEC);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    assert_int_equal(c.workers, ncpu < 1 ? 1 : ncpu);
+    assert_int_equal(c.workers, config_default_workers(ncpu));
+    assert_int_equal(config_default_workers(-1), 1);
+    assert_int_equal(config_default_workers(1), 1);
+    assert_int_equal(config_default_workers(2), 1);
+    assert_int_equal(config_default_workers(4), 3);
+    assert_int_equal(config_default_workers(5000), 1024);
     assert_true(c.memory_limit_bytes == (1ull << 30));
     assert_null(c.requirepass);
     assert_int_equal(c.maxclients, 10000);
