@@ -529,6 +529,7 @@ static void tiers_free(config_tier *t, size_t n) {
     for (size_t i = 0; i < n; i++) {
         free(t[i].name);
         free(t[i].dir);
+        free(t[i].path);
     }
     free(t);
 }
@@ -561,6 +562,17 @@ void config_to_engine_options(const config *c, st_options *o) {
     o->max_open_files = c->max_open_files;
     o->block_cache_bytes = config_block_cache_bytes(c);
     o->memory_limit_bytes = c->memory_limit_bytes;
+    /* Each tier's codec and block size become those of its levels: tables are built for the
+     * level they are written to, and the level's tier is where they go. */
+    o->n_tiers = (int)c->n_tiers;
+    for (size_t i = 0; i < c->n_tiers && i < ST_MAX_TIERS; i++) {
+        const config_tier *t = &c->tiers[i];
+        o->tiers[i] = (st_tier_options){.name = t->name, .dir = t->path, .first_level = t->first_level,
+                                        .last_level = t->last_level, .direct_io = t->direct_io};
+        for (int l = t->first_level; l <= t->last_level && l < ST_MAX_LEVELS; l++)
+            o->levels[l] = (st_level_options){.codec = (int)t->codec, .zstd_level = t->zstd_level,
+                                              .block_bytes = t->block_bytes};
+    }
 }
 
 size_t config_block_cache_bytes(const config *c) { return c->memory_limit_bytes ? 0 : 256 * (size_t)MiB; }
@@ -889,6 +901,7 @@ int config_load(config *c, int argc, char **argv, char *err, size_t errlen) {
         if (t->from_engine & INHERIT_ZSTD) t->zstd_level = c->zstd_level;
         if (t->from_engine & INHERIT_BLOCK) t->block_bytes = c->block_bytes;
         t->from_engine = 0;
+        if (!(t->path = config_tier_path(c, t))) return nomem(err, errlen);
     }
     return CONFIG_OK;
 }

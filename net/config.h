@@ -57,12 +57,13 @@ typedef enum config_loglevel {
 #define CONFIG_MAX_LEVEL 6     /* levels are 0..ST_MAX_LEVELS-1 */
 #define CONFIG_FILE_MAX_BYTES (1u << 20)
 
-/* One [[tier]] table, hottest first (issue 5). Parsed and validated now; placement and migration
- * use it later. Fields not given in the file inherit the [engine] value (codec, zstd_level,
+/* One [[tier]] table, hottest first: the engine writes the tables of its levels into its
+ * directory (st_tier_options). Fields not given in the file inherit the [engine] value (codec, zstd_level,
  * block_bytes) or the default shown. */
 typedef struct config_tier {
     char *name;              /* required; [A-Za-z0-9_-], 1..32 chars, unique */
     char *dir;               /* required; relative paths resolve under config.dir */
+    char *path;              /* dir resolved (config_tier_path) when loading ends */
     int first_level;         /* levels [first_level, last_level] live here; ranges of */
     int last_level;          /*   consecutive tiers are adjacent and cover 0..CONFIG_MAX_LEVEL */
     st_codec codec;          /* `codec`: "none", "lz4", "zstd"; default [engine].codec */
@@ -147,7 +148,8 @@ int config_load(config *c, int argc, char **argv, char *err, size_t errlen);
 /* Frees what c owns and leaves it zeroed. NULL-safe. */
 void config_free(config *c);
 
-/* st_options_default, then the [engine] settings and appendfsync. */
+/* st_options_default, then the [engine] settings, appendfsync and the tiers (with each tier's
+ * codec and block size as its levels'). o points into c: c must outlive st_db_open. */
 void config_to_engine_options(const config *c, st_options *o);
 
 /* The block cache to ask for: 256 MiB when memory_limit is 0 (no limit); 0 (unused) otherwise,

@@ -168,11 +168,11 @@ static bool gp_stop(cjob *j, st_slice ukey) {
 static int finish_output(cjob *j) {
     j->out_open = false;
     st_file_meta *fm;
-    ST_TRY(st_db_table_finish(j->db, &j->out, false, &fm));
+    ST_TRY(st_db_table_finish(j->db, &j->out, &fm));
     st_file_meta **a = realloc(j->outs, (j->n_outs + 1) * sizeof *a);
     if (!a) {
         char path[ST_PATH_MAX];
-        st_file_meta_mark_obsolete(fm, st_fn_table(path, j->db->dir, fm->number));
+        st_file_meta_mark_obsolete(fm, st_tiers_table_path(&j->db->tiers, fm->tier, fm->number, path));
         st_file_meta_unref(fm);
         return ST_ENOMEM;
     }
@@ -336,10 +336,6 @@ int st_db_run_compaction(st_db *db, st_pick *p) {
     }
     if ((rc = st_iter_status(it))) goto out;
     if (j.out_open && (rc = finish_output(&j))) goto out;
-    if (j.n_outs && (rc = st_io_sync_dir(db->dir))) {
-        rc = st_err(st_err_from_errno(rc), "sync %s: %s", db->dir, strerror(-rc));
-        goto out;
-    }
     if (atomic_load(&db->closing)) {
         rc = ST_EBUSY;
         goto out;
@@ -350,7 +346,8 @@ int st_db_run_compaction(st_db *db, st_pick *p) {
     char path[ST_PATH_MAX];
     for (int i = 0; i < 2; i++)
         for (size_t x = 0; x < p->n_in[i]; x++)
-            st_file_meta_mark_obsolete(p->in[i][x], st_fn_table(path, db->dir, p->in[i][x]->number));
+            st_file_meta_mark_obsolete(p->in[i][x], st_tiers_table_path(&db->tiers, p->in[i][x]->tier,
+                                                                             p->in[i][x]->number, path));
     atomic_fetch_add(&db->stat.compactions, 1);
     atomic_fetch_add(&db->stat.compact_read, p->input_bytes);
     atomic_fetch_add(&db->stat.compact_written, j.written);
@@ -364,7 +361,7 @@ out:
          * still be on disk, so they stay for the next open to judge (delete_obsolete). */
         if (rc && !installed_or_tried) {
             char opath[ST_PATH_MAX];
-            st_file_meta_mark_obsolete(j.outs[x], st_fn_table(opath, db->dir, j.outs[x]->number));
+            st_file_meta_mark_obsolete(j.outs[x], st_tiers_table_path(&db->tiers, j.outs[x]->tier, j.outs[x]->number, opath));
         }
         st_file_meta_unref(j.outs[x]);
     }

@@ -3,6 +3,8 @@
  * splits one user key across two tables (V3), so a compaction must take every version of a key. */
 #include "compaction_picker.h"
 
+#include "version/tiers.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include "table/sstable_reader.h"
 #include "util/err.h"
 #include "util/ikey.h"
+#include "version/tiers.h"
 
 static st_slice umin(const st_file_meta *f) { return st_file_meta_ukey_smallest(f); }
 static st_slice umax(const st_file_meta *f) { return st_file_meta_ukey_largest(f); }
@@ -222,7 +225,8 @@ static bool decide_move(const st_options *o, const st_pick *p) {
     if (p->output_level == p->level || p->n_in[0] == 0 || p->n_in[1] != 0) return false;
     for (size_t j = 0; j < p->n_in[0]; j++) {
         const st_file_meta *f = p->in[0][j];
-        if (f->codec != (int)st_picker_level_codec(o, p->output_level) || f->tier != 0) return false;
+        if (f->codec != (int)st_picker_level_codec(o, p->output_level) || f->tier != st_tiers_level_tier(o, p->output_level))
+            return false;
     }
     if (p->level == 0 && p->n_in[0] > 1) {
         st_file_meta **sorted = malloc(p->n_in[0] * sizeof *sorted);

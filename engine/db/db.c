@@ -191,6 +191,7 @@ static void db_free(st_db *db) {
         free(db->wal);
     }
     st_vset_close(db->vs);
+    st_tiers_destroy(&db->tiers); /* after the vset, which borrows it */
     st_block_cache_free(db->cache); /* after every reader (R2 in sstable_reader.h) */
     st_table_cache_free(db->files); /* likewise (T1 in table_cache.h) */
     st_io_unlock(db->lock);
@@ -271,6 +272,7 @@ int st_db_open(const char *dir, const st_options *opts, st_db **out) {
                                 : st_err(st_err_from_errno(rc), "lock %s: %s", path, strerror(-rc));
         goto fail;
     }
+    if ((rc = st_tiers_init(&db->tiers, dir, &db->opts))) goto fail;
     if (db->opts.block_cache_bytes && (rc = st_block_cache_new(db->opts.block_cache_bytes, -1, 0.5, &db->cache))) goto fail;
     if ((rc = st_table_cache_new((size_t)db->opts.max_open_files, &db->files))) goto fail;
     if ((rc = st_db_recover(db))) goto fail;
@@ -696,6 +698,9 @@ int st_db_stats(st_db *db, st_stats *out) {
     out->compaction_entries_in = db->stat.compact_in;
     out->compaction_entries_dropped = db->stat.compact_dropped;
     out->flush_bytes = db->stat.flush_bytes;
+    out->tier_ids = db->tiers.n;
+    for (int i = 0; i < db->tiers.n; i++) out->tier_name[i] = db->tiers.name[i];
+    out->io_backend = st_io_backend_name();
     out->memtable_bytes = st_memtable_bytes(sv->mem);
     out->immutable_count = sv->n_imm;
     for (size_t i = 0; i < sv->n_imm; i++) out->immutable_bytes += st_memtable_bytes(sv->imm[i]);
@@ -705,6 +710,11 @@ int st_db_stats(st_db *db, st_stats *out) {
         for (size_t j = 0; j < sv->version->n_files[l]; j++) {
             st_file_meta *f = sv->version->files[l][j];
             out->level_bytes[l] += f->size;
+            if (f->tier >= 0 && f->tier < db->tiers.n) {
+                out->tier_files[f->tier]++;
+                out->tier_bytes[f->tier] += f->size;
+                out->tier_direct_files[f->tier] += st_sst_reader_is_direct(f->reader);
+            }
             st_sst_counters c;
             st_sst_reader_counters(f->reader, &c);
             out->bloom_useful += c.bloom_useful;

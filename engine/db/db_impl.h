@@ -31,6 +31,7 @@
 #include "io/io.h"
 #include "mem/memtable.h"
 #include "table/block_cache.h"
+#include "version/tiers.h"
 #include "strata/st.h"
 #include "version/manifest.h"
 #include "wal/wal.h"
@@ -76,6 +77,7 @@ enum st_stall { ST_STALL_NONE = 0, ST_STALL_SLOWDOWN = 1, ST_STALL_STOP = 2 };
 
 struct st_db {
     char *dir;
+    st_tiers tiers;        /* where table files live (version/tiers.h); immutable after open */
     st_options opts;
     st_lock *lock;
     st_vset *vs;

@@ -33,7 +33,7 @@ int st_db_write_l0(st_db *db, st_memtable *mem, st_file_meta **out) {
         if ((rc = st_db_table_add(&t, st_iter_key(it), st_iter_value(it)))) goto fail;
     if ((rc = st_iter_status(it))) goto fail;
     st_iter_free(it);
-    if ((rc = st_db_table_finish(db, &t, true, out))) return rc;
+    if ((rc = st_db_table_finish(db, &t, out))) return rc;
     atomic_fetch_add(&db->stat.flush_bytes, (*out)->size);
     return 0;
 fail:

@@ -44,6 +44,27 @@ static int scan_entry(const char *name, void *arg) {
     return 0;
 }
 
+/* A tier directory: only tables and table temp files (NNNNNN.sst.tmp) are ours. */
+static int scan_tier_entry(const char *name, void *arg) {
+    dir_scan *s = arg;
+    uint64_t n = 0;
+    enum st_file_type t = st_fn_parse(name, &n);
+    if (t == ST_FT_TEMP) {
+        char base[ST_PATH_MAX];
+        size_t len = strlen(name);
+        if (len - 4 >= sizeof base) return 0;
+        memcpy(base, name, len - 4);
+        base[len - 4] = 0;
+        if (st_fn_parse(base, &n) != ST_FT_TABLE) return 0;
+    } else if (t == ST_FT_TABLE) {
+        s->n_tables++;
+    } else {
+        return 0;
+    }
+    if (n > s->max_number) s->max_number = n;
+    return 0;
+}
+
 static int cmp_u64(const void *a, const void *b) {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return (x > y) - (x < y);
@@ -120,7 +141,7 @@ static int replay_wal(st_db *db, uint64_t number, char *torn_path, replay_ctx *c
 
 int st_db_recover(st_db *db) {
     bool existed = false;
-    ST_TRY(st_vset_recover(db->dir, db->cache, db->files, &db->vs, &existed));
+    ST_TRY(st_vset_recover(db->dir, &db->tiers, db->cache, db->files, &db->vs, &existed));
     if (existed && db->opts.error_if_exists)
         return st_err(ST_EEXIST, "database %s exists (error_if_exists)", db->dir);
     if (!existed && !db->opts.create_if_missing)
@@ -128,6 +149,11 @@ int st_db_recover(st_db *db) {
 
     dir_scan s = {0};
     int rc = st_io_list_dir(db->dir, scan_entry, &s);
+    for (int id = 1; !rc && id < db->tiers.n; id++)
+        if (!st_tiers_same_dir(&db->tiers, 0, id) && (rc = st_io_list_dir(db->tiers.dir[id], scan_tier_entry, &s))) {
+            free(s.logs);
+            return st_err(st_err_from_errno(rc), "list %s: %s", db->tiers.dir[id], strerror(-rc));
+        }
     if (rc) {
         free(s.logs);
         return st_err(st_err_from_errno(rc), "list %s: %s", db->dir, strerror(-rc));
@@ -137,7 +163,8 @@ int st_db_recover(st_db *db) {
         /* Tables without a CURRENT: treating this as a new database would delete them. (A MANIFEST
          * alone is what a first open that died before installing CURRENT leaves: harmless.) */
         free(s.logs);
-        return st_err(ST_ECORRUPT, "%s holds tables but no CURRENT: refusing to open it as a new database",
+        return st_err(ST_ECORRUPT,
+                      "%s (or a tier directory) holds tables but no CURRENT: refusing to open it as a new database",
                       db->dir);
     }
     if (s.n_logs) qsort(s.logs, s.n_logs, sizeof *s.logs, cmp_u64);
@@ -187,28 +214,54 @@ typedef struct obsolete_ctx {
     st_db *db;
     st_version *v;
     uint64_t log_number, manifest;
+    int id; /* the tier directory being listed (0: the database directory) */
 } obsolete_ctx;
+
+/* T1 (tiers.h): a table is live only in the directory of the tier its record names. */
+static bool table_live_here(const obsolete_ctx *o, uint64_t n) {
+    const st_file_meta *f = st_version_find_file(o->v, n);
+    return f && f->tier < o->db->tiers.n && st_tiers_same_dir(&o->db->tiers, f->tier, o->id);
+}
 
 static int maybe_delete(const char *name, void *arg) {
     obsolete_ctx *o = arg;
     uint64_t n = 0;
     bool del = false;
-    switch (st_fn_parse(name, &n)) {
-    case ST_FT_LOG: del = n < o->log_number; break;
-    case ST_FT_TABLE: del = !st_version_has_file(o->v, n); break;
-    case ST_FT_MANIFEST: del = n != o->manifest; break;
-    case ST_FT_TEMP: del = true; break;
-    default: break;
+    enum st_file_type type = st_fn_parse(name, &n);
+    if (o->id > 0) {
+        /* A tier directory may be shared with other software: only our own names go, i.e.
+         * tables and the temp files tables are written to (NNNNNN.sst.tmp). */
+        char base[ST_PATH_MAX];
+        size_t len = strlen(name);
+        if (type == ST_FT_TEMP && len - 4 < sizeof base) {
+            memcpy(base, name, len - 4);
+            base[len - 4] = 0;
+            del = st_fn_parse(base, &n) == ST_FT_TABLE;
+        } else if (type == ST_FT_TABLE) {
+            del = !table_live_here(o, n);
+        }
+    } else {
+        switch (type) {
+        case ST_FT_LOG: del = n < o->log_number; break;
+        case ST_FT_TABLE: del = !table_live_here(o, n); break;
+        case ST_FT_MANIFEST: del = n != o->manifest; break;
+        case ST_FT_TEMP: del = true; break;
+        default: break;
+        }
     }
     if (del) {
         char path[ST_PATH_MAX];
-        st_io_unlink(st_fn_join(path, o->db->dir, name));
+        st_io_unlink(st_fn_join(path, o->db->tiers.dir[o->id], name));
     }
     return 0;
 }
 
 void st_db_delete_obsolete(st_db *db) {
-    obsolete_ctx o = {db, st_vset_current(db->vs), st_vset_log_number(db->vs), st_vset_manifest_number(db->vs)};
-    st_io_list_dir(db->dir, maybe_delete, &o);
+    obsolete_ctx o = {db, st_vset_current(db->vs), st_vset_log_number(db->vs), st_vset_manifest_number(db->vs), 0};
+    for (o.id = 0; o.id < db->tiers.n; o.id++) {
+        bool seen = false; /* list each directory once, as the lowest id naming it */
+        for (int j = 0; j < o.id; j++) seen |= st_tiers_same_dir(&db->tiers, j, o.id);
+        if (!seen) st_io_list_dir(db->tiers.dir[o.id], maybe_delete, &o);
+    }
     st_version_unref(o.v);
 }

@@ -26,7 +26,9 @@
 #define MAX_ENTRY_BYTES (UINT64_C(1) << 31)
 
 struct st_sst_builder {
-    st_file *f;                     /* borrowed */
+    st_file *f;                     /* borrowed; NULL when writing to w */
+    st_seqwriter *w;                /* borrowed; NULL when writing to f */
+    const char *path;               /* f's or w's, for messages */
     st_sst_opts o;
     st_block_builder data, index;
     st_bloom_builder bloom;
@@ -57,7 +59,7 @@ void st_sst_meta_destroy(st_sst_meta *m) {
     st_buf_destroy(&m->largest);
 }
 
-static const char *path_of(const st_sst_builder *b) { return st_file_path(b->f); }
+static const char *path_of(const st_sst_builder *b) { return b->path; }
 
 /* Not a secret, just different for every file: a block copied from another table fails. */
 static uint32_t random_base(const st_sst_builder *b) {
@@ -68,25 +70,27 @@ static uint32_t random_base(const st_sst_builder *b) {
     return (uint32_t)st_hash64(seed, sizeof seed);
 }
 
-int st_sst_builder_new(st_file *f, const st_sst_opts *o, st_sst_builder **out) {
+static int builder_new(st_file *f, st_seqwriter *w, const char *path, const st_sst_opts *o, st_sst_builder **out) {
     *out = NULL;
     if (o->block_bytes < 1 || o->block_bytes > ST_COMPRESS_MAX_RAW || o->restart_interval < 1 ||
         o->bloom_bits_per_key < 0 || o->bloom_bits_per_key > 1000 ||
         (o->codec != ST_CODEC_NONE && o->codec != ST_CODEC_LZ4 && o->codec != ST_CODEC_ZSTD))
         return st_err(ST_EINVAL, "sst %s: bad options (block_bytes %zu, restart_interval %d, bloom %d, codec %d)",
-                      st_file_path(f), o->block_bytes, o->restart_interval, o->bloom_bits_per_key, (int)o->codec);
-    if (st_file_append_off(f) != 0)
-        return st_err(ST_EINVAL, "sst %s: file is not empty (%llu bytes)", st_file_path(f),
-                      (unsigned long long)st_file_append_off(f));
+                      path, o->block_bytes, o->restart_interval, o->bloom_bits_per_key, (int)o->codec);
+    uint64_t written = f ? st_file_append_off(f) : st_seqwriter_size(w);
+    if (written != 0)
+        return st_err(ST_EINVAL, "sst %s: file is not empty (%llu bytes)", path, (unsigned long long)written);
     st_sst_builder *b = calloc(1, sizeof *b);
-    if (!b) return st_err(ST_ENOMEM, "sst %s: no memory for a builder", st_file_path(f));
+    if (!b) return st_err(ST_ENOMEM, "sst %s: no memory for a builder", path);
     b->hash = XXH3_createState();
     if (!b->hash) {
         free(b);
-        return st_err(ST_ENOMEM, "sst %s: no memory for a builder", st_file_path(f));
+        return st_err(ST_ENOMEM, "sst %s: no memory for a builder", path);
     }
     st_hash_begin(b->hash);
     b->f = f;
+    b->w = w;
+    b->path = path;
     b->o = *o;
     st_block_builder_init(&b->data, o->restart_interval);
     st_block_builder_init(&b->index, ST_SST_INDEX_RESTART_INTERVAL);
@@ -99,6 +103,14 @@ int st_sst_builder_new(st_file *f, const st_sst_opts *o, st_sst_builder **out) {
     b->base = random_base(b);
     *out = b;
     return 0;
+}
+
+int st_sst_builder_new(st_file *f, const st_sst_opts *o, st_sst_builder **out) {
+    return builder_new(f, NULL, st_file_path(f), o, out);
+}
+
+int st_sst_builder_new_seq(st_seqwriter *w, const char *path, const st_sst_opts *o, st_sst_builder **out) {
+    return builder_new(NULL, w, path, o, out);
 }
 
 void st_sst_builder_free(st_sst_builder *b) {
@@ -127,7 +139,7 @@ static int nomem(st_sst_builder *b) {
 static int flush_out(st_sst_builder *b) {
     if (!b->out.len) return 0;
     uint64_t at = b->off - b->out.len;
-    int rc = st_file_append(b->f, b->out.data, b->out.len);
+    int rc = b->f ? st_file_append(b->f, b->out.data, b->out.len) : st_seqwriter_append(b->w, b->out.data, b->out.len);
     if (rc < 0)
         return fail(b, st_err(st_err_from_errno(rc), "sst %s: writing %zu bytes at offset %llu failed: %s",
                               path_of(b), b->out.len, (unsigned long long)at, strerror(-rc)));

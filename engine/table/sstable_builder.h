@@ -40,6 +40,9 @@ typedef struct st_sst_builder st_sst_builder;
 /* Starts a table in `f`, which must be empty (borrowed: the caller syncs and closes it).
  * On failure *out is NULL. Errors: ST_EINVAL (bad options, non-empty file), ST_ENOMEM. */
 int st_sst_builder_new(st_file *f, const st_sst_opts *o, st_sst_builder **out);
+/* The same, writing through a sequential writer that has had nothing appended (borrowed: the
+ * caller finishes, commits and closes it; `path`, for messages, must outlive the builder). */
+int st_sst_builder_new_seq(st_seqwriter *w, const char *path, const st_sst_opts *o, st_sst_builder **out);
 
 /* Adds an entry. REQUIRES: ikey greater than every key added before (SB1), a PUT or DEL kind.
  * Errors: ST_EINVAL (order, malformed key, finished builder; the builder is unchanged),

@@ -791,3 +791,5 @@ int st_sst_reader_verify(st_sst_reader *r) {
     st_buf_destroy(&prev);
     return rc;
 }
+
+bool st_sst_reader_is_direct(const st_sst_reader *r) { return st_table_file_is_direct(r->tf); }

@@ -100,5 +100,6 @@ typedef struct st_sst_counters {
 } st_sst_counters;
 
 void st_sst_reader_counters(const st_sst_reader *r, st_sst_counters *out); /* atomics, any thread */
+bool st_sst_reader_is_direct(const st_sst_reader *r); /* its file reads bypass the page cache */
 
 #endif

@@ -112,3 +112,5 @@ int st_table_file_pread(st_table_file *tf, void *buf, size_t n, uint64_t off, si
 }
 
 const char *st_table_file_path(const st_table_file *tf) { return tf->path; }
+
+bool st_table_file_is_direct(const st_table_file *tf) { return tf->flags & ST_OPEN_DIRECT; }

@@ -13,6 +13,7 @@
 #ifndef STRATA_TABLE_TABLE_CACHE_H
 #define STRATA_TABLE_TABLE_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,5 +41,7 @@ void st_table_file_close(st_table_file *tf);
  * st_file_open (negative errno) and st_file_pread; ST_ENOMEM (as -ENOMEM). */
 int st_table_file_pread(st_table_file *tf, void *buf, size_t n, uint64_t off, size_t *nread);
 const char *st_table_file_path(const st_table_file *tf);
+/* True if the file was open with O_DIRECT (asked for and granted) when wrapped. */
+bool st_table_file_is_direct(const st_table_file *tf);
 
 #endif

@@ -32,6 +32,8 @@ struct st_vset {
     int fatal;
     st_block_cache *cache; /* not owned */
     st_table_cache *files; /* not owned */
+    const st_tiers *tiers; /* not owned, or &own_tiers */
+    st_tiers own_tiers;    /* when recovered without tiers: the directory alone */
 };
 
 static int io_err(int neg, const char *what, const char *path) {
@@ -77,9 +79,19 @@ static int open_readers(st_vset *vs, st_version *v) {
         for (size_t j = 0; j < v->n_files[l]; j++) {
             st_file_meta *f = v->files[l][j];
             if (f->reader) continue;
-            st_fn_table(path, vs->dir, f->number);
+            /* T1: the MANIFEST's tier first. A table found only in another tier's directory (the
+             * tiers were reconfigured, or the file moved by hand) is used there; the next
+             * MANIFEST records where it is. */
+            int id;
+            if (st_tiers_locate(vs->tiers, f->number, f->tier, &id) != 0) {
+                int named = f->tier < vs->tiers->n ? f->tier : 0;
+                return st_err(ST_ECORRUPT, "table %s named by the MANIFEST is missing (and in no other tier)",
+                              st_tiers_table_path(vs->tiers, named, f->number, path));
+            }
+            f->tier = id;
+            st_tiers_table_path(vs->tiers, id, f->number, path);
             st_file *file;
-            int rc = st_file_open(path, ST_OPEN_READ, &file);
+            int rc = st_file_open(path, st_tiers_read_flags(vs->tiers, id), &file);
             if (rc == -ENOENT)
                 return st_err(ST_ECORRUPT, "table %s named by the MANIFEST is missing", path);
             if (rc) return io_err(rc, "open", path);
@@ -134,10 +146,20 @@ static int replay(st_vset *vs, const char *path) {
     return rc;
 }
 
-int st_vset_recover(const char *dir, st_block_cache *cache, st_table_cache *files, st_vset **out, bool *existed) {
+int st_vset_recover(const char *dir, const st_tiers *tiers, st_block_cache *cache, st_table_cache *files,
+                    st_vset **out, bool *existed) {
     *out = NULL;
     st_vset *vs;
     ST_TRY(vset_new(dir, &vs));
+    if (!tiers) {
+        int rc = st_tiers_init(&vs->own_tiers, dir, NULL);
+        if (rc) {
+            st_vset_close(vs);
+            return rc;
+        }
+        tiers = &vs->own_tiers;
+    }
+    vs->tiers = tiers;
     vs->cache = cache;
     vs->files = files;
     char path[ST_PATH_MAX], mpath[ST_PATH_MAX];
@@ -304,6 +326,7 @@ void st_vset_close(st_vset *vs) {
     st_version_unref(vs->current);
     pthread_mutex_destroy(&vs->mu);
     pthread_mutex_destroy(&vs->apply_mu);
+    st_tiers_destroy(&vs->own_tiers);
     free(vs->dir);
     free(vs);
 }

@@ -15,6 +15,7 @@
 
 #include "table/block_cache.h"
 #include "table/table_cache.h"
+#include "tiers.h"
 #include "version.h"
 
 typedef struct st_vset st_vset;
@@ -24,8 +25,11 @@ typedef struct st_vset st_vset;
  * damaged table is ST_ECORRUPT), reading its data blocks through `cache` (NULL: no cache; else it
  * must outlive every reader, i.e. the vset and every version taken from it), with their
  * descriptors in `files` (NULL: each reader keeps its file open; else the same lifetime rule).
+ * Tables are looked up in `tiers` (tiers.h, T1; borrowed, same lifetime rule; NULL: all in dir); a table found
+ * outside the tier its record names gets that tier in the recovered version.
  * Writes nothing. Caller frees with st_vset_close. */
-int st_vset_recover(const char *dir, st_block_cache *cache, st_table_cache *files, st_vset **out, bool *existed);
+int st_vset_recover(const char *dir, const st_tiers *tiers, st_block_cache *cache, st_table_cache *files,
+                    st_vset **out, bool *existed);
 
 /* Starts a new MANIFEST holding the current state with `e` applied, then points CURRENT at it.
  * Used once per open, after WAL recovery. */

@@ -114,12 +114,14 @@ out:
     return rc;
 }
 
-bool st_version_has_file(const st_version *v, uint64_t number) {
+st_file_meta *st_version_find_file(const st_version *v, uint64_t number) {
     for (int l = 0; l < ST_MAX_LEVELS; l++)
         for (size_t j = 0; j < v->n_files[l]; j++)
-            if (v->files[l][j]->number == number) return true;
-    return false;
+            if (v->files[l][j]->number == number) return v->files[l][j];
+    return NULL;
 }
+
+bool st_version_has_file(const st_version *v, uint64_t number) { return st_version_find_file(v, number) != NULL; }
 
 int st_version_snapshot_edit(const st_version *v, st_version_edit *e) {
     for (int l = 0; l < ST_MAX_LEVELS; l++)

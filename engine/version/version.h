@@ -35,6 +35,8 @@ int st_version_snapshot_edit(const st_version *v, st_version_edit *e);
 
 /* True if any version file has this number. */
 bool st_version_has_file(const st_version *v, uint64_t number);
+/* The version's table with this number (no reference taken: valid while v is), or NULL. */
+st_file_meta *st_version_find_file(const st_version *v, uint64_t number);
 
 /* V2/V3 checks; returns ST_ECORRUPT naming the offending files. */
 int st_version_check(const st_version *v);

@@ -553,39 +553,38 @@ static void test_config_repo_tiering_toml_loads_and_matches_the_defaults(void **
     free(path);
 }
 
-/* The commented-out [[tier]] example in tiering.toml, uncommented, is a valid configuration. */
-static void test_config_repo_tiering_toml_tier_example_is_valid(void **state) {
-    fx *x = *state;
+/* tiering.toml declares two tiers under the data directory, and the engine options made from
+ * them put levels 0-4 in ssd (lz4, 4 KiB blocks, buffered) and 5-6 in hdd (zstd, 64 KiB, direct). */
+static void test_config_repo_tiering_toml_declares_ssd_and_hdd_tiers(void **state) {
+    (void)state;
     char *path = repo_tiering_toml();
     assert_non_null(path);
-    FILE *in = fopen(path, "r");
-    assert_non_null(in);
-    char *text = calloc(1, CONFIG_FILE_MAX_BYTES);
-    assert_non_null(text);
-    char line[1024];
-    bool in_example = false;
-    size_t off = 0;
-    while (fgets(line, sizeof line, in)) {
-        if (strcmp(line, "# [[tier]]\n") == 0) in_example = true;
-        const char *keep = line;
-        if (in_example && line[0] == '#') keep = line[1] == ' ' ? line + 2 : line + 1;
-        size_t n = strlen(keep);
-        assert_true(off + n < CONFIG_FILE_MAX_BYTES);
-        memcpy(text + off, keep, n);
-        off += n;
-    }
-    fclose(in);
-    assert_true(in_example);
+    char err[512];
     config c;
-    load_file_ok(x, &c, text);
+    int rc = LOAD(&c, err, "--config", path, "--dir", "/srv/strata");
+    if (rc) print_error("%s\n", err);
+    assert_int_equal(rc, CONFIG_OK);
     assert_int_equal(c.n_tiers, 2);
     assert_string_equal(c.tiers[0].name, "ssd");
     assert_string_equal(c.tiers[1].name, "hdd");
-    assert_int_equal(c.tiers[1].first_level, 5);
-    assert_int_equal(c.tiers[1].last_level, CONFIG_MAX_LEVEL);
-    assert_true(c.tiers[1].direct_io);
+    assert_string_equal(c.tiers[0].path, "/srv/strata/ssd");
+    assert_string_equal(c.tiers[1].path, "/srv/strata/hdd");
+    st_options o;
+    config_to_engine_options(&c, &o);
+    assert_int_equal(o.n_tiers, 2);
+    assert_string_equal(o.tiers[0].dir, "/srv/strata/ssd");
+    assert_int_equal(o.tiers[0].first_level, 0);
+    assert_int_equal(o.tiers[0].last_level, 4);
+    assert_false(o.tiers[0].direct_io);
+    assert_int_equal(o.tiers[1].first_level, 5);
+    assert_int_equal(o.tiers[1].last_level, ST_MAX_LEVELS - 1);
+    assert_true(o.tiers[1].direct_io);
+    for (int l = 0; l < ST_MAX_LEVELS; l++) {
+        assert_int_equal(o.levels[l].codec, l < 5 ? ST_CODEC_LZ4 : ST_CODEC_ZSTD);
+        assert_int_equal(o.levels[l].block_bytes, l < 5 ? 4096 : 65536);
+    }
+    assert_int_equal(o.levels[6].zstd_level, 3);
     config_free(&c);
-    free(text);
     free(path);
 }
 
@@ -852,7 +851,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_config_tiers_parse_validate_and_inherit_engine_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_tier_errors_name_line_and_key, setup, teardown),
         cmocka_unit_test(test_config_repo_tiering_toml_loads_and_matches_the_defaults),
-        cmocka_unit_test_setup_teardown(test_config_repo_tiering_toml_tier_example_is_valid, setup, teardown),
+        cmocka_unit_test(test_config_repo_tiering_toml_declares_ssd_and_hdd_tiers),
         cmocka_unit_test(test_config_get_matches_glob_patterns),
         cmocka_unit_test(test_config_set_round_trips_runtime_parameters),
         cmocka_unit_test(test_config_set_refuses_immutable_unknown_and_invalid_values),

@@ -557,7 +557,7 @@ static void test_version_overlapping_level1_fails_the_check(void **state) {
 
 static st_vset *recover_ok(fx *x, int slot, bool expect_existed) {
     bool existed = !expect_existed;
-    int rc = st_vset_recover(x->dir, NULL, NULL, &x->vs[slot], &existed);
+    int rc = st_vset_recover(x->dir, NULL, NULL, NULL, &x->vs[slot], &existed);
     if (rc) fail_msg("st_vset_recover: %s (%s)", st_strerror(rc), st_errmsg());
     assert_non_null(x->vs[slot]);
     assert_int_equal(existed, expect_existed);
@@ -567,7 +567,7 @@ static st_vset *recover_ok(fx *x, int slot, bool expect_existed) {
 static void expect_recover_corrupt(fx *x, const char *needle) {
     bool existed = false;
     st_vset *vs = NULL;
-    int rc = st_vset_recover(x->dir, NULL, NULL, &vs, &existed);
+    int rc = st_vset_recover(x->dir, NULL, NULL, NULL, &vs, &existed);
     if (rc != ST_ECORRUPT) {
         st_vset_close(vs);
         fail_msg("st_vset_recover returned %s, expected ST_ECORRUPT (%s)", st_strerror(rc), st_errmsg());

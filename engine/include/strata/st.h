@@ -180,6 +180,15 @@ typedef struct st_stats {
     uint64_t memory_bytes;       /* memtables + immutables + cache usage + table readers */
     uint64_t memory_limit_bytes; /* 0: none */
     uint64_t write_buffer_bytes; /* in effect (memory_limit_bytes may have lowered it) */
+    /* tiers, by tier id: 0 is the database directory (tables written before tiers were
+     * configured, or every table without tiers), id i >= 1 is st_options.tiers[i - 1] */
+    int tier_ids;                /* 1 + n_tiers */
+    const char *tier_name[ST_MAX_TIERS + 1]; /* "db" for id 0; valid while the db is open */
+    uint64_t tier_files[ST_MAX_TIERS + 1];   /* tables of the current version in it */
+    uint64_t tier_bytes[ST_MAX_TIERS + 1];
+    uint64_t tier_direct_files[ST_MAX_TIERS + 1]; /* of them, opened with O_DIRECT now (a
+                                                   * filesystem may refuse it: then buffered) */
+    const char *io_backend;      /* "io_uring" or "posix" */
 } st_stats;
 
 int st_db_stats(st_db *db, st_stats *out);

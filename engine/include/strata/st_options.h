@@ -63,6 +63,24 @@ typedef enum st_filter_decision {
 typedef st_filter_decision (*st_compaction_filter_fn)(void *arg, int level, st_slice key, st_slice value,
                                                       st_slice *new_value);
 
+/* Storage tiers (docs/ARCHITECTURE.md, "Tiers"): table files of a range of levels live in one
+ * directory, e.g. the upper levels on an SSD and the deep ones on an HDD. The WAL, MANIFEST and
+ * LOCK stay in the database directory. */
+#define ST_MAX_TIERS 8
+
+typedef struct st_tier_options {
+    const char *name;    /* for messages and stats; non-empty, unique */
+    const char *dir;     /* where its table files go (created if missing); relative paths are
+                          * relative to the working directory, not the database's. Two tiers may
+                          * not share a directory */
+    int first_level;     /* the levels it holds: first_level..last_level. Tiers are listed
+                          * hottest first and together hold every level 0..ST_MAX_LEVELS-1 once,
+                          * in order */
+    int last_level;
+    bool direct_io;      /* read and write its tables with O_DIRECT (where the filesystem allows
+                          * it; else buffered, logged once) */
+} st_tier_options;
+
 #define ST_OPTIONS_MAGIC 0x53544f50u /* "STOP": marks a struct filled by st_options_default() */
 
 typedef struct st_options {
@@ -127,6 +145,11 @@ typedef struct st_options {
     st_level_options levels[ST_MAX_LEVELS]; /* per-level codec and block size (see above); `codec`
                                              * above is what INHERIT levels (by default L0..L4)
                                              * use, so setting it alone changes the upper levels */
+    int n_tiers;                            /* 0 (default): every table in the database
+                                             * directory; else tiers[0..n_tiers-1] */
+    st_tier_options tiers[ST_MAX_TIERS];    /* codec and block size per tier are set through
+                                             * `levels` (a table built for a level goes to that
+                                             * level's tier) */
     st_compaction_filter_fn compaction_filter; /* NULL (default): none */
     void *compaction_filter_arg;
 } st_options;
