@@ -147,6 +147,8 @@ static const param tier_params[] = {
      NULL},
     {"capacity", "tier", "capacity", P_SIZE, S_U64, 0, T(capacity_bytes), 0, 0, INT64_MAX, NULL, NULL,
      NULL},
+    {"migrate_rate", "tier", "migrate_rate", P_SIZE, S_U64, 0, T(migrate_rate), 0, 0, INT64_MAX, NULL, NULL,
+     NULL},
 };
 #define N_TIER_PARAMS (sizeof tier_params / sizeof tier_params[0])
 
@@ -568,7 +570,10 @@ void config_to_engine_options(const config *c, st_options *o) {
     for (size_t i = 0; i < c->n_tiers && i < ST_MAX_TIERS; i++) {
         const config_tier *t = &c->tiers[i];
         o->tiers[i] = (st_tier_options){.name = t->name, .dir = t->path, .first_level = t->first_level,
-                                        .last_level = t->last_level, .direct_io = t->direct_io};
+                                        .last_level = t->last_level, .direct_io = t->direct_io,
+                                        .capacity_bytes = t->capacity_bytes, .high_watermark = t->high_watermark,
+                                        .low_watermark = t->low_watermark,
+                                        .migrate_bytes_per_sec = t->migrate_rate};
         for (int l = t->first_level; l <= t->last_level && l < ST_MAX_LEVELS; l++)
             o->levels[l] = (st_level_options){.codec = (int)t->codec, .zstd_level = t->zstd_level,
                                               .block_bytes = t->block_bytes};
@@ -638,6 +643,7 @@ static int parse_tier(config_tier *t, tier_src *src, const toml_node *tab, const
     t->line = toml_node_line(tab);
     t->high_watermark = 0.85;
     t->low_watermark = 0.70;
+    t->migrate_rate = 64 * MiB;
     t->from_engine = INHERIT_CODEC | INHERIT_ZSTD | INHERIT_BLOCK;
     for (size_t i = 0; i < toml_table_len(tab); i++) {
         const toml_node *v;

@@ -73,6 +73,8 @@ typedef struct config_tier {
     double high_watermark;   /* (0, 1]: migrate down when used/capacity passes it; default 0.85 */
     double low_watermark;    /* [0, high): ...until it falls below this; default 0.70 */
     bool direct_io;          /* O_DIRECT through io_uring; default false */
+    uint64_t migrate_rate;   /* `migrate_rate`: bytes/s of migration copies into it; 0 = unpaced;
+                              * default 64 MiB */
     int line;                /* line of the [[tier]] header */
     int dir_line;            /* line of its `dir` key */
     unsigned from_engine;    /* internal: fields still to copy from [engine] when loading ends */

@@ -569,7 +569,7 @@ int ks_write_delay(ks *k, size_t bytes, uint64_t *micros) { return st_db_write_d
 void ks_info_storage(ks *k, ks_info_fn fn, void *arg) {
     st_stats s;
     if (st_db_stats(k->db, &s)) return;
-    char v[128], name[64];
+    char v[192], name[64];
 #define EMIT(n, x)                                                    \
     do {                                                              \
         snprintf(v, sizeof v, "%" PRIu64, (uint64_t)(x));             \
@@ -615,12 +615,18 @@ void ks_info_storage(ks *k, ks_info_fn fn, void *arg) {
     EMIT("engine_memory_bytes", s.memory_bytes);
     EMIT("engine_memory_limit", s.memory_limit_bytes);
     fn(arg, "io_backend", s.io_backend);
+    EMIT("tier_migrations", s.migrations);
+    EMIT("tier_migration_failures", s.migration_failures);
+    EMIT("tier_migration_bytes", s.migration_bytes);
     for (int i = 0; i < s.tier_ids; i++) {
         /* id 0 (the data directory) only while it still holds tables from before tiering */
         if (i == 0 && s.tier_ids > 1 && s.tier_files[0] == 0) continue;
         snprintf(name, sizeof name, "tier_%s", s.tier_name[i]);
-        snprintf(v, sizeof v, "files=%" PRIu64 ",bytes=%" PRIu64 ",direct_files=%" PRIu64, s.tier_files[i],
-                 s.tier_bytes[i], s.tier_direct_files[i]);
+        snprintf(v, sizeof v,
+                 "files=%" PRIu64 ",bytes=%" PRIu64 ",direct_files=%" PRIu64 ",block_reads=%" PRIu64
+                 ",migrated_in=%" PRIu64,
+                 s.tier_files[i], s.tier_bytes[i], s.tier_direct_files[i], s.tier_block_reads[i],
+                 s.tier_migrations_in[i]);
         fn(arg, name, v);
     }
     for (int l = 0; l < ST_MAX_LEVELS; l++) {

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "merge_iter.h"
+#include "migration.h"
 #include "table/sstable_reader.h"
 #include "table_out.h"
 #include "util/err.h"
@@ -45,6 +46,7 @@ void st_db_compaction_state_update(st_db *db) {
         stall = ST_STALL_SLOWDOWN;
     atomic_store(&db->stall, stall);
     db->picker_idle = false;
+    st_db_migration_kick(db);
 #ifdef ST_DEBUG_INVARIANTS
     int rc = st_version_check(v);
     if (rc) {
@@ -559,7 +561,8 @@ int st_db_wait_for_compactions(st_db *db) {
     /* picker_idle: a compaction thread found nothing to pick since the last change of the tree
      * (st_db_compaction_state_update clears it and wakes the threads, which set it again) */
     while (!db->bg_error && !db->shutting_down &&
-           (db->n_imm > 0 || db->compactions_running > 0 || !db->picker_idle))
+           (db->n_imm > 0 || db->compactions_running > 0 || !db->picker_idle ||
+            (db->migrate_started && !db->migrate_idle)))
         pthread_cond_wait(&db->done_cv, &db->mu);
     int rc = 0;
     if (db->bg_error)

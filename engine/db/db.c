@@ -17,6 +17,7 @@
 #include "db_impl.h"
 #include "db_iter.h"
 #include "merge_iter.h"
+#include "migration.h"
 #include "table/sstable_reader.h"
 #include "util/err.h"
 #include "util/ikey.h"
@@ -58,6 +59,10 @@ void st_options_default(st_options *o) {
         o->levels[l].zstd_level = 3;
         o->levels[l].block_bytes = 0;
     }
+    o->n_tiers = 0;
+    for (int i = 0; i < ST_MAX_TIERS; i++)
+        o->tiers[i] = (st_tier_options){.high_watermark = 0.85, .low_watermark = 0.70,
+                                        .migrate_bytes_per_sec = 64u << 20};
     o->compaction_filter = NULL;
     o->compaction_filter_arg = NULL;
 }
@@ -204,6 +209,7 @@ static void db_free(st_db *db) {
     pthread_cond_destroy(&db->done_cv);
     pthread_cond_destroy(&db->sync_cv);
     pthread_cond_destroy(&db->compact_cv);
+    pthread_cond_destroy(&db->migrate_cv);
     pthread_mutex_destroy(&db->manual_mu);
     free(db->dir);
     free(db);
@@ -251,6 +257,7 @@ int st_db_open(const char *dir, const st_options *opts, st_db **out) {
     pthread_cond_init(&db->done_cv, NULL);
     pthread_cond_init(&db->sync_cv, NULL);
     pthread_cond_init(&db->compact_cv, NULL);
+    pthread_cond_init(&db->migrate_cv, NULL);
     pthread_mutex_init(&db->manual_mu, NULL);
     db->snapshots.next = db->snapshots.prev = &db->snapshots;
     int rc;
@@ -294,6 +301,13 @@ int st_db_open(const char *dir, const st_options *opts, st_db **out) {
         }
         db->sync_started = true;
     }
+    if (db->tiers.n > 1) {
+        if (pthread_create(&db->migrate_thread, NULL, st_db_migrate_main, db)) {
+            rc = st_err(ST_ENOMEM, "cannot start the migration thread");
+            goto fail;
+        }
+        db->migrate_started = true;
+    }
     for (int i = 0; i < opts->max_background_compactions; i++) {
         if (pthread_create(&db->compact_threads[i], NULL, st_db_compact_main, db)) {
             rc = st_err(ST_ENOMEM, "cannot start compaction thread %d", i);
@@ -317,7 +331,9 @@ int st_db_close(st_db *db) {
     pthread_cond_broadcast(&db->bg_cv);
     pthread_cond_broadcast(&db->done_cv);
     pthread_cond_broadcast(&db->sync_cv);
+    pthread_cond_broadcast(&db->migrate_cv);
     pthread_mutex_unlock(&db->mu);
+    if (db->migrate_started) pthread_join(db->migrate_thread, NULL);
     if (db->flush_started) pthread_join(db->flush_thread, NULL);
     if (db->sync_started) pthread_join(db->sync_thread, NULL);
     for (int i = 0; i < db->n_compact_threads; i++) pthread_join(db->compact_threads[i], NULL);
@@ -699,7 +715,13 @@ int st_db_stats(st_db *db, st_stats *out) {
     out->compaction_entries_dropped = db->stat.compact_dropped;
     out->flush_bytes = db->stat.flush_bytes;
     out->tier_ids = db->tiers.n;
-    for (int i = 0; i < db->tiers.n; i++) out->tier_name[i] = db->tiers.name[i];
+    for (int i = 0; i < db->tiers.n; i++) {
+        out->tier_name[i] = db->tiers.name[i];
+        out->tier_migrations_in[i] = db->stat.tier_migrations_in[i];
+    }
+    out->migrations = db->stat.migrations;
+    out->migration_failures = db->stat.migration_failures;
+    out->migration_bytes = db->stat.migration_bytes;
     out->io_backend = st_io_backend_name();
     out->memtable_bytes = st_memtable_bytes(sv->mem);
     out->immutable_count = sv->n_imm;
@@ -710,13 +732,14 @@ int st_db_stats(st_db *db, st_stats *out) {
         for (size_t j = 0; j < sv->version->n_files[l]; j++) {
             st_file_meta *f = sv->version->files[l][j];
             out->level_bytes[l] += f->size;
+            st_sst_counters c;
+            st_sst_reader_counters(f->reader, &c);
             if (f->tier >= 0 && f->tier < db->tiers.n) {
                 out->tier_files[f->tier]++;
                 out->tier_bytes[f->tier] += f->size;
                 out->tier_direct_files[f->tier] += st_sst_reader_is_direct(f->reader);
+                out->tier_block_reads[f->tier] += c.block_reads;
             }
-            st_sst_counters c;
-            st_sst_reader_counters(f->reader, &c);
             out->bloom_useful += c.bloom_useful;
             out->block_reads += c.block_reads;
         }

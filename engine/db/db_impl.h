@@ -126,6 +126,11 @@ struct st_db {
     bool flush_started, sync_started;
     pthread_t compact_threads[ST_MAX_BG_COMPACTIONS];
     int n_compact_threads;
+    pthread_t migrate_thread;        /* migration.c; only with tiers */
+    bool migrate_started;
+    pthread_cond_t migrate_cv;       /* wakes it (with mu) */
+    bool migrate_idle;               /* under mu: its last pick found nothing due */
+    bool tier_draining[ST_TIER_IDS]; /* under mu: above high watermark, not yet under low */
 
     struct {
         _Atomic uint64_t puts, deletes, batches, gets, get_hits, commits, commits_fast, write_stalls,
@@ -133,6 +138,8 @@ struct st_db {
         _Atomic uint64_t stops_memtable, slowdowns, stops, stall_micros;
         _Atomic uint64_t compactions, trivial_moves, compact_read, compact_written, compact_in, compact_dropped;
         _Atomic uint64_t wal_bytes_closed, wal_syncs_closed; /* from WALs already closed */
+        _Atomic uint64_t migrations, migration_failures, migration_bytes;
+        _Atomic uint64_t tier_migrations_in[ST_TIER_IDS];
     } stat;
 };
 

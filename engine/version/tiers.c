@@ -54,6 +54,9 @@ static int check_tiers(const st_options *o) {
                           "tier %s: levels %d..%d, but the tiers must hold levels 0..%d in order, each once "
                           "(this one should start at %d)",
                           to->name, to->first_level, to->last_level, ST_MAX_LEVELS - 1, next);
+        if (!(to->low_watermark >= 0 && to->low_watermark < to->high_watermark && to->high_watermark <= 1))
+            return st_err(ST_EINVAL, "tier %s: watermarks low %.3f, high %.3f: need 0 <= low < high <= 1", to->name,
+                          to->low_watermark, to->high_watermark);
         next = to->last_level + 1;
     }
     if (o->n_tiers > 0 && next != ST_MAX_LEVELS)

@@ -36,7 +36,12 @@ typedef struct st_file_meta {
     st_buf smallest;     /* internal keys */
     st_buf largest;
     struct st_sst_reader *reader; /* open reader, owned (one reference) */
-    bool being_compacted;         /* an input of a running compaction; guarded by the db's mu */
+    bool being_compacted;         /* an input of a running compaction or migration; guarded by the
+                                   * db's mu */
+    /* migration's view of the table (engine/db/migration.c), guarded by the db's mu: */
+    double heat;                  /* block reads, decayed (halved every 10 minutes) */
+    uint64_t reads_seen;          /* the reader's block_reads when heat was last updated */
+    uint64_t migrate_retry_at;    /* unix seconds: a failed migration is not retried before */
     struct st_file_meta *moved_from; /* trivial move: the meta at the old level (one reference) */
     char *obsolete_path;          /* set by st_file_meta_mark_obsolete; unlinked at the last unref */
 } st_file_meta;

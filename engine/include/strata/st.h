@@ -188,6 +188,11 @@ typedef struct st_stats {
     uint64_t tier_bytes[ST_MAX_TIERS + 1];
     uint64_t tier_direct_files[ST_MAX_TIERS + 1]; /* of them, opened with O_DIRECT now (a
                                                    * filesystem may refuse it: then buffered) */
+    uint64_t tier_block_reads[ST_MAX_TIERS + 1];  /* data blocks read from its current tables */
+    uint64_t tier_migrations_in[ST_MAX_TIERS + 1]; /* tables migrated into it since open */
+    uint64_t migrations;         /* tables moved between tiers since open */
+    uint64_t migration_failures; /* moves that failed (the table stayed; retried later) */
+    uint64_t migration_bytes;    /* bytes of the tables moved */
     const char *io_backend;      /* "io_uring" or "posix" */
 } st_stats;
 

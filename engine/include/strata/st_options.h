@@ -79,6 +79,13 @@ typedef struct st_tier_options {
     int last_level;
     bool direct_io;      /* read and write its tables with O_DIRECT (where the filesystem allows
                           * it; else buffered, logged once) */
+    /* Migration (docs/ARCHITECTURE.md, "Migration between tiers"): */
+    uint64_t capacity_bytes;  /* 0: unlimited (no watermark migration out of it) */
+    double high_watermark;    /* once its tables pass high_watermark x capacity, the coldest move */
+    double low_watermark;     /* ... to the next tier until they are under low x capacity;
+                               * 0 <= low < high <= 1; st_options_default: 0.85, 0.70 */
+    uint64_t migrate_bytes_per_sec; /* pace of copies into this tier; 0: unpaced. Default
+                                     * 64 MiB/s */
 } st_tier_options;
 
 #define ST_OPTIONS_MAGIC 0x53544f50u /* "STOP": marks a struct filled by st_options_default() */
