@@ -75,7 +75,12 @@ warn_build() {
 }
 
 fs_type() {
-    findmnt -n -o FSTYPE -T "$1" 2>/dev/null || stat -f -c %T "$1" 2>/dev/null || echo unknown
+    # findmnt prints one line per mount stacked on the path (seen: two tmpfs on /dev/shm): the
+    # first is what the path is on.
+    local t
+    t=$(findmnt -n -o FSTYPE -T "$1" 2>/dev/null | head -n 1) || t=
+    [ -n "$t" ] || t=$(stat -f -c %T "$1" 2>/dev/null) || t=
+    echo "${t:-unknown}"
 }
 
 strata_revision() {
