@@ -331,7 +331,7 @@ static void test_db_binary_keys(void **state) {
         {{0xff, 0xff, 0xff, 0xff}, 4},
     };
     const size_t nk = sizeof keys / sizeof keys[0];
-    char v[16];
+    char v[24]; /* "v" + any size_t */
     /* insert in reverse so order is the engine's doing */
     for (size_t i = nk; i-- > 0;) {
         snprintf(v, sizeof v, "v%zu", i);
