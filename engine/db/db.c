@@ -544,17 +544,17 @@ static uint64_t read_seq(const st_read_options *ro, uint64_t visible) {
     return ro && ro->snapshot ? ro->snapshot->seq : visible;
 }
 
-/* The newest visible version of key in sv: 0 with *out (malloc'ed copy), ST_ENOTFOUND, or an error.
- * `scratch` is reused across calls to keep table lookups allocation-free. */
-static int sv_get(st_superversion *sv, uint64_t snap, st_slice key, st_buf *scratch, uint8_t **out, size_t *len) {
-    int kind = 0;
-    st_slice v = {0};
-    int rc = st_memtable_get(sv->mem, key, snap, &kind, &v);
-    for (size_t i = 0; rc == ST_ENOTFOUND && i < sv->n_imm; i++) rc = st_memtable_get(sv->imm[i], key, snap, &kind, &v);
-    if (rc == ST_ENOTFOUND) {
-        rc = st_version_get(sv->version, key, snap, &kind, scratch);
-        v = st_buf_slice(scratch);
-    }
+/* The memtables' answer for key: 0 with *kind and *v (a view into the
+ * memtable, valid while sv is held), or ST_ENOTFOUND when the tables must answer. */
+static int mem_get(st_superversion *sv, uint64_t snap, st_slice key, int *kind, st_slice *v) {
+    int rc = st_memtable_get(sv->mem, key, snap, kind, v);
+    for (size_t i = 0; rc == ST_ENOTFOUND && i < sv->n_imm; i++) rc = st_memtable_get(sv->imm[i], key, snap, kind, v);
+    return rc;
+}
+
+/* A key's final status from a lookup's (rc, kind, v), with a found PUT's value copied out as
+ * st_db_get returns it (malloc'ed, NUL after the last byte). */
+static int answer_copy(int rc, int kind, st_slice v, uint8_t **out, size_t *len) {
     if (rc == 0 && kind == ST_KIND_DEL) rc = ST_ENOTFOUND;
     if (rc) return rc;
     uint8_t *p = malloc(v.len + 1);
@@ -564,6 +564,19 @@ static int sv_get(st_superversion *sv, uint64_t snap, st_slice key, st_buf *scra
     *out = p;
     *len = v.len;
     return 0;
+}
+
+/* The newest visible version of key in sv: 0 with *out (malloc'ed copy), ST_ENOTFOUND, or an error.
+ * `scratch` is reused across calls to keep table lookups allocation-free. */
+static int sv_get(st_superversion *sv, uint64_t snap, st_slice key, st_buf *scratch, uint8_t **out, size_t *len) {
+    int kind = 0;
+    st_slice v = {0};
+    int rc = mem_get(sv, snap, key, &kind, &v);
+    if (rc == ST_ENOTFOUND) {
+        rc = st_version_get(sv->version, key, snap, &kind, scratch);
+        v = st_buf_slice(scratch);
+    }
+    return answer_copy(rc, kind, v, out, len);
 }
 
 int st_db_get(st_db *db, const st_read_options *ro, st_slice key, uint8_t **value_out, size_t *value_len) {
@@ -581,6 +594,8 @@ int st_db_get(st_db *db, const st_read_options *ro, st_slice key, uint8_t **valu
     return rc;
 }
 
+/* Memtables answer what they can key by key; the keys left go to the version together, which
+ * issues each round's table block reads at once (st_version_multiget). */
 int st_db_multiget(st_db *db, const st_read_options *ro, size_t n, const st_slice *keys, uint8_t **values,
                    size_t *lens, int *statuses) {
     for (size_t i = 0; i < n; i++) {
@@ -589,20 +604,42 @@ int st_db_multiget(st_db *db, const st_read_options *ro, size_t n, const st_slic
         statuses[i] = ST_ENOTFOUND;
     }
     if (n == 0) return 0;
+    st_version_lookup *vl = calloc(n, sizeof *vl);
+    size_t *which = calloc(n, sizeof *which); /* vl[k] is keys[which[k]] */
+    if (!vl || !which) {
+        free(vl);
+        free(which);
+        return st_err(ST_ENOMEM, "multiget: no memory for %zu keys", n);
+    }
     atomic_fetch_add_explicit(&db->stat.gets, n, memory_order_relaxed);
     uint64_t visible;
     st_superversion *sv = st_db_sv_acquire(db, &visible);
     uint64_t snap = read_seq(ro, visible);
-    st_buf scratch;
-    st_buf_init(&scratch);
-    uint64_t hits = 0;
+    size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        statuses[i] = sv_get(sv, snap, keys[i], &scratch, &values[i], &lens[i]);
-        hits += statuses[i] == 0;
+        int kind = 0;
+        st_slice v = {0};
+        int rc = mem_get(sv, snap, keys[i], &kind, &v);
+        if (rc == ST_ENOTFOUND) {
+            vl[m].ukey = keys[i];
+            st_buf_init(&vl[m].value);
+            which[m++] = i;
+            continue;
+        }
+        statuses[i] = answer_copy(rc, kind, v, &values[i], &lens[i]);
     }
+    if (m) st_version_multiget(sv->version, snap, vl, m);
+    uint64_t hits = 0;
+    for (size_t k = 0; k < m; k++) {
+        size_t i = which[k];
+        statuses[i] = answer_copy(vl[k].rc, vl[k].kind, st_buf_slice(&vl[k].value), &values[i], &lens[i]);
+        st_buf_destroy(&vl[k].value);
+    }
+    for (size_t i = 0; i < n; i++) hits += statuses[i] == 0;
     atomic_fetch_add_explicit(&db->stat.get_hits, hits, memory_order_relaxed);
-    st_buf_destroy(&scratch);
     st_db_sv_release(sv);
+    free(vl);
+    free(which);
     return 0;
 }
 

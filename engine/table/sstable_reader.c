@@ -11,7 +11,10 @@
  * between the two blocks' user keys).
  * Block cache: a data block is looked up under (cache_id, offset) before any read; on a miss the
  * buffer read_block filled (verified, decompressed, restart array checked) is handed to a
- * cached_block and inserted, and the caller uses it through its pinned handle. */
+ * cached_block and inserted, and the caller uses it through its pinned handle.
+ * Batched gets (st_sst_reader_multiget) split each lookup where it would block: filter, index and
+ * cache for all, then one st_io_read_batch for the missing blocks, deduplicated, then the same
+ * verify/decode/insert/search steps the single get uses (block_prepare/block_finish, block_get). */
 #include "sstable_reader.h"
 
 #include <stdarg.h>
@@ -91,23 +94,34 @@ static int read_status(int neg_errno) {
 
 /* ---- block reads ----------------------------------------------------------------------------- */
 
-/* Reads the block h, which must lie inside [.., limit), verifies its trailer and decompresses it:
- * *contents views raw or dec, valid while they are. */
-static int read_block(const st_sst_reader *r, st_block_handle h, uint64_t limit, const char *what, st_buf *raw,
-                      st_buf *dec, st_slice *contents) {
+/* A block read is three steps, so that a single read (read_block) and a batch of them
+ * (st_sst_reader_multiget) make the same checks: block_prepare checks the handle and sizes the
+ * buffer, the caller reads block_read_bytes(h) bytes at h.off into raw->data, and block_finish
+ * judges the read (error, length), verifies the trailer and decompresses. */
+
+static size_t block_read_bytes(st_block_handle h) { return (size_t)h.size + ST_SST_TRAILER_BYTES; }
+
+/* Checks that block h, with its trailer, lies inside [0, limit) and sizes raw for it. */
+static int block_prepare(const st_sst_reader *r, st_block_handle h, uint64_t limit, const char *what, st_buf *raw) {
     if (h.off > limit || h.size > limit - h.off || limit - h.off - h.size < ST_SST_TRAILER_BYTES)
         return RERR(r, ST_ECORRUPT, "%s block handle (offset %llu, size %llu) is outside [0, %llu)", what,
                     (unsigned long long)h.off, (unsigned long long)h.size, (unsigned long long)limit);
-    size_t n = (size_t)h.size + ST_SST_TRAILER_BYTES;
+    size_t n = block_read_bytes(h);
     st_buf_clear(raw);
     if (reserve_exact(raw, n))
         return RERR(r, ST_ENOMEM, "no memory for the %zu-byte %s block at offset %llu", n, what,
                     (unsigned long long)h.off);
-    size_t got = 0;
-    int rc = st_table_file_pread(r->tf, raw->data, n, h.off, &got);
-    if (rc < 0)
-        return RERR(r, read_status(rc), "reading the %s block at offset %llu failed: %s", what,
-                    (unsigned long long)h.off, strerror(-rc));
+    return 0;
+}
+
+/* Judges the read of block h into raw (read_rc: its 0 or -errno; got: bytes read), verifies the
+ * trailer and decompresses: *contents views raw or dec, valid while they are. */
+static int block_finish(const st_sst_reader *r, st_block_handle h, const char *what, int read_rc, size_t got,
+                        st_buf *raw, st_buf *dec, st_slice *contents) {
+    size_t n = block_read_bytes(h);
+    if (read_rc < 0)
+        return RERR(r, read_status(read_rc), "reading the %s block at offset %llu failed: %s", what,
+                    (unsigned long long)h.off, strerror(-read_rc));
     if (got < n)
         return RERR(r, ST_ECORRUPT, "%s block at offset %llu is truncated (%zu of %zu bytes)", what,
                     (unsigned long long)h.off, got, n);
@@ -129,10 +143,19 @@ static int read_block(const st_sst_reader *r, st_block_handle h, uint64_t limit,
         reserve_exact(dec, raw_len))
         return RERR(r, ST_ENOMEM, "no memory for the %u-byte %s block at offset %llu", raw_len, what,
                     (unsigned long long)h.off);
-    rc = st_decompress(codec, st_slice_make(raw->data, (size_t)h.size), dec);
+    int rc = st_decompress(codec, st_slice_make(raw->data, (size_t)h.size), dec);
     if (rc) return rewrap(r, rc, what, h.off);
     *contents = st_buf_slice(dec);
     return 0;
+}
+
+/* Reads the block h, which must lie inside [.., limit), with one pread: block_finish's result. */
+static int read_block(const st_sst_reader *r, st_block_handle h, uint64_t limit, const char *what, st_buf *raw,
+                      st_buf *dec, st_slice *contents) {
+    ST_TRY(block_prepare(r, h, limit, what, raw));
+    size_t got = 0;
+    int rc = st_table_file_pread(r->tf, raw->data, block_read_bytes(h), h.off, &got);
+    return block_finish(r, h, what, rc, got, raw, dec, contents);
 }
 
 /* read_block into `keep`, which then holds exactly the block's contents. */
@@ -438,13 +461,18 @@ void st_sst_reader_counters(const st_sst_reader *r, st_sst_counters *out) {
 
 static void count(atomic_uint_fast64_t *c) { atomic_fetch_add_explicit(c, 1, memory_order_relaxed); }
 
+/* Points blk at the contents of a verified data block (h names it in messages). */
+static int data_block_view(const st_sst_reader *r, st_block_handle h, st_slice contents, st_block *blk) {
+    if (st_block_init(blk, contents)) return rewrap(r, ST_ECORRUPT, "data", h.off);
+    return 0;
+}
+
 /* Reads data block h into raw/dec and points blk at it. */
 static int load_data_block(st_sst_reader *r, st_block_handle h, st_buf *raw, st_buf *dec, st_block *blk) {
     st_slice c = {NULL, 0};
     count(&r->block_reads);
     ST_TRY(read_block(r, h, r->data_end, "data", raw, dec, &c));
-    if (st_block_init(blk, c)) return rewrap(r, ST_ECORRUPT, "data", h.off);
-    return 0;
+    return data_block_view(r, h, c, blk);
 }
 
 /* A cache entry's value: a verified data block and the buffer holding its bytes. */
@@ -459,12 +487,13 @@ static void cached_block_free(uint64_t id, uint64_t off, void *value) {
     free(cb);
 }
 
-/* Inserts the block just read into src (raw or dec, whichever blk views) and, on success, moves
- * src's buffer into the entry and returns the pinned handle. If the cache cannot take it (no
- * memory) the block stays in src and *ch is NULL: the read still succeeds, uncached. */
-static void cache_insert(st_sst_reader *r, uint64_t off, st_buf *src, const st_block *blk,
+/* Inserts the block just read into raw or dec (whichever blk views) and, on success, moves that
+ * buffer into the entry and returns the pinned handle. If the cache cannot take it (no memory)
+ * the block stays in the buffer and *ch is NULL: the read still succeeds, uncached. */
+static void cache_insert(st_sst_reader *r, uint64_t off, st_buf *raw, st_buf *dec, const st_block *blk,
                          st_block_cache_handle **ch) {
     *ch = NULL;
+    st_buf *src = blk->data == raw->data ? raw : dec;
     cached_block *cb = malloc(sizeof *cb);
     if (!cb) return;
     cb->blk = *blk;
@@ -477,36 +506,83 @@ static void cache_insert(st_sst_reader *r, uint64_t off, st_buf *src, const st_b
     st_buf_init(src); /* the entry owns the bytes now */
 }
 
+/* Data block h from r's cache, if it has one and holds it: true with blk viewing the entry that
+ * *ch pins (release it when done). Counts the hit or miss. */
+static bool cache_probe(st_sst_reader *r, st_block_handle h, st_block *blk, st_block_cache_handle **ch) {
+    *ch = NULL;
+    if (!r->cache) return false;
+    if (st_block_cache_lookup(r->cache, r->cache_id, h.off, ch) != 0) {
+        count(&r->cache_misses);
+        return false;
+    }
+    count(&r->cache_hits);
+    *blk = ((const cached_block *)st_block_cache_value(*ch))->blk;
+    return true;
+}
+
 /* Data block h, through the cache when r has one: 0 with blk viewing either a cache entry pinned
  * by *ch (release it when done) or, with *ch NULL, the caller's raw/dec. On a miss the block is
  * read and, if fill_cache, inserted. Errors are load_data_block's; nothing is cached then. */
 static int acquire_data_block(st_sst_reader *r, st_block_handle h, bool fill_cache, st_buf *raw, st_buf *dec,
                               st_block *blk, st_block_cache_handle **ch) {
-    *ch = NULL;
-    if (r->cache) {
-        if (st_block_cache_lookup(r->cache, r->cache_id, h.off, ch) == 0) {
-            count(&r->cache_hits);
-            *blk = ((const cached_block *)st_block_cache_value(*ch))->blk;
-            return 0;
-        }
-        count(&r->cache_misses);
-    }
+    if (cache_probe(r, h, blk, ch)) return 0;
     ST_TRY(load_data_block(r, h, raw, dec, blk));
-    if (r->cache && fill_cache) cache_insert(r, h.off, blk->data == raw->data ? raw : dec, blk, ch);
+    if (r->cache && fill_cache) cache_insert(r, h.off, raw, dec, blk, ch);
     return 0;
 }
 
 /* ---- get ------------------------------------------------------------------------------------- */
 
+/* A get is filter -> index -> data block -> search. The single get fetches the block at once; a
+ * batch (st_sst_reader_multiget) runs the first two for every lookup, then reads the missing
+ * blocks together. Both use the pieces below, so the answers cannot drift apart. */
+
+/* False if the filter says ukey is absent (counted). */
+static bool filter_passes(st_sst_reader *r, st_slice ukey) {
+    if (!r->has_filter) return true;
+    count(&r->bloom_checks);
+    if (st_bloom_may_contain(st_buf_slice(&r->filter_buf), st_hash64(ukey.data, ukey.len))) return true;
+    count(&r->bloom_useful);
+    return false;
+}
+
+/* Writes (ukey, snap_seq, SEEK) to lk (ukey.len + 8 bytes): the first internal key >= it is the
+ * newest version of ukey visible at snap_seq, if any. */
+static st_slice put_lookup_key(uint8_t *lk, st_slice ukey, uint64_t snap_seq) {
+    if (ukey.len) memcpy(lk, ukey.data, ukey.len);
+    st_put_fixed64(lk + ukey.len, st_ikey_tag(snap_seq > ST_SEQ_MAX ? ST_SEQ_MAX : snap_seq, ST_KIND_SEEK));
+    return st_slice_make(lk, ukey.len + ST_IKEY_TAG_BYTES);
+}
+
+/* The handle of the one data block that may hold target (see the file comment), or ST_ENOTFOUND.
+ * ii is the caller's scratch iterator. */
+static int index_find(const st_sst_reader *r, st_block_iter *ii, st_slice target, st_block_handle *h) {
+    st_block_iter_set(ii, &r->index);
+    st_iter_seek(&ii->base, target);
+    if (!ii->valid) return ii->status ? rewrap(r, ii->status, "index", r->index_h.off) : ST_ENOTFOUND;
+    return decode_handle(r, ii->value, h);
+}
+
+/* The end of a get in data block blk (at h): 0 with *kind and a PUT's value appended, or
+ * ST_ENOTFOUND. di is the caller's scratch iterator; its views into blk die with blk. */
+static int block_get(const st_sst_reader *r, st_block_iter *di, const st_block *blk, st_block_handle h,
+                     st_slice target, st_slice ukey, int *kind, st_buf *value) {
+    st_block_iter_set(di, blk);
+    st_iter_seek(&di->base, target);
+    if (!di->valid) return di->status ? rewrap(r, di->status, "data", h.off) : ST_ENOTFOUND;
+    st_ikey_parts pk;
+    if (!st_ikey_parse(di->key, &pk))
+        return RERR(r, ST_ECORRUPT, "data block at offset %llu: entry with unknown kind", (unsigned long long)h.off);
+    if (st_slice_cmp(pk.ukey, ukey) != 0) return ST_ENOTFOUND;
+    *kind = pk.kind;
+    if (pk.kind == ST_KIND_PUT && st_buf_append(value, di->value.data, di->value.len))
+        return RERR(r, ST_ENOMEM, "no memory for a %zu-byte value", di->value.len);
+    return 0;
+}
+
 int st_sst_reader_get(st_sst_reader *r, st_slice ukey, uint64_t snap_seq, int *kind, st_buf *value) {
     st_buf_clear(value);
-    if (r->has_filter) {
-        count(&r->bloom_checks);
-        if (!st_bloom_may_contain(st_buf_slice(&r->filter_buf), st_hash64(ukey.data, ukey.len))) {
-            count(&r->bloom_useful);
-            return ST_ENOTFOUND;
-        }
-    }
+    if (!filter_passes(r, ukey)) return ST_ENOTFOUND;
     uint8_t small[256];
     st_buf big;
     st_buf_init(&big);
@@ -516,9 +592,7 @@ int st_sst_reader_get(st_sst_reader *r, st_slice ukey, uint64_t snap_seq, int *k
         if (st_buf_reserve(&big, lk_len)) return RERR(r, ST_ENOMEM, "no memory for a %zu-byte lookup key", lk_len);
         lk = big.data;
     }
-    if (ukey.len) memcpy(lk, ukey.data, ukey.len);
-    st_put_fixed64(lk + ukey.len, st_ikey_tag(snap_seq > ST_SEQ_MAX ? ST_SEQ_MAX : snap_seq, ST_KIND_SEEK));
-    st_slice target = st_slice_make(lk, lk_len);
+    st_slice target = put_lookup_key(lk, ukey, snap_seq);
 
     st_block_iter ii, di;
     st_block_iter_init(&ii, ST_BLOCK_IKEY);
@@ -529,36 +603,9 @@ int st_sst_reader_get(st_sst_reader *r, st_slice ukey, uint64_t snap_seq, int *k
     st_block_handle h = {0, 0};
     st_block blk;
     st_block_cache_handle *ch = NULL;
-    int rc;
-
-    st_block_iter_set(&ii, &r->index);
-    st_iter_seek(&ii.base, target);
-    if (!ii.valid) {
-        rc = ii.status ? rewrap(r, ii.status, "index", r->index_h.off) : ST_ENOTFOUND;
-        goto out;
-    }
-    if ((rc = decode_handle(r, ii.value, &h)) || (rc = acquire_data_block(r, h, true, &raw, &dec, &blk, &ch)))
-        goto out;
-    st_block_iter_set(&di, &blk);
-    st_iter_seek(&di.base, target);
-    if (!di.valid) {
-        rc = di.status ? rewrap(r, di.status, "data", h.off) : ST_ENOTFOUND;
-        goto out;
-    }
-    st_ikey_parts pk;
-    if (!st_ikey_parse(di.key, &pk)) {
-        rc = RERR(r, ST_ECORRUPT, "data block at offset %llu: entry with unknown kind", (unsigned long long)h.off);
-        goto out;
-    }
-    if (st_slice_cmp(pk.ukey, ukey) != 0) {
-        rc = ST_ENOTFOUND;
-        goto out;
-    }
-    *kind = pk.kind;
-    rc = pk.kind == ST_KIND_PUT && st_buf_append(value, di.value.data, di.value.len)
-             ? RERR(r, ST_ENOMEM, "no memory for a %zu-byte value", di.value.len)
-             : 0;
-out:
+    int rc = index_find(r, &ii, target, &h);
+    if (!rc) rc = acquire_data_block(r, h, true, &raw, &dec, &blk, &ch);
+    if (!rc) rc = block_get(r, &di, &blk, h, target, ukey, kind, value);
     st_block_iter_destroy(&ii);
     st_block_iter_destroy(&di);
     if (ch) st_block_cache_release(r->cache, ch); /* after the last use of di's views */
@@ -566,6 +613,193 @@ out:
     st_buf_destroy(&dec);
     st_buf_destroy(&big);
     return rc;
+}
+
+/* ---- batched gets ---------------------------------------------------------------------------- */
+
+/* Bytes of blocks one st_io_read_batch may read: bounds a batch's buffers (blocks are read whole
+ * and held until verified) while still putting hundreds of 64 KiB reads in flight at once. */
+#define MG_MAX_BATCH_BYTES (32u << 20)
+
+/* A lookup whose data block the cache did not hold. */
+typedef struct mg_miss {
+    st_sst_reader *r;
+    st_block_handle h;
+    size_t get; /* its index in the caller's array */
+} mg_miss;
+
+/* One block read, serving the misses [first, first + n) (same table and block). */
+typedef struct mg_read {
+    size_t first, n;
+    st_buf raw, dec;
+    int rc;      /* of block_prepare: the read was not issued */
+    int read_rc; /* of the read (or of opening the file for it) */
+    size_t got;
+} mg_read;
+
+/* A table's descriptor, held open while a submission's reads are in flight. */
+typedef struct mg_pin {
+    st_table_file *tf;
+    st_table_pin p;
+} mg_pin;
+
+static int miss_cmp(const void *a, const void *b) {
+    const mg_miss *x = a, *y = b;
+    if (x->r != y->r) return (uintptr_t)x->r < (uintptr_t)y->r ? -1 : 1;
+    if (x->h.off != y->h.off) return x->h.off < y->h.off ? -1 : 1;
+    if (x->h.size != y->h.size) return x->h.size < y->h.size ? -1 : 1;
+    return (x->get > y->get) - (x->get < y->get);
+}
+
+static bool same_block(const mg_miss *x, const mg_miss *y) {
+    return x->r == y->r && x->h.off == y->h.off && x->h.size == y->h.size;
+}
+
+/* Scratch shared by the steps of one st_sst_reader_multiget. */
+typedef struct mg_state {
+    st_sst_lookup *gets;
+    st_slice *targets; /* per lookup: its lookup key */
+    mg_miss *misses;
+    mg_read *reads;
+    st_io_req *reqs;
+    size_t *req_of;    /* per read of a submission: its request, or SIZE_MAX if none was issued */
+    mg_pin *pins;
+    st_block_iter di;
+} mg_state;
+
+/* Reads reads[0, nrd) with one st_io_read_batch, then finishes each like acquire_data_block
+ * (verify, decompress, cache) and answers the lookups waiting on it. */
+static void mg_submit(mg_state *m, mg_read *rd, size_t nrd) {
+    size_t nreq = 0, npins = 0;
+    st_sst_reader *pinned = NULL; /* reads come sorted by table: one pin per table */
+    int pin_rc = 0;
+    for (size_t j = 0; j < nrd; j++) {
+        const mg_miss *mi = &m->misses[rd[j].first];
+        st_sst_reader *r = mi->r;
+        m->req_of[j] = SIZE_MAX;
+        count(&r->block_reads);
+        if ((rd[j].rc = block_prepare(r, mi->h, r->data_end, "data", &rd[j].raw))) continue;
+        if (r != pinned) {
+            pinned = r;
+            m->pins[npins].tf = r->tf;
+            pin_rc = st_table_file_pin(r->tf, &m->pins[npins].p);
+            if (!pin_rc) npins++;
+        }
+        if (pin_rc) {
+            rd[j].read_rc = pin_rc; /* reported as this block's read error */
+            continue;
+        }
+        m->req_of[j] = nreq;
+        m->reqs[nreq++] = (st_io_req){.file = m->pins[npins - 1].p.f, .off = mi->h.off,
+                                      .len = block_read_bytes(mi->h), .buf = rd[j].raw.data};
+    }
+    if (nreq) st_io_read_batch(m->reqs, nreq); /* each request's own rc is judged below */
+    for (size_t k = 0; k < npins; k++) st_table_file_unpin(m->pins[k].tf, &m->pins[k].p);
+
+    for (size_t j = 0; j < nrd; j++) {
+        mg_read *d = &rd[j];
+        st_sst_reader *r = m->misses[d->first].r;
+        st_block_handle h = m->misses[d->first].h;
+        if (m->req_of[j] != SIZE_MAX) {
+            d->read_rc = m->reqs[m->req_of[j]].rc;
+            d->got = m->reqs[m->req_of[j]].nread;
+        }
+        st_block blk;
+        st_slice c = {NULL, 0};
+        st_block_cache_handle *ch = NULL;
+        int rc = d->rc;
+        if (!rc) rc = block_finish(r, h, "data", d->read_rc, d->got, &d->raw, &d->dec, &c);
+        if (!rc) rc = data_block_view(r, h, c, &blk);
+        if (!rc && r->cache) cache_insert(r, h.off, &d->raw, &d->dec, &blk, &ch);
+        for (size_t k = d->first; k < d->first + d->n; k++) {
+            size_t i = m->misses[k].get;
+            st_sst_lookup *g = &m->gets[i];
+            g->rc = rc ? rc : block_get(r, &m->di, &blk, h, m->targets[i], g->ukey, &g->kind, g->value);
+        }
+        if (ch) st_block_cache_release(r->cache, ch);
+        st_buf_destroy(&d->raw);
+        st_buf_destroy(&d->dec);
+    }
+}
+
+void st_sst_reader_multiget(st_sst_lookup *gets, size_t n) {
+    if (n == 0) return;
+    size_t key_bytes = 0;
+    for (size_t i = 0; i < n; i++) key_bytes += gets[i].ukey.len + ST_IKEY_TAG_BYTES;
+    mg_state m = {.gets = gets};
+    uint8_t *keys = malloc(key_bytes);
+    m.targets = malloc(n * sizeof *m.targets);
+    m.misses = malloc(n * sizeof *m.misses);
+    m.reads = calloc(n, sizeof *m.reads);
+    m.reqs = malloc(n * sizeof *m.reqs);
+    m.req_of = malloc(n * sizeof *m.req_of);
+    m.pins = malloc(n * sizeof *m.pins);
+    if (!keys || !m.targets || !m.misses || !m.reads || !m.reqs || !m.req_of || !m.pins) {
+        /* No memory to batch: the same lookups, one at a time. */
+        for (size_t i = 0; i < n; i++)
+            gets[i].rc = st_sst_reader_get(gets[i].r, gets[i].ukey, gets[i].snap_seq, &gets[i].kind, gets[i].value);
+        goto out;
+    }
+
+    /* In memory first: filter, index, cache. What the cache lacks becomes a miss. */
+    st_block_iter ii;
+    st_block_iter_init(&ii, ST_BLOCK_IKEY);
+    st_block_iter_init(&m.di, ST_BLOCK_IKEY);
+    size_t nmiss = 0;
+    uint8_t *kp = keys;
+    for (size_t i = 0; i < n; i++) {
+        st_sst_lookup *g = &gets[i];
+        st_buf_clear(g->value);
+        g->rc = ST_ENOTFOUND;
+        if (!filter_passes(g->r, g->ukey)) continue;
+        m.targets[i] = put_lookup_key(kp, g->ukey, g->snap_seq);
+        kp += m.targets[i].len;
+        st_block_handle h;
+        if ((g->rc = index_find(g->r, &ii, m.targets[i], &h))) continue;
+        st_block blk;
+        st_block_cache_handle *ch;
+        if (cache_probe(g->r, h, &blk, &ch)) {
+            g->rc = block_get(g->r, &m.di, &blk, h, m.targets[i], g->ukey, &g->kind, g->value);
+            st_block_cache_release(g->r->cache, ch);
+            continue;
+        }
+        m.misses[nmiss++] = (mg_miss){g->r, h, i};
+    }
+    st_block_iter_destroy(&ii);
+
+    /* Sorted by (table, block): lookups of one block share its read, and each file is read in
+     * offset order. */
+    qsort(m.misses, nmiss, sizeof *m.misses, miss_cmp);
+    size_t nreads = 0;
+    for (size_t k = 0; k < nmiss; k++) {
+        if (k == 0 || !same_block(&m.misses[k], &m.misses[k - 1])) {
+            st_buf_init(&m.reads[nreads].raw);
+            st_buf_init(&m.reads[nreads].dec);
+            m.reads[nreads++].first = k;
+        }
+        m.reads[nreads - 1].n++;
+    }
+    for (size_t a = 0; a < nreads;) {
+        size_t b = a, bytes = 0;
+        /* sizes come from the index, unchecked yet: compare without overflowing */
+        while (b < nreads) {
+            uint64_t sz = m.misses[m.reads[b].first].h.size;
+            if (b > a && (sz > MG_MAX_BATCH_BYTES || bytes + sz > MG_MAX_BATCH_BYTES)) break;
+            bytes += sz > MG_MAX_BATCH_BYTES ? MG_MAX_BATCH_BYTES : (size_t)sz;
+            b++;
+        }
+        mg_submit(&m, m.reads + a, b - a);
+        a = b;
+    }
+    st_block_iter_destroy(&m.di);
+out:
+    free(keys);
+    free(m.targets);
+    free(m.misses);
+    free(m.reads);
+    free(m.reqs);
+    free(m.req_of);
+    free(m.pins);
 }
 
 /* ---- two-level iterator ---------------------------------------------------------------------- */

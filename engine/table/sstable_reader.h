@@ -2,8 +2,9 @@
  * Format: docs/FORMAT.md#sstable; constants in sstable_format.h.
  *
  * Open reads the footer, metaindex, properties, index and filter and keeps the last three in
- * memory, verifying every checksum. Data blocks are read with pread on demand and verified on
- * every read from the file. A reader opened with an st_block_cache looks data blocks up there
+ * memory, verifying every checksum. Data blocks are read with pread on demand, or for a batch of
+ * lookups together with one st_io_read_batch (st_sst_reader_multiget), and verified on every read
+ * from the file. A reader opened with an st_block_cache looks data blocks up there
  * first, under (its own cache id, block offset), and on a miss inserts the block it read, checked
  * and decompressed, at ST_CACHE_PRI_LOW; a get or an iterator pins the block it is using until it
  * is done with it. Only verified blocks are inserted, so a cache hit needs no new check.
@@ -17,7 +18,10 @@
  *     is reserved in that cache from open to close (st_block_cache_reserve), so one budget bounds
  *     cached blocks and open tables together. Index and filter stay whole in the reader rather
  *     than in the cache: one lookup less per probe, and a large index never churns a small shard;
- *     the price is that they are not evictable (about 1.5% of the data with 100-byte values). */
+ *     the price is that they are not evictable (about 1.5% of the data with 100-byte values).
+ * R4: st_sst_reader_multiget answers each lookup exactly as st_sst_reader_get would (same checks,
+ *     same cache use); only the moment its block read is issued differs, and lookups of one block
+ *     share its read (one block_reads, a cache miss each). */
 #ifndef STRATA_TABLE_SSTABLE_READER_H
 #define STRATA_TABLE_SSTABLE_READER_H
 
@@ -61,6 +65,27 @@ void st_sst_reader_unref(st_sst_reader *r); /* NULL-safe; closes the file at 0 *
  * Errors: ST_ENOTFOUND, ST_ECORRUPT, ST_EIO, ST_ENOMEM. */
 int st_sst_reader_get(st_sst_reader *r, st_slice ukey, uint64_t snap_seq, int *kind, st_buf *value);
 
+/* One lookup of st_sst_reader_multiget: st_sst_reader_get's arguments and results. */
+typedef struct st_sst_lookup {
+    st_sst_reader *r;  /* in: referenced by the caller for the whole call */
+    st_slice ukey;     /* in */
+    uint64_t snap_seq; /* in */
+    st_buf *value;     /* in: a PUT's value is appended here (cleared first) */
+    int rc;            /* out: what st_sst_reader_get would return */
+    int kind;          /* out, when rc is 0: ST_KIND_PUT or ST_KIND_DEL */
+} st_sst_lookup;
+
+/* Runs n lookups, which may name different readers, each as st_sst_reader_get would (R4), but
+ * reads the data blocks they need together: first every lookup does its in-memory part (filter,
+ * index, block cache; a cache hit is answered at once), then the missing blocks are read with one
+ * st_io_read_batch (on io_uring all in flight at once; a batch over 32 MiB of blocks is split),
+ * each verified, decompressed and cached as a single get would, and the lookups waiting on it
+ * are answered. Lookups of the same block share one read. Each table's descriptor is pinned while
+ * its reads are in flight (table_cache.h). Errors belong to the lookup whose block failed
+ * (gets[i].rc); the call itself cannot fail: without memory for the batch it runs the lookups one
+ * by one. */
+void st_sst_reader_multiget(st_sst_lookup *gets, size_t n);
+
 /* An st_iter over (internal key, value), two-level (index -> data blocks); seek takes an internal
  * key. Holds a reference on r until freed, and a pin on the cached data block it is positioned
  * in, if any. Errors make it invalid with status() set.
@@ -92,7 +117,8 @@ uint64_t st_sst_reader_number(const st_sst_reader *r);
 int st_sst_reader_verify(st_sst_reader *r);
 
 typedef struct st_sst_counters {
-    uint64_t block_reads;  /* data blocks read from the file (cache misses, uncached reads, verify) */
+    uint64_t block_reads;  /* data blocks read from the file (cache misses, uncached reads, verify,
+                            * each read of a batch) */
     uint64_t bloom_checks; /* get() calls that consulted the filter */
     uint64_t bloom_useful; /* ... and were answered "absent" by it */
     uint64_t cache_hits;   /* data blocks found in the block cache (0 without a cache) */

@@ -93,22 +93,39 @@ void st_table_file_close(st_table_file *tf) {
 }
 
 int st_table_file_pread(st_table_file *tf, void *buf, size_t n, uint64_t off, size_t *nread) {
-    if (!tf->tc) return st_file_pread(tf->f, buf, n, off, nread);
+    st_table_pin pin;
+    int rc = st_table_file_pin(tf, &pin);
+    if (rc < 0) return rc;
+    rc = st_file_pread(pin.f, buf, n, off, nread);
+    st_table_file_unpin(tf, &pin);
+    return rc;
+}
+
+int st_table_file_pin(st_table_file *tf, st_table_pin *p) {
+    *p = (st_table_pin){NULL, NULL, false};
+    if (!tf->tc) {
+        p->f = tf->f;
+        return 0;
+    }
     st_block_cache *lru = tf->tc->lru;
-    st_block_cache_handle *h = NULL;
-    if (st_block_cache_lookup(lru, tf->id, 0, &h) != 0) {
+    if (st_block_cache_lookup(lru, tf->id, 0, &p->h) != 0) {
         st_file *f;
         int rc = st_file_open(tf->path, tf->flags, &f);
         if (rc < 0) return rc;
-        if (st_block_cache_insert(lru, tf->id, 0, f, 1, close_file, ST_CACHE_PRI_LOW, &h)) {
-            rc = st_file_pread(f, buf, n, off, nread); /* uncached: this read only */
-            st_file_close(f);
-            return rc;
+        if (st_block_cache_insert(lru, tf->id, 0, f, 1, close_file, ST_CACHE_PRI_LOW, &p->h)) {
+            p->f = f; /* no memory to cache it: it serves this pin only */
+            p->owned = true;
+            return 0;
         }
     }
-    int rc = st_file_pread(st_block_cache_value(h), buf, n, off, nread);
-    st_block_cache_release(lru, h);
-    return rc;
+    p->f = st_block_cache_value(p->h);
+    return 0;
+}
+
+void st_table_file_unpin(st_table_file *tf, st_table_pin *p) {
+    if (p->owned) st_file_close(p->f);
+    else if (p->h) st_block_cache_release(tf->tc->lru, p->h);
+    *p = (st_table_pin){NULL, NULL, false};
 }
 
 const char *st_table_file_path(const st_table_file *tf) { return tf->path; }

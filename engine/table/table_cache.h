@@ -6,6 +6,8 @@
  * evicted, the file is opened again by path. An evicted descriptor is closed only when no read is
  * using it (the cache's pins), so a descriptor is never closed under a running read or reused by
  * another file while one still reads it.
+ * Batched reads pin the descriptor instead (st_table_file_pin), for as long as their requests
+ * are in flight, with the same guarantee.
  * Without a cache (NULL) the st_table_file simply owns its st_file, open for its whole life.
  * Thread-safety: every function may run from any thread at once, except st_table_file_close,
  * which needs that no read on that file is running or will start (its reader's last reference).
@@ -40,6 +42,20 @@ void st_table_file_close(st_table_file *tf);
 /* st_file_pread on the file, reopening it first if its descriptor was evicted. Errors: those of
  * st_file_open (negative errno) and st_file_pread; ST_ENOMEM (as -ENOMEM). */
 int st_table_file_pread(st_table_file *tf, void *buf, size_t n, uint64_t off, size_t *nread);
+/* A descriptor held open for reads made outside st_table_file_pread (st_io_read_batch). */
+typedef struct st_table_pin {
+    st_file *f;                        /* open until st_table_file_unpin */
+    struct st_block_cache_handle *h;   /* the cache's pin, or NULL */
+    bool owned;                        /* opened for this pin alone (the cache had no room) */
+} st_table_pin;
+
+/* Pins tf's descriptor, opening it again by path if it was evicted: p->f is never closed before
+ * st_table_file_unpin(tf, p), even if the cache evicts it meanwhile, so reads of p->f may be in
+ * flight until then. Errors: those of st_file_open (negative errno); p->f is NULL then. */
+int st_table_file_pin(st_table_file *tf, st_table_pin *p);
+/* Ends a successful pin (closing the descriptor if it was evicted or opened for it alone). */
+void st_table_file_unpin(st_table_file *tf, st_table_pin *p);
+
 const char *st_table_file_path(const st_table_file *tf);
 /* True if the file was open with O_DIRECT (asked for and granted) when wrapped. */
 bool st_table_file_is_direct(const st_table_file *tf);

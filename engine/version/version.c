@@ -1,7 +1,11 @@
 /* version.c -- applying edits to versions, and point lookups across levels.
  *
  * A version holds one reference on each of its st_file_meta, so consecutive versions share the
- * metadata (and open readers) of the tables they have in common. */
+ * metadata (and open readers) of the tables they have in common.
+ * Point lookups walk a key's path through the tables (next_table: L0 newest first, then the one
+ * table per deeper level whose range holds the key) and stop at the first table that has the key
+ * (a PUT or a tombstone). A multi-key lookup walks every path one table per round, so each round's
+ * block reads can be issued together. */
 #include "version.h"
 
 #include <stdlib.h>
@@ -162,14 +166,23 @@ static bool covers(const st_file_meta *f, st_slice ukey) {
            st_slice_cmp(ukey, st_ikey_user(st_buf_slice(&f->largest))) <= 0;
 }
 
-int st_version_get(st_version *v, st_slice ukey, uint64_t snap_seq, int *kind, st_buf *value) {
-    for (size_t j = 0; j < v->n_files[0]; j++) {
-        st_file_meta *f = v->files[0][j];
-        if (f->min_seq > snap_seq || !covers(f, ukey)) continue;
-        int rc = st_sst_reader_get(f->reader, ukey, snap_seq, kind, value);
-        if (rc != ST_ENOTFOUND) return rc;
+/* Where a key's path through the tables stands: the next L0 position, then the next level. */
+typedef struct table_cursor {
+    int level;
+    size_t pos; /* in L0 */
+} table_cursor;
+
+/* The next table on ukey's path at snap_seq (V2, V3): L0 tables newest first, skipping those
+ * whose range misses ukey or that hold nothing as old as snap_seq, then in each deeper level the
+ * one table whose range may hold ukey. NULL once the path is done. */
+static st_file_meta *next_table(const st_version *v, st_slice ukey, uint64_t snap_seq, table_cursor *c) {
+    while (c->level == 0 && c->pos < v->n_files[0]) {
+        st_file_meta *f = v->files[0][c->pos++];
+        if (f->min_seq <= snap_seq && covers(f, ukey)) return f;
     }
-    for (int l = 1; l < ST_MAX_LEVELS; l++) {
+    if (c->level == 0) c->level = 1;
+    while (c->level < ST_MAX_LEVELS) {
+        int l = c->level++;
         size_t lo = 0, hi = v->n_files[l];
         /* first file whose largest user key >= ukey */
         while (lo < hi) {
@@ -177,9 +190,62 @@ int st_version_get(st_version *v, st_slice ukey, uint64_t snap_seq, int *kind, s
             if (st_slice_cmp(st_ikey_user(st_buf_slice(&v->files[l][mid]->largest)), ukey) < 0) lo = mid + 1;
             else hi = mid;
         }
-        if (lo == v->n_files[l] || !covers(v->files[l][lo], ukey)) continue;
-        int rc = st_sst_reader_get(v->files[l][lo]->reader, ukey, snap_seq, kind, value);
+        if (lo < v->n_files[l] && covers(v->files[l][lo], ukey)) return v->files[l][lo];
+    }
+    return NULL;
+}
+
+int st_version_get(st_version *v, st_slice ukey, uint64_t snap_seq, int *kind, st_buf *value) {
+    table_cursor c = {0, 0};
+    st_file_meta *f;
+    while ((f = next_table(v, ukey, snap_seq, &c))) {
+        int rc = st_sst_reader_get(f->reader, ukey, snap_seq, kind, value);
         if (rc != ST_ENOTFOUND) return rc;
     }
     return ST_ENOTFOUND;
+}
+
+void st_version_multiget(st_version *v, uint64_t snap_seq, st_version_lookup *keys, size_t n) {
+    table_cursor *cur = calloc(n, sizeof *cur);
+    size_t *todo = malloc(n * sizeof *todo); /* keys still on their path */
+    st_sst_lookup *gets = malloc(n * sizeof *gets);
+    if (n && (!cur || !todo || !gets)) {
+        /* No memory to batch: the same answers, key by key. */
+        for (size_t i = 0; i < n; i++)
+            keys[i].rc = st_version_get(v, keys[i].ukey, snap_seq, &keys[i].kind, &keys[i].value);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        keys[i].rc = ST_ENOTFOUND;
+        todo[i] = i;
+    }
+    /* Each round moves every key still on its path at least one table further, so the loop ends
+     * after at most n_files[0] + ST_MAX_LEVELS rounds. */
+    size_t ntodo = n;
+    while (ntodo) {
+        size_t m = 0;
+        for (size_t k = 0; k < ntodo; k++) {
+            size_t i = todo[k];
+            st_file_meta *f = next_table(v, keys[i].ukey, snap_seq, &cur[i]);
+            if (!f) continue; /* path done: ST_ENOTFOUND */
+            gets[m] = (st_sst_lookup){.r = f->reader, .ukey = keys[i].ukey, .snap_seq = snap_seq,
+                                      .value = &keys[i].value};
+            todo[m++] = i;
+        }
+        st_sst_reader_multiget(gets, m);
+        ntodo = 0;
+        for (size_t k = 0; k < m; k++) {
+            size_t i = todo[k];
+            if (gets[k].rc == ST_ENOTFOUND) {
+                todo[ntodo++] = i;
+                continue;
+            }
+            keys[i].rc = gets[k].rc;
+            keys[i].kind = gets[k].kind;
+        }
+    }
+out:
+    free(cur);
+    free(todo);
+    free(gets);
 }

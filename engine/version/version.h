@@ -30,6 +30,21 @@ void st_version_unref(st_version *v); /* NULL-safe */
  * value in `value`; ST_ENOTFOUND; or a read error. REQUIRES every file has its reader open. */
 int st_version_get(st_version *v, st_slice ukey, uint64_t snap_seq, int *kind, st_buf *value);
 
+/* One key of st_version_multiget. */
+typedef struct st_version_lookup {
+    st_slice ukey; /* in */
+    st_buf value;  /* out: a PUT's value (the caller inits and destroys it) */
+    int rc;        /* out: what st_version_get would return */
+    int kind;      /* out, when rc is 0: ST_KIND_PUT or ST_KIND_DEL (a tombstone: stop looking) */
+} st_version_lookup;
+
+/* st_version_get for n keys at one snap_seq, each answered as st_version_get would, with the
+ * tables' block reads batched: round by round, every key still unresolved is looked up in the
+ * next table on its path (the tables st_version_get would try, in the same order), and the round's
+ * block reads go out together (st_sst_reader_multiget). At most (L0 tables + ST_MAX_LEVELS)
+ * rounds. Errors are per key; duplicate keys are fine. REQUIRES as st_version_get. */
+void st_version_multiget(st_version *v, uint64_t snap_seq, st_version_lookup *keys, size_t n);
+
 /* Appends an edit that recreates v from nothing (a MANIFEST snapshot). */
 int st_version_snapshot_edit(const st_version *v, st_version_edit *e);
 
