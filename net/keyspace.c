@@ -624,9 +624,9 @@ void ks_info_storage(ks *k, ks_info_fn fn, void *arg) {
         snprintf(name, sizeof name, "tier_%s", s.tier_name[i]);
         snprintf(v, sizeof v,
                  "files=%" PRIu64 ",bytes=%" PRIu64 ",direct_files=%" PRIu64 ",block_reads=%" PRIu64
-                 ",migrated_in=%" PRIu64,
+                 ",bytes_written=%" PRIu64 ",migrated_in=%" PRIu64,
                  s.tier_files[i], s.tier_bytes[i], s.tier_direct_files[i], s.tier_block_reads[i],
-                 s.tier_migrations_in[i]);
+                 s.tier_bytes_written[i], s.tier_migrations_in[i]);
         fn(arg, name, v);
     }
     for (int l = 0; l < ST_MAX_LEVELS; l++) {

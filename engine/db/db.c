@@ -755,6 +755,7 @@ int st_db_stats(st_db *db, st_stats *out) {
     for (int i = 0; i < db->tiers.n; i++) {
         out->tier_name[i] = db->tiers.name[i];
         out->tier_migrations_in[i] = db->stat.tier_migrations_in[i];
+        out->tier_bytes_written[i] = db->stat.tier_written[i];
     }
     out->migrations = db->stat.migrations;
     out->migration_failures = db->stat.migration_failures;

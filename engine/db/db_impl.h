@@ -140,6 +140,7 @@ struct st_db {
         _Atomic uint64_t wal_bytes_closed, wal_syncs_closed; /* from WALs already closed */
         _Atomic uint64_t migrations, migration_failures, migration_bytes;
         _Atomic uint64_t tier_migrations_in[ST_TIER_IDS];
+        _Atomic uint64_t tier_written[ST_TIER_IDS]; /* table bytes written into each tier */
     } stat;
 };
 

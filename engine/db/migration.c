@@ -4,7 +4,10 @@
  *   1. Misplaced: it sits in a tier hotter than its level's (tier ids grow colder; a table of the
  *      database directory, id 0, written before tiers were configured, counts as misplaced unless
  *      that is the same directory). It goes to its level's tier, deepest level first. L0 tables
- *      never move: a compaction rewrites them into the right tier soon.
+ *      never move: a compaction rewrites them into the right tier soon. A table whose codec is
+ *      not its level's (an lz4 table of a database that had no tiers, bound for a zstd tier) is
+ *      not copied but rewritten in place by a one-table compaction, which writes it into its
+ *      level's tier in that tier's codec and block size.
  *   2. Pressure: its tier has a capacity and its tables pass high_watermark x capacity. The tier
  *      then drains into the next colder one, coldest table first, until its tables are under
  *      low_watermark x capacity (the hysteresis keeps it from moving one table per flush).
@@ -41,6 +44,7 @@
 #include <unistd.h>
 
 #include "compaction.h"
+#include "compaction_picker.h"
 #include "table/sstable_reader.h"
 #include "util/err.h"
 #include "util/hash.h"
@@ -76,6 +80,8 @@ typedef struct mig_pick {
     st_file_meta *f; /* in the current version, marked being_compacted; a reference */
     int dest;        /* tier id */
     bool pressure;   /* why: a full tier (else misplaced) */
+    st_pick *rewrite; /* misplaced with another codec than its level's: this one-table compaction
+                       * rewrites it in place (marked, counted in compactions_running) instead */
 } mig_pick;
 
 static uint64_t now_s(void) { return (uint64_t)time(NULL); }
@@ -142,10 +148,22 @@ static bool pick_locked(st_db *db, mig_pick *out) {
         dest = i + 1;
         pressure = true;
     }
+    st_pick *rw = NULL;
+    if (best && !pressure && best->codec != (int)st_picker_level_codec(&db->opts, best->level)) {
+        /* A copy would bring the wrong codec (and block size) into the tier: rewrite the table
+         * in its level instead; the compaction writes it into the level's tier. Its user keys are
+         * its own in the level (V3), so the pick is this table alone. */
+        st_slice lo = st_file_meta_ukey_smallest(best), hi = st_file_meta_ukey_largest(best);
+        if (st_picker_pick_range(&db->opts, v, best->level, best->level, &lo, &hi, NULL, false, &rw) || !rw) {
+            best->migrate_retry_at = now + RETRY_AFTER_S;
+            best = NULL;
+        }
+    }
     if (best) {
-        best->being_compacted = true;
+        if (rw) st_pick_mark(rw, true);
+        else best->being_compacted = true;
         st_file_meta_ref(best);
-        *out = (mig_pick){best, dest, pressure};
+        *out = (mig_pick){best, dest, pressure, rw};
     }
     st_version_unref(v);
     return best != NULL;
@@ -321,28 +339,39 @@ static void run_locked(st_db *db, mig_pick *p) {
     bool logged = false;
     uint64_t size = p->f->size;
     int from = p->f->tier;
-    int rc = move_table(db, p, &logged);
+    int rc;
+    bool poison; /* as a failed compaction does, or a failed MANIFEST write (M2) */
+    if (p->rewrite) {
+        rc = st_db_run_compaction(db, p->rewrite);
+        poison = rc && rc != ST_EBUSY;
+    } else {
+        rc = move_table(db, p, &logged);
+        poison = rc && logged;
+    }
     char src[ST_PATH_MAX];
     st_tiers_table_path(&db->tiers, from, p->f->number, src);
     if (!rc) {
         atomic_fetch_add(&db->stat.migrations, 1);
         atomic_fetch_add(&db->stat.migration_bytes, size);
         atomic_fetch_add(&db->stat.tier_migrations_in[p->dest], 1);
-        st_file_meta_mark_obsolete(p->f, src); /* F1: unlinked when its last reader goes */
+        if (!p->rewrite) atomic_fetch_add(&db->stat.tier_written[p->dest], size); /* a rewrite counts in table_out */
+        if (!p->rewrite) st_file_meta_mark_obsolete(p->f, src); /* F1: unlinked when its last reader goes */
     } else if (rc != ST_EBUSY) {
         atomic_fetch_add(&db->stat.migration_failures, 1);
         fprintf(stderr, "strata: migrating table %" PRIu64 " (L%d) from tier %s to %s failed: %s (%s)\n",
                 p->f->number, p->f->level, db->tiers.name[from], db->tiers.name[p->dest], st_strerror(rc), st_errmsg());
     }
     pthread_mutex_lock(&db->mu);
+    if (p->rewrite) st_pick_mark(p->rewrite, false);
     p->f->being_compacted = false;
     if (rc) p->f->migrate_retry_at = now_s() + RETRY_AFTER_S;
     db->compactions_running--;
-    if (rc && logged && !db->bg_error) db->bg_error = rc; /* the MANIFEST write failed: poisoned (M2) */
+    if (poison && !db->bg_error) db->bg_error = rc;
     if (!rc) st_db_sv_install(db);
     st_db_compaction_state_update(db); /* wakes waiters; kicks us again */
     pthread_mutex_unlock(&db->mu);
-    st_file_meta_unref(p->f); /* may unlink the source (F1): not under mu */
+    st_pick_free(p->rewrite); /* these may unlink the source (F1): not under mu */
+    st_file_meta_unref(p->f);
     pthread_mutex_lock(&db->mu);
 }
 

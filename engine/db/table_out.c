@@ -97,6 +97,7 @@ int st_db_table_finish(st_db *db, st_table_out *t, st_file_meta **out) {
     fm->ctime = (uint64_t)time(NULL);
     fm->codec = t->codec;
     fm->tier = t->tier;
+    atomic_fetch_add(&db->stat.tier_written[t->tier], meta.file_size);
     if ((rc = st_buf_append(&fm->smallest, meta.smallest.data, meta.smallest.len)) ||
         (rc = st_buf_append(&fm->largest, meta.largest.data, meta.largest.len)))
         goto out;

@@ -234,7 +234,7 @@ static void verify_mgets(redisContext *c, const char *file, int line) {
 
 typedef struct tier_line {
     bool present;
-    unsigned long long files, bytes, direct_files, block_reads, migrated_in;
+    unsigned long long files, bytes, direct_files, block_reads, bytes_written, migrated_in;
 } tier_line;
 
 typedef struct storage_info {
@@ -267,8 +267,8 @@ static tier_line info_tier(const char *text, const char *name) {
     tier_line t = {0};
     char v[256];
     if (!info_value(text, name, v, sizeof v)) return t;
-    if (sscanf(v, "files=%llu,bytes=%llu,direct_files=%llu,block_reads=%llu,migrated_in=%llu", &t.files, &t.bytes,
-               &t.direct_files, &t.block_reads, &t.migrated_in) != 5)
+    if (sscanf(v, "files=%llu,bytes=%llu,direct_files=%llu,block_reads=%llu,bytes_written=%llu,migrated_in=%llu",
+               &t.files, &t.bytes, &t.direct_files, &t.block_reads, &t.bytes_written, &t.migrated_in) != 6)
         fail_msg("unexpected %s line: %s", name, v);
     t.present = true;
     return t;
@@ -498,6 +498,8 @@ static void test_tables_land_in_their_levels_tier(void **state) {
     verify_mgets(c, __FILE__, __LINE__);
     info_read(c, si);
     if (si->hdd.block_reads == 0) ST_FAIL("every key was read, yet tier hdd counts no block read:\n%s", si->text);
+    if (si->hdd.bytes_written < si->hdd.bytes)
+        ST_FAIL("tier hdd holds more bytes than were written into it since start:\n%s", si->text);
     expect_hdd_direct(si, __FILE__, __LINE__);
     free(si);
     redisFree(c);

@@ -509,6 +509,10 @@ static void test_tiers_files_land_in_their_levels_directories(void **state) {
     assert_true(s.tier_files[2] > 0);
     assert_true(s.tier_files[1] > 0); /* and the last flush is still upstairs */
     assert_true(s.compactions > 0);
+    /* everything a tier holds was written into it since open (and more: tables compacted away) */
+    assert_true(s.tier_bytes_written[1] >= s.tier_bytes[1]);
+    assert_true(s.tier_bytes_written[2] >= s.tier_bytes[2]);
+    assert_int_equal(s.tier_bytes_written[0], 0);
     check_placement(x);
     check_all(x);
 
@@ -1061,12 +1065,14 @@ static void test_tiers_damaged_table_is_not_migrated(void **state) {
     check_dirs_match_stats(x);
 }
 
-/* A database made without tiers: once tiers are configured its tables above L0 move out of the
- * database directory into their levels' tiers, and every value stays readable. */
+/* A database made without tiers (lz4 everywhere): once tiers are configured its tables above L0
+ * leave the database directory for their levels' tiers -- those bound for the zstd tier rewritten
+ * in zstd rather than copied -- and every value stays readable. */
 static void test_tiers_tables_of_a_database_without_tiers_migrate_to_their_tiers(void **state) {
     fx *x = *state;
     st_options plain = x->opts;
     plain.n_tiers = 0;
+    for (int l = 0; l < ST_MAX_LEVELS; l++) plain.levels[l].codec = ST_CODEC_LZ4; /* cold wants zstd */
     st_options tiered = x->opts;
     x->opts = plain;
     load(x); /* every table in the database directory */
@@ -1086,10 +1092,11 @@ static void test_tiers_tables_of_a_database_without_tiers_migrate_to_their_tiers
     st_version *v = st_vset_current(x->db->vs);
     for (int l = 1; l < ST_MAX_LEVELS; l++)
         for (size_t j = 0; j < v->n_files[l]; j++) {
-            int tier = v->files[l][j]->tier;
-            if (tier != (l <= 1 ? 1 : 2)) {
+            int tier = v->files[l][j]->tier, codec = v->files[l][j]->codec;
+            int want_codec = l <= 1 ? ST_CODEC_LZ4 : ST_CODEC_ZSTD; /* rewritten, not copied */
+            if (tier != (l <= 1 ? 1 : 2) || codec != want_codec) {
                 st_version_unref(v);
-                fail_msg("an L%d table is in tier %d", l, tier);
+                fail_msg("an L%d table is in tier %d with codec %d", l, tier, codec);
             }
         }
     st_version_unref(v);

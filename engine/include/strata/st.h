@@ -190,6 +190,8 @@ typedef struct st_stats {
                                                    * filesystem may refuse it: then buffered) */
     uint64_t tier_block_reads[ST_MAX_TIERS + 1];  /* data blocks read from its current tables */
     uint64_t tier_migrations_in[ST_MAX_TIERS + 1]; /* tables migrated into it since open */
+    uint64_t tier_bytes_written[ST_MAX_TIERS + 1]; /* table bytes written into it since open
+                                                    * (flushes, compactions, migrations) */
     uint64_t migrations;         /* tables moved between tiers since open */
     uint64_t migration_failures; /* moves that failed (the table stayed; retried later) */
     uint64_t migration_bytes;    /* bytes of the tables moved */
