@@ -815,6 +815,9 @@ typedef struct sst_iter {
     uint64_t blk_off;
     bool has_block;
     bool fill_cache;
+    size_t readahead;       /* st_sst_iter_opts.readahead_bytes */
+    st_buf ra;              /* the readahead window: file bytes [ra_off, ra_off + ra.len) */
+    uint64_t ra_off;
     int status;
 } sst_iter;
 
@@ -825,6 +828,35 @@ static void drop_block(sst_iter *it) {
         st_block_cache_release(it->r->cache, it->ch);
         it->ch = NULL;
     }
+}
+
+/* load_data_block through the readahead window: block h is copied out of the window, which is
+ * refilled from h.off on (readahead bytes, at most up to the end of the data area) when h is not
+ * wholly inside it. The copy then goes through the same checks as any read (block_finish). */
+static int load_data_block_ra(sst_iter *it, st_block_handle h) {
+    st_sst_reader *r = it->r;
+    ST_TRY(block_prepare(r, h, r->data_end, "data", &it->raw));
+    size_t n = block_read_bytes(h);
+    int rc = 0;
+    if (h.off < it->ra_off || h.off + n > it->ra_off + it->ra.len) {
+        uint64_t want = it->readahead > n ? it->readahead : n;
+        if (want > r->data_end - h.off) want = r->data_end - h.off;
+        st_buf_clear(&it->ra);
+        it->ra_off = h.off;
+        if (reserve_exact(&it->ra, (size_t)want))
+            return RERR(r, ST_ENOMEM, "no memory for a %llu-byte readahead", (unsigned long long)want);
+        size_t got = 0;
+        rc = st_table_file_pread(r->tf, it->ra.data, (size_t)want, h.off, &got);
+        it->ra.len = rc ? 0 : got;
+    }
+    size_t have = 0;
+    if (!rc && h.off + n <= it->ra_off + it->ra.len) have = n;
+    else if (!rc && it->ra_off + it->ra.len > h.off) have = (size_t)(it->ra_off + it->ra.len - h.off);
+    if (have) memcpy(it->raw.data, it->ra.data + (h.off - it->ra_off), have);
+    count(&r->block_reads);
+    st_slice c = {NULL, 0};
+    ST_TRY(block_finish(r, h, "data", rc, have, &it->raw, &it->dec, &c));
+    return data_block_view(r, h, c, &it->blk);
 }
 
 /* Points data_it at the block the index iterator names (unpositioned), or at none. */
@@ -838,7 +870,12 @@ static void init_data_block(sst_iter *it) {
     int rc = decode_handle(it->r, it->index_it.value, &h);
     if (!rc && !(it->has_block && it->blk_off == h.off)) {
         drop_block(it);
-        rc = acquire_data_block(it->r, h, it->fill_cache, &it->raw, &it->dec, &it->blk, &it->ch);
+        if (!it->readahead) {
+            rc = acquire_data_block(it->r, h, it->fill_cache, &it->raw, &it->dec, &it->blk, &it->ch);
+        } else if (!cache_probe(it->r, h, &it->blk, &it->ch) && !(rc = load_data_block_ra(it, h)) &&
+                   it->r->cache && it->fill_cache) {
+            cache_insert(it->r, h.off, &it->raw, &it->dec, &it->blk, &it->ch);
+        }
     }
     if (rc) {
         drop_block(it);
@@ -904,6 +941,7 @@ static void si_destroy(st_iter *base) {
     st_block_iter_destroy(&it->data_it);
     st_buf_destroy(&it->raw);
     st_buf_destroy(&it->dec);
+    st_buf_destroy(&it->ra);
     st_sst_reader_unref(it->r);
     free(it);
 }
@@ -927,6 +965,8 @@ int st_sst_reader_iter_new_opts(st_sst_reader *r, const st_sst_iter_opts *o, st_
     st_sst_reader_ref(r);
     it->r = r;
     it->fill_cache = o ? o->fill_cache : st_sst_iter_opts_default().fill_cache;
+    it->readahead = o ? o->readahead_bytes : 0;
+    st_buf_init(&it->ra);
     st_block_iter_init(&it->index_it, ST_BLOCK_IKEY);
     st_block_iter_set(&it->index_it, &r->index);
     st_block_iter_init(&it->data_it, ST_BLOCK_IKEY);

@@ -97,10 +97,17 @@ typedef struct st_sst_iter_opts {
      * own buffers and not inserted, so a long scan does not push hot blocks out; hits still use
      * the cache. No effect without a cache. */
     bool fill_cache;
+    /* 0 (default): each data block the cache misses is one read of that block. Else a miss reads
+     * this many bytes from the block on (within the data area) into the iterator's window, and
+     * the blocks after it come from there: one large sequential read instead of many small ones,
+     * for scans of tables on a slow or O_DIRECT tier (compactions use it on direct tables). */
+    size_t readahead_bytes;
 } st_sst_iter_opts;
 
 /* Defaults of st_sst_iter_opts (what st_sst_reader_iter_new uses). */
-static inline st_sst_iter_opts st_sst_iter_opts_default(void) { return (st_sst_iter_opts){.fill_cache = true}; }
+static inline st_sst_iter_opts st_sst_iter_opts_default(void) {
+    return (st_sst_iter_opts){.fill_cache = true, .readahead_bytes = 0};
+}
 
 /* st_sst_reader_iter_new with options; o NULL means the defaults. */
 int st_sst_reader_iter_new_opts(st_sst_reader *r, const st_sst_iter_opts *o, st_iter **out);

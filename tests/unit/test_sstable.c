@@ -1051,6 +1051,60 @@ static void test_damaged_data_block_is_reported_never_served(void **state) {
     }
 }
 
+/* An iterator with readahead (windows smaller than a block, about one block, many blocks, the whole
+ * file) serves exactly what one without serves, seeks included, with every block counted as read;
+ * and a damaged block is still ST_ECORRUPT at the same entry, never served from the window. */
+static void test_readahead_iterates_the_same_and_still_checks_every_block(void **state) {
+    fixture *fx = *state;
+    const model *m = &fx->m;
+    layout l;
+    char *pristine = build_pristine(fx, ST_CODEC_LZ4, &l);
+    static const size_t windows[] = {1, 4096, 3 * 4096 + 7, 64 * 1024, 1u << 20, 64u << 20};
+    for (size_t w = 0; w < sizeof windows / sizeof windows[0]; w++) {
+        st_sst_iter_opts o = st_sst_iter_opts_default();
+        o.fill_cache = false;
+        o.readahead_bytes = windows[w];
+        st_sst_reader *r;
+        assert_int_equal(open_reader(pristine, 10, &r), 0);
+        st_sst_counters c0, c1;
+        st_sst_reader_counters(r, &c0);
+        int status;
+        assert_int_equal(scan_from(r, m, 0, &o, &status), m->n);
+        assert_int_equal(status, 0);
+        st_sst_reader_counters(r, &c1);
+        assert_int_equal(c1.block_reads - c0.block_reads, l.ndata);
+        /* seeks backwards and forwards, out of and into the window */
+        st_iter *it;
+        assert_int_equal(st_sst_reader_iter_new_opts(r, &o, &it), 0);
+        size_t probes[] = {m->n - 1, 0, m->n / 2, m->n / 3, m->n - 1, 1};
+        for (size_t q = 0; q < sizeof probes / sizeof probes[0]; q++) {
+            st_iter_seek(it, m->e[probes[q]].ikey);
+            assert_true(st_iter_valid(it));
+            st_slice k = st_iter_key(it);
+            assert_int_equal(k.len, m->e[probes[q]].ikey.len);
+            assert_memory_equal(k.data, m->e[probes[q]].ikey.data, k.len);
+        }
+        assert_int_equal(st_iter_status(it), 0);
+        st_iter_free(it);
+        st_sst_reader_unref(r);
+    }
+    size_t j = l.ndata / 2, lo, hi;
+    data_block_range(pristine, &l, j, m, &lo, &hi);
+    char *copy = copy_file(fx->dir, pristine, "damaged-ra.sst");
+    assert_int_equal(st_test_flip_byte(copy, l.data[j].off + l.data[j].size / 2, 0x20), 0);
+    st_sst_reader *r;
+    assert_int_equal(open_reader(copy, 11, &r), 0);
+    st_sst_iter_opts o = st_sst_iter_opts_default();
+    o.readahead_bytes = 1u << 20;
+    int status;
+    assert_int_equal(scan_from(r, m, 0, &o, &status), lo);
+    assert_int_equal(status, ST_ECORRUPT);
+    st_sst_reader_unref(r);
+    free(copy);
+    free(l.data);
+    free(pristine);
+}
+
 static void test_block_moved_to_another_offset_fails_its_checksum(void **state) {
     fixture *fx = *state;
     const model *m = &fx->m;
@@ -1604,6 +1658,7 @@ int main(void) {
         cmocka_unit_test(test_concurrent_gets_on_one_reader),
         cmocka_unit_test(test_damaged_meta_blocks_fail_open_with_ecorrupt),
         cmocka_unit_test(test_damaged_data_block_is_reported_never_served),
+        cmocka_unit_test(test_readahead_iterates_the_same_and_still_checks_every_block),
         cmocka_unit_test(test_block_moved_to_another_offset_fails_its_checksum),
         cmocka_unit_test(test_block_from_another_table_fails_its_checksum),
         cmocka_unit_test(test_truncated_file_is_ecorrupt),
