@@ -41,34 +41,7 @@ static st_server srv;
 
 /* ---- the repository's tiering.toml ------------------------------------------------------------ */
 
-/* $STRATA_SOURCE_DIR/tiering.toml, else the source tree this file was compiled from (CMake passes
- * absolute paths), else the first tiering.toml walking up from the working directory. Malloc'ed,
- * or NULL. */
-static char *repo_tiering_toml(void) {
-    char *p = NULL;
-    const char *env = getenv("STRATA_SOURCE_DIR");
-    if (env && *env) {
-        p = st_test_path(env, "tiering.toml");
-        if (p && access(p, R_OK) == 0) return p;
-        free(p);
-    }
-    const char *me = __FILE__, *tail = strstr(me, "tests/integration/test_server_tiers.c");
-    if (tail && me[0] == '/') {
-        if (asprintf(&p, "%.*stiering.toml", (int)(tail - me), me) > 0 && access(p, R_OK) == 0) return p;
-        free(p);
-    }
-    char dir[PATH_MAX];
-    if (!getcwd(dir, sizeof dir)) return NULL;
-    for (int up = 0; up < 16; up++) {
-        p = st_test_path(dir, "tiering.toml");
-        if (p && access(p, R_OK) == 0) return p;
-        free(p);
-        char *slash = strrchr(dir, '/');
-        if (!slash || slash == dir) break;
-        *slash = '\0';
-    }
-    return NULL;
-}
+static char *repo_tiering_toml(void) { return st_test_repo_file("tiering.toml"); }
 
 /* Appends args (NULL-terminated) to the arguments srv is restarted with. The harness keeps them in
  * srv.extra and frees them in st_server_free; later flags win. */

@@ -492,33 +492,7 @@ static void test_config_tier_errors_name_line_and_key(void **state) {
 
 /* ---- the repository's tiering.toml ------------------------------------------------------------- */
 
-/* $STRATA_SOURCE_DIR/tiering.toml, else the source tree this file was compiled from (CMake passes
- * absolute source paths), else the first tiering.toml walking up from the working directory. */
-static char *repo_tiering_toml(void) {
-    char *p = NULL;
-    const char *env = getenv("STRATA_SOURCE_DIR");
-    if (env && *env) {
-        p = st_test_path(env, "tiering.toml");
-        if (p && access(p, R_OK) == 0) return p;
-        free(p);
-    }
-    const char *me = __FILE__, *tail = strstr(me, "tests/unit/test_config.c");
-    if (tail && me[0] == '/') {
-        if (asprintf(&p, "%.*stiering.toml", (int)(tail - me), me) > 0 && access(p, R_OK) == 0) return p;
-        free(p);
-    }
-    char dir[PATH_MAX];
-    if (!getcwd(dir, sizeof dir)) return NULL;
-    for (int up = 0; up < 16; up++) {
-        p = st_test_path(dir, "tiering.toml");
-        if (p && access(p, R_OK) == 0) return p;
-        free(p);
-        char *slash = strrchr(dir, '/');
-        if (!slash || slash == dir) break;
-        *slash = '\0';
-    }
-    return NULL;
-}
+static char *repo_tiering_toml(void) { return st_test_repo_file("tiering.toml"); }
 
 typedef struct snapshot {
     int n;

@@ -39,6 +39,32 @@ char *st_test_path(const char *dir, const char *name) {
     return p;
 }
 
+char *st_test_repo_file(const char *name) {
+    char *p = NULL;
+    const char *env = getenv("STRATA_SOURCE_DIR");
+    if (env && *env) {
+        p = st_test_path(env, name);
+        if (p && access(p, R_OK) == 0) return p;
+        free(p);
+    }
+    const char *me = __FILE__, *tail = strstr(me, "tests/util/testutil.c");
+    if (tail && me[0] == '/') {
+        if (asprintf(&p, "%.*s%s", (int)(tail - me), me, name) > 0 && access(p, R_OK) == 0) return p;
+        free(p);
+    }
+    char dir[4096];
+    if (!getcwd(dir, sizeof dir)) return NULL;
+    for (int up = 0; up < 16; up++) {
+        p = st_test_path(dir, name);
+        if (p && access(p, R_OK) == 0) return p;
+        free(p);
+        char *slash = strrchr(dir, '/');
+        if (!slash || slash == dir) break;
+        *slash = '\0';
+    }
+    return NULL;
+}
+
 int st_test_flip_byte(const char *path, uint64_t off, uint8_t mask) {
     int fd = open(path, O_RDWR);
     if (fd < 0) return -1;

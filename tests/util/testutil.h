@@ -15,6 +15,10 @@ char *st_test_tmpdir(const char *tag);
 void st_test_rmrf(const char *path);
 /* Joins dir and name into a malloc'ed path. */
 char *st_test_path(const char *dir, const char *name);
+/* A file of the source tree (e.g. "tiering.toml"): $STRATA_SOURCE_DIR/name, else the tree this
+ * file was compiled from (CMake passes absolute paths), else the first name found walking up from
+ * the working directory. Malloc'ed, or NULL if none is readable. */
+char *st_test_repo_file(const char *name);
 /* XORs the byte at off of file path with mask (default 0x5a if mask is 0). Returns 0 or -1. */
 int st_test_flip_byte(const char *path, uint64_t off, uint8_t mask);
 /* Size of a file, or -1. */
