@@ -243,23 +243,11 @@ static int read_all(copy_state *c, const char *path, uint64_t size, st_seqwriter
 /* A new meta for f's table in tier `dest`, its reader open on the copy. */
 static int moved_meta(st_db *db, const st_file_meta *f, int dest, const char *path, st_file_meta **out) {
     st_file_meta *m;
-    ST_TRY(st_file_meta_new(&m));
-    int rc = st_buf_append(&m->smallest, f->smallest.data, f->smallest.len);
-    if (!rc) rc = st_buf_append(&m->largest, f->largest.data, f->largest.len);
-    m->level = f->level;
-    m->number = f->number;
-    m->size = f->size;
-    m->entries = f->entries;
-    m->min_seq = f->min_seq;
-    m->max_seq = f->max_seq;
-    m->checksum = f->checksum;
-    m->ctime = f->ctime;
-    m->codec = f->codec;
-    m->tier = dest;
+    ST_TRY(st_file_meta_copy(f, f->level, dest, &m));
     m->heat = f->heat; /* reads_seen stays 0: the new reader counts from 0 */
     st_file *rf = NULL;
-    if (!rc && (rc = st_file_open(path, st_tiers_read_flags(&db->tiers, dest), &rf)))
-        rc = st_err(st_err_from_errno(rc), "migration: open %s: %s", path, strerror(-rc));
+    int rc = st_file_open(path, st_tiers_read_flags(&db->tiers, dest), &rf);
+    if (rc) rc = st_err(st_err_from_errno(rc), "migration: open %s: %s", path, strerror(-rc));
     if (!rc) rc = st_sst_reader_open_in(rf, m->number, db->cache, db->files, &m->reader); /* owns rf */
     if (rc) {
         st_file_meta_unref(m);

@@ -49,14 +49,14 @@ void st_file_meta_unref(st_file_meta *f) {
     free(f);
 }
 
-int st_file_meta_moved(st_file_meta *f, int level, st_file_meta **out) {
+int st_file_meta_copy(const st_file_meta *f, int level, int tier, st_file_meta **out) {
     st_file_meta *m;
+    *out = NULL;
     ST_TRY(st_file_meta_new(&m));
     int rc = st_buf_append(&m->smallest, f->smallest.data, f->smallest.len);
     if (!rc) rc = st_buf_append(&m->largest, f->largest.data, f->largest.len);
     if (rc) {
         st_file_meta_unref(m);
-        *out = NULL;
         return rc;
     }
     m->level = level;
@@ -68,7 +68,14 @@ int st_file_meta_moved(st_file_meta *f, int level, st_file_meta **out) {
     m->checksum = f->checksum;
     m->ctime = f->ctime;
     m->codec = f->codec;
-    m->tier = f->tier;
+    m->tier = tier;
+    *out = m;
+    return 0;
+}
+
+int st_file_meta_moved(st_file_meta *f, int level, st_file_meta **out) {
+    st_file_meta *m;
+    ST_TRY(st_file_meta_copy(f, level, f->tier, &m));
     if (f->reader) st_sst_reader_ref(f->reader);
     m->reader = f->reader;
     st_file_meta_ref(f);

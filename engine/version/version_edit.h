@@ -51,6 +51,10 @@ int st_file_meta_new(st_file_meta **out);
 void st_file_meta_ref(st_file_meta *f);
 void st_file_meta_unref(st_file_meta *f); /* NULL-safe; unrefs the reader at 0 (and unlinks, F1) */
 
+/* A new meta describing f's table (number, size, keys, checksum, codec...) at `level` in `tier`,
+ * with no reader, no move link and no obsolete mark. refcount 1. */
+int st_file_meta_copy(const st_file_meta *f, int level, int tier, st_file_meta **out);
+
 /* A new meta for f's file at `level` (a trivial move): copies f's fields, references f and its
  * reader. refcount 1. */
 int st_file_meta_moved(st_file_meta *f, int level, st_file_meta **out);

@@ -661,9 +661,8 @@ static void test_tiers_table_moved_by_hand_to_another_tier_is_found_and_counted_
     check_direct_fds(x);
 }
 
-/* Cold to hot: found there and read without error. A table in a tier hotter than its level's may
- * be moved back by the engine's tier migration, so once the db is settled the table must be in
- * exactly one of the two directories and counted under that one's tier. */
+/* Cold to hot: found there and read without error; then, being in a tier hotter than its level's,
+ * migrated back to cold once, and counted there. */
 static void test_tiers_table_moved_by_hand_to_a_hotter_tier_is_found_and_migrated_back(void **state) {
     fx *x = *state;
     load(x);
