@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_args.h"
 #include "strata/st.h"
 
 #define DEFAULT_BENCHMARKS "fillseq,fillrandom,overwrite,readrandom,seekrandom"
@@ -257,14 +258,7 @@ static void parse_args(int argc, char **argv, config *c) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = NULL;
         char name[64];
-        const char *eq = strchr(a, '=');
-        if (eq && (size_t)(eq - a) < sizeof name) {
-            memcpy(name, a, (size_t)(eq - a));
-            name[eq - a] = 0;
-            val = eq + 1;
-        } else {
-            snprintf(name, sizeof name, "%s", a);
-        }
+        bench_split_option(a, name, sizeof name, &val);
         if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
             usage(stdout);
             exit(0);
@@ -691,29 +685,20 @@ static const char *const bench_names[B_COUNT] = {"fillseq",    "fillrandom", "ov
                                                  "seekrandom", "flush",      "waitforcompaction"};
 
 /* Splits --benchmarks into kinds; dies on an unknown name before anything runs. */
-static size_t parse_benchmarks(const char *list, enum bench_kind **out) {
-    size_t cap = strlen(list) / 2 + 1, n = 0;
-    enum bench_kind *kinds = malloc(cap * sizeof *kinds);
-    char *copy = strdup(list);
-    if (!kinds || !copy) die("out of memory");
-    char *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        int k = 0;
-        while (k < B_COUNT && strcmp(tok, bench_names[k])) k++;
-        if (k == B_COUNT) die("unknown benchmark '%s' (known: %s)", tok, KNOWN_BENCHMARKS);
-        kinds[n++] = (enum bench_kind)k;
-    }
-    free(copy);
-    if (!n) die("--benchmarks: empty list");
-    *out = kinds;
-    return n;
+static size_t parse_benchmarks(const char *list, int **out) {
+    char *bad = NULL;
+    long n = bench_parse_list(list, bench_names, B_COUNT, out, &bad);
+    if (n < 0 && bad) die("unknown benchmark '%s' (known: %s)", bad, KNOWN_BENCHMARKS);
+    if (n < 0) die("out of memory");
+    if (n == 0) die("--benchmarks: empty list");
+    return (size_t)n;
 }
 
 int main(int argc, char **argv) {
     config cfg;
     parse_args(argc, argv, &cfg);
 
-    enum bench_kind *kinds;
+    int *kinds;
     size_t nkinds = parse_benchmarks(cfg.benchmarks, &kinds);
     bool has_fill = false;
     for (size_t i = 0; i < nkinds; i++) has_fill |= kinds[i] == B_FILLSEQ || kinds[i] == B_FILLRANDOM;

@@ -34,6 +34,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "bench_args.h"
+
 #define MiB (UINT64_C(1) << 20)
 #define KEY_PREFIX "mc:"
 #define KEY_LEN (sizeof KEY_PREFIX - 1 + 16) /* "mc:" + 16 hex digits */
@@ -193,14 +195,7 @@ static void parse_args(int argc, char **argv, config *c) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = NULL;
         char name[64];
-        const char *eq = strchr(a, '=');
-        if (a[0] == '-' && eq && (size_t)(eq - a) < sizeof name) {
-            memcpy(name, a, (size_t)(eq - a));
-            name[eq - a] = 0;
-            val = eq + 1;
-        } else {
-            snprintf(name, sizeof name, "%s", a);
-        }
+        bench_split_option(a, name, sizeof name, &val);
         if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
             usage(stdout);
             exit(0);
