@@ -93,10 +93,19 @@ static uint64_t get_le64(const uint8_t *p) {
 }
 static st_slice kb_slice(const kbuf *b) { return st_slice_make(b->p, b->len); }
 
+#define META_PREFIX_BYTES 6
+
+/* What every meta key of ns starts with: tenant (BE32), db, KS_SPACE_META. */
+static void meta_prefix(uint8_t *p, ks_ns ns) {
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(ns.tenant >> (24 - 8 * i));
+    p[4] = ns.db;
+    p[5] = KS_SPACE_META;
+}
+
 static int meta_key(kbuf *b, ks_ns ns, const uint8_t *key, size_t klen) {
-    int rc = kb_be32(b, ns.tenant);
-    if (!rc) rc = kb_u8(b, ns.db);
-    if (!rc) rc = kb_u8(b, KS_SPACE_META);
+    uint8_t p[META_PREFIX_BYTES];
+    meta_prefix(p, ns);
+    int rc = kb_put(b, p, sizeof p);
     if (!rc) rc = kb_put(b, key, klen);
     return rc;
 }
@@ -216,6 +225,22 @@ int ks_lookup(ks *k, ks_ns ns, const uint8_t *key, size_t klen, int64_t now_ms, 
         rc = KS_ENOTFOUND;
     }
     return rc;
+}
+
+_Static_assert(KS_PREFETCH_MAX <= ST_DB_PREFETCH_MAX, "ks_prefetch passes its keys in one call");
+
+void ks_prefetch(ks *k, ks_ns ns, size_t n, const uint8_t *const *keys, const size_t *klens) {
+    uint8_t buf[KS_PREFETCH_BYTES];
+    st_slice sl[KS_PREFETCH_MAX];
+    size_t used = 0, m = 0;
+    for (size_t i = 0; i < n && m < KS_PREFETCH_MAX; i++) {
+        if (klens[i] > sizeof buf - used - META_PREFIX_BYTES) continue; /* a hint: skipping is fine */
+        meta_prefix(buf + used, ns);
+        if (klens[i]) memcpy(buf + used + META_PREFIX_BYTES, keys[i], klens[i]);
+        sl[m++] = st_slice_make(buf + used, META_PREFIX_BYTES + klens[i]);
+        used += META_PREFIX_BYTES + klens[i];
+    }
+    st_db_prefetch(k->db, m, sl);
 }
 
 int ks_mlookup(ks *k, ks_ns ns, size_t n, const uint8_t *const *keys, const size_t *klens, int64_t now_ms,

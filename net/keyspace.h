@@ -87,6 +87,11 @@ const char *ks_strerror(int rc);
 
 /* The live record of key: 0 with *out filled, KS_ENOTFOUND (absent or expired at now_ms). */
 int ks_lookup(ks *k, ks_ns ns, const uint8_t *key, size_t klen, int64_t now_ms, ks_rec *out);
+/* A hint that lookups of these keys follow (the GETs of a pipelined read): see st_db_prefetch.
+ * Keys that do not fit in KS_PREFETCH_BYTES together are left out. Changes nothing. */
+#define KS_PREFETCH_BYTES 2048
+#define KS_PREFETCH_MAX 32 /* keys looked at */
+void ks_prefetch(ks *k, ks_ns ns, size_t n, const uint8_t *const *keys, const size_t *klens);
 /* n lookups against one consistent view; statuses[i] as ks_lookup. Returns 0 or KS_ENOMEM. */
 int ks_mlookup(ks *k, ks_ns ns, size_t n, const uint8_t *const *keys, const size_t *klens, int64_t now_ms,
                ks_rec *outs, int *statuses);

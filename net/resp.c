@@ -362,3 +362,47 @@ int resp_parse(resp_parser *p, const uint8_t *buf, size_t len, resp_argv *out, s
         return RESP_OK;
     }
 }
+
+/* ---- look-ahead for prefetching ---------------------------------------------------------------- */
+
+/* "<c><digits>\r\n" at buf[i, len) with a value <= max: the offset after it and *v, or 0. */
+static size_t scan_header(const uint8_t *buf, size_t len, size_t i, uint8_t c, uint64_t max, uint64_t *v) {
+    if (i >= len || buf[i] != c) return 0;
+    uint64_t n = 0;
+    size_t start = ++i;
+    while (i < len && buf[i] >= '0' && buf[i] <= '9') {
+        if (i - start >= 18) return 0;
+        n = n * 10 + (uint64_t)(buf[i++] - '0');
+    }
+    if (i == start || n > max || len - i < 2 || buf[i] != '\r' || buf[i + 1] != '\n') return 0;
+    *v = n;
+    return i + 2;
+}
+
+size_t resp_scan_gets(const uint8_t *buf, size_t len, size_t max_requests, size_t max_keys, const uint8_t **keys,
+                      size_t *klens) {
+    size_t at = 0, nk = 0;
+    for (size_t r = 0; r < max_requests && nk < max_keys && at < len; r++) {
+        uint64_t argc;
+        size_t j = scan_header(buf, len, at, '*', 1024, &argc);
+        if (!j || argc == 0) break;
+        const uint8_t *a[2] = {NULL, NULL};
+        size_t alen[2] = {0, 0};
+        for (uint64_t k = 0; k < argc; k++) {
+            uint64_t bl;
+            size_t d = scan_header(buf, len, j, '$', len, &bl);
+            if (!d || bl > len - d || len - d - bl < 2) return nk; /* incomplete or not a bulk */
+            if (k < 2) {
+                a[k] = buf + d;
+                alen[k] = (size_t)bl;
+            }
+            j = d + (size_t)bl + 2;
+        }
+        if (argc == 2 && alen[0] == 3 && (a[0][0] | 0x20) == 'g' && (a[0][1] | 0x20) == 'e' && (a[0][2] | 0x20) == 't') {
+            keys[nk] = a[1];
+            klens[nk++] = alen[1];
+        }
+        at = j;
+    }
+    return nk;
+}

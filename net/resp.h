@@ -115,6 +115,14 @@ void resp_parser_reset(resp_parser *p);
 int resp_parse(resp_parser *p, const uint8_t *buf, size_t len, resp_argv *out, size_t *consumed,
                const char **errmsg);
 
+/* Look-ahead for prefetching, separate from the parser and changing nothing: walks the complete
+ * multibulk requests at the start of buf[0, len) (at most max_requests of them, none with more
+ * than 1024 arguments) and collects the key of each two-argument GET (any case) into
+ * keys/klens, up to max_keys. Stops early, without error, at anything else: an inline request,
+ * an incomplete or malformed one. Returns the number of keys; they are views into buf. */
+size_t resp_scan_gets(const uint8_t *buf, size_t len, size_t max_requests, size_t max_keys, const uint8_t **keys,
+                      size_t *klens);
+
 /* After RESP_NEED_MORE inside a bulk argument whose header has been read: how many bytes beyond
  * the last len passed to resp_parse complete that argument (its data and trailing "\r\n"), so
  * the connection can make room for a big bulk (>= RESP_BIG_BULK) with a single allocation.

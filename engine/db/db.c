@@ -20,6 +20,7 @@
 #include "migration.h"
 #include "table/sstable_reader.h"
 #include "util/err.h"
+#include "util/hash.h"
 #include "util/ikey.h"
 #include "version/filename.h"
 #include "write_batch.h"
@@ -592,6 +593,26 @@ int st_db_get(st_db *db, const st_read_options *ro, st_slice key, uint8_t **valu
     st_buf_destroy(&scratch);
     st_db_sv_release(sv);
     return rc;
+}
+
+int st_db_prefetch(st_db *db, size_t n, const st_slice *keys) {
+    if (n > ST_DB_PREFETCH_MAX) n = ST_DB_PREFETCH_MAX;
+    if (n == 0) return 0;
+    uint64_t h[ST_DB_PREFETCH_MAX];
+    uint64_t visible;
+    st_superversion *sv = st_db_sv_acquire(db, &visible);
+    for (size_t i = 0; i < n; i++) { /* pass 1: every address that needs only the hash */
+        h[i] = st_hash64(keys[i].data, keys[i].len);
+        st_memtable_prefetch_bucket(sv->mem, h[i]);
+        for (size_t j = 0; j < sv->n_imm; j++) st_memtable_prefetch_bucket(sv->imm[j], h[i]);
+        st_version_prefetch(sv->version, keys[i], h[i]);
+    }
+    for (size_t i = 0; i < n; i++) { /* pass 2: the chain heads those buckets point at */
+        st_memtable_prefetch_chain(sv->mem, h[i]);
+        for (size_t j = 0; j < sv->n_imm; j++) st_memtable_prefetch_chain(sv->imm[j], h[i]);
+    }
+    st_db_sv_release(sv);
+    return 0;
 }
 
 /* Memtables answer what they can key by key; the keys left go to the version together, which

@@ -219,6 +219,15 @@ int st_memtable_get(st_memtable *m, st_slice ukey, uint64_t snap_seq, int *kind,
     return ST_ENOTFOUND;
 }
 
+void st_memtable_prefetch_bucket(st_memtable *m, uint64_t hash) {
+    __builtin_prefetch(&m->buckets[hash & m->bucket_mask]);
+}
+
+void st_memtable_prefetch_chain(st_memtable *m, uint64_t hash) {
+    const uint8_t *e = atomic_load_explicit(&m->buckets[hash & m->bucket_mask], memory_order_acquire);
+    if (e) __builtin_prefetch(e);
+}
+
 size_t st_memtable_bytes(const st_memtable *m) {
     return st_arena_bytes(m->arena) + (m->bucket_mask + 1) * sizeof *m->buckets;
 }

@@ -70,6 +70,13 @@ int st_memtable_add_in(st_memtable *m, st_memtable_space *sp, uint64_t seq, int 
  * user keys over ST_MEMTABLE_STACK_KEY bytes, whose lookup key is malloc'ed. Any thread. */
 int st_memtable_get(st_memtable *m, st_slice ukey, uint64_t snap_seq, int *kind, st_slice *value);
 
+/* Cache hints for a batch of gets (st_db_prefetch), in two passes over the batch so that the
+ * misses of all its keys overlap: _bucket starts loading the hash bucket of the user key whose
+ * st_hash64 is `hash`, _chain (once the bucket has arrived) the first entry of its chain. Neither
+ * changes anything or waits; any thread. */
+void st_memtable_prefetch_bucket(st_memtable *m, uint64_t hash);
+void st_memtable_prefetch_chain(st_memtable *m, uint64_t hash);
+
 size_t st_memtable_bytes(const st_memtable *m);     /* arena bytes; any thread */
 uint64_t st_memtable_entries(const st_memtable *m); /* entries added; any thread */
 

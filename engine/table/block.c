@@ -131,6 +131,20 @@ static void bi_seek(st_iter *base, st_slice target) {
     while (it->valid && key_cmp(it, it->key, target) < 0) parse_at(it, it->next_off);
 }
 
+void st_block_iter_seek_restart(st_block_iter *it, uint32_t i) {
+    it->status = 0;
+    if (i >= it->blk.nrestarts) {
+        it->valid = false;
+        return;
+    }
+    seek_restart(it, i); /* invalid with status 0 only in the empty block */
+}
+
+uint32_t st_block_restart_offset(const st_block *b, uint32_t i) {
+    ST_ASSERT(i < b->nrestarts);
+    return restart_at(b, i);
+}
+
 static void bi_next(st_iter *base) {
     st_block_iter *it = (st_block_iter *)base;
     ST_ASSERT(it->valid);

@@ -56,6 +56,13 @@ void st_block_iter_set(st_block_iter *it, const st_block *b);
 /* Releases an embedded iterator's memory (same as st_iter_free on a heap one). */
 void st_block_iter_destroy(st_block_iter *it);
 
+/* Positions the iterator at restart point i (its entry has a whole key); i == nrestarts leaves it
+ * invalid with status 0 (past the end), as does the empty block; a malformed entry, ST_ECORRUPT. In a block
+ * written with restart interval 1 (index blocks) restart i is entry i. */
+void st_block_iter_seek_restart(st_block_iter *it, uint32_t i);
+/* Offset of restart point i < b->nrestarts. */
+uint32_t st_block_restart_offset(const st_block *b, uint32_t i);
+
 /* A heap iterator over b. If `owned` is not NULL it is free()d with the iterator (pass the buffer
  * holding b's bytes to hand it over). On failure *out is NULL and `owned` is still the caller's.
  * Errors: ST_ENOMEM. */

@@ -76,6 +76,12 @@ int st_bloom_builder_finish(st_bloom_builder *b, st_buf *out) {
     return 0;
 }
 
+void st_bloom_prefetch(st_slice filter, uint64_t hash) {
+    if (filter.len < ST_BLOOM_TRAILER_BYTES + ST_BLOOM_LINE_BYTES) return;
+    uint32_t lines = (uint32_t)((filter.len - ST_BLOOM_TRAILER_BYTES) / ST_BLOOM_LINE_BYTES);
+    __builtin_prefetch(filter.data + (size_t)line_of(hash, lines) * ST_BLOOM_LINE_BYTES);
+}
+
 bool st_bloom_may_contain(st_slice filter, uint64_t hash) {
     if (filter.len < ST_BLOOM_TRAILER_BYTES) return true;
     const uint8_t *t = filter.data + filter.len - ST_BLOOM_TRAILER_BYTES;

@@ -36,5 +36,7 @@ int st_bloom_builder_finish(st_bloom_builder *b, st_buf *out);
 
 /* False only if `hash` was certainly never added to the filter. */
 bool st_bloom_may_contain(st_slice filter, uint64_t hash);
+/* Starts loading the one cache line st_bloom_may_contain(filter, hash) will read; a hint only. */
+void st_bloom_prefetch(st_slice filter, uint64_t hash);
 
 #endif

@@ -26,6 +26,7 @@
 #include "block_cache.h"
 #include "bloom.h"
 #include "compress.h"
+#include "index_fence.h"
 #include "sstable_format.h"
 #include "table_cache.h"
 #include "util/err.h"
@@ -44,6 +45,7 @@ struct st_sst_reader {
     st_sst_props props;
     st_buf index_buf;            /* index block contents */
     st_block index;
+    st_index_fence fence;        /* point lookups' search over the index (index_fence.h) */
     st_buf filter_buf;           /* filter block contents (empty: no filter) */
     st_block_cache *cache;       /* borrowed, may be NULL (R2) */
     uint64_t cache_id;           /* this reader's key prefix in cache */
@@ -352,6 +354,8 @@ static int read_meta(st_sst_reader *r) {
     if (r->has_filter) ST_TRY(read_block_owned(r, r->filter_h, "filter", &r->filter_buf));
     ST_TRY(read_block_owned(r, r->index_h, "index", &r->index_buf));
     if (st_block_init(&r->index, st_buf_slice(&r->index_buf))) return rewrap(r, ST_ECORRUPT, "index", r->index_h.off);
+    int frc = st_index_fence_build(&r->fence, &r->index);
+    if (frc) return frc == ST_ECORRUPT ? rewrap(r, frc, "index", r->index_h.off) : frc;
 
     /* Data blocks end where the first meta block starts. */
     r->data_end = r->meta_h.off;
@@ -369,6 +373,7 @@ static void reader_free(st_sst_reader *r) {
     st_buf_destroy(&r->props.smallest);
     st_buf_destroy(&r->props.largest);
     st_buf_destroy(&r->index_buf);
+    st_index_fence_destroy(&r->fence);
     st_buf_destroy(&r->filter_buf);
     free(r);
 }
@@ -436,7 +441,8 @@ int st_sst_reader_open_in(st_file *f, uint64_t file_number, st_block_cache *cach
 }
 
 size_t st_sst_reader_memory(const st_sst_reader *r) {
-    return sizeof *r + r->index_buf.cap + r->filter_buf.cap + r->props.smallest.cap + r->props.largest.cap;
+    return sizeof *r + r->index_buf.cap + st_index_fence_memory(&r->fence) + r->filter_buf.cap + r->props.smallest.cap +
+           r->props.largest.cap;
 }
 
 void st_sst_reader_ref(st_sst_reader *r) { atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed); }
@@ -546,6 +552,10 @@ static bool filter_passes(st_sst_reader *r, st_slice ukey) {
     return false;
 }
 
+void st_sst_reader_prefetch(st_sst_reader *r, uint64_t hash) {
+    if (r->has_filter) st_bloom_prefetch(st_buf_slice(&r->filter_buf), hash);
+}
+
 /* Writes (ukey, snap_seq, SEEK) to lk (ukey.len + 8 bytes): the first internal key >= it is the
  * newest version of ukey visible at snap_seq, if any. */
 static st_slice put_lookup_key(uint8_t *lk, st_slice ukey, uint64_t snap_seq) {
@@ -558,7 +568,7 @@ static st_slice put_lookup_key(uint8_t *lk, st_slice ukey, uint64_t snap_seq) {
  * ii is the caller's scratch iterator. */
 static int index_find(const st_sst_reader *r, st_block_iter *ii, st_slice target, st_block_handle *h) {
     st_block_iter_set(ii, &r->index);
-    st_iter_seek(&ii->base, target);
+    st_index_fence_seek(&r->fence, ii, target);
     if (!ii->valid) return ii->status ? rewrap(r, ii->status, "index", r->index_h.off) : ST_ENOTFOUND;
     return decode_handle(r, ii->value, h);
 }

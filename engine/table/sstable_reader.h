@@ -60,6 +60,10 @@ int st_sst_reader_open_in(st_file *f, uint64_t file_number, st_block_cache *cach
 void st_sst_reader_ref(st_sst_reader *r);
 void st_sst_reader_unref(st_sst_reader *r); /* NULL-safe; closes the file at 0 */
 
+/* A hint for a batch of gets (st_db_prefetch): starts loading the filter line a get of the user
+ * key whose st_hash64 is `hash` tests first. Changes nothing, never waits. */
+void st_sst_reader_prefetch(st_sst_reader *r, uint64_t hash);
+
 /* Newest entry for ukey with seq <= snap_seq: 0 with *kind (ST_KIND_PUT or ST_KIND_DEL) and, for
  * a PUT, the value appended to `value` (cleared first). Consults the bloom filter first.
  * Errors: ST_ENOTFOUND, ST_ECORRUPT, ST_EIO, ST_ENOMEM. */

@@ -205,6 +205,12 @@ int st_version_get(st_version *v, st_slice ukey, uint64_t snap_seq, int *kind, s
     return ST_ENOTFOUND;
 }
 
+void st_version_prefetch(st_version *v, st_slice ukey, uint64_t hash) {
+    table_cursor c = {0, 0};
+    st_file_meta *f;
+    while ((f = next_table(v, ukey, ST_SEQ_MAX, &c))) st_sst_reader_prefetch(f->reader, hash);
+}
+
 void st_version_multiget(st_version *v, uint64_t snap_seq, st_version_lookup *keys, size_t n) {
     table_cursor *cur = calloc(n, sizeof *cur);
     size_t *todo = malloc(n * sizeof *todo); /* keys still on their path */

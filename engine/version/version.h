@@ -30,6 +30,10 @@ void st_version_unref(st_version *v); /* NULL-safe */
  * value in `value`; ST_ENOTFOUND; or a read error. REQUIRES every file has its reader open. */
 int st_version_get(st_version *v, st_slice ukey, uint64_t snap_seq, int *kind, st_buf *value);
 
+/* A hint for a batch of gets (st_db_prefetch): starts loading the filter line of every table on
+ * ukey's path (hash: st_hash64 of ukey). Changes nothing, never waits. */
+void st_version_prefetch(st_version *v, st_slice ukey, uint64_t hash);
+
 /* One key of st_version_multiget. */
 typedef struct st_version_lookup {
     st_slice ukey; /* in */

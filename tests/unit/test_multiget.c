@@ -3,7 +3,8 @@
  * the memtable, L0 and deeper levels; with no or a tiny block cache and one open file (every
  * lookup reads blocks, descriptors are evicted between batches); with every table O_DIRECT in a
  * cold tier; with keys sharing a block (one read); and with a corrupt data block (ST_ECORRUPT for
- * exactly its keys, every time, while the other keys still answer). Runs on both io backends
+ * exactly its keys, every time, while the other keys still answer). Each batch is preceded by the
+ * st_db_prefetch hint, which must change nothing. Runs on both io backends
  * (tests/CMakeLists.txt).
  * Every test runs in its own temporary directory; every loop is bounded; no sleeps. */
 #include <dirent.h>
@@ -147,6 +148,9 @@ static void check_batch(fx *x, const int *ids, size_t n, const st_snapshot *s, c
     assert_true(n <= MAX_BATCH);
     for (size_t j = 0; j < n; j++) keys[j] = st_slice_make(kbuf[j], key_of(ids[j], kbuf[j]));
     st_read_options ro = {.snapshot = s};
+    /* The cache hint GET pipelines use: it must change no answer (it reads memtable buckets and
+     * filters of every layer, and looks at the first ST_DB_PREFETCH_MAX keys only). */
+    assert_int_equal(st_db_prefetch(x->db, n, keys), 0);
     assert_int_equal(st_db_multiget(x->db, s ? &ro : NULL, n, keys, vals, lens, sts), 0);
     for (size_t j = 0; j < n; j++) {
         check_answer(ids[j], gen[ids[j]], sts[j], vals[j], lens[j], "multiget");
@@ -259,6 +263,8 @@ static void test_multiget_edge_cases(void **state) {
         uint8_t *vals[4];
         size_t lens[4];
         int sts[4];
+        assert_int_equal(st_db_prefetch(x->db, 0, NULL), 0);
+        assert_int_equal(st_db_prefetch(x->db, 4, keys), 0);
         assert_int_equal(st_db_multiget(x->db, NULL, 4, keys, vals, lens, sts), 0);
         assert_int_equal(sts[0], 0);
         assert_int_equal(lens[0], 0);

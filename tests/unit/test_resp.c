@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "resp.h"
 
@@ -692,6 +693,140 @@ static void test_random_valid_pipelines_round_trip(void **state) {
     }
 }
 
+/* ---- resp_scan_gets: the look-ahead that feeds the engine's prefetch hint ------------------- */
+
+/* Scans a heap copy of exactly len bytes, so that any read past the end trips ASan. */
+static size_t scan(const char *req, size_t len, size_t max_req, size_t max_keys, const uint8_t **keys, size_t *klens,
+                   uint8_t **copy) {
+    *copy = malloc(len ? len : 1);
+    assert_non_null(*copy);
+    if (len) memcpy(*copy, req, len);
+    return resp_scan_gets(*copy, len, max_req, max_keys, keys, klens);
+}
+
+static void test_scan_gets_collects_pipelined_get_keys(void **state) {
+    (void)state;
+    static const char pipe[] = "*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n"
+                               "*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\ny\r\n" /* skipped */
+                               "*2\r\n$3\r\nget\r\n$0\r\n\r\n"                     /* empty key */
+                               "*3\r\n$4\r\nMGET\r\n$1\r\na\r\n$1\r\nb\r\n"      /* skipped */
+                               "*3\r\n$3\r\nGET\r\n$1\r\na\r\n$1\r\nb\r\n"       /* GET with 2 args: skipped */
+                               "*2\r\n$3\r\ngEt\r\n$5\r\nk\r\n\0\x01\r\n"           /* binary key */
+                               "*2\r\n$3\r\nGET\r\n$2\r\nk3";                       /* incomplete */
+    const uint8_t *keys[8];
+    size_t klens[8];
+    uint8_t *copy;
+    size_t n = scan(pipe, sizeof pipe - 1, 100, 8, keys, klens, &copy);
+    assert_int_equal(n, 3);
+    assert_int_equal(klens[0], 2);
+    assert_memory_equal(keys[0], "k1", 2);
+    assert_int_equal(klens[1], 0);
+    assert_int_equal(klens[2], 5);
+    assert_memory_equal(keys[2], "k\r\n\0\x01", 5);
+    assert_true(keys[2] > copy && keys[2] + 5 <= copy + sizeof pipe - 1); /* views into the buffer */
+    free(copy);
+    n = scan(pipe, sizeof pipe - 1, 100, 2, keys, klens, &copy); /* max_keys */
+    assert_int_equal(n, 2);
+    free(copy);
+    n = scan(pipe, sizeof pipe - 1, 2, 8, keys, klens, &copy); /* max_requests: GET, SET */
+    assert_int_equal(n, 1);
+    free(copy);
+
+    /* an inline request, a malformed header or a bulk without its "$" stops the scan */
+    static const char *stops[] = {
+        "*2\r\n$3\r\nGET\r\n$1\r\na\r\nGET b\r\n*2\r\n$3\r\nGET\r\n$1\r\nc\r\n",
+        "*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2x\r\n$3\r\nGET\r\n$1\r\nc\r\n",
+        "*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n:3\r\nGET\r\n$1\r\nc\r\n",
+        "*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n$99999999999999999999\r\n",
+        "*2\r\n$3\r\nGET\r\n$1\r\na\r\n*0\r\n*2\r\n$3\r\nGET\r\n$1\r\nc\r\n",
+        "*2\r\n$3\r\nGET\r\n$1\r\na\r\n*1025\r\n",
+    };
+    for (size_t i = 0; i < sizeof stops / sizeof *stops; i++) {
+        n = scan(stops[i], strlen(stops[i]), 100, 8, keys, klens, &copy);
+        assert_int_equal(n, 1);
+        assert_memory_equal(keys[0], "a", 1);
+        free(copy);
+    }
+    n = scan("", 0, 100, 8, keys, klens, &copy);
+    assert_int_equal(n, 0);
+    free(copy);
+}
+
+/* On random valid pipelines the scan finds exactly the keys of the two-argument GETs the parser
+ * returns before the first inline request; on random bytes it stays inside the buffer. */
+static void test_scan_gets_agrees_with_the_parser_and_survives_garbage(void **state) {
+    (void)state;
+    st_rng r;
+    st_rng_seed(&r, st_test_seed("resp_scan_gets", 0x5eed0003));
+    for (int iter = 0; iter < 500; iter++) {
+        text enc = {0};
+        int ncmd = 1 + (int)st_rng_below(&r, 30);
+        for (int c = 0; c < ncmd; c++) {
+            bool inl = st_rng_below(&r, 12) == 0, get = st_rng_below(&r, 3) != 0;
+            size_t argc = get ? 2 : 1 + st_rng_below(&r, 4);
+            char tmp[64];
+            if (inl) {
+                text_add_str(&enc, get ? "GET k\r\n" : "PING\r\n");
+                continue;
+            }
+            snprintf(tmp, sizeof tmp, "*%zu\r\n", argc);
+            text_add_str(&enc, tmp);
+            for (size_t i = 0; i < argc; i++) {
+                uint8_t arg[40];
+                size_t len = st_rng_below(&r, sizeof arg);
+                for (size_t k = 0; k < len; k++) arg[k] = (uint8_t)st_rng_next(&r);
+                if (i == 0) {
+                    len = get ? 3 : 4;
+                    memcpy(arg, get ? (st_rng_below(&r, 2) ? "GET" : "get") : "ECHO", len);
+                }
+                snprintf(tmp, sizeof tmp, "$%zu\r\n", len);
+                text_add_str(&enc, tmp);
+                text_add(&enc, arg, len);
+                text_add_str(&enc, "\r\n");
+            }
+        }
+        size_t cut = enc.len - st_rng_below(&r, enc.len < 20 ? enc.len : 20); /* maybe a partial last */
+        const uint8_t *keys[64], *want[64];
+        size_t klens[64], wlens[64], nw = 0;
+        resp_parser *p = resp_parser_new(NULL);
+        assert_non_null(p);
+        for (size_t at = 0; at < cut && nw < 64;) {
+            resp_argv a;
+            size_t used = 0;
+            const char *err = NULL;
+            if (enc.s[at] != '*') break; /* the scan stops at an inline request */
+            if (resp_parse(p, (const uint8_t *)enc.s + at, cut - at, &a, &used, &err) != RESP_OK) break;
+            if (a.argc == 2 && a.argvlen[0] == 3 && strncasecmp((const char *)a.argv[0], "get", 3) == 0) {
+                want[nw] = a.argv[1];
+                wlens[nw++] = a.argvlen[1];
+            }
+            at += used;
+        }
+        resp_parser_free(p);
+        size_t n = resp_scan_gets((const uint8_t *)enc.s, cut, 1000, 64, keys, klens);
+        assert_int_equal(n, nw);
+        for (size_t i = 0; i < n; i++) {
+            assert_ptr_equal(keys[i], want[i]);
+            assert_int_equal(klens[i], wlens[i]);
+        }
+        text_free(&enc);
+    }
+    for (int iter = 0; iter < 2000; iter++) {
+        size_t len = st_rng_below(&r, 200);
+        uint8_t *g = malloc(len ? len : 1);
+        assert_non_null(g);
+        static const char alphabet[] = "*$\r\n0123GETget";
+        for (size_t k = 0; k < len; k++)
+            g[k] = st_rng_below(&r, 2) ? (uint8_t)alphabet[st_rng_below(&r, sizeof alphabet - 1)] : (uint8_t)st_rng_next(&r);
+        const uint8_t *keys[8];
+        size_t klens[8];
+        size_t n = resp_scan_gets(g, len, 100, 8, keys, klens);
+        assert_true(n <= 8);
+        for (size_t i = 0; i < n; i++) assert_true(keys[i] >= g && keys[i] + klens[i] <= g + len);
+        free(g);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_multibulk_command_yields_its_arguments),
@@ -717,6 +852,8 @@ int main(void) {
         cmocka_unit_test(test_huge_claimed_lengths_do_not_overflow_or_allocate),
         cmocka_unit_test(test_random_garbage_never_breaks_the_parser),
         cmocka_unit_test(test_random_valid_pipelines_round_trip),
+        cmocka_unit_test(test_scan_gets_collects_pipelined_get_keys),
+        cmocka_unit_test(test_scan_gets_agrees_with_the_parser_and_survives_garbage),
     };
     return cmocka_run_group_tests_name("resp", tests, NULL, NULL);
 }

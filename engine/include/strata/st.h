@@ -96,6 +96,13 @@ typedef struct st_read_options {
 int st_db_get(st_db *db, const st_read_options *ro, st_slice key, uint8_t **value_out,
               size_t *value_len);
 
+/* A hint before gets of n keys, e.g. the GETs of one pipelined read: starts loading into the CPU
+ * cache, for all keys at once, what each get would otherwise wait for in turn (memtable hash
+ * buckets and chain heads, table filter lines), so the memory latency of the batch overlaps.
+ * Changes nothing and never blocks on I/O; looks at most ST_DB_PREFETCH_MAX keys. Returns 0. */
+#define ST_DB_PREFETCH_MAX 32
+int st_db_prefetch(st_db *db, size_t n, const st_slice *keys);
+
 /* Looks up n keys against one consistent view (the same sequence number for all). For each i,
  * statuses[i] is 0 (values[i] is a malloc'ed copy of lens[i] bytes plus a NUL, freed by the caller
  * with free()), ST_ENOTFOUND (values[i] NULL), or a read error for that key alone. Returns 0, or
