@@ -2,10 +2,11 @@
  *
  * The shape is RocksDB's LRUCache (itself LevelDB's): an entry is the handle. Each shard holds a
  * chained hash table of the entries in cache and a circular LRU list (dummy head `lru`: lru.next
- * is the oldest, lru.prev the newest) of those that are also unpinned. `low_head` marks the
- * newest entry of the low-priority pool; everything after it is the high pool. A lookup takes
- * its entry off the list; the last release puts it back (into the high pool once hit) or, if the
- * shard is over capacity, frees it. Entries leaving the table while pinned stay charged until
+ * is the oldest, lru.prev the newest) holding every unpinned entry and pinned ones not yet met by
+ * eviction. `low_head` marks the newest entry of the low-priority pool; everything after it is the
+ * high pool. A lookup only pins its entry and sets its hit bit (second chance, block_cache.h); an
+ * entry off the list (inserted with a handle, or pinned when eviction met it) goes back on at its
+ * last release (into the high pool once hit) or, if the shard is over capacity, is freed. Entries leaving the table while pinned stay charged until
  * their last release (C1), so usage never undercounts memory. Deleters run after the shard
  * mutex is dropped: entries to free are chained through next_hash (free once out of the table). */
 #include "block_cache.h"
@@ -44,6 +45,7 @@ typedef struct shard {
     size_t capacity, high_capacity;
     size_t usage;                    /* C1 */
     size_t lru_usage;                /* charge of the entries on the list (C2) */
+    size_t pinned_usage;             /* charge of the entries with handles out */
     size_t high_usage;               /* charge of the high pool, <= high_capacity after each call */
     entry lru;                       /* list head (dummy) */
     entry *low_head;                 /* newest low-pool entry, &lru if the low pool is empty */
@@ -187,12 +189,20 @@ static bool over(const shard *s, size_t extra) {
 }
 
 /* Evicts unpinned entries, oldest first, until `extra` more bytes fit or none is left;
- * chains them onto *to_free. */
-static void evict_lru(shard *s, size_t extra, entry **to_free) {
+ * chains them onto *to_free. On the way, pinned entries leave the list (their last release puts
+ * them back, C2) and entries hit since they were (re)inserted get a second chance: back in at the
+ * head of the high pool, hit bit cleared. Every entry is passed over at most twice. */
+static void evict_lru(shard *s, size_t extra, double high_ratio, entry **to_free) {
     while (over(s, extra) && s->lru.next != &s->lru) {
         entry *old = s->lru.next;
-        ST_DASSERT(old->in_cache && old->refs == 0);
+        ST_DASSERT(old->in_cache);
         lru_remove(s, old);
+        if (old->refs) continue;
+        if (old->hit) {
+            lru_insert(s, old, high_ratio);
+            old->hit = false;
+            continue;
+        }
         entry *t = table_remove(s, old->id, old->off, old->hash);
         ST_ASSERT(t == old);
         old->in_cache = false;
@@ -300,9 +310,11 @@ int st_block_cache_lookup(st_block_cache *c, uint64_t id, uint64_t off, st_block
     pthread_mutex_lock(&s->mu);
     entry *e = *find_ptr(s, id, off, hash);
     if (e) {
+        /* The entry stays where it is on the list (C2): taking it off and putting it back at the
+         * head, as a strict LRU does, writes both neighbours, two cache misses per hit on a
+         * large cache. Its recency is the hit bit, honoured when eviction reaches it. */
         ST_DASSERT(e->in_cache);
-        if (e->refs == 0) lru_remove(s, e);
-        e->refs++;
+        if (e->refs++ == 0) s->pinned_usage += e->charge;
         e->hit = true;
         s->hits++;
     } else {
@@ -332,7 +344,7 @@ int st_block_cache_insert(st_block_cache *c, uint64_t id, uint64_t off, void *va
     pthread_mutex_lock(&s->mu);
     /* A value no eviction can make room for, with nobody to hold it, should not empty the shard
      * first (RocksDB's LRUCache does; nothing gains from it). */
-    if (h || charge <= s->capacity) evict_lru(s, charge, &to_free);
+    if (h || charge <= s->capacity) evict_lru(s, charge, c->high_ratio, &to_free);
     s->inserts++;
     if (!h && over(s, charge)) {
         /* Nothing left to evict and nobody to hold it: inserted and evicted at once. */
@@ -346,8 +358,8 @@ int st_block_cache_insert(st_block_cache *c, uint64_t id, uint64_t off, void *va
         if (old) {
             old->in_cache = false;
             old->next_hash = NULL;
+            if (old->prev) lru_remove(s, old);
             if (old->refs == 0) { /* else its last release frees it (C3) */
-                lru_remove(s, old);
                 s->usage -= old->charge;
                 old->next_hash = to_free;
                 to_free = old;
@@ -355,6 +367,7 @@ int st_block_cache_insert(st_block_cache *c, uint64_t id, uint64_t off, void *va
         }
         if (h) {
             e->refs = 1;
+            s->pinned_usage += charge;
             *h = (st_block_cache_handle *)e;
         } else {
             lru_insert(s, e, c->high_ratio);
@@ -375,8 +388,11 @@ void st_block_cache_release(st_block_cache *c, st_block_cache_handle *h) {
     pthread_mutex_lock(&s->mu);
     ST_ASSERT(e->refs > 0);
     bool last = --e->refs == 0;
+    if (last) s->pinned_usage -= e->charge;
     if (last && e->in_cache) {
-        if (over(s, 0)) {
+        if (e->prev) {
+            last = false; /* still on the list, where the lookup left it */
+        } else if (over(s, 0)) {
             /* Over capacity means the list is empty (C4): this entry is the one to evict. */
             entry *t = table_remove(s, e->id, e->off, e->hash);
             ST_ASSERT(t == e);
@@ -404,8 +420,8 @@ void st_block_cache_erase(st_block_cache *c, uint64_t id, uint64_t off) {
     bool last = false;
     if (e) {
         e->in_cache = false;
+        if (e->prev) lru_remove(s, e);
         if (e->refs == 0) {
-            lru_remove(s, e);
             s->usage -= e->charge;
             last = true;
         }
@@ -427,7 +443,7 @@ static void apply_capacity(st_block_cache *c) {
         s->capacity = per;
         s->high_capacity = (size_t)((double)per * c->high_ratio);
         maintain_pool(s);
-        evict_lru(s, 0, &to_free);
+        evict_lru(s, 0, c->high_ratio, &to_free);
         CHECK_C4(s);
         pthread_mutex_unlock(&s->mu);
         free_list(to_free);
@@ -464,7 +480,7 @@ void st_block_cache_stats(st_block_cache *c, st_cache_stats *out) {
         out->inserts += s->inserts;
         out->evictions += s->evictions;
         out->usage_bytes += s->usage;
-        out->pinned_bytes += s->usage - s->lru_usage;
+        out->pinned_bytes += s->pinned_usage;
         out->entries += s->elems;
         pthread_mutex_unlock(&s->mu);
     }
@@ -478,28 +494,30 @@ void st_block_cache_check_invariants(st_block_cache *c) {
     for (size_t i = 0; i < n; i++) {
         shard *s = &c->shards[i];
         pthread_mutex_lock(&s->mu);
-        size_t in_table = 0, table_charge = 0, pinned_in_table = 0;
+        size_t in_table = 0, table_charge = 0, pinned_in_table = 0, off_list = 0;
         for (size_t b = 0; b < s->nbuckets; b++)
             for (entry *e = s->buckets[b]; e; e = e->next_hash) {
                 ST_ASSERT(e->in_cache);                                  /* C1 */
-                ST_ASSERT((e->refs == 0) == (e->prev != NULL));          /* C2 */
+                ST_ASSERT(e->refs > 0 || e->prev != NULL);              /* C2 */
                 ST_ASSERT((e->hash & (s->nbuckets - 1)) == b && shard_of(c, e->hash) == s);
                 in_table++;
                 table_charge += e->charge;
                 if (e->refs) pinned_in_table += e->charge;
+                if (!e->prev) off_list += e->charge;
             }
         ST_ASSERT(in_table == s->elems);
         size_t lru = 0, high = 0;
         bool in_high = s->low_head == &s->lru; /* entries after low_head are the high pool */
         for (entry *e = s->lru.next; e != &s->lru; e = e->next) {
-            ST_ASSERT(e->in_cache && e->refs == 0 && e->next->prev == e);
+            ST_ASSERT(e->in_cache && e->next->prev == e);
             ST_ASSERT(e->in_high_pool == in_high);
             lru += e->charge;
             if (e->in_high_pool) high += e->charge;
             if (e == s->low_head) in_high = true;
         }
         ST_ASSERT(lru == s->lru_usage && high == s->high_usage && high <= s->high_capacity);
-        ST_ASSERT(table_charge == pinned_in_table + lru);   /* C1, C2 */
+        ST_ASSERT(table_charge == off_list + lru);          /* C1, C2 */
+        ST_ASSERT(pinned_in_table <= s->pinned_usage && s->pinned_usage <= s->usage);
         ST_ASSERT(s->usage >= table_charge);                /* the rest: detached but pinned */
         ST_ASSERT(s->usage <= s->capacity || lru == 0);     /* C4 */
         pthread_mutex_unlock(&s->mu);

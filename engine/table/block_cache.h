@@ -13,19 +13,26 @@
  *
  * Priorities (midpoint insertion): each shard's LRU list is split into a high-priority pool, at
  * most high_pri_ratio of its capacity, on the recent end, and a low-priority pool below it.
- * ST_CACHE_PRI_HIGH entries, and entries that were hit at least once, enter at the head of the
- * high pool; ST_CACHE_PRI_LOW entries enter at the head of the low pool. Overflow of the high
+ * ST_CACHE_PRI_HIGH entries, and hit entries given their second chance (see Recency), enter at
+ * the head of the high pool; ST_CACHE_PRI_LOW entries enter at the head of the low pool. Overflow of the high
  * pool slides its oldest entries into the low pool, and eviction takes the oldest low entry
  * first, so a flood of new low-priority blocks (a scan) cannot push out the high pool. With
- * high_pri_ratio 0 the list is a plain LRU.
+ * high_pri_ratio 0 the list is a plain LRU (up to the second chance).
+ *
+ * Recency (second chance, as CLOCK): a hit sets the entry's hit bit instead of moving it, which
+ * would write both list neighbours (two cache misses per hit). When eviction reaches an entry
+ * whose bit is set, it clears the bit and reinserts the entry at the head of the high pool (the
+ * head of the list with high_pri_ratio 0) instead of evicting it; an entry hit at least once thus
+ * outlives every entry not hit since it was inserted, as under LRU.
  *
  * Thread-safety: every function may run from any thread; a handle may be released from a thread
  * other than the one that got it. Deleters run without any cache lock held.
  * Invariants, per shard (checked under ST_DEBUG_INVARIANTS):
  * C1: an entry is in the hash table iff it is "in cache"; usage is the charge of the entries in
  *     cache plus that of entries erased or replaced but still pinned.
- * C2: an entry is on the LRU list iff it is in cache and unpinned; pinned bytes = usage minus the
- *     LRU list's charge.
+ * C2: every entry on the LRU list is in cache, and every unpinned entry in cache is on it. A
+ *     lookup leaves its entry where it is (recency is a hit bit, see "Recency"); eviction takes
+ *     pinned entries it meets off the list and their last release puts them back.
  * C3: the deleter runs exactly once per inserted value, when its entry is neither in the cache
  *     nor pinned.
  * C4: when no call is in progress, usage > capacity (the shard's, net of reservations) only if the

@@ -190,6 +190,54 @@ static void test_pinned_entries_are_freed_only_after_release(void **state) {
         if (i <= 8 || i >= 20) assert_int_equal(vals[i].freed, 1);
 }
 
+/* Second chance: a lookup does not move its entry. An entry hit since it was inserted survives
+ * when eviction reaches it (re-queued as the newest), one not hit again goes; a pinned entry that
+ * eviction reaches leaves the list, is never evicted while pinned, and rejoins at its release. */
+static void test_second_chance_and_pinned_entries_met_by_eviction(void **state) {
+    (void)state;
+    st_block_cache *c;
+    assert_int_equal(st_block_cache_new(50, 0, 0.0, &c), 0);
+    for (size_t i = 0; i < 5; i++) put(c, i, i, 10, ST_CACHE_PRI_LOW); /* order 0 1 2 3 4, full */
+    assert_true(present(c, 0));
+    assert_true(present(c, 2));
+    put(c, 5, 5, 10, ST_CACHE_PRI_LOW); /* 0 hit: requeued; 1 evicted. Order 2 3 4 0 5 */
+    assert_int_equal(vals[1].freed, 1);
+    assert_int_equal(vals[0].freed, 0);
+    put(c, 6, 6, 10, ST_CACHE_PRI_LOW); /* 2 hit: requeued; 3 evicted. Order 4 0 5 2 6 */
+    assert_int_equal(vals[3].freed, 1);
+    assert_int_equal(vals[2].freed, 0);
+    CHECK_INVARIANTS(c);
+
+    st_block_cache_handle *h4 = NULL;
+    assert_int_equal(st_block_cache_lookup(c, 1, 4, &h4), 0); /* 4, the oldest, pinned */
+    assert_int_equal(stats(c).pinned_bytes, 10);
+    put(c, 7, 7, 10, ST_CACHE_PRI_LOW); /* 4 pinned: off the list; 0 (bit cleared) goes: 5 2 6 7 */
+    assert_int_equal(vals[4].freed, 0);
+    assert_int_equal(vals[0].freed, 1);
+    put(c, 8, 8, 10, ST_CACHE_PRI_LOW); /* 5 goes: 2 6 7 8, and 4 off the list */
+    assert_int_equal(vals[5].freed, 1);
+    assert_int_equal(vals[2].freed, 0);
+    CHECK_INVARIANTS(c);
+    st_cache_stats st = stats(c);
+    assert_int_equal(st.usage_bytes, 50);
+    assert_int_equal(st.pinned_bytes, 10);
+    st_block_cache_release(c, h4); /* back on the list as the newest: 2 6 7 8 4 (4 was hit) */
+    assert_int_equal(vals[4].freed, 0);
+    assert_int_equal(stats(c).pinned_bytes, 0);
+    CHECK_INVARIANTS(c);
+    for (size_t i = 9; i < 13; i++) put(c, i, i, 10, ST_CACHE_PRI_LOW); /* evict 2 6 7 8 */
+    for (size_t i = 6; i <= 8; i++) assert_int_equal(vals[i].freed, 1);
+    assert_int_equal(vals[2].freed, 1);
+    assert_int_equal(vals[4].freed, 0);
+    put(c, 13, 13, 10, ST_CACHE_PRI_LOW); /* 4: its hit bit buys one more round; 9 goes */
+    assert_int_equal(vals[9].freed, 1);
+    assert_int_equal(vals[4].freed, 0);
+    for (size_t i = 14; i < 18; i++) put(c, i, i, 10, ST_CACHE_PRI_LOW); /* 10 11 12, then 4 */
+    assert_int_equal(vals[4].freed, 1);
+    CHECK_INVARIANTS(c);
+    st_block_cache_free(c);
+}
+
 static void test_insert_replaces_an_existing_entry(void **state) {
     st_block_cache *c;
     assert_int_equal(st_block_cache_new(1000, 0, 0.5, &c), 0);
@@ -601,6 +649,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_lru_evicts_oldest_unpinned_first_by_charge, reset_vals),
         cmocka_unit_test_setup(test_pinned_entries_are_freed_only_after_release, reset_vals),
+        cmocka_unit_test_setup(test_second_chance_and_pinned_entries_met_by_eviction, reset_vals),
         cmocka_unit_test_setup(test_insert_replaces_an_existing_entry, reset_vals),
         cmocka_unit_test_setup(test_high_priority_pool_survives_a_low_priority_flood, reset_vals),
         cmocka_unit_test_setup(test_shrinking_capacity_evicts_down_to_it, reset_vals),

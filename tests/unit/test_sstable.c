@@ -904,10 +904,10 @@ static void test_table_cache_bounds_open_descriptors(void **state) {
     assert_true(st_table_cache_open_files(tc) <= 2);
     assert_true(count_fds() <= fds0 + 2);
 
-    /* table 5's descriptor is evicted by reads of 0 and 1, then its file goes */
+    /* table 5's descriptor is evicted by reads of 0..3 (with two descriptors and a second chance
+     * per hit, four reads of other tables leave it no way to stay), then its file goes */
     expect_get(r[5], m, ulo[5], ST_SEQ_MAX, &val);
-    expect_get(r[0], m, ulo[0], ST_SEQ_MAX, &val);
-    expect_get(r[1], m, ulo[1], ST_SEQ_MAX, &val);
+    for (int t = 0; t < 4; t++) expect_get(r[t], m, ulo[t], ST_SEQ_MAX, &val);
     assert_int_equal(unlink(paths[5]), 0);
     int kind = 0;
     const ent *e = &m->e[m->first[ulo[5] + 1]];

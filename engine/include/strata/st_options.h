@@ -107,7 +107,8 @@ typedef struct st_options {
                                 * 0 disables it; default 64 MiB. Open tables' indexes and
                                 * filters are charged to it (see memory_limit_bytes) */
     int max_open_files;        /* table file descriptors kept open at once, least recently read
-                                * closed first and reopened on demand; default 1000 */
+                                * closed first (second chance, block_cache.h) and reopened on
+                                * demand; default 1000 */
     uint64_t memory_limit_bytes; /* 0 (default): no limit, the two sizes above apply as given.
                                   * Otherwise one budget for memtables, block cache and open
                                   * tables: write_buffer_bytes is lowered, if need be, so that all
