@@ -71,6 +71,34 @@ bool cmd_write(cmd_ctx *x, ks_batch *b);
 /* A per-thread batch, cleared, for procs that write (no allocation per command). */
 ks_batch *cmd_batch(cmd_ctx *x);
 
+/* ---- collections (cmd_coll.c) ---------------------------------------------------------------- */
+
+/* The live collection at key, which must be of `type`: 1 found (*c filled), 0 missing or expired
+ * (*c zeroed), -1 after replying (WRONGTYPE, a corrupt record or a storage error). read: count a
+ * keyspace hit or miss for INFO, as Redis's lookupKeyRead does. */
+int cmd_coll_lookup(cmd_ctx *x, const uint8_t *key, size_t klen, int type, bool read, ks_coll *c);
+/* Appends to b c's record, or a delete of key when c has no elements: empty collections vanish. */
+int cmd_batch_coll(cmd_ctx *x, ks_batch *b, const uint8_t *key, size_t klen, const ks_coll *c);
+/* dup[i] = whether item i equals an earlier item. false after replying OOM. */
+bool cmd_mark_dups(cmd_ctx *x, size_t n, const uint8_t *const *p, const size_t *len, bool *dup);
+/* A pseudo-random number from a per-thread state (random picks; not cryptographic). */
+uint64_t cmd_random(void);
+/* count random elements of a collection of size elements, through its iterator it: distinct ones
+ * (uniq; all of them when count >= size), or with repeats. Calls emit for each pick and sets
+ * *emitted. Up to 4096 elements the picks are uniform (one pass; emitted in element order); above,
+ * each pick seeks to a random byte string (O(log n) a pick, but an element after a wide gap in
+ * the key order is likelier). KS_ECORRUPT: fewer elements than size. */
+typedef void cmd_pick_fn(void *arg, const uint8_t *el, size_t elen, const uint8_t *val, size_t vlen);
+int cmd_coll_random(ks_elems *it, uint64_t size, uint64_t count, bool uniq, cmd_pick_fn *emit, void *arg,
+                    uint64_t *emitted);
+/* Counts a keyspace hit or miss for INFO. */
+void cmd_count_lookup(cmd_ctx *x, bool hit);
+/* HSCAN / SSCAN / ZSCAN key cursor [MATCH pattern] [COUNT n] on a collection of `type`: visits at
+ * most COUNT elements from the cursor, replies [next cursor, items]; emit appends one matching
+ * element's items (the element, and its value for HSCAN/ZSCAN) and returns how many it appended. */
+typedef size_t cmd_scan_emit(reply_buf *rb, const uint8_t *el, size_t elen, const uint8_t *val, size_t vlen);
+void cmd_coll_scan(cmd_ctx *x, int type, cmd_scan_emit *emit);
+
 /* ---- the table ----------------------------------------------------------------------------- */
 
 const cmd_spec *cmd_lookup(const uint8_t *name, size_t len);
@@ -91,11 +119,21 @@ CMD_DECLARE(renamenx); CMD_DECLARE(expire); CMD_DECLARE(pexpire); CMD_DECLARE(ex
 CMD_DECLARE(pexpireat); CMD_DECLARE(ttl); CMD_DECLARE(pttl); CMD_DECLARE(expiretime);
 CMD_DECLARE(pexpiretime); CMD_DECLARE(persist); CMD_DECLARE(keys); CMD_DECLARE(scan);
 CMD_DECLARE(randomkey);
+/* cmd_hash.c */
+CMD_DECLARE(hset); CMD_DECLARE(hsetnx); CMD_DECLARE(hget); CMD_DECLARE(hmget); CMD_DECLARE(hmset);
+CMD_DECLARE(hdel); CMD_DECLARE(hlen); CMD_DECLARE(hstrlen); CMD_DECLARE(hexists); CMD_DECLARE(hgetall);
+CMD_DECLARE(hkeys); CMD_DECLARE(hvals); CMD_DECLARE(hincrby); CMD_DECLARE(hincrbyfloat);
+CMD_DECLARE(hrandfield); CMD_DECLARE(hscan);
+/* cmd_set.c */
+CMD_DECLARE(sadd); CMD_DECLARE(srem); CMD_DECLARE(scard); CMD_DECLARE(sismember); CMD_DECLARE(smismember);
+CMD_DECLARE(smembers); CMD_DECLARE(srandmember); CMD_DECLARE(spop); CMD_DECLARE(smove); CMD_DECLARE(sinter);
+CMD_DECLARE(sunion); CMD_DECLARE(sdiff); CMD_DECLARE(sinterstore); CMD_DECLARE(sunionstore);
+CMD_DECLARE(sdiffstore); CMD_DECLARE(sintercard); CMD_DECLARE(sscan);
 /* cmd_server.c */
 CMD_DECLARE(ping); CMD_DECLARE(echo); CMD_DECLARE(quit); CMD_DECLARE(hello); CMD_DECLARE(auth);
 CMD_DECLARE(select); CMD_DECLARE(dbsize); CMD_DECLARE(flushdb); CMD_DECLARE(flushall);
 CMD_DECLARE(info); CMD_DECLARE(config); CMD_DECLARE(command); CMD_DECLARE(client); CMD_DECLARE(time);
 CMD_DECLARE(save); CMD_DECLARE(bgsave); CMD_DECLARE(lastsave); CMD_DECLARE(shutdown);
-CMD_DECLARE(slowlog);
+CMD_DECLARE(slowlog); CMD_DECLARE(compact);
 
 #endif

@@ -3,11 +3,9 @@
  *
  * Every command works on metadata records through keyspace.h; expired records are invisible (K1)
  * and read-modify-write commands hold the keys' stripe locks from lookup to write (K3).
- * SCAN cursors: the keyspace is ordered, so "where to resume" is a key, but clients need a number.
- * A process-wide ring of the most recent SCAN_CURSORS resume keys maps a cursor id (base + seq,
- * base random per process so a stale id from an earlier run is rejected, not misread) to its key
- * and namespace; an evicted, foreign or unknown id is "ERR invalid cursor". A scan that reached the
- * end returns "0". KEYS and SCAN MATCH scan only the pattern's literal prefix.
+ * SCAN cursors: the keyspace is ordered, so "where to resume" is a key, which cursor.h maps to the
+ * number clients need; an evicted, foreign or unknown id is "ERR invalid cursor". A scan that
+ * reached the end returns "0". KEYS and SCAN MATCH scan only the pattern's literal prefix.
  * RANDOMKEY walks down the key trie with range probes (the first key >= x within a prefix),
  * choosing a child uniformly at each level, within a fixed probe budget, then returns the first live
  * key at or after the prefix reached (wrapping to the start once). Uniform over children, not over
@@ -22,6 +20,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "cursor.h"
 #include "glob.h"
 #include "server.h"
 #include "strutil.h"
@@ -157,6 +156,35 @@ void cmd_type(cmd_ctx *x) {
 
 /* ---- RENAME / RENAMENX ------------------------------------------------------------------------------ */
 
+/* A collection's elements live under its key: the destination gets a new version (whatever it held
+ * before is unreachable at once, K4) and a copy of every element, in the rename's batch. O(n), where
+ * Redis's RENAME is O(1); the batch must fit in max_batch_bytes. */
+static int copy_collection(cmd_ctx *x, ks_batch *b, const ks_rec *src, const uint8_t *const *keys, const size_t *lens) {
+    ks_coll from, to;
+    int rc = ks_rec_coll(src, &from);
+    if (rc) return rc;
+    ks_coll_new(x->k, from.type, &to);
+    to.size = from.size;
+    to.expire_ms = from.expire_ms;
+    to.head = from.head;
+    to.tail = from.tail;
+    ks_ckey sck = {x->ns, keys[0], lens[0], from.version}, dck = {x->ns, keys[1], lens[1], to.version};
+    static const int spaces[] = {KS_ELEMS, KS_SCORES};
+    for (size_t s = 0; !rc && s < (from.type == KS_ZSET ? 2u : 1u); s++) {
+        ks_elems *it;
+        if ((rc = ks_elems_open(x->k, &sck, spaces[s], &it))) break;
+        for (; !rc && ks_elems_valid(it); ks_elems_next(it)) {
+            size_t el, vl;
+            const uint8_t *e = ks_elems_el(it, &el), *v = ks_elems_val(it, &vl);
+            rc = ks_batch_put_elem(b, &dck, spaces[s], e, el, v, vl);
+        }
+        if (!rc) rc = ks_elems_status(it);
+        ks_elems_close(it);
+    }
+    if (!rc) rc = ks_batch_put_coll(b, x->ns, keys[1], lens[1], &to);
+    return rc;
+}
+
 /* The destination takes the source's record (type, payload, expiry) and the source is deleted, in
  * one batch under both keys' locks. A missing source is an error even when both names are equal;
  * an existing one renamed to itself is a no-op (OK, or 0 for RENAMENX), as in Redis 7. */
@@ -191,10 +219,9 @@ static void rename_generic(cmd_ctx *x, bool nx) {
             goto out;
         }
     }
-    /* TODO(#6): a collection's elements live under its key; renaming one must move them too, and
-     * overwriting one must drop the old elements. Strings carry everything in the record. */
     ks_batch *b = cmd_batch(x);
-    rc = ks_batch_put_record(b, x->ns, keys[1], lens[1], &src, src.expire_ms);
+    rc = src.type == KS_STRING ? ks_batch_put_record(b, x->ns, keys[1], lens[1], &src, src.expire_ms)
+                               : copy_collection(x, b, &src, keys, lens);
     if (!rc) rc = ks_batch_delete(b, x->ns, keys[0], lens[0]);
     if (rc) cmd_reply_ks_error(x, rc);
     else if (cmd_write(x, b)) reply_shared(x->rb, nx ? REPLY_SH_ONE : REPLY_SH_OK);
@@ -390,122 +417,6 @@ void cmd_keys(cmd_ctx *x) {
     reply_buf_destroy(&s.out);
 }
 
-/* ---- SCAN cursors ------------------------------------------------------------------------------------ */
-
-#define SCAN_CURSORS 65536                  /* ring slots; a power of two */
-#define SCAN_CURSOR_BYTES ((size_t)64 << 20) /* resume keys kept at most (older ones are evicted) */
-
-typedef struct scan_cursor {
-    uint64_t seq; /* 0: empty */
-    ks_ns ns;
-    uint8_t *key;
-    size_t klen;
-} scan_cursor;
-
-/* Cursor id = base + seq; seq counts from 1, and slot[seq % SCAN_CURSORS] holds the newest. */
-static struct {
-    pthread_mutex_t mu;
-    uint64_t base;
-    uint64_t next_seq;
-    uint64_t oldest_seq; /* slots below this seq are empty */
-    size_t bytes;
-    scan_cursor slot[SCAN_CURSORS];
-} cursors = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-static uint64_t splitmix64(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* A seed that differs between threads, calls and processes (not cryptographic). */
-static uint64_t fresh_seed(void) {
-    static atomic_uint_fast64_t calls;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t local;
-    uint64_t s = ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) ^ (uint64_t)(uintptr_t)&local ^
-                 ((uint64_t)atomic_fetch_add(&calls, 1) << 40);
-    return splitmix64(&s);
-}
-
-static void cursor_drop(scan_cursor *c) {
-    cursors.bytes -= c->klen;
-    free(c->key);
-    memset(c, 0, sizeof *c);
-}
-
-/* Remembers key as the resume point of a new cursor; returns its id (never 0), or 0 on ENOMEM. */
-static uint64_t cursor_put(ks_ns ns, const uint8_t *key, size_t klen) {
-    uint8_t *copy = malloc(klen ? klen : 1);
-    if (!copy) return 0;
-    if (klen) memcpy(copy, key, klen);
-    pthread_mutex_lock(&cursors.mu);
-    if (cursors.next_seq == 0) {
-        /* ids stay below 2^62: clients that parse cursors as signed 64-bit integers still work */
-        cursors.base = fresh_seed() >> 3;
-        cursors.next_seq = cursors.oldest_seq = 1;
-    }
-    uint64_t seq = cursors.next_seq++;
-    scan_cursor *c = &cursors.slot[seq & (SCAN_CURSORS - 1)];
-    if (c->seq) cursor_drop(c);
-    *c = (scan_cursor){.seq = seq, .ns = ns, .key = copy, .klen = klen};
-    cursors.bytes += klen;
-    if (cursors.oldest_seq + SCAN_CURSORS <= seq) cursors.oldest_seq = seq - SCAN_CURSORS + 1;
-    while (cursors.bytes > SCAN_CURSOR_BYTES && cursors.oldest_seq < seq) {
-        scan_cursor *old = &cursors.slot[cursors.oldest_seq & (SCAN_CURSORS - 1)];
-        if (old->seq == cursors.oldest_seq) cursor_drop(old);
-        cursors.oldest_seq++;
-    }
-    uint64_t id = cursors.base + seq;
-    pthread_mutex_unlock(&cursors.mu);
-    return id;
-}
-
-/* The resume key of cursor id in ns: 0 with *key malloc'ed (caller frees), -1 if the id is
- * unknown, evicted or another namespace's, KS_ENOMEM. */
-static int cursor_get(uint64_t id, ks_ns ns, uint8_t **key, size_t *klen) {
-    int rc = -1;
-    *key = NULL;
-    *klen = 0;
-    pthread_mutex_lock(&cursors.mu);
-    if (cursors.next_seq && id > cursors.base && id - cursors.base < cursors.next_seq) {
-        uint64_t seq = id - cursors.base;
-        const scan_cursor *c = &cursors.slot[seq & (SCAN_CURSORS - 1)];
-        if (c->seq == seq && c->ns.tenant == ns.tenant && c->ns.db == ns.db) {
-            *key = malloc(c->klen ? c->klen : 1);
-            rc = *key ? 0 : KS_ENOMEM;
-            if (*key) {
-                if (c->klen) memcpy(*key, c->key, c->klen);
-                *klen = c->klen;
-            }
-        }
-    }
-    pthread_mutex_unlock(&cursors.mu);
-    return rc;
-}
-
-/* What Redis's strtoul-based parseScanCursorOrReply accepts: "" (0), an optional sign, decimal
- * digits (leading zeros too) in range; a negative value wraps modulo 2^64 as strtoul's does. */
-static bool parse_cursor(const uint8_t *p, size_t n, uint64_t *out) {
-    size_t i = 0;
-    bool neg = false;
-    if (n && (p[0] == '+' || p[0] == '-')) {
-        neg = p[0] == '-';
-        if (++i == n) return false;
-    }
-    uint64_t v = 0;
-    for (; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9') return false;
-        unsigned d = (unsigned)(p[i] - '0');
-        if (v > (UINT64_MAX - d) / 10) return false;
-        v = v * 10 + d;
-    }
-    *out = neg ? (uint64_t)0 - v : v;
-    return true;
-}
-
 static int type_by_name(const uint8_t *p, size_t n) {
     static const int types[] = {KS_STRING, KS_HASH, KS_LIST, KS_SET, KS_ZSET};
     for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
@@ -522,7 +433,7 @@ static int type_by_name(const uint8_t *p, size_t n) {
  * while the cursor is not 0. An unknown TYPE name matches nothing (Redis 7 does not reject it). */
 void cmd_scan(cmd_ctx *x) {
     uint64_t cursor;
-    if (!parse_cursor(x->argv[1], x->argvlen[1], &cursor)) {
+    if (!cursor_parse(x->argv[1], x->argvlen[1], &cursor)) {
         reply_shared(x->rb, REPLY_SH_INVALID_CURSOR);
         return;
     }
@@ -590,8 +501,8 @@ out:
 
 static uint64_t rk_random(void) {
     static _Thread_local uint64_t state;
-    if (!state) state = fresh_seed() | 1;
-    return splitmix64(&state);
+    if (!state) state = cursor_seed() | 1;
+    return cursor_splitmix64(&state);
 }
 
 /* Enough of a key to steer the descent: its length and first RK_MAX_DEPTH + 1 bytes. */

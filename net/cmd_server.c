@@ -233,6 +233,15 @@ void cmd_save(cmd_ctx *x) {
     reply_shared(x->rb, REPLY_SH_OK);
 }
 
+/* COMPACT (Strata's, as Kvrocks's): compacts the whole database now, so that garbage (the elements
+ * of deleted collections, expired records, tombstones) leaves the disk without waiting for
+ * compaction to get there. It blocks this worker's connections until done: an operator's tool. */
+void cmd_compact(cmd_ctx *x) {
+    int rc = ks_compact(x->k);
+    if (rc) cmd_reply_ks_error(x, rc);
+    else reply_shared(x->rb, REPLY_SH_OK);
+}
+
 /* Strata's data is always on disk (WAL + tables); BGSAVE writes the memtables to tables, which is
  * what SAVE does, and answers as Redis does. It runs in the worker: a memtable flush is short. */
 void cmd_bgsave(cmd_ctx *x) {

@@ -7,9 +7,11 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "strata/st.h"
 
@@ -24,6 +26,7 @@
 
 struct ks {
     st_db *db;
+    _Atomic(st_db *) filter_db; /* what the compaction filter reads: NULL until open returned */
     pthread_mutex_t stripes[KS_STRIPES];
 };
 
@@ -162,6 +165,152 @@ void ks_rec_free(ks_rec *r) {
 const char *ks_errmsg(void) { return st_errmsg(); }
 const char *ks_strerror(int rc) { return st_strerror(rc); }
 
+static size_t prefix_successor(uint8_t *p, size_t n);
+static int bytes_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn);
+
+/* ---- collections: encoding ------------------------------------------------------------------------ */
+
+#define KS_COLL_PAYLOAD 16      /* version | size */
+#define KS_LIST_PAYLOAD 32      /* version | size | head | tail */
+#define KS_ELEM_FIXED (KS_NS_BYTES + 1 + 4) /* ns | space | klen, before the key */
+
+static bool is_coll_type(int t) { return t == KS_HASH || t == KS_LIST || t == KS_SET || t == KS_ZSET; }
+
+/* Element key: ns | space | klen u32 BE | key | version u64 BE | el. */
+static int elem_key(kbuf *b, const ks_ckey *ck, int space, const uint8_t *el, size_t elen) {
+    if (ck->klen > UINT32_MAX) return KS_EINVAL;
+    int rc = kb_be32(b, ck->ns.tenant);
+    if (!rc) rc = kb_u8(b, ck->ns.db);
+    if (!rc) rc = kb_u8(b, (uint8_t)space);
+    if (!rc) rc = kb_be32(b, (uint32_t)ck->klen);
+    if (!rc) rc = kb_put(b, ck->key, ck->klen);
+    if (!rc) rc = kb_be64(b, ck->version);
+    if (!rc) rc = kb_put(b, el, elen);
+    return rc;
+}
+
+/* Length of the element-key prefix of ck (everything before the element). */
+static size_t elem_prefix_len(const ks_ckey *ck) { return KS_ELEM_FIXED + ck->klen + 8; }
+
+int ks_rec_coll(const ks_rec *r, ks_coll *out) {
+    memset(out, 0, sizeof *out);
+    if (!is_coll_type(r->type)) return KS_ECORRUPT;
+    size_t need = r->type == KS_LIST ? KS_LIST_PAYLOAD : KS_COLL_PAYLOAD;
+    if (r->payload_len < need) return KS_ECORRUPT;
+    out->type = r->type;
+    out->expire_ms = r->expire_ms;
+    out->version = get_le64(r->payload);
+    out->size = get_le64(r->payload + 8);
+    if (r->type == KS_LIST) {
+        out->head = get_le64(r->payload + 16);
+        out->tail = get_le64(r->payload + 24);
+    }
+    return 0;
+}
+
+void ks_coll_new(ks *k, int type, ks_coll *out) {
+    memset(out, 0, sizeof *out);
+    out->type = type;
+    out->version = st_db_visible_seq(k->db);
+    out->head = out->tail = UINT64_MAX / 2;
+}
+
+/* ---- the compaction filter -------------------------------------------------------------------- */
+
+static int64_t wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The last collection the filter looked up on this thread: elements of one collection come in a
+ * run, so one record read serves the run. Keeping an element is always safe, so a verdict may be
+ * reused for a while (KS_FILTER_MEMO_MS) even if the collection dies meanwhile: a later compaction
+ * drops the element. "Dead" never turns back into "live" (K4: versions are not reused). */
+#define KS_FILTER_MEMO_MS 1000
+static _Thread_local struct {
+    uint8_t meta[512];  /* the record's engine key (longer ones are not memoised) */
+    size_t len;         /* 0: empty */
+    uint64_t version;
+    bool dead;
+    int64_t at_ms;
+} memo;
+
+static bool memo_hit(const uint8_t *meta, size_t len, uint64_t version, int64_t now, bool *dead) {
+    if (!memo.len || memo.len != len || memo.version != version || now - memo.at_ms > KS_FILTER_MEMO_MS ||
+        memcmp(memo.meta, meta, len) != 0)
+        return false;
+    *dead = memo.dead;
+    return true;
+}
+
+static void memo_keep(const uint8_t *meta, size_t len, uint64_t version, int64_t now, bool dead) {
+    if (len > sizeof memo.meta) return;
+    memcpy(memo.meta, meta, len);
+    memo.len = len;
+    memo.version = version;
+    memo.dead = dead;
+    memo.at_ms = now;
+}
+
+/* Whether the element with this record key and version is garbage: no record, a record of
+ * another type or version, or one expired KS_EXPIRE_GRACE_MS ago. Errors keep the element. */
+static bool elem_dead(st_db *db, const uint8_t *meta, size_t len, uint64_t version, int64_t now) {
+    bool dead;
+    if (memo_hit(meta, len, version, now, &dead)) return dead;
+    uint8_t *raw = NULL;
+    size_t rlen = 0;
+    int rc = st_db_get(db, NULL, st_slice_make(meta, len), &raw, &rlen);
+    if (rc == ST_ENOTFOUND) {
+        dead = true;
+    } else if (rc) {
+        return false;
+    } else {
+        ks_rec r;
+        ks_coll c;
+        if (decode_record(raw, rlen, &r)) return false; /* a corrupt record: keep, let reads report it */
+        if (ks_rec_coll(&r, &c)) dead = true;           /* a string now */
+        else dead = c.version != version || (c.expire_ms && c.expire_ms + KS_EXPIRE_GRACE_MS <= now);
+        ks_rec_free(&r);
+    }
+    memo_keep(meta, len, version, now, dead);
+    return dead;
+}
+
+static st_filter_decision ks_compaction_filter(void *arg, int level, st_slice key, st_slice value, st_slice *nv) {
+    (void)level;
+    (void)nv;
+    ks *k = arg;
+    st_db *db = atomic_load(&k->filter_db);
+    if (!db || key.len < KS_NS_BYTES + 1 || get_be32(key.data) == UINT32_MAX) return ST_FILTER_KEEP;
+    int space = key.data[KS_NS_BYTES];
+    int64_t now = wall_ms();
+    if (space == KS_SPACE_META) {
+        /* an expired record goes: a string at once (K1 hides it already), a collection after the
+         * grace its elements get */
+        if (value.len < 9 || !(value.data[0] & KS_FLAG_EXPIRE)) return ST_FILTER_KEEP;
+        int64_t when = (int64_t)get_le64(value.data + 1);
+        int64_t grace = (value.data[0] & KS_TYPE_MASK) == KS_STRING ? 0 : KS_EXPIRE_GRACE_MS;
+        return when && when + grace <= now ? ST_FILTER_REMOVE : ST_FILTER_KEEP;
+    }
+    if (space != KS_ELEMS && space != KS_SCORES) return ST_FILTER_KEEP;
+    if (key.len < KS_ELEM_FIXED) return ST_FILTER_KEEP;
+    size_t klen = get_be32(key.data + KS_NS_BYTES + 1);
+    if (key.len - KS_ELEM_FIXED < klen || key.len - KS_ELEM_FIXED - klen < 8) return ST_FILTER_KEEP;
+    uint64_t version = get_be64(key.data + KS_ELEM_FIXED + klen);
+    /* the record's key: ns | 'M' | user key, built in place of the element key's head */
+    uint8_t small[256];
+    size_t mlen = KS_META_PREFIX + klen;
+    uint8_t *meta = mlen <= sizeof small ? small : malloc(mlen);
+    if (!meta) return ST_FILTER_KEEP;
+    memcpy(meta, key.data, KS_NS_BYTES);
+    meta[KS_NS_BYTES] = KS_SPACE_META;
+    memcpy(meta + KS_META_PREFIX, key.data + KS_ELEM_FIXED, klen);
+    bool dead = elem_dead(db, meta, mlen, version, now);
+    if (meta != small) free(meta);
+    return dead ? ST_FILTER_REMOVE : ST_FILTER_KEEP;
+}
+
 /* ---- open / close ------------------------------------------------------------------------------- */
 
 int ks_open(const ks_options *o, ks **out, char *err, size_t errlen) {
@@ -185,18 +334,23 @@ int ks_open(const ks_options *o, ks **out, char *err, size_t errlen) {
         return KS_ENOMEM;
     }
     for (int i = 0; i < KS_STRIPES; i++) pthread_mutex_init(&k->stripes[i], NULL);
+    so.compaction_filter = ks_compaction_filter;
+    so.compaction_filter_arg = k;
     int rc = st_db_open(o->dir, &so, &k->db);
     if (rc) {
         snprintf(err, errlen, "cannot open the database in %s: %s (%s)", o->dir, st_strerror(rc), st_errmsg());
         ks_close(k);
         return rc;
     }
+    atomic_store(&k->filter_db, k->db);
     *out = k;
     return 0;
 }
 
 int ks_close(ks *k) {
     if (!k) return 0;
+    /* the filter stops reading before close waits for the compactions that call it */
+    atomic_store(&k->filter_db, NULL);
     int rc = st_db_close(k->db);
     for (int i = 0; i < KS_STRIPES; i++) pthread_mutex_destroy(&k->stripes[i]);
     free(k);
@@ -352,6 +506,158 @@ int ks_write(ks *k, ks_batch *b, uint64_t *lsn) {
 }
 
 int ks_commit(ks *k, uint64_t lsn) { return lsn ? st_db_commit(k->db, lsn) : 0; }
+
+/* ---- collections: writes and reads ------------------------------------------------------------------ */
+
+int ks_batch_put_coll(ks_batch *b, ks_ns ns, const uint8_t *key, size_t klen, const ks_coll *c) {
+    if (!is_coll_type(c->type)) return KS_EINVAL;
+    kbuf p;
+    kb_init(&p);
+    int rc = kb_le64(&p, c->version);
+    if (!rc) rc = kb_le64(&p, c->size);
+    if (!rc && c->type == KS_LIST) rc = kb_le64(&p, c->head);
+    if (!rc && c->type == KS_LIST) rc = kb_le64(&p, c->tail);
+    if (!rc) rc = put_record(b, ns, key, klen, c->type, c->expire_ms, p.p, p.len);
+    kb_free(&p);
+    return rc;
+}
+
+int ks_batch_put_elem(ks_batch *b, const ks_ckey *ck, int space, const uint8_t *el, size_t elen, const uint8_t *val,
+                      size_t vlen) {
+    kbuf kk;
+    kb_init(&kk);
+    int rc = elem_key(&kk, ck, space, el, elen);
+    if (!rc) rc = st_batch_put(b->b, kb_slice(&kk), st_slice_make(val, vlen));
+    if (!rc) b->n++;
+    kb_free(&kk);
+    return rc;
+}
+
+int ks_batch_del_elem(ks_batch *b, const ks_ckey *ck, int space, const uint8_t *el, size_t elen) {
+    kbuf kk;
+    kb_init(&kk);
+    int rc = elem_key(&kk, ck, space, el, elen);
+    if (!rc) rc = st_batch_delete(b->b, kb_slice(&kk));
+    if (!rc) b->n++;
+    kb_free(&kk);
+    return rc;
+}
+
+int ks_elem_get(ks *k, const ks_ckey *ck, int space, const uint8_t *el, size_t elen, uint8_t **val, size_t *vlen) {
+    *val = NULL;
+    *vlen = 0;
+    kbuf kk;
+    kb_init(&kk);
+    int rc = elem_key(&kk, ck, space, el, elen);
+    if (!rc) rc = st_db_get(k->db, NULL, kb_slice(&kk), val, vlen);
+    kb_free(&kk);
+    return rc;
+}
+
+int ks_elem_mget(ks *k, const ks_ckey *ck, int space, size_t n, const uint8_t *const *els, const size_t *elens,
+                 uint8_t **vals, size_t *vlens, int *statuses) {
+    for (size_t i = 0; i < n; i++) {
+        vals[i] = NULL;
+        vlens[i] = 0;
+    }
+    if (n == 0) return 0;
+    /* every key shares the element prefix: one buffer holds them all */
+    size_t plen = elem_prefix_len(ck), total = 0;
+    for (size_t i = 0; i < n; i++) total += plen + elens[i];
+    uint8_t *buf = malloc(total);
+    st_slice *sl = malloc(n * sizeof *sl);
+    int rc = buf && sl ? 0 : KS_ENOMEM;
+    kbuf pre;
+    kb_init(&pre);
+    if (!rc) rc = elem_key(&pre, ck, space, NULL, 0);
+    size_t off = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        memcpy(buf + off, pre.p, plen);
+        if (elens[i]) memcpy(buf + off + plen, els[i], elens[i]);
+        sl[i] = st_slice_make(buf + off, plen + elens[i]);
+        off += plen + elens[i];
+    }
+    if (!rc) rc = st_db_multiget(k->db, NULL, n, sl, vals, vlens, statuses);
+    kb_free(&pre);
+    free(buf);
+    free(sl);
+    return rc;
+}
+
+struct ks_elems {
+    st_iter *it;
+    kbuf prefix; /* the element-key prefix of the collection */
+    kbuf seek;
+};
+
+int ks_elems_open(ks *k, const ks_ckey *ck, int space, ks_elems **out) {
+    *out = NULL;
+    ks_elems *e = calloc(1, sizeof *e);
+    if (!e) return KS_ENOMEM;
+    kb_init(&e->prefix);
+    kb_init(&e->seek);
+    kbuf hi;
+    kb_init(&hi);
+    int rc = elem_key(&e->prefix, ck, space, NULL, 0);
+    if (!rc) rc = kb_put(&hi, e->prefix.p, e->prefix.len);
+    if (!rc) {
+        hi.len = prefix_successor(hi.p, hi.len);
+        st_read_options ro = {.lower = kb_slice(&e->prefix), .upper = kb_slice(&hi)};
+        rc = st_db_iter_new(k->db, &ro, &e->it);
+    }
+    kb_free(&hi);
+    if (rc) {
+        ks_elems_close(e);
+        return rc;
+    }
+    st_iter_seek_first(e->it);
+    *out = e;
+    return 0;
+}
+
+void ks_elems_seek(ks_elems *e, const uint8_t *el, size_t elen) {
+    if (!elen) {
+        st_iter_seek_first(e->it);
+        return;
+    }
+    e->seek.len = 0;
+    if (kb_put(&e->seek, e->prefix.p, e->prefix.len) || kb_put(&e->seek, el, elen)) {
+        /* no memory for the target: an iteration from the start still visits it, later */
+        st_iter_seek_first(e->it);
+        while (st_iter_valid(e->it)) {
+            st_slice key = st_iter_key(e->it);
+            if (bytes_cmp(key.data + e->prefix.len, key.len - e->prefix.len, el, elen) >= 0) break;
+            st_iter_next(e->it);
+        }
+        return;
+    }
+    st_iter_seek(e->it, kb_slice(&e->seek));
+}
+
+bool ks_elems_valid(const ks_elems *e) { return st_iter_valid(e->it); }
+void ks_elems_next(ks_elems *e) { st_iter_next(e->it); }
+
+const uint8_t *ks_elems_el(const ks_elems *e, size_t *len) {
+    st_slice key = st_iter_key(e->it);
+    *len = key.len - e->prefix.len;
+    return key.data + e->prefix.len;
+}
+
+const uint8_t *ks_elems_val(const ks_elems *e, size_t *len) {
+    st_slice v = st_iter_value(e->it);
+    *len = v.len;
+    return v.data;
+}
+
+int ks_elems_status(const ks_elems *e) { return st_iter_status(e->it); }
+
+void ks_elems_close(ks_elems *e) {
+    if (!e) return;
+    st_iter_free(e->it);
+    kb_free(&e->prefix);
+    kb_free(&e->seek);
+    free(e);
+}
 
 /* ---- locks -------------------------------------------------------------------------------------- */
 
@@ -588,6 +894,8 @@ out:
 /* ---- maintenance -------------------------------------------------------------------------------- */
 
 int ks_flush_memtables(ks *k) { return st_db_flush(k->db); }
+
+int ks_compact(ks *k) { return st_db_compact_range(k->db, NULL, NULL); }
 
 int ks_write_delay(ks *k, size_t bytes, uint64_t *micros) { return st_db_write_delay(k->db, bytes, micros); }
 

@@ -4,7 +4,16 @@
  * Engine key of a key's metadata record (docs/FORMAT.md#keyspace):
  *   tenant u32 BE | db u8 | 'M' | user key
  * Metadata value:  flags u8 (low 4 bits: type; bit 4: has expiry) | [expire_ms u64 LE] | payload
- *   (a string's payload is its bytes; collections, issue 6, put version and size there).
+ *   (a string's payload is its bytes; a collection's is version u64 LE | size u64 LE, and for a
+ *   list also head u64 LE | tail u64 LE).
+ * Element of a collection (hash field, set member, list item, zset member):
+ *   tenant u32 BE | db u8 | 'S' | klen u32 BE | user key | version u64 BE | element -> its value
+ *   (zsets add a score index in space 'Z' with the same shape).
+ * A collection's elements are reachable only through its record's version: DEL, expiry, or an
+ * overwrite with another record replaces or removes the record alone (O(1)), and a new collection
+ * under the same key gets a new version, so the old elements are unreachable at once. The
+ * compaction filter (ks_open installs it) drops them later: an element whose key has no record,
+ * a record of another version or type, or one expired for KS_EXPIRE_GRACE_MS.
  * Expiry index:    tenant u32 BE | db u8 | 'E' | expire_ms u64 BE | user key  -> ""
  * An index entry is written whenever a key gets an expiry and is never updated in place: the
  * active-expiry cycle deletes the key only if its record still carries that same expiry, and drops
@@ -12,7 +21,11 @@
  * Invariants:
  *   K1 every record whose expire_ms <= now is treated as absent by every read (lazy expiry);
  *   K2 every record with an expiry has an index entry at that expiry (written in the same batch);
- *   K3 read-modify-write commands hold the key's stripe lock across read and write. */
+ *   K3 read-modify-write commands hold the key's stripe lock across read and write; commands that
+ *      read a collection's elements hold it too, so the version they read stays live meanwhile;
+ *   K4 versions: a collection created after another one under the same key has a larger version
+ *      (it is the engine's visible sequence number at creation, which every write then passes);
+ *      an element's version is that of the record that was current when it was written. */
 #ifndef STRATA_NET_KEYSPACE_H
 #define STRATA_NET_KEYSPACE_H
 
@@ -116,6 +129,66 @@ int ks_write(ks *k, ks_batch *b, uint64_t *lsn);
 /* Group commit: durable per the sync mode up to lsn (0: nothing to do). */
 int ks_commit(ks *k, uint64_t lsn);
 
+/* ---- collections ------------------------------------------------------------------------------ */
+
+/* How long past its expiry a collection's elements stay (the compaction filter keeps them): a
+ * command that read the record just before it expired may still be reading its elements. */
+#define KS_EXPIRE_GRACE_MS (5 * 60 * 1000)
+
+/* A collection's record, decoded. */
+typedef struct ks_coll {
+    int type;            /* KS_HASH, KS_LIST, KS_SET, KS_ZSET */
+    int64_t expire_ms;   /* 0: none */
+    uint64_t version;    /* names its elements (K4) */
+    uint64_t size;       /* number of elements */
+    uint64_t head, tail; /* lists: index of the first element, one past the last */
+} ks_coll;
+
+/* The collection in record r: 0, or KS_ECORRUPT (not a collection, or a short payload). */
+int ks_rec_coll(const ks_rec *r, ks_coll *out);
+/* A new, empty collection of type (no expiry) with a fresh version (K4). Lists start in the
+ * middle of the index space so they can grow both ways. Call under the key's lock. */
+void ks_coll_new(ks *k, int type, ks_coll *out);
+
+/* Where a collection's elements live: the key and the version of its record. */
+typedef struct ks_ckey {
+    ks_ns ns;
+    const uint8_t *key;
+    size_t klen;
+    uint64_t version;
+} ks_ckey;
+
+/* Element spaces: the elements themselves, and a zset's score index. */
+enum { KS_ELEMS = 'S', KS_SCORES = 'Z' };
+
+/* The record of c (replacing whatever the key held), with its expiry and index entry (K2). */
+int ks_batch_put_coll(ks_batch *b, ks_ns ns, const uint8_t *key, size_t klen, const ks_coll *c);
+int ks_batch_put_elem(ks_batch *b, const ks_ckey *ck, int space, const uint8_t *el, size_t elen, const uint8_t *val,
+                      size_t vlen);
+int ks_batch_del_elem(ks_batch *b, const ks_ckey *ck, int space, const uint8_t *el, size_t elen);
+
+/* One element's value: 0 with *val malloc'ed (caller frees; NUL-terminated, not counted), or
+ * KS_ENOTFOUND. */
+int ks_elem_get(ks *k, const ks_ckey *ck, int space, const uint8_t *el, size_t elen, uint8_t **val, size_t *vlen);
+/* n elements against one view; statuses[i] as ks_elem_get, vals[i] malloc'ed or NULL. Returns 0
+ * or KS_ENOMEM. */
+int ks_elem_mget(ks *k, const ks_ckey *ck, int space, size_t n, const uint8_t *const *els, const size_t *elens,
+                 uint8_t **vals, size_t *vlens, int *statuses);
+
+/* An ascending iterator over one collection's elements (of one space), at a point in time.
+ * Caller closes it. */
+typedef struct ks_elems ks_elems;
+int ks_elems_open(ks *k, const ks_ckey *ck, int space, ks_elems **out);
+/* To the first element >= el (elen 0: the first element). */
+void ks_elems_seek(ks_elems *it, const uint8_t *el, size_t elen);
+bool ks_elems_valid(const ks_elems *it);
+void ks_elems_next(ks_elems *it);
+/* Views valid until the next move. */
+const uint8_t *ks_elems_el(const ks_elems *it, size_t *len);
+const uint8_t *ks_elems_val(const ks_elems *it, size_t *len);
+int ks_elems_status(const ks_elems *it); /* 0, or the engine error that ended the iteration */
+void ks_elems_close(ks_elems *it);       /* NULL-safe */
+
 /* ---- per-key locks (K3) ------------------------------------------------------------------------ */
 /* Striped mutexes. Lock several keys with ks_lock_keys (sorted, deduplicated stripes: no deadlock);
  * unlock with the same arguments. */
@@ -150,6 +223,9 @@ int ks_expire_cycle(ks *k, int64_t now_ms, size_t max_entries, uint64_t *expired
 /* ---- maintenance and introspection ------------------------------------------------------------- */
 
 int ks_flush_memtables(ks *k); /* SAVE / BGSAVE */
+/* Compacts the whole database into its last level (COMPACT): garbage (deleted collections'
+ * elements, expired records, tombstones) is dropped now rather than when compaction gets there. */
+int ks_compact(ks *k);
 
 /* Engine figures for INFO; appends "name:value\r\n" lines to a caller buffer via fn. */
 typedef void (*ks_info_fn)(void *arg, const char *name, const char *value);

@@ -595,6 +595,8 @@ int st_db_get(st_db *db, const st_read_options *ro, st_slice key, uint8_t **valu
     return rc;
 }
 
+uint64_t st_db_visible_seq(st_db *db) { return atomic_load_explicit(&db->visible_seq, memory_order_acquire); }
+
 int st_db_prefetch(st_db *db, size_t n, const st_slice *keys) {
     if (n > ST_DB_PREFETCH_MAX) n = ST_DB_PREFETCH_MAX;
     if (n == 0) return 0;

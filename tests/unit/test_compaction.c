@@ -587,6 +587,70 @@ static void test_filter_remove_is_a_tombstone_unless_bottom(void **state) {
     assert_int_equal(table_entries(x, -1), 4);
 }
 
+/* A filter that reads the db it filters, as the keyspace's does: "s:<n>:<j>" (an element) goes
+ * when "m:<n>" (its collection's record) is gone. */
+static _Atomic int reader_filter_gets;
+
+static st_filter_decision reading_filter(void *arg, int level, st_slice key, st_slice value, st_slice *nv) {
+    (void)level;
+    (void)value;
+    (void)nv;
+    st_db *db = *(st_db *const *)arg;
+    if (!db || key.len < 3 || key.data[0] != 's') return ST_FILTER_KEEP;
+    const uint8_t *end = memchr(key.data + 2, ':', key.len - 2);
+    if (!end) return ST_FILTER_KEEP;
+    char meta[64];
+    int n = snprintf(meta, sizeof meta, "m:%.*s", (int)(end - (key.data + 2)), (const char *)key.data + 2);
+    uint8_t *v = NULL;
+    size_t vlen;
+    reader_filter_gets++;
+    int rc = st_db_get(db, NULL, st_slice_make(meta, (size_t)n), &v, &vlen);
+    free(v);
+    return rc == ST_ENOTFOUND ? ST_FILTER_REMOVE : ST_FILTER_KEEP;
+}
+
+static void test_filter_may_read_the_db(void **state) {
+    fx *x = *state;
+    static st_db *volatile filter_db; /* the filter's view of the handle, set once open returned */
+    filter_db = NULL;
+    x->opts.compaction_filter = reading_filter;
+    x->opts.compaction_filter_arg = (void *)&filter_db;
+    /* background compactions on: the filter runs on their thread while this one writes */
+    x->opts.write_buffer_bytes = 64 << 10;
+    x->opts.level0_file_num_compaction_trigger = 2;
+    x->opts.level0_slowdown_writes_trigger = 20;
+    x->opts.level0_stop_writes_trigger = 40;
+    x->opts.max_bytes_for_level_base = 256 << 10;
+    reader_filter_gets = 0;
+    db_open(x);
+    filter_db = x->db;
+    char k[64], v[128];
+    memset(v, 'v', sizeof v - 1);
+    v[sizeof v - 1] = 0;
+    for (int c = 0; c < 200; c++) {
+        snprintf(k, sizeof k, "m:%d", c);
+        put(x, k, "meta");
+        for (int j = 0; j < 40; j++) {
+            snprintf(k, sizeof k, "s:%d:%02d", c, j);
+            put(x, k, v);
+        }
+        if (c % 2 == 1) { /* the previous collection dies: its elements are garbage now */
+            snprintf(k, sizeof k, "m:%d", c - 1);
+            del(x, k);
+        }
+    }
+    assert_int_equal(st_db_wait_for_compactions(x->db), 0);
+    compact_all(x);
+    assert_true(reader_filter_gets > 0);
+    /* 100 live collections of 40 elements and their records; nothing of the dead ones */
+    assert_int_equal(table_entries(x, -1), 100 * 41);
+    for (int c = 0; c < 200; c += 37) {
+        snprintf(k, sizeof k, "s:%d:07", c);
+        expect(x, NULL, k, c % 2 ? v : NULL);
+    }
+    filter_db = NULL;
+}
+
 static void test_outputs_cut_at_target_size_and_grandparent_overlap(void **state) {
     fx *x = *state;
     x->opts.level_compaction_dynamic_level_bytes = false;
@@ -973,6 +1037,7 @@ int main(void) {
         T(test_shadowed_versions_dropped_snapshot_visible_kept),
         T(test_tombstone_dropped_only_at_base_level_for_key),
         T(test_filter_remove_is_a_tombstone_unless_bottom),
+        T(test_filter_may_read_the_db),
         T(test_outputs_cut_at_target_size_and_grandparent_overlap),
         T(test_compact_range_leaves_one_level_and_deletes_inputs_after_readers),
         T(test_stats_add_up),

@@ -1,9 +1,11 @@
 /* test_keyspace.c -- the keyspace layer on a real engine in a temporary directory: string records,
  * lazy expiry (K1), the expiry index and active-expiry cycle (K2), namespaces (tenant, db), scans
- * with prefixes and resume keys, and flush. */
+ * with prefixes and resume keys, and flush; collections: records, elements, versions (K4), and the
+ * compaction filter dropping the elements of deleted, overwritten and long-expired collections. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "keyspace.h"
 #include "testutil.h"
@@ -213,6 +215,157 @@ static void test_keyspace_mlookup_matches_single_lookups(void **state) {
     for (int i = 0; i < 3; i++) ks_rec_free(&recs[i]);
 }
 
+/* ---- collections ------------------------------------------------------------------------------ */
+
+static int64_t wall_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void write_batch(fx *x) {
+    uint64_t lsn = 0;
+    assert_int_equal(ks_write(x->k, x->b, &lsn), 0);
+    assert_int_equal(ks_commit(x->k, lsn), 0);
+    ks_batch_clear(x->b);
+}
+
+/* A collection of n elements "e00000".. with values "v<i>" under key, written in one batch. */
+static ks_coll make_coll(fx *x, const char *key, int type, int n, int64_t expire_ms) {
+    ks_coll c;
+    ks_coll_new(x->k, type, &c);
+    c.expire_ms = expire_ms;
+    ks_ckey ck = {NS0, (const uint8_t *)key, strlen(key), c.version};
+    ks_batch_clear(x->b);
+    for (int i = 0; i < n; i++) {
+        char e[16], v[16];
+        snprintf(e, sizeof e, "e%05d", i);
+        snprintf(v, sizeof v, "v%d", i);
+        assert_int_equal(ks_batch_put_elem(x->b, &ck, KS_ELEMS, (const uint8_t *)e, strlen(e), (const uint8_t *)v,
+                                           strlen(v)), 0);
+    }
+    c.size = (uint64_t)n;
+    assert_int_equal(ks_batch_put_coll(x->b, NS0, (const uint8_t *)key, strlen(key), &c), 0);
+    write_batch(x);
+    return c;
+}
+
+/* Elements stored under (key, version), live or not: what a reader of that version would see. */
+static int count_elems(fx *x, const char *key, uint64_t version) {
+    ks_ckey ck = {NS0, (const uint8_t *)key, strlen(key), version};
+    ks_elems *it;
+    assert_int_equal(ks_elems_open(x->k, &ck, KS_ELEMS, &it), 0);
+    int n = 0;
+    for (; ks_elems_valid(it); ks_elems_next(it)) n++;
+    assert_int_equal(ks_elems_status(it), 0);
+    ks_elems_close(it);
+    return n;
+}
+
+static void test_keyspace_collection_record_and_elements(void **state) {
+    fx *x = *state;
+    ks_coll c = make_coll(x, "h", KS_HASH, 50, 0);
+    ks_rec r;
+    assert_int_equal(ks_lookup(x->k, NS0, (const uint8_t *)"h", 1, 1000, &r), 0);
+    assert_int_equal(r.type, KS_HASH);
+    ks_coll got;
+    assert_int_equal(ks_rec_coll(&r, &got), 0);
+    ks_rec_free(&r);
+    assert_int_equal(got.version, c.version);
+    assert_int_equal(got.size, 50);
+    ks_ckey ck = {NS0, (const uint8_t *)"h", 1, c.version};
+    uint8_t *v;
+    size_t vl;
+    assert_int_equal(ks_elem_get(x->k, &ck, KS_ELEMS, (const uint8_t *)"e00007", 6, &v, &vl), 0);
+    assert_int_equal(vl, 2);
+    assert_memory_equal(v, "v7", 2);
+    free(v);
+    assert_int_equal(ks_elem_get(x->k, &ck, KS_ELEMS, (const uint8_t *)"e0000", 5, &v, &vl), KS_ENOTFOUND);
+    /* multi-get, the iterator's order and seek; a key that is a prefix of another sees nothing of it */
+    const uint8_t *els[3] = {(const uint8_t *)"e00049", (const uint8_t *)"nope", (const uint8_t *)"e00000"};
+    size_t elens[3] = {6, 4, 6}, vls[3];
+    uint8_t *vals[3];
+    int st[3];
+    assert_int_equal(ks_elem_mget(x->k, &ck, KS_ELEMS, 3, els, elens, vals, vls, st), 0);
+    assert_int_equal(st[0], 0);
+    assert_int_equal(st[1], KS_ENOTFOUND);
+    assert_int_equal(st[2], 0);
+    assert_memory_equal(vals[0], "v49", 3);
+    for (int i = 0; i < 3; i++) free(vals[i]);
+    ks_elems *it;
+    assert_int_equal(ks_elems_open(x->k, &ck, KS_ELEMS, &it), 0);
+    ks_elems_seek(it, (const uint8_t *)"e00010x", 7);
+    assert_true(ks_elems_valid(it));
+    size_t el;
+    const uint8_t *e = ks_elems_el(it, &el);
+    assert_int_equal(el, 6);
+    assert_memory_equal(e, "e00011", 6);
+    ks_elems_close(it);
+    make_coll(x, "h\x01", KS_SET, 3, 0);
+    assert_int_equal(count_elems(x, "h", c.version), 50);
+    /* a record that is not a collection */
+    put(x, NS0, "s", "str", 0);
+    assert_int_equal(ks_lookup(x->k, NS0, (const uint8_t *)"s", 1, 1000, &r), 0);
+    assert_int_equal(ks_rec_coll(&r, &got), KS_ECORRUPT);
+    ks_rec_free(&r);
+}
+
+static void test_keyspace_versions_grow_across_reopen(void **state) {
+    fx *x = *state;
+    ks_coll a = make_coll(x, "k", KS_SET, 3, 0);
+    ks_coll b;
+    ks_coll_new(x->k, KS_SET, &b);
+    assert_true(b.version > a.version); /* a's write came after a's version was taken */
+    assert_int_equal(ks_close(x->k), 0);
+    ks_options o = {.dir = x->dir, .sync_mode = 3, .bloom_bits_per_key = -1, .codec = -1};
+    char err[256];
+    assert_int_equal(ks_open(&o, &x->k, err, sizeof err), 0);
+    ks_coll c;
+    ks_coll_new(x->k, KS_SET, &c);
+    assert_true(c.version > a.version);
+    assert_int_equal(count_elems(x, "k", a.version), 3);
+}
+
+/* Deleted, overwritten by another type, re-created, expired past the grace, expired within it, and
+ * live collections: after a full compaction only the dead ones' elements are gone. */
+static void test_keyspace_compaction_drops_dead_collections_elements(void **state) {
+    fx *x = *state;
+    int64_t now = wall_now();
+    ks_coll del = make_coll(x, "del", KS_HASH, 300, 0);
+    ks_coll over = make_coll(x, "over", KS_SET, 200, 0);
+    ks_coll old = make_coll(x, "again", KS_HASH, 100, 0);
+    ks_coll live = make_coll(x, "live", KS_HASH, 400, 0);
+    ks_coll gone = make_coll(x, "expired", KS_SET, 150, now - KS_EXPIRE_GRACE_MS - 60000);
+    ks_coll grace = make_coll(x, "grace", KS_SET, 120, now - 1000);
+    ks_coll later = make_coll(x, "later", KS_HASH, 80, now + 3600 * 1000);
+    assert_int_equal(ks_flush_memtables(x->k), 0); /* the elements reach a table before they die */
+    assert_int_equal(ks_batch_delete(x->b, NS0, (const uint8_t *)"del", 3), 0);
+    assert_int_equal(ks_batch_put_string(x->b, NS0, (const uint8_t *)"over", 4, (const uint8_t *)"s", 1, 0), 0);
+    assert_int_equal(ks_batch_delete(x->b, NS0, (const uint8_t *)"again", 5), 0);
+    write_batch(x);
+    ks_coll fresh = make_coll(x, "again", KS_HASH, 10, 0);
+    assert_true(fresh.version > old.version);
+    /* before compaction the dead elements are still stored (unreachable: nothing reads that version) */
+    assert_int_equal(count_elems(x, "del", del.version), 300);
+    assert_int_equal(count_elems(x, "over", over.version), 200);
+    assert_int_equal(ks_compact(x->k), 0);
+    assert_int_equal(count_elems(x, "del", del.version), 0);
+    assert_int_equal(count_elems(x, "over", over.version), 0);
+    assert_int_equal(count_elems(x, "again", old.version), 0);
+    assert_int_equal(count_elems(x, "again", fresh.version), 10);
+    assert_int_equal(count_elems(x, "live", live.version), 400);
+    assert_int_equal(count_elems(x, "expired", gone.version), 0);
+    assert_int_equal(count_elems(x, "grace", grace.version), 120); /* a reader may still be on it */
+    assert_int_equal(count_elems(x, "later", later.version), 80);
+    /* the long-expired record went too; the one within the grace stays (and reads as absent, K1) */
+    ks_rec r;
+    assert_int_equal(ks_lookup(x->k, NS0, (const uint8_t *)"grace", 5, 0, &r), 0);
+    ks_rec_free(&r);
+    assert_int_equal(ks_lookup(x->k, NS0, (const uint8_t *)"grace", 5, now, &r), KS_ENOTFOUND);
+    assert_int_equal(ks_lookup(x->k, NS0, (const uint8_t *)"expired", 7, 0, &r), KS_ENOTFOUND);
+    expect(x, NS0, "over", "s", now);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_keyspace_string_round_trip_and_overwrite, setup, teardown),
@@ -222,6 +375,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_keyspace_expire_cycle_respects_its_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keyspace_scan_prefix_limit_and_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keyspace_mlookup_matches_single_lookups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keyspace_collection_record_and_elements, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keyspace_versions_grow_across_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keyspace_compaction_drops_dead_collections_elements, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -120,6 +120,12 @@ int st_db_snapshot(st_db *db, st_snapshot **out);
 void st_db_snapshot_release(st_db *db, st_snapshot *s); /* NULL-safe */
 uint64_t st_snapshot_seq(const st_snapshot *s);
 
+/* The sequence number of the newest write visible to reads now (what a snapshot taken now would
+ * pin), without taking a snapshot. It only grows, also across a close and reopen of a database
+ * whose writes survived: a caller can use it as a version stamp that a later write of its own
+ * (made after this call) will exceed. */
+uint64_t st_db_visible_seq(st_db *db);
+
 /* ---- maintenance ------------------------------------------------------------------------------ */
 
 /* Writes the current memtable to an L0 table and waits until it is recorded in the MANIFEST. */

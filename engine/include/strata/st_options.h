@@ -59,7 +59,10 @@ typedef enum st_filter_decision {
  * points *new_value at bytes that stay valid until its next call on the same thread (e.g. a
  * thread-local buffer). A snapshot that could still see the entry loses it too (as in RocksDB):
  * filters are for data that is logically gone already (expired TTLs, sub-keys of deleted
- * collections). The filter must not call back into the db. */
+ * collections). The filter may read the db it filters (st_db_get, st_db_multiget: compactions
+ * call it holding no lock, so a read sees the latest state, e.g. whether a collection still
+ * exists), but must not write to it, iterate it, flush or compact it, or close it: those may wait
+ * for the very compaction that is calling. */
 typedef st_filter_decision (*st_compaction_filter_fn)(void *arg, int level, st_slice key, st_slice value,
                                                       st_slice *new_value);
 

@@ -1,0 +1,307 @@
+/* cmd_coll.c -- what the collection commands (cmd_hash.c, cmd_set.c, ...) share: the typed lookup
+ * of a collection's record, writing it back (or deleting an emptied one), duplicate detection in
+ * argument lists, random numbers, and HSCAN/SSCAN/ZSCAN.
+ *
+ * The scan cursor of a collection is a cursor.h token "klen u32 BE | key | element": the element
+ * to resume at, bound to its key, so a cursor of another key (or another namespace) is "ERR invalid
+ * cursor" rather than a silent jump. */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "cursor.h"
+#include "glob.h"
+#include "server.h"
+#include "strutil.h"
+
+void cmd_count_lookup(cmd_ctx *x, bool hit) {
+    if (!x->srv) return;
+    atomic_fetch_add_explicit(hit ? &x->srv->stat.keyspace_hits : &x->srv->stat.keyspace_misses, 1,
+                              memory_order_relaxed);
+}
+
+int cmd_coll_lookup(cmd_ctx *x, const uint8_t *key, size_t klen, int type, bool read, ks_coll *c) {
+    memset(c, 0, sizeof *c);
+    ks_rec rec;
+    int rc = ks_lookup(x->k, x->ns, key, klen, x->now_ms, &rec);
+    if (rc == KS_ENOTFOUND) {
+        if (read) cmd_count_lookup(x, false);
+        return 0;
+    }
+    if (rc) {
+        cmd_reply_ks_error(x, rc);
+        return -1;
+    }
+    if (rec.type != type) {
+        ks_rec_free(&rec);
+        reply_shared(x->rb, REPLY_SH_WRONGTYPE);
+        return -1;
+    }
+    rc = ks_rec_coll(&rec, c);
+    ks_rec_free(&rec);
+    if (rc) {
+        reply_errorf(x->rb, "ERR data corruption detected: a malformed collection record");
+        return -1;
+    }
+    if (read) cmd_count_lookup(x, true);
+    return 1;
+}
+
+int cmd_batch_coll(cmd_ctx *x, ks_batch *b, const uint8_t *key, size_t klen, const ks_coll *c) {
+    return c->size ? ks_batch_put_coll(b, x->ns, key, klen, c) : ks_batch_delete(b, x->ns, key, klen);
+}
+
+typedef struct dup_item {
+    const uint8_t *p;
+    size_t len, idx;
+} dup_item;
+
+static int dup_cmp(const void *a, const void *b) {
+    const dup_item *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = n ? memcmp(x->p, y->p, n) : 0;
+    if (!c) c = (x->len > y->len) - (x->len < y->len);
+    return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+bool cmd_mark_dups(cmd_ctx *x, size_t n, const uint8_t *const *p, const size_t *len, bool *dup) {
+    for (size_t i = 0; i < n; i++) dup[i] = false;
+    if (n <= 8) { /* the common case: a few items, no allocation */
+        for (size_t i = 1; i < n; i++)
+            for (size_t j = 0; j < i && !dup[i]; j++)
+                dup[i] = len[i] == len[j] && (len[i] == 0 || memcmp(p[i], p[j], len[i]) == 0);
+        return true;
+    }
+    dup_item *it = malloc(n * sizeof *it);
+    if (!it) {
+        cmd_reply_ks_error(x, KS_ENOMEM);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) it[i] = (dup_item){p[i], len[i], i};
+    qsort(it, n, sizeof *it, dup_cmp);
+    for (size_t i = 1; i < n; i++)
+        if (it[i].len == it[i - 1].len && (it[i].len == 0 || memcmp(it[i].p, it[i - 1].p, it[i].len) == 0))
+            dup[it[i].idx] = true;
+    free(it);
+    return true;
+}
+
+uint64_t cmd_random(void) {
+    static _Thread_local uint64_t state;
+    if (!state) state = cursor_seed() | 1;
+    return cursor_splitmix64(&state);
+}
+
+/* ---- HSCAN / SSCAN / ZSCAN ---------------------------------------------------------------------- */
+
+static int scan_token(const uint8_t *key, size_t klen, const uint8_t *el, size_t elen, uint8_t **out, size_t *len) {
+    *out = malloc(4 + klen + elen);
+    if (!*out) return KS_ENOMEM;
+    uint8_t *p = *out;
+    p[0] = (uint8_t)(klen >> 24);
+    p[1] = (uint8_t)(klen >> 16);
+    p[2] = (uint8_t)(klen >> 8);
+    p[3] = (uint8_t)klen;
+    if (klen) memcpy(p + 4, key, klen);
+    if (elen) memcpy(p + 4 + klen, el, elen);
+    *len = 4 + klen + elen;
+    return 0;
+}
+
+/* Redis's scanGenericCommand order: the cursor, then the key (missing: an empty page, no option
+ * checked; another type: WRONGTYPE), then the options. */
+void cmd_coll_scan(cmd_ctx *x, int type, cmd_scan_emit *emit) {
+    const uint8_t *key = x->argv[1];
+    size_t klen = x->argvlen[1];
+    uint64_t cursor;
+    if (!cursor_parse(x->argv[2], x->argvlen[2], &cursor)) {
+        reply_shared(x->rb, REPLY_SH_INVALID_CURSOR);
+        return;
+    }
+    ks_lock(x->k, x->ns, key, klen);
+    ks_coll c;
+    ks_elems *it = NULL;
+    uint8_t *tok = NULL;
+    size_t toklen = 0;
+    reply_buf items;
+    reply_buf_init(&items, x->rb->proto);
+    int found = cmd_coll_lookup(x, key, klen, type, true, &c);
+    if (found < 0) goto out;
+    if (!found) {
+        reply_array_header(x->rb, 2);
+        reply_bulk(x->rb, "0", 1);
+        reply_array_header(x->rb, 0);
+        goto out;
+    }
+    long long count = 10;
+    const uint8_t *pat = NULL;
+    size_t patlen = 0;
+    for (size_t i = 3; i < x->argc; i += 2) {
+        bool has_value = x->argc - i >= 2;
+        if (has_value && cmd_arg_is(x, i, "count")) {
+            if (!cmd_arg_ll(x, i + 1, &count)) goto out;
+            if (count < 1) {
+                reply_shared(x->rb, REPLY_SH_SYNTAX);
+                goto out;
+            }
+        } else if (has_value && cmd_arg_is(x, i, "match")) {
+            pat = x->argv[i + 1];
+            patlen = x->argvlen[i + 1];
+            if (glob_matches_all(pat, patlen)) pat = NULL;
+        } else {
+            reply_shared(x->rb, REPLY_SH_SYNTAX);
+            goto out;
+        }
+    }
+    const uint8_t *start = NULL;
+    size_t slen = 0;
+    if (cursor) {
+        int rc = cursor_get(cursor, x->ns, &tok, &toklen);
+        size_t tk = toklen >= 4 ? ((size_t)tok[0] << 24 | (size_t)tok[1] << 16 | (size_t)tok[2] << 8 | tok[3]) : 0;
+        if (rc == KS_ENOMEM) {
+            cmd_reply_ks_error(x, rc);
+            goto out;
+        }
+        if (rc || toklen < 4 || toklen - 4 < tk || tk != klen || (klen && memcmp(tok + 4, key, klen))) {
+            reply_shared(x->rb, REPLY_SH_INVALID_CURSOR);
+            goto out;
+        }
+        start = tok + 4 + klen;
+        slen = toklen - 4 - klen;
+    }
+    ks_ckey ck = {x->ns, key, klen, c.version};
+    int rc = ks_elems_open(x->k, &ck, KS_ELEMS, &it);
+    if (rc) {
+        cmd_reply_ks_error(x, rc);
+        goto out;
+    }
+    if (slen) ks_elems_seek(it, start, slen);
+    size_t n = 0;
+    uint64_t next = 0;
+    for (long long visited = 0; ks_elems_valid(it); ks_elems_next(it), visited++) {
+        size_t elen, vlen;
+        const uint8_t *el = ks_elems_el(it, &elen), *val = ks_elems_val(it, &vlen);
+        if (visited == count) {
+            uint8_t *t;
+            size_t tl;
+            if ((rc = scan_token(key, klen, el, elen, &t, &tl))) break;
+            next = cursor_put(x->ns, t, tl);
+            free(t);
+            if (!next) rc = KS_ENOMEM;
+            break;
+        }
+        if (pat && !glob_match(pat, patlen, el, elen, false)) continue;
+        n += emit(&items, el, elen, val, vlen);
+    }
+    if (!rc) rc = ks_elems_status(it);
+    if (!rc && items.failed) rc = KS_ENOMEM;
+    if (rc) {
+        cmd_reply_ks_error(x, rc);
+        goto out;
+    }
+    reply_array_header(x->rb, 2);
+    char digits[RESP_LL_STR_MAX];
+    reply_bulk(x->rb, digits, resp_ull_to_str(digits, next));
+    reply_array_header(x->rb, n);
+    reply_raw(x->rb, items.data, items.len);
+out:
+    ks_elems_close(it);
+    free(tok);
+    reply_buf_destroy(&items);
+    ks_unlock(x->k, x->ns, key, klen);
+}
+
+/* ---- random picks ---------------------------------------------------------------------------------- */
+
+#define RAND_PASS_MAX 4096
+
+static void emit_one(ks_elems *it, cmd_pick_fn *emit, void *arg) {
+    size_t el, vl;
+    const uint8_t *e = ks_elems_el(it, &el), *v = ks_elems_val(it, &vl);
+    emit(arg, e, el, v, vl);
+}
+
+/* One field (and value) by seeking to a random byte string, wrapping to the first. */
+static int random_seek(ks_elems *it) {
+    uint8_t probe[8];
+    uint64_t r = cmd_random();
+    for (int i = 0; i < 8; i++) probe[i] = (uint8_t)(r >> (8 * i));
+    ks_elems_seek(it, probe, sizeof probe);
+    if (!ks_elems_valid(it)) ks_elems_seek(it, NULL, 0);
+    int rc = ks_elems_status(it);
+    return rc ? rc : ks_elems_valid(it) ? 0 : KS_ENOTFOUND;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int random_picks(ks_elems *it, uint64_t size, uint64_t count, bool uniq, cmd_pick_fn *emit, void *arg,
+                        uint64_t *emitted) {
+    *emitted = 0;
+    if (size > RAND_PASS_MAX && (!uniq || count <= size / 4)) {
+        /* sampling by seeks; for distinct picks, each field is taken at most once */
+        uint8_t **seen = NULL;
+        size_t *seenlen = NULL, nseen = 0;
+        int rc = 0;
+        if (uniq && (!(seen = malloc(count * sizeof *seen)) || !(seenlen = malloc(count * sizeof *seenlen)))) rc = KS_ENOMEM;
+        for (uint64_t tries = 0; !rc && *emitted < count && tries < count * 64 + 1024; tries++) {
+            if ((rc = random_seek(it))) break;
+            if (uniq) {
+                size_t fl;
+                const uint8_t *f = ks_elems_el(it, &fl);
+                bool dup = false;
+                for (size_t i = 0; i < nseen && !dup; i++) dup = seenlen[i] == fl && !memcmp(seen[i], f, fl);
+                if (dup) continue;
+                if (!(seen[nseen] = malloc(fl ? fl : 1))) {
+                    rc = KS_ENOMEM;
+                    break;
+                }
+                memcpy(seen[nseen], f, fl);
+                seenlen[nseen++] = fl;
+            }
+            emit_one(it, emit, arg);
+            (*emitted)++;
+        }
+        for (size_t i = 0; i < nseen; i++) free(seen[i]);
+        free(seen);
+        free(seenlen);
+        return rc;
+    }
+    /* one pass over the fields, emitting those at the picked positions (sorted; a position picked
+     * twice is emitted twice) */
+    uint64_t *pos = malloc((count ? count : 1) * sizeof *pos);
+    if (!pos) return KS_ENOMEM;
+    if (uniq) { /* selection sampling (Knuth's algorithm S): count distinct positions, uniformly */
+        uint64_t m = 0;
+        for (uint64_t t = 0; t < size && m < count; t++)
+            if ((cmd_random() % (size - t)) < count - m) pos[m++] = t;
+    } else {
+        for (uint64_t i = 0; i < count; i++) pos[i] = cmd_random() % size;
+        qsort(pos, count, sizeof *pos, cmp_u64);
+    }
+    ks_elems_seek(it, NULL, 0);
+    uint64_t at = 0, i = 0;
+    for (; ks_elems_valid(it) && i < count; ks_elems_next(it), at++)
+        while (i < count && pos[i] == at) {
+            emit_one(it, emit, arg);
+            i++;
+        }
+    free(pos);
+    *emitted = i;
+    int rc = ks_elems_status(it);
+    /* fewer fields than the record says: the picks past the end are missing */
+    return rc ? rc : i == count ? 0 : KS_ECORRUPT;
+}
+
+int cmd_coll_random(ks_elems *it, uint64_t size, uint64_t count, bool uniq, cmd_pick_fn *emit, void *arg,
+                    uint64_t *emitted) {
+    *emitted = 0;
+    if (uniq && count >= size) { /* all of it */
+        for (ks_elems_seek(it, NULL, 0); ks_elems_valid(it); ks_elems_next(it), (*emitted)++) emit_one(it, emit, arg);
+        return ks_elems_status(it);
+    }
+    return random_picks(it, size, count, uniq, emit, arg, emitted);
+}
