@@ -129,6 +129,11 @@ CMD_DECLARE(sadd); CMD_DECLARE(srem); CMD_DECLARE(scard); CMD_DECLARE(sismember)
 CMD_DECLARE(smembers); CMD_DECLARE(srandmember); CMD_DECLARE(spop); CMD_DECLARE(smove); CMD_DECLARE(sinter);
 CMD_DECLARE(sunion); CMD_DECLARE(sdiff); CMD_DECLARE(sinterstore); CMD_DECLARE(sunionstore);
 CMD_DECLARE(sdiffstore); CMD_DECLARE(sintercard); CMD_DECLARE(sscan);
+/* cmd_list.c */
+CMD_DECLARE(lpush); CMD_DECLARE(rpush); CMD_DECLARE(lpushx); CMD_DECLARE(rpushx); CMD_DECLARE(lpop);
+CMD_DECLARE(rpop); CMD_DECLARE(llen); CMD_DECLARE(lindex); CMD_DECLARE(lrange); CMD_DECLARE(lset);
+CMD_DECLARE(ltrim); CMD_DECLARE(linsert); CMD_DECLARE(lrem); CMD_DECLARE(lpos); CMD_DECLARE(lmove);
+CMD_DECLARE(rpoplpush); CMD_DECLARE(lmpop);
 /* cmd_server.c */
 CMD_DECLARE(ping); CMD_DECLARE(echo); CMD_DECLARE(quit); CMD_DECLARE(hello); CMD_DECLARE(auth);
 CMD_DECLARE(select); CMD_DECLARE(dbsize); CMD_DECLARE(flushdb); CMD_DECLARE(flushall);
