@@ -28,6 +28,7 @@ typedef struct cmd_ctx {
     const uint8_t **argv;   /* views, valid for the duration of the proc */
     const size_t *argvlen;
     int64_t now_ms;         /* wall clock at dispatch, ms: one "now" per command, as Redis */
+    const struct cmd_spec *spec; /* the command running (NULL in unit tests that call procs) */
     uint64_t lsn;           /* out: largest lsn this command wrote (0: none) */
 } cmd_ctx;
 
@@ -99,6 +100,21 @@ void cmd_count_lookup(cmd_ctx *x, bool hit);
 typedef size_t cmd_scan_emit(reply_buf *rb, const uint8_t *el, size_t elen, const uint8_t *val, size_t vlen);
 void cmd_coll_scan(cmd_ctx *x, int type, cmd_scan_emit *emit);
 
+/* Positions in argv of the keys of a command (Redis's key specs: first, last, step, and the
+ * numkeys forms of LMPOP and SINTERCARD). Writes at most max positions; returns how many keys
+ * there are (0 for commands without keys or with arguments the command itself rejects). */
+size_t cmd_key_positions(const cmd_spec *s, size_t argc, const uint8_t *const *argv, const size_t *argvlen,
+                         size_t *pos, size_t max);
+
+/* ---- transactions (cmd_multi.c) ----------------------------------------------------------------- */
+
+/* In MULTI, dispatch hands every command but EXEC, DISCARD, MULTI, WATCH and QUIT here: it is
+ * checked (unknown, arity, authentication: an error flags the transaction) and queued (+QUEUED). */
+void multi_queue(cmd_ctx *x);
+/* Drops the queue and the watched keys (DISCARD, EXEC, connection close). */
+void multi_reset(conn *c);
+bool multi_queues(const conn *c, const cmd_spec *spec);
+
 /* ---- the table ----------------------------------------------------------------------------- */
 
 const cmd_spec *cmd_lookup(const uint8_t *name, size_t len);
@@ -140,5 +156,7 @@ CMD_DECLARE(select); CMD_DECLARE(dbsize); CMD_DECLARE(flushdb); CMD_DECLARE(flus
 CMD_DECLARE(info); CMD_DECLARE(config); CMD_DECLARE(command); CMD_DECLARE(client); CMD_DECLARE(time);
 CMD_DECLARE(save); CMD_DECLARE(bgsave); CMD_DECLARE(lastsave); CMD_DECLARE(shutdown);
 CMD_DECLARE(slowlog); CMD_DECLARE(compact);
+/* cmd_multi.c */
+CMD_DECLARE(multi); CMD_DECLARE(exec); CMD_DECLARE(discard); CMD_DECLARE(watch); CMD_DECLARE(unwatch);
 
 #endif

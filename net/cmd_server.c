@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "watch.h"
 #include "conn.h"
 #include "strutil.h"
 
@@ -209,6 +210,7 @@ static void flush(cmd_ctx *x, bool all) {
         return;
     }
     if (lsn > x->lsn) x->lsn = lsn;
+    if (x->srv) watch_touch_ns(x->srv->watches, x->ns, all);
     reply_shared(x->rb, REPLY_SH_OK);
 }
 

@@ -8,7 +8,9 @@
 
 #include "cmd.h"
 #include "conn.h"
+#include "server.h"
 #include "strutil.h"
+#include "watch.h"
 
 #define W CMD_WRITE
 #define R CMD_READONLY
@@ -130,6 +132,11 @@ static cmd_spec table[] = {
     {"bgsave", cmd_bgsave, -1, AD, 0, 0, 0, "server", "Asynchronously saves the database(s) to disk."},
     {"lastsave", cmd_lastsave, 1, F, 0, 0, 0, "server", "Returns the Unix timestamp of the last successful save to disk."},
     {"shutdown", cmd_shutdown, -1, AD, 0, 0, 0, "server", "Synchronously saves the database(s) to disk and shuts down the Redis server."},
+    {"multi", cmd_multi, 1, F, 0, 0, 0, "transactions", "Starts a transaction."},
+    {"exec", cmd_exec, 1, 0, 0, 0, 0, "transactions", "Executes all commands in a transaction."},
+    {"discard", cmd_discard, 1, F, 0, 0, 0, "transactions", "Discards a transaction."},
+    {"watch", cmd_watch, -2, F, 1, -1, 1, "transactions", "Monitors changes to keys to determine the execution of a transaction."},
+    {"unwatch", cmd_unwatch, 1, F, 0, 0, 0, "transactions", "Forgets about watched keys of a transaction."},
     {"compact", cmd_compact, 1, AD, 0, 0, 0, "server", "Compacts the whole database now (Strata)."},
     {"slowlog", cmd_slowlog, -2, AD, 0, 0, 0, "server", "A container for slow log commands."},
 };
@@ -204,6 +211,22 @@ void cmd_reply_ks_error(cmd_ctx *x, int rc) {
     }
 }
 
+/* WATCH: the written keys' watchers become dirty while the proc still holds the keys' locks
+ * (watch.h). A command whose keys cannot be told touches the whole database. */
+static void touch_watchers(cmd_ctx *x) {
+    if (!x->srv || !x->spec) return;
+    size_t small[16];
+    size_t n = cmd_key_positions(x->spec, x->argc, x->argv, x->argvlen, small, 16);
+    size_t *pos = n <= 16 ? small : malloc(n * sizeof *pos);
+    if (!pos) { /* no memory to list them: every key of the database counts as touched */
+        watch_touch_ns(x->srv->watches, x->ns, false);
+        return;
+    }
+    if (pos != small) cmd_key_positions(x->spec, x->argc, x->argv, x->argvlen, pos, n);
+    for (size_t i = 0; i < n; i++) watch_touch(x->srv->watches, x->ns, x->argv[pos[i]], x->argvlen[pos[i]]);
+    if (pos != small) free(pos);
+}
+
 bool cmd_write(cmd_ctx *x, ks_batch *b) {
     uint64_t lsn = 0;
     int rc = ks_write(x->k, b, &lsn);
@@ -212,7 +235,29 @@ bool cmd_write(cmd_ctx *x, ks_batch *b) {
         return false;
     }
     if (lsn > x->lsn) x->lsn = lsn;
+    if (ks_batch_count(b)) touch_watchers(x);
     return true;
+}
+
+size_t cmd_key_positions(const cmd_spec *s, size_t argc, const uint8_t *const *argv, const size_t *argvlen,
+                         size_t *pos, size_t max) {
+    size_t first, last, step = 1;
+    if (!strcmp(s->name, "lmpop") || !strcmp(s->name, "sintercard")) {
+        long long nk;
+        if (argc < 2 || !resp_str_to_ll(argv[1], argvlen[1], &nk) || nk < 1 || (unsigned long long)nk > argc - 2)
+            return 0; /* the command rejects its arguments: no key */
+        first = 2;
+        last = 1 + (size_t)nk;
+    } else {
+        if (s->first_key <= 0) return 0;
+        first = (size_t)s->first_key;
+        last = s->last_key < 0 ? argc - (size_t)(-s->last_key) : (size_t)s->last_key;
+        step = s->step > 0 ? (size_t)s->step : 1;
+    }
+    size_t n = 0;
+    for (size_t i = first; i <= last && i < argc; i += step, n++)
+        if (n < max) pos[n] = i;
+    return n;
 }
 
 ks_batch *cmd_batch(cmd_ctx *x) {

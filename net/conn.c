@@ -76,6 +76,7 @@ conn *conn_new(worker *w, int fd) {
 void conn_close(conn *c) {
     worker *w = c->w;
     server *s = w->srv;
+    multi_reset(c);
     if (c->paused) ev_timer_del(w->loop, c->pause_timer);
     ev_del(w->loop, c->fd, EV_READABLE | EV_WRITABLE);
     close(c->fd);
@@ -155,15 +156,18 @@ static void dispatch(conn *c, resp_argv *a, const cmd_spec *spec) {
     if (!spec) {
         reply_err_unknown_command(&c->out, a->argc, a->argv, a->argvlen);
         atomic_fetch_add_explicit(&s->stat.errors, 1, memory_order_relaxed);
+        if (c->in_multi) c->multi_error = true;
         return;
     }
     atomic_store_explicit(&c->last_cmd, spec->name, memory_order_relaxed);
     if (!c->authed && !(spec->flags & CMD_NOAUTH)) {
         reply_shared(&c->out, REPLY_SH_NOAUTH);
+        if (c->in_multi) c->multi_error = true;
         return;
     }
     if ((spec->arity > 0 && (size_t)spec->arity != a->argc) || (spec->arity < 0 && a->argc < (size_t)-spec->arity)) {
         reply_err_arity(&c->out, spec->name);
+        if (c->in_multi) c->multi_error = true;
         return;
     }
     cmd_ctx x = {
@@ -176,7 +180,12 @@ static void dispatch(conn *c, resp_argv *a, const cmd_spec *spec) {
         .argv = a->argv,
         .argvlen = a->argvlen,
         .now_ms = server_now_ms(),
+        .spec = spec,
     };
+    if (c->in_multi && multi_queues(c, spec)) {
+        multi_queue(&x);
+        return;
+    }
     int64_t t0 = server_now_us();
     spec->proc(&x);
     int64_t dt = server_now_us() - t0;

@@ -44,6 +44,13 @@ struct conn {
     conn *next, *prev;        /* w->conns */
     conn *pending_next;       /* w->pending */
     conn *reg_next, *reg_prev; /* srv->clients, under clients_mu */
+    /* transactions (cmd_multi.c): MULTI's queue, and WATCH (watch.h) */
+    bool in_multi;
+    bool multi_error;         /* a command was rejected while queueing: EXEC aborts */
+    struct queued_cmd **queue;
+    size_t nqueue, queue_cap;
+    struct watch_ent *watching;
+    _Atomic bool watch_dirty;
 };
 
 /* Takes ownership of fd (non-blocking already). NULL on ENOMEM (fd closed). */

@@ -24,10 +24,14 @@
 #define KS_SPACE_META 'M'
 #define KS_SPACE_EXPIRY 'X'
 
+typedef struct ks_txn ks_txn;
+
+/* A database handle, or a transaction's handle (txn != NULL) that reads through to the same db. */
 struct ks {
     st_db *db;
     _Atomic(st_db *) filter_db; /* what the compaction filter reads: NULL until open returned */
-    pthread_mutex_t stripes[KS_STRIPES];
+    pthread_mutex_t *stripes;   /* KS_STRIPES; a transaction shares its database's */
+    ks_txn *txn;
 };
 
 struct ks_batch {
@@ -168,6 +172,165 @@ const char *ks_strerror(int rc) { return st_strerror(rc); }
 static size_t prefix_successor(uint8_t *p, size_t n);
 static int bytes_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn);
 
+/* ---- transactions: the write overlay ------------------------------------------------------------ */
+
+/* One engine key's newest state in a transaction. */
+typedef struct ovl_ent {
+    uint8_t *key, *val;
+    size_t klen, vlen;
+    bool del;
+} ovl_ent;
+
+/* Invariants: ents sorted by key, no duplicates; `batch` holds every write of the transaction in
+ * order (what commit applies), `ents` their net effect (what reads see). */
+struct ks_txn {
+    ovl_ent *ents;
+    size_t n, cap;
+    st_batch *batch;
+    uint64_t next_version; /* 0 until a collection is created in the transaction */
+    uint32_t *held;        /* stripes locked, sorted */
+    size_t nheld;
+    bool all;              /* every stripe is locked */
+};
+
+static ovl_ent *realloc_ents(ks_txn *t) {
+    size_t cap = t->cap ? t->cap * 2 : 64;
+    ovl_ent *e = realloc(t->ents, cap * sizeof *e);
+    if (e) t->cap = cap;
+    return e;
+}
+
+/* First entry with key >= (p, n). */
+static size_t ovl_lower(const ks_txn *t, const uint8_t *p, size_t n) {
+    size_t lo = 0, hi = t->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (bytes_cmp(t->ents[mid].key, t->ents[mid].klen, p, n) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+static const ovl_ent *ovl_find(const ks_txn *t, st_slice key) {
+    size_t i = ovl_lower(t, key.data, key.len);
+    return i < t->n && t->ents[i].klen == key.len && !bytes_cmp(t->ents[i].key, key.len, key.data, key.len)
+               ? &t->ents[i]
+               : NULL;
+}
+
+static int ovl_set(ks_txn *t, st_slice key, st_slice val, bool del) {
+    uint8_t *v = malloc(val.len ? val.len : 1);
+    if (!v) return KS_ENOMEM;
+    if (val.len) memcpy(v, val.data, val.len);
+    size_t i = ovl_lower(t, key.data, key.len);
+    if (i < t->n && t->ents[i].klen == key.len && !bytes_cmp(t->ents[i].key, key.len, key.data, key.len)) {
+        free(t->ents[i].val);
+    } else {
+        uint8_t *k = malloc(key.len ? key.len : 1);
+        ovl_ent *grown = t->n == t->cap ? realloc_ents(t) : t->ents;
+        if (!k || !grown) {
+            free(k);
+            free(v);
+            return KS_ENOMEM;
+        }
+        t->ents = grown;
+        if (key.len) memcpy(k, key.data, key.len);
+        memmove(&t->ents[i + 1], &t->ents[i], (t->n - i) * sizeof *t->ents);
+        t->n++;
+        t->ents[i].key = k;
+        t->ents[i].klen = key.len;
+    }
+    t->ents[i].val = v;
+    t->ents[i].vlen = val.len;
+    t->ents[i].del = del;
+    return 0;
+}
+
+static int txn_apply_op(void *arg, bool is_delete, st_slice key, st_slice value) {
+    ks_txn *t = arg;
+    int rc = is_delete ? st_batch_delete(t->batch, key) : st_batch_put(t->batch, key, value);
+    return rc ? rc : ovl_set(t, key, value, is_delete);
+}
+
+/* ---- merged cursor: an engine iterator with a transaction's overlay on top ------------------------- */
+
+/* Ascending over [lower, upper) (upper empty: unbounded). Overlay entries shadow engine keys; an
+ * overlay delete hides its key. Views stay valid until the next move or a write to the overlay. */
+typedef struct mcur {
+    st_iter *it;
+    const ks_txn *t; /* NULL: the engine alone */
+    size_t oi, ohi;  /* overlay position and end (first entry >= upper) */
+    int src;         /* 0 engine, 1 overlay, -1 exhausted */
+} mcur;
+
+static int mc_open(ks *k, mcur *m, st_slice lower, st_slice upper) {
+    memset(m, 0, sizeof *m);
+    st_read_options ro = {.lower = lower, .upper = upper};
+    int rc = st_db_iter_new(k->db, &ro, &m->it);
+    if (rc) return rc;
+    m->t = k->txn;
+    if (m->t) m->ohi = upper.len ? ovl_lower(m->t, upper.data, upper.len) : m->t->n;
+    m->src = -1;
+    return 0;
+}
+
+static void mc_settle(mcur *m) {
+    for (;;) {
+        bool ev = st_iter_valid(m->it), ov = m->t && m->oi < m->ohi;
+        if (!ov) {
+            m->src = ev ? 0 : -1;
+            return;
+        }
+        const ovl_ent *o = &m->t->ents[m->oi];
+        int c = ev ? bytes_cmp(o->key, o->klen, st_iter_key(m->it).data, st_iter_key(m->it).len) : -1;
+        if (c > 0) {
+            m->src = 0;
+            return;
+        }
+        if (c == 0) st_iter_next(m->it); /* shadowed */
+        if (!o->del) {
+            m->src = 1;
+            return;
+        }
+        m->oi++;
+    }
+}
+
+/* To the first key >= target (len 0: the first key of the range). */
+static void mc_seek(mcur *m, st_slice lower, st_slice target) {
+    if (target.len) st_iter_seek(m->it, target);
+    else st_iter_seek_first(m->it);
+    if (m->t) {
+        st_slice from = target.len ? target : lower;
+        m->oi = ovl_lower(m->t, from.data, from.len);
+    }
+    mc_settle(m);
+}
+
+static bool mc_valid(const mcur *m) { return m->src >= 0; }
+
+static void mc_next(mcur *m) {
+    if (m->src == 0) st_iter_next(m->it);
+    else m->oi++;
+    mc_settle(m);
+}
+
+static st_slice mc_key(const mcur *m) {
+    if (m->src == 0) return st_iter_key(m->it);
+    const ovl_ent *o = &m->t->ents[m->oi];
+    return st_slice_make(o->key, o->klen);
+}
+
+static st_slice mc_value(const mcur *m) {
+    if (m->src == 0) return st_iter_value(m->it);
+    const ovl_ent *o = &m->t->ents[m->oi];
+    return st_slice_make(o->val, o->vlen);
+}
+
+static int mc_status(const mcur *m) { return st_iter_status(m->it); }
+static void mc_close(mcur *m) { st_iter_free(m->it); }
+
+
 /* ---- collections: encoding ------------------------------------------------------------------------ */
 
 #define KS_COLL_PAYLOAD 16      /* version | size */
@@ -212,6 +375,13 @@ void ks_coll_new(ks *k, int type, ks_coll *out) {
     memset(out, 0, sizeof *out);
     out->type = type;
     out->version = st_db_visible_seq(k->db);
+    if (k->txn) {
+        /* nothing reaches the engine before commit, so the visible sequence number stands still:
+         * versions count up from it. K4 still holds: each collection made here writes at least one
+         * operation to the transaction's batch, so the batch's sequence numbers pass them all. */
+        if (out->version < k->txn->next_version) out->version = k->txn->next_version;
+        k->txn->next_version = out->version + 1;
+    }
     out->head = out->tail = UINT64_MAX / 2;
 }
 
@@ -333,6 +503,11 @@ int ks_open(const ks_options *o, ks **out, char *err, size_t errlen) {
         snprintf(err, errlen, "out of memory");
         return KS_ENOMEM;
     }
+    if (!(k->stripes = malloc(KS_STRIPES * sizeof *k->stripes))) {
+        free(k);
+        snprintf(err, errlen, "out of memory");
+        return KS_ENOMEM;
+    }
     for (int i = 0; i < KS_STRIPES; i++) pthread_mutex_init(&k->stripes[i], NULL);
     so.compaction_filter = ks_compaction_filter;
     so.compaction_filter_arg = k;
@@ -353,11 +528,26 @@ int ks_close(ks *k) {
     atomic_store(&k->filter_db, NULL);
     int rc = st_db_close(k->db);
     for (int i = 0; i < KS_STRIPES; i++) pthread_mutex_destroy(&k->stripes[i]);
+    free(k->stripes);
     free(k);
     return rc;
 }
 
 /* ---- reads -------------------------------------------------------------------------------------- */
+
+/* A point read through k: a transaction's overlay first, then the engine. *val as st_db_get's. */
+static int get_through(ks *k, st_slice key, uint8_t **val, size_t *len) {
+    const ovl_ent *o = k->txn ? ovl_find(k->txn, key) : NULL;
+    if (!o) return st_db_get(k->db, NULL, key, val, len);
+    *val = NULL;
+    *len = 0;
+    if (o->del) return KS_ENOTFOUND;
+    if (!(*val = malloc(o->vlen + 1))) return KS_ENOMEM;
+    if (o->vlen) memcpy(*val, o->val, o->vlen);
+    (*val)[o->vlen] = 0;
+    *len = o->vlen;
+    return 0;
+}
 
 static int lookup_raw(ks *k, ks_ns ns, const uint8_t *key, size_t klen, ks_rec *out) {
     kbuf kb;
@@ -365,7 +555,7 @@ static int lookup_raw(ks *k, ks_ns ns, const uint8_t *key, size_t klen, ks_rec *
     int rc = meta_key(&kb, ns, key, klen);
     uint8_t *raw = NULL;
     size_t len = 0;
-    if (!rc) rc = st_db_get(k->db, NULL, kb_slice(&kb), &raw, &len);
+    if (!rc) rc = get_through(k, kb_slice(&kb), &raw, &len);
     kb_free(&kb);
     if (rc) return rc;
     return decode_record(raw, len, out);
@@ -399,6 +589,10 @@ void ks_prefetch(ks *k, ks_ns ns, size_t n, const uint8_t *const *keys, const si
 
 int ks_mlookup(ks *k, ks_ns ns, size_t n, const uint8_t *const *keys, const size_t *klens, int64_t now_ms,
                ks_rec *outs, int *statuses) {
+    if (k->txn) { /* one view already: the transaction holds its keys' locks */
+        for (size_t i = 0; i < n; i++) statuses[i] = ks_lookup(k, ns, keys[i], klens[i], now_ms, &outs[i]);
+        return 0;
+    }
     st_slice *sl = calloc(n ? n : 1, sizeof *sl);
     kbuf *kbs = calloc(n ? n : 1, sizeof *kbs);
     uint8_t **vals = calloc(n ? n : 1, sizeof *vals);
@@ -502,6 +696,7 @@ int ks_batch_delete(ks_batch *b, ks_ns ns, const uint8_t *key, size_t klen) {
 int ks_write(ks *k, ks_batch *b, uint64_t *lsn) {
     if (lsn) *lsn = 0;
     if (b->n == 0) return 0;
+    if (k->txn) return st_batch_foreach(b->b, txn_apply_op, k->txn); /* applied at ks_txn_commit */
     return st_db_write(k->db, b->b, ST_WRITE_DEFER_COMMIT | ST_WRITE_NO_DELAY, lsn);
 }
 
@@ -549,7 +744,7 @@ int ks_elem_get(ks *k, const ks_ckey *ck, int space, const uint8_t *el, size_t e
     kbuf kk;
     kb_init(&kk);
     int rc = elem_key(&kk, ck, space, el, elen);
-    if (!rc) rc = st_db_get(k->db, NULL, kb_slice(&kk), val, vlen);
+    if (!rc) rc = get_through(k, kb_slice(&kk), val, vlen);
     kb_free(&kk);
     return rc;
 }
@@ -561,6 +756,10 @@ int ks_elem_mget(ks *k, const ks_ckey *ck, int space, size_t n, const uint8_t *c
         vlens[i] = 0;
     }
     if (n == 0) return 0;
+    if (k->txn) {
+        for (size_t i = 0; i < n; i++) statuses[i] = ks_elem_get(k, ck, space, els[i], elens[i], &vals[i], &vlens[i]);
+        return 0;
+    }
     /* every key shares the element prefix: one buffer holds them all */
     size_t plen = elem_prefix_len(ck), total = 0;
     for (size_t i = 0; i < n; i++) total += plen + elens[i];
@@ -585,8 +784,9 @@ int ks_elem_mget(ks *k, const ks_ckey *ck, int space, size_t n, const uint8_t *c
 }
 
 struct ks_elems {
-    st_iter *it;
-    kbuf prefix; /* the element-key prefix of the collection */
+    mcur m;
+    kbuf prefix; /* the element-key prefix of the collection: the lower bound */
+    kbuf upper;
     kbuf seek;
 };
 
@@ -595,66 +795,57 @@ int ks_elems_open(ks *k, const ks_ckey *ck, int space, ks_elems **out) {
     ks_elems *e = calloc(1, sizeof *e);
     if (!e) return KS_ENOMEM;
     kb_init(&e->prefix);
+    kb_init(&e->upper);
     kb_init(&e->seek);
-    kbuf hi;
-    kb_init(&hi);
     int rc = elem_key(&e->prefix, ck, space, NULL, 0);
-    if (!rc) rc = kb_put(&hi, e->prefix.p, e->prefix.len);
+    if (!rc) rc = kb_put(&e->upper, e->prefix.p, e->prefix.len);
     if (!rc) {
-        hi.len = prefix_successor(hi.p, hi.len);
-        st_read_options ro = {.lower = kb_slice(&e->prefix), .upper = kb_slice(&hi)};
-        rc = st_db_iter_new(k->db, &ro, &e->it);
+        e->upper.len = prefix_successor(e->upper.p, e->upper.len);
+        rc = mc_open(k, &e->m, kb_slice(&e->prefix), kb_slice(&e->upper));
     }
-    kb_free(&hi);
     if (rc) {
-        ks_elems_close(e);
+        kb_free(&e->prefix);
+        kb_free(&e->upper);
+        free(e);
         return rc;
     }
-    st_iter_seek_first(e->it);
+    mc_seek(&e->m, kb_slice(&e->prefix), st_slice_make(NULL, 0));
     *out = e;
     return 0;
 }
 
 void ks_elems_seek(ks_elems *e, const uint8_t *el, size_t elen) {
-    if (!elen) {
-        st_iter_seek_first(e->it);
-        return;
-    }
     e->seek.len = 0;
-    if (kb_put(&e->seek, e->prefix.p, e->prefix.len) || kb_put(&e->seek, el, elen)) {
-        /* no memory for the target: an iteration from the start still visits it, later */
-        st_iter_seek_first(e->it);
-        while (st_iter_valid(e->it)) {
-            st_slice key = st_iter_key(e->it);
-            if (bytes_cmp(key.data + e->prefix.len, key.len - e->prefix.len, el, elen) >= 0) break;
-            st_iter_next(e->it);
-        }
-        return;
-    }
-    st_iter_seek(e->it, kb_slice(&e->seek));
+    if (!elen || kb_put(&e->seek, e->prefix.p, e->prefix.len) || kb_put(&e->seek, el, elen)) e->seek.len = 0;
+    /* (no memory for the target: from the start, which still reaches it) */
+    mc_seek(&e->m, kb_slice(&e->prefix), kb_slice(&e->seek));
+    if (elen && !e->seek.len)
+        while (mc_valid(&e->m) && bytes_cmp(mc_key(&e->m).data + e->prefix.len, mc_key(&e->m).len - e->prefix.len, el, elen) < 0)
+            mc_next(&e->m);
 }
 
-bool ks_elems_valid(const ks_elems *e) { return st_iter_valid(e->it); }
-void ks_elems_next(ks_elems *e) { st_iter_next(e->it); }
+bool ks_elems_valid(const ks_elems *e) { return mc_valid(&e->m); }
+void ks_elems_next(ks_elems *e) { mc_next(&e->m); }
 
 const uint8_t *ks_elems_el(const ks_elems *e, size_t *len) {
-    st_slice key = st_iter_key(e->it);
+    st_slice key = mc_key(&e->m);
     *len = key.len - e->prefix.len;
     return key.data + e->prefix.len;
 }
 
 const uint8_t *ks_elems_val(const ks_elems *e, size_t *len) {
-    st_slice v = st_iter_value(e->it);
+    st_slice v = mc_value(&e->m);
     *len = v.len;
     return v.data;
 }
 
-int ks_elems_status(const ks_elems *e) { return st_iter_status(e->it); }
+int ks_elems_status(const ks_elems *e) { return mc_status(&e->m); }
 
 void ks_elems_close(ks_elems *e) {
     if (!e) return;
-    st_iter_free(e->it);
+    mc_close(&e->m);
     kb_free(&e->prefix);
+    kb_free(&e->upper);
     kb_free(&e->seek);
     free(e);
 }
@@ -684,10 +875,23 @@ static size_t stripes_of(ks_ns ns, size_t n, const uint8_t *const *keys, const s
     return m;
 }
 
+static int cmp_u32(const void *a, const void *b);
+
+/* Removes from the sorted stripes s[0..m) those t holds; returns how many are left. */
+static size_t drop_held(const ks_txn *t, uint32_t *s, size_t m) {
+    if (t->all) return 0;
+    size_t out = 0;
+    for (size_t i = 0; i < m; i++)
+        if (!bsearch(&s[i], t->held, t->nheld, sizeof *t->held, cmp_u32)) s[out++] = s[i];
+    return out;
+}
+
 static void lock_many(ks *k, ks_ns ns, size_t n, const uint8_t *const *keys, const size_t *klens, bool lock) {
-    if (n == 0) return;
+    if (n == 0 || (k->txn && k->txn->all)) return;
     uint32_t small[16];
     uint32_t *s = n <= 16 ? small : malloc(n * sizeof *s);
+    if (!s && k->txn) return; /* can't tell which are held; the transaction's keys are (and others
+                               * are not its business): running without them is what it can do */
     if (!s) {
         /* Without memory for the sort, fall back to every stripe in order: slow but correct. */
         for (int i = 0; i < KS_STRIPES; i++) {
@@ -697,11 +901,70 @@ static void lock_many(ks *k, ks_ns ns, size_t n, const uint8_t *const *keys, con
         return;
     }
     size_t m = stripes_of(ns, n, keys, klens, s);
+    if (k->txn) m = drop_held(k->txn, s, m); /* the transaction holds them already */
     for (size_t i = 0; i < m; i++) {
         if (lock) pthread_mutex_lock(&k->stripes[s[i]]);
         else pthread_mutex_unlock(&k->stripes[s[m - 1 - i]]);
     }
     if (s != small) free(s);
+}
+
+uint32_t ks_stripe(ks_ns ns, const uint8_t *key, size_t klen) { return stripe_of(ns, key, klen); }
+
+/* ---- transactions ------------------------------------------------------------------------------- */
+
+int ks_txn_begin(ks *k, const uint32_t *stripes, size_t n, bool all, ks **out) {
+    *out = NULL;
+    ks *t = calloc(1, sizeof *t);
+    ks_txn *x = calloc(1, sizeof *x);
+    uint32_t *held = all ? NULL : malloc((n ? n : 1) * sizeof *held);
+    int rc = t && x && (all || held) ? st_batch_new(&x->batch) : KS_ENOMEM;
+    if (rc) {
+        free(t);
+        free(x);
+        free(held);
+        return rc;
+    }
+    if (!all) {
+        memcpy(held, stripes, n * sizeof *held);
+        qsort(held, n, sizeof *held, cmp_u32);
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (m == 0 || held[m - 1] != held[i]) held[m++] = held[i];
+        n = m;
+    }
+    x->held = held;
+    x->nheld = all ? 0 : n;
+    x->all = all;
+    t->db = k->db;
+    t->stripes = k->stripes;
+    t->txn = x;
+    if (all) for (int i = 0; i < KS_STRIPES; i++) pthread_mutex_lock(&k->stripes[i]);
+    else for (size_t i = 0; i < x->nheld; i++) pthread_mutex_lock(&k->stripes[held[i]]);
+    *out = t;
+    return 0;
+}
+
+int ks_txn_commit(ks *t, uint64_t *lsn) {
+    *lsn = 0;
+    if (!st_batch_count(t->txn->batch)) return 0;
+    return st_db_write(t->db, t->txn->batch, ST_WRITE_DEFER_COMMIT | ST_WRITE_NO_DELAY, lsn);
+}
+
+void ks_txn_end(ks *t) {
+    if (!t) return;
+    ks_txn *x = t->txn;
+    if (x->all) for (int i = KS_STRIPES - 1; i >= 0; i--) pthread_mutex_unlock(&t->stripes[i]);
+    else for (size_t i = x->nheld; i-- > 0;) pthread_mutex_unlock(&t->stripes[x->held[i]]);
+    for (size_t i = 0; i < x->n; i++) {
+        free(x->ents[i].key);
+        free(x->ents[i].val);
+    }
+    free(x->ents);
+    free(x->held);
+    st_batch_free(x->batch);
+    free(x);
+    free(t);
 }
 
 void ks_lock_keys(ks *k, ks_ns ns, size_t n, const uint8_t *const *keys, const size_t *klens) {
@@ -742,12 +1005,11 @@ int ks_scan(ks *k, ks_ns ns, const uint8_t *start, size_t slen, const uint8_t *p
         lo.len = KS_META_PREFIX;
         if ((rc = kb_put(&lo, start, slen))) goto out;
     }
-    st_read_options ro = {.lower = kb_slice(&lo), .upper = kb_slice(&hi)};
-    st_iter *it;
-    if ((rc = st_db_iter_new(k->db, &ro, &it))) goto out;
+    mcur m;
+    if ((rc = mc_open(k, &m, kb_slice(&lo), kb_slice(&hi)))) goto out;
     size_t visited = 0;
-    for (st_iter_seek_first(it); st_iter_valid(it); st_iter_next(it)) {
-        st_slice ek = st_iter_key(it), ev = st_iter_value(it);
+    for (mc_seek(&m, kb_slice(&lo), st_slice_make(NULL, 0)); mc_valid(&m); mc_next(&m)) {
+        st_slice ek = mc_key(&m), ev = mc_value(&m);
         if (ek.len < KS_META_PREFIX) continue;
         const uint8_t *ukey = ek.data + KS_META_PREFIX;
         size_t ulen = ek.len - KS_META_PREFIX;
@@ -774,8 +1036,8 @@ int ks_scan(ks *k, ks_ns ns, const uint8_t *start, size_t slen, const uint8_t *p
         ks_rec_free(&rec);
         if (stop) break;
     }
-    if (!rc) rc = st_iter_status(it);
-    st_iter_free(it);
+    if (!rc) rc = mc_status(&m);
+    mc_close(&m);
 out:
     kb_free(&lo);
     kb_free(&hi);
@@ -814,21 +1076,23 @@ int ks_flush(ks *k, ks_ns ns, bool all_dbs, uint64_t *lsn) {
     if (!rc) rc = kb_put(&hi, lo.p, lo.len);
     if (rc) goto out;
     hi.len = prefix_successor(hi.p, hi.len);
-    st_read_options ro = {.lower = kb_slice(&lo), .upper = kb_slice(&hi)};
-    st_iter *it = NULL;
+    mcur m;
     st_batch *b = NULL;
-    if ((rc = st_db_iter_new(k->db, &ro, &it)) || (rc = st_batch_new(&b))) goto done;
-    for (st_iter_seek_first(it); st_iter_valid(it) && !rc; st_iter_next(it)) {
-        rc = st_batch_delete(b, st_iter_key(it));
-        if (!rc && st_batch_count(b) >= 1024) {
+    if ((rc = mc_open(k, &m, kb_slice(&lo), kb_slice(&hi)))) goto out;
+    if ((rc = st_batch_new(&b))) goto done;
+    /* in a transaction the deletes join it (after the scan: writes move the overlay under m) */
+    for (mc_seek(&m, kb_slice(&lo), st_slice_make(NULL, 0)); mc_valid(&m) && !rc; mc_next(&m)) {
+        rc = st_batch_delete(b, mc_key(&m));
+        if (!rc && !k->txn && st_batch_count(b) >= 1024) {
             rc = st_db_write(k->db, b, ST_WRITE_DEFER_COMMIT | ST_WRITE_NO_DELAY, lsn);
             st_batch_clear(b);
         }
     }
-    if (!rc) rc = st_iter_status(it);
-    if (!rc && st_batch_count(b)) rc = st_db_write(k->db, b, ST_WRITE_DEFER_COMMIT | ST_WRITE_NO_DELAY, lsn);
+    if (!rc) rc = mc_status(&m);
+    if (!rc && k->txn) rc = st_batch_foreach(b, txn_apply_op, k->txn);
+    else if (!rc && st_batch_count(b)) rc = st_db_write(k->db, b, ST_WRITE_DEFER_COMMIT | ST_WRITE_NO_DELAY, lsn);
 done:
-    st_iter_free(it);
+    mc_close(&m);
     st_batch_free(b);
 out:
     kb_free(&lo);

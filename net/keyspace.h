@@ -197,6 +197,19 @@ void ks_unlock_keys(ks *k, ks_ns ns, size_t n, const uint8_t *const *keys, const
 static inline void ks_lock(ks *k, ks_ns ns, const uint8_t *key, size_t klen) { ks_lock_keys(k, ns, 1, &key, &klen); }
 static inline void ks_unlock(ks *k, ks_ns ns, const uint8_t *key, size_t klen) { ks_unlock_keys(k, ns, 1, &key, &klen); }
 
+/* ---- transactions (MULTI/EXEC) ----------------------------------------------------------------- */
+/* A transaction is a ks handle for the command procs: it reads through to the database, keeps its
+ * writes in memory (its own reads see them: ks_lookup, ks_elem_*, ks_elems, ks_scan, ks_flush), and
+ * ks_txn_commit applies them all as one engine batch, atomically. It holds the stripe locks it was
+ * begun with for its whole life (all: every stripe), so no other command sees or changes its keys
+ * meanwhile; ks_lock_keys through it skips those. Use it from one thread; end it with ks_txn_end
+ * (commit or not), which unlocks and frees. ks_close must not run while one is open. */
+uint32_t ks_stripe(ks_ns ns, const uint8_t *key, size_t klen);
+int ks_txn_begin(ks *k, const uint32_t *stripes, size_t n, bool all, ks **txn);
+/* Writes everything as one batch; *lsn to ks_commit (0: nothing written). */
+int ks_txn_commit(ks *txn, uint64_t *lsn);
+void ks_txn_end(ks *txn); /* NULL-safe */
+
 /* ---- scans -------------------------------------------------------------------------------------- */
 
 /* Calls fn for live keys of ns in key order, starting at the first key >= start (klen 0: from the

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "watch.h"
 
 #define EXPIRE_BUDGET_MS 25  /* active expiry may use at most this much of each cron tick */
 #define EXPIRE_BATCH 200
@@ -341,6 +342,10 @@ int server_start(server *s, config *cfg, char *err, size_t errlen) {
     pthread_rwlock_init(&s->cfg_lock, NULL);
     pthread_mutex_init(&s->clients_mu, NULL);
     pthread_mutex_init(&s->slowlog_mu, NULL);
+    if (watch_reg_new(&s->watches)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     s->start_ms = server_now_ms();
     atomic_store(&s->lastsave_s, s->start_ms / 1000);
     s->main_thread = pthread_self();
@@ -466,6 +471,8 @@ int server_wait_and_stop(server *s) {
         code = 1;
     }
     s->k = NULL;
+    watch_reg_free(s->watches); /* every connection is closed: nobody watches */
+    s->watches = NULL;
     for (int i = 0; i < s->n_workers; i++) {
         ev_loop_free(s->workers[i].loop);
         ks_batch_free(s->workers[i].batch);

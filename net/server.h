@@ -61,6 +61,7 @@ struct server {
     config *cfg;                /* the configuration; runtime fields under cfg_lock */
     pthread_rwlock_t cfg_lock;
     ks *k;
+    struct watch_reg *watches;  /* WATCH (watch.h) */
     int n_workers;
     worker *workers;
     pthread_t main_thread;

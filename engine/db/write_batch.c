@@ -84,3 +84,19 @@ bad:
     return st_err(ST_ECORRUPT, "malformed write batch (seq %llu, operation %u of %u)", (unsigned long long)seq,
                   n, count);
 }
+
+typedef struct foreach_ctx {
+    st_batch_op_fn fn;
+    void *arg;
+} foreach_ctx;
+
+static int foreach_op(void *arg, uint64_t seq, int kind, st_slice key, st_slice value) {
+    (void)seq;
+    foreach_ctx *c = arg;
+    return c->fn(c->arg, kind == ST_KIND_DEL, key, kind == ST_KIND_DEL ? (st_slice){0} : value);
+}
+
+int st_batch_foreach(const st_batch *b, st_batch_op_fn fn, void *arg) {
+    foreach_ctx c = {fn, arg};
+    return st_batch_iterate(st_buf_slice(&b->rep), foreach_op, &c);
+}

@@ -81,6 +81,10 @@ int st_batch_put(st_batch *b, st_slice key, st_slice value);
 int st_batch_delete(st_batch *b, st_slice key);
 uint32_t st_batch_count(const st_batch *b);
 size_t st_batch_bytes(const st_batch *b);
+/* Calls fn for every operation of b in order (value is empty for a delete), stopping at the first
+ * non-zero return, which it returns; 0 otherwise. The views are valid during the call. */
+typedef int (*st_batch_op_fn)(void *arg, bool is_delete, st_slice key, st_slice value);
+int st_batch_foreach(const st_batch *b, st_batch_op_fn fn, void *arg);
 
 /* ---- reads --------------------------------------------------------------------------------- */
 

@@ -1,0 +1,273 @@
+/* cmd_multi.c -- MULTI, EXEC, DISCARD, WATCH, UNWATCH with Redis 7.0's replies.
+ *
+ * MULTI queues copies of the commands that follow (dispatch checks each first: an unknown
+ * command, a wrong arity or missing authentication is answered and flags the transaction, and
+ * EXEC then answers EXECABORT). EXEC runs the queue as one transaction of the keyspace
+ * (ks_txn_begin): it first takes the stripe locks of every key the queued commands name and of
+ * every watched key (all stripes when a command's keys cannot be told from its arguments, or the
+ * queue changes database), then checks WATCH (a watched key written since, or expired since), then
+ * runs the commands against the transaction, whose reads see its own writes, and commits their
+ * writes as one engine batch: other clients see all of it or none of it, and after a crash it is
+ * all there or not at all. Errors of single commands inside EXEC are their replies, as in Redis;
+ * a failed commit replaces the whole reply with one error (nothing was applied).
+ *
+ * Blocking commands run inside EXEC as their non-blocking forms (Redis does the same). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "conn.h"
+#include "server.h"
+#include "watch.h"
+
+/* One queued command: argv views into `bytes`, all in one allocation. */
+typedef struct queued_cmd {
+    const cmd_spec *spec;
+    size_t argc;
+    const uint8_t **argv;
+    size_t *argvlen;
+    uint8_t *bytes;
+} queued_cmd;
+
+static queued_cmd *queued_copy(const cmd_ctx *x) {
+    size_t total = 0;
+    for (size_t i = 0; i < x->argc; i++) total += x->argvlen[i];
+    queued_cmd *q = malloc(sizeof *q + x->argc * (sizeof *q->argv + sizeof *q->argvlen) + total + 1);
+    if (!q) return NULL;
+    q->spec = x->spec;
+    q->argc = x->argc;
+    q->argv = (const uint8_t **)(q + 1);
+    q->argvlen = (size_t *)(q->argv + x->argc);
+    q->bytes = (uint8_t *)(q->argvlen + x->argc);
+    size_t off = 0;
+    for (size_t i = 0; i < x->argc; i++) {
+        if (x->argvlen[i]) memcpy(q->bytes + off, x->argv[i], x->argvlen[i]);
+        q->argv[i] = q->bytes + off;
+        q->argvlen[i] = x->argvlen[i];
+        off += x->argvlen[i];
+    }
+    return q;
+}
+
+static void drop_queue(conn *c) {
+    for (size_t i = 0; i < c->nqueue; i++) free(c->queue[i]);
+    free(c->queue);
+    c->queue = NULL;
+    c->nqueue = c->queue_cap = 0;
+    c->in_multi = false;
+    c->multi_error = false;
+}
+
+void multi_reset(conn *c) {
+    drop_queue(c);
+    watch_unwatch_all(c->w->srv->watches, c);
+}
+
+bool multi_queues(const conn *c, const cmd_spec *spec) {
+    (void)c;
+    return spec->proc != cmd_exec && spec->proc != cmd_discard && spec->proc != cmd_multi &&
+           spec->proc != cmd_watch && spec->proc != cmd_quit;
+}
+
+void multi_queue(cmd_ctx *x) {
+    conn *c = x->c;
+    queued_cmd *q = queued_copy(x);
+    if (q && c->nqueue == c->queue_cap) {
+        size_t cap = c->queue_cap ? c->queue_cap * 2 : 8;
+        queued_cmd **p = realloc(c->queue, cap * sizeof *p);
+        if (p) {
+            c->queue = p;
+            c->queue_cap = cap;
+        }
+    }
+    if (!q || c->nqueue == c->queue_cap) {
+        free(q);
+        c->multi_error = true;
+        cmd_reply_ks_error(x, KS_ENOMEM);
+        return;
+    }
+    c->queue[c->nqueue++] = q;
+    reply_shared(x->rb, REPLY_SH_QUEUED);
+}
+
+void cmd_multi(cmd_ctx *x) {
+    if (x->c->in_multi) {
+        reply_error(x->rb, "ERR MULTI calls can not be nested");
+        return;
+    }
+    x->c->in_multi = true;
+    reply_shared(x->rb, REPLY_SH_OK);
+}
+
+void cmd_discard(cmd_ctx *x) {
+    if (!x->c->in_multi) {
+        reply_error(x->rb, "ERR DISCARD without MULTI");
+        return;
+    }
+    multi_reset(x->c);
+    reply_shared(x->rb, REPLY_SH_OK);
+}
+
+void cmd_watch(cmd_ctx *x) {
+    if (x->c->in_multi) {
+        reply_error(x->rb, "ERR WATCH inside MULTI is not allowed");
+        return;
+    }
+    for (size_t i = 1; i < x->argc; i++) {
+        ks_rec r;
+        int rc = ks_lookup(x->k, x->ns, x->argv[i], x->argvlen[i], x->now_ms, &r);
+        int64_t expire = rc == 0 ? r.expire_ms : 0;
+        if (rc == 0) ks_rec_free(&r);
+        else if (rc != KS_ENOTFOUND) {
+            cmd_reply_ks_error(x, rc);
+            return;
+        }
+        if ((rc = watch_add(x->srv->watches, x->c, x->ns, x->argv[i], x->argvlen[i], expire))) {
+            cmd_reply_ks_error(x, rc);
+            return;
+        }
+    }
+    reply_shared(x->rb, REPLY_SH_OK);
+}
+
+void cmd_unwatch(cmd_ctx *x) {
+    watch_unwatch_all(x->srv->watches, x->c);
+    reply_shared(x->rb, REPLY_SH_OK);
+}
+
+/* ---- EXEC --------------------------------------------------------------------------------------------- */
+
+typedef struct stripe_set {
+    uint32_t *s;
+    size_t n, cap;
+    bool all;
+    bool nomem;
+} stripe_set;
+
+static void stripe_add(stripe_set *set, ks_ns ns, const uint8_t *key, size_t klen) {
+    if (set->all || set->nomem) return;
+    if (set->n == set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 32;
+        uint32_t *p = realloc(set->s, cap * sizeof *p);
+        if (!p) {
+            set->nomem = true;
+            return;
+        }
+        set->s = p;
+        set->cap = cap;
+    }
+    set->s[set->n++] = ks_stripe(ns, key, klen);
+}
+
+static int add_watched(void *arg, ks_ns ns, const uint8_t *key, size_t klen, int64_t expire_ms) {
+    (void)expire_ms;
+    stripe_add(arg, ns, key, klen);
+    return 0;
+}
+
+/* The stripes EXEC locks: the queued commands' keys and the watched ones. */
+static void exec_stripes(cmd_ctx *x, stripe_set *set) {
+    conn *c = x->c;
+    for (size_t i = 0; i < c->nqueue && !set->all; i++) {
+        const queued_cmd *q = c->queue[i];
+        if (q->spec->proc == cmd_select || q->spec->proc == cmd_flushdb || q->spec->proc == cmd_flushall) {
+            set->all = true; /* another database, or every key of one */
+            break;
+        }
+        size_t small[16];
+        size_t n = cmd_key_positions(q->spec, q->argc, q->argv, q->argvlen, small, 16);
+        if (n > 16) {
+            size_t *pos = malloc(n * sizeof *pos);
+            if (!pos) {
+                set->all = true;
+                break;
+            }
+            cmd_key_positions(q->spec, q->argc, q->argv, q->argvlen, pos, n);
+            for (size_t j = 0; j < n; j++) stripe_add(set, x->ns, q->argv[pos[j]], q->argvlen[pos[j]]);
+            free(pos);
+        } else {
+            for (size_t j = 0; j < n; j++) stripe_add(set, x->ns, q->argv[small[j]], q->argvlen[small[j]]);
+        }
+    }
+    watch_each(x->srv->watches, c, add_watched, set);
+    if (set->nomem) set->all = true;
+}
+
+typedef struct expiry_check {
+    ks *t;
+    int64_t now_ms;
+    bool expired;
+} expiry_check;
+
+/* Redis 7.0's isWatchedKeyExpired: a watched key that had a TTL and is past it now counts as
+ * changed, even though nothing wrote it. */
+static int check_expired(void *arg, ks_ns ns, const uint8_t *key, size_t klen, int64_t expire_ms) {
+    (void)ns;
+    (void)key;
+    (void)klen;
+    expiry_check *e = arg;
+    if (expire_ms && expire_ms <= e->now_ms) e->expired = true;
+    return e->expired;
+}
+
+void cmd_exec(cmd_ctx *x) {
+    conn *c = x->c;
+    if (!c->in_multi) {
+        reply_error(x->rb, "ERR EXEC without MULTI");
+        return;
+    }
+    if (c->multi_error) {
+        multi_reset(c);
+        reply_shared(x->rb, REPLY_SH_EXECABORT);
+        return;
+    }
+    stripe_set set = {0};
+    exec_stripes(x, &set);
+    ks *t = NULL;
+    int rc = ks_txn_begin(x->k, set.s, set.n, set.all, &t);
+    free(set.s);
+    if (rc) {
+        multi_reset(c);
+        cmd_reply_ks_error(x, rc);
+        return;
+    }
+    /* WATCH, now that no writer of a watched key can run (watch.h) */
+    expiry_check ec = {t, x->now_ms, false};
+    watch_each(x->srv->watches, c, check_expired, &ec);
+    if (watch_dirty(c) || ec.expired) {
+        ks_txn_end(t);
+        multi_reset(c);
+        reply_null_array(x->rb);
+        return;
+    }
+    reply_buf out;
+    reply_buf_init(&out, x->rb->proto);
+    reply_array_header(&out, c->nqueue);
+    for (size_t i = 0; i < c->nqueue; i++) {
+        const queued_cmd *q = c->queue[i];
+        cmd_ctx y = {
+            .srv = x->srv,
+            .c = c,
+            .rb = &out,
+            .k = t,
+            .ns = {c->tenant, (uint8_t)atomic_load(&c->db)}, /* SELECT inside the queue moves it */
+            .argc = q->argc,
+            .argv = q->argv,
+            .argvlen = q->argvlen,
+            .now_ms = x->now_ms,
+            .spec = q->spec,
+        };
+        q->spec->proc(&y);
+    }
+    uint64_t lsn = 0;
+    rc = out.failed ? KS_ENOMEM : ks_txn_commit(t, &lsn);
+    ks_txn_end(t);
+    multi_reset(c);
+    if (rc) {
+        cmd_reply_ks_error(x, rc);
+    } else {
+        if (lsn > x->lsn) x->lsn = lsn;
+        reply_raw(x->rb, out.data, out.len);
+    }
+    reply_buf_destroy(&out);
+}
