@@ -29,6 +29,7 @@ typedef struct cmd_ctx {
     const size_t *argvlen;
     int64_t now_ms;         /* wall clock at dispatch, ms: one "now" per command, as Redis */
     const struct cmd_spec *spec; /* the command running (NULL in unit tests that call procs) */
+    bool in_exec;           /* run by EXEC: blocking commands do not block */
     uint64_t lsn;           /* out: largest lsn this command wrote (0: none) */
 } cmd_ctx;
 
@@ -106,6 +107,14 @@ void cmd_coll_scan(cmd_ctx *x, int type, cmd_scan_emit *emit);
 size_t cmd_key_positions(const cmd_spec *s, size_t argc, const uint8_t *const *argv, const size_t *argvlen,
                          size_t *pos, size_t max);
 
+/* Blocking commands: true when the command may wait now (not inside EXEC, deadline not passed):
+ * then the caller registers and the connection parks after the proc returns (block.h). The
+ * first call of a command sets its deadline from timeout_ms (0: none); reruns keep it. Call
+ * holding the keys' locks. false: answer as on a timeout. */
+bool cmd_block(cmd_ctx *x, long long timeout_ms, size_t n, const uint8_t *const *keys, const size_t *klens);
+/* Redis's timeout argument (seconds, a float): false after replying its error. */
+bool cmd_arg_timeout(cmd_ctx *x, size_t i, long long *ms);
+
 /* ---- transactions (cmd_multi.c) ----------------------------------------------------------------- */
 
 /* In MULTI, dispatch hands every command but EXEC, DISCARD, MULTI, WATCH and QUIT here: it is
@@ -149,7 +158,8 @@ CMD_DECLARE(sdiffstore); CMD_DECLARE(sintercard); CMD_DECLARE(sscan);
 CMD_DECLARE(lpush); CMD_DECLARE(rpush); CMD_DECLARE(lpushx); CMD_DECLARE(rpushx); CMD_DECLARE(lpop);
 CMD_DECLARE(rpop); CMD_DECLARE(llen); CMD_DECLARE(lindex); CMD_DECLARE(lrange); CMD_DECLARE(lset);
 CMD_DECLARE(ltrim); CMD_DECLARE(linsert); CMD_DECLARE(lrem); CMD_DECLARE(lpos); CMD_DECLARE(lmove);
-CMD_DECLARE(rpoplpush); CMD_DECLARE(lmpop);
+CMD_DECLARE(rpoplpush); CMD_DECLARE(lmpop); CMD_DECLARE(blpop); CMD_DECLARE(brpop);
+CMD_DECLARE(blmove); CMD_DECLARE(brpoplpush); CMD_DECLARE(blmpop);
 /* cmd_server.c */
 CMD_DECLARE(ping); CMD_DECLARE(echo); CMD_DECLARE(quit); CMD_DECLARE(hello); CMD_DECLARE(auth);
 CMD_DECLARE(select); CMD_DECLARE(dbsize); CMD_DECLARE(flushdb); CMD_DECLARE(flushall);

@@ -5,11 +5,14 @@
  * The scan cursor of a collection is a cursor.h token "klen u32 BE | key | element": the element
  * to resume at, bound to its key, so a cursor of another key (or another namespace) is "ERR invalid
  * cursor" rather than a silent jump. */
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "block.h"
 #include "cmd.h"
+#include "conn.h"
 #include "cursor.h"
 #include "glob.h"
 #include "server.h"
@@ -304,4 +307,35 @@ int cmd_coll_random(ks_elems *it, uint64_t size, uint64_t count, bool uniq, cmd_
         return ks_elems_status(it);
     }
     return random_picks(it, size, count, uniq, emit, arg, emitted);
+}
+
+/* ---- blocking commands -------------------------------------------------------------------------- */
+
+bool cmd_block(cmd_ctx *x, long long timeout_ms, size_t n, const uint8_t *const *keys, const size_t *klens) {
+    conn *c = x->c;
+    if (!c || !x->srv || x->in_exec || c->block_timed_out) return false;
+    if (!c->block_started) {
+        c->block_started = true;
+        c->block_deadline = timeout_ms ? ev_now_ms() + timeout_ms : 0;
+    }
+    if (block_add(x->srv->blocks, c, x->ns, n, keys, klens)) return false; /* no memory: as a timeout */
+    c->block_request = true;
+    return true;
+}
+
+/* Redis 7.0's getTimeoutFromObjectOrReply in seconds: a long double times 1000, truncated; what
+ * does not fit (inf, 1e20) came out negative on Redis's x86 builds, and is "negative" here too. */
+bool cmd_arg_timeout(cmd_ctx *x, size_t i, long long *ms) {
+    long double t;
+    if (!resp_str_to_ld(x->argv[i], x->argvlen[i], &t)) {
+        reply_error(x->rb, "ERR timeout is not a float or out of range");
+        return false;
+    }
+    long double v = t * 1000.0L;
+    if (v < 0 || v >= (long double)LLONG_MAX || v != v) {
+        reply_error(x->rb, "ERR timeout is negative");
+        return false;
+    }
+    *ms = (long long)v;
+    return true;
 }

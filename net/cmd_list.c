@@ -6,12 +6,15 @@
  * Pushes and pops move head or tail by one per item (O(1) each, plus the engine's log n); LINDEX,
  * LSET and LRANGE seek straight to an index. LINSERT and LREM keep L1 by shifting the items on the
  * shorter side of the change, LTRIM deletes the items it cuts: those are O(n) in what they move,
- * as Redis's are. Every command holds its keys' stripe locks throughout (K3). */
+ * as Redis's are. Every command holds its keys' stripe locks throughout (K3).
+ * Blocking forms (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP) pop at once when they can; otherwise they
+ * register for their keys under those locks and the connection waits (block.h), never the worker. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
+#include "conn.h"
 #include "strutil.h"
 
 enum { LEFT = 0, RIGHT = 1 };
@@ -119,6 +122,25 @@ static int list_range_rev(cmd_ctx *x, const list_ref *l, uint64_t from, uint64_t
 /* The list at key: 1 found, 0 missing, -1 replied. */
 static int lookup_list(cmd_ctx *x, const uint8_t *key, size_t klen, bool read, ks_coll *c) {
     return cmd_coll_lookup(x, key, klen, KS_LIST, read, c);
+}
+
+/* A blocking command running again after a wake-up (block.h): as in Redis, a key that now holds
+ * another type is not an error but "nothing to pop yet". */
+static bool rerun(const cmd_ctx *x) { return x->c && x->c->block_started && !x->in_exec; }
+
+static int lookup_ready(cmd_ctx *x, const uint8_t *key, size_t klen, ks_coll *c) {
+    if (!rerun(x)) return lookup_list(x, key, klen, false, c);
+    ks_rec r;
+    int rc = ks_lookup(x->k, x->ns, key, klen, x->now_ms, &r);
+    if (rc == KS_ENOTFOUND) return 0;
+    if (rc) {
+        cmd_reply_ks_error(x, rc);
+        return -1;
+    }
+    rc = r.type == KS_LIST ? ks_rec_coll(&r, c) : 1;
+    ks_rec_free(&r);
+    if (rc < 0) cmd_reply_ks_error(x, rc);
+    return rc < 0 ? -1 : rc == 0;
 }
 
 /* Redis's list range normalisation (LRANGE, LTRIM): false when the range is empty. */
@@ -712,15 +734,23 @@ static bool same_bytes(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 
 /* Pops one item at `from` of argv[1] and pushes it at `to` of argv[2] (Redis's lmoveGenericCommand:
  * a missing source is nil before the destination's type is looked at). */
-static void move_generic(cmd_ctx *x, int from, int to) {
+static void move_generic(cmd_ctx *x, int from, int to, bool blocking, long long timeout_ms) {
     const uint8_t *keys[2] = {x->argv[1], x->argv[2]};
     size_t lens[2] = {x->argvlen[1], x->argvlen[2]};
     bool same = same_bytes(keys[0], lens[0], keys[1], lens[1]);
+    if (blocking && rerun(x) && x->c->block_timed_out) {
+        reply_null_array(x->rb);
+        return;
+    }
     ks_lock_keys(x->k, x->ns, 2, keys, lens);
     ks_coll sc, dc;
     one_item v = {0};
-    int found = lookup_list(x, keys[0], lens[0], false, &sc);
-    if (found == 0) reply_null(x->rb);
+    int found = blocking ? lookup_ready(x, keys[0], lens[0], &sc) : lookup_list(x, keys[0], lens[0], false, &sc);
+    if (found == 0 && !(blocking && cmd_block(x, timeout_ms, 1, keys, lens))) {
+        /* Redis: nil in MULTI (and for the plain forms), a null array on a timeout */
+        if (blocking && !x->in_exec) reply_null_array(x->rb);
+        else reply_null(x->rb);
+    }
     if (found <= 0) goto out;
     int dfound = same ? 1 : lookup_list(x, keys[1], lens[1], false, &dc);
     if (dfound < 0) goto out;
@@ -754,26 +784,87 @@ out:
 
 void cmd_lmove(cmd_ctx *x) {
     int from, to;
-    if (parse_side(x, 3, &from) && parse_side(x, 4, &to)) move_generic(x, from, to);
+    if (parse_side(x, 3, &from) && parse_side(x, 4, &to)) move_generic(x, from, to, false, 0);
 }
 
-void cmd_rpoplpush(cmd_ctx *x) { move_generic(x, RIGHT, LEFT); }
+void cmd_rpoplpush(cmd_ctx *x) { move_generic(x, RIGHT, LEFT, false, 0); }
 
-/* LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count] */
-void cmd_lmpop(cmd_ctx *x) {
+void cmd_blmove(cmd_ctx *x) {
+    int from, to;
+    long long ms;
+    if (parse_side(x, 3, &from) && parse_side(x, 4, &to) && cmd_arg_timeout(x, 5, &ms)) move_generic(x, from, to, true, ms);
+}
+
+void cmd_brpoplpush(cmd_ctx *x) {
+    long long ms;
+    if (cmd_arg_timeout(x, 3, &ms)) move_generic(x, RIGHT, LEFT, true, ms);
+}
+
+/* Pops from the first non-empty list of keys[0..n) (WRONGTYPE at the first key of another type):
+ * up to count items, replied as [key, [items]] (mpop) or [key, item] (BLPOP's shape); when all are
+ * empty, blocks (blocking) or replies a null array. Holds every key's lock. */
+static void pop_first(cmd_ctx *x, const uint8_t *const *keys, const size_t *lens, size_t n, int where, uint64_t count,
+                      bool mpop, bool blocking, long long timeout_ms) {
+    if (blocking && rerun(x) && x->c->block_timed_out) { /* Redis answers a timeout without looking */
+        reply_null_array(x->rb);
+        return;
+    }
+    ks_lock_keys(x->k, x->ns, n, keys, lens);
+    reply_buf items;
+    reply_buf_init(&items, x->rb->proto);
+    bool done = false;
+    for (size_t i = 0; i < n && !done; i++) {
+        ks_coll c;
+        int found = blocking ? lookup_ready(x, keys[i], lens[i], &c) : lookup_list(x, keys[i], lens[i], false, &c);
+        if (found < 0) {
+            done = true;
+            break;
+        }
+        if (!found) continue;
+        done = true;
+        list_ref l = list_at(x, keys[i], lens[i], &c);
+        ks_batch *b = cmd_batch(x);
+        uint64_t got = 0;
+        int rc = pop_items(x, b, &l, where, count, &items, &got);
+        if (!rc) rc = cmd_batch_coll(x, b, keys[i], lens[i], &l.c);
+        if (rc) {
+            cmd_reply_ks_error(x, rc);
+        } else if (cmd_write(x, b)) {
+            reply_array_header(x->rb, 2);
+            reply_bulk(x->rb, keys[i], lens[i]);
+            if (mpop) reply_array_header(x->rb, got);
+            reply_raw(x->rb, items.data, items.len);
+        }
+    }
+    if (!done && !(blocking && cmd_block(x, timeout_ms, n, keys, lens))) reply_null_array(x->rb);
+    reply_buf_destroy(&items);
+    ks_unlock_keys(x->k, x->ns, n, keys, lens);
+}
+
+/* BLPOP / BRPOP key [key ...] timeout */
+static void bpop_generic(cmd_ctx *x, int where) {
+    long long ms;
+    if (cmd_arg_timeout(x, x->argc - 1, &ms)) pop_first(x, x->argv + 1, x->argvlen + 1, x->argc - 2, where, 1, false, true, ms);
+}
+
+void cmd_blpop(cmd_ctx *x) { bpop_generic(x, LEFT); }
+void cmd_brpop(cmd_ctx *x) { bpop_generic(x, RIGHT); }
+
+/* [B]LMPOP [timeout] numkeys key [key ...] LEFT|RIGHT [COUNT count]: numkeys at argv[nk]. */
+static void mpop_generic(cmd_ctx *x, size_t nk, bool blocking) {
     long long numkeys, count = -1;
-    if (!resp_str_to_ll(x->argv[1], x->argvlen[1], &numkeys) || numkeys < 1) {
+    if (!resp_str_to_ll(x->argv[nk], x->argvlen[nk], &numkeys) || numkeys < 1) {
         reply_error(x->rb, "ERR numkeys should be greater than 0");
         return;
     }
-    if ((unsigned long long)numkeys >= x->argc - 2) {
+    if ((unsigned long long)numkeys >= x->argc - nk - 1) {
         reply_shared(x->rb, REPLY_SH_SYNTAX);
         return;
     }
-    size_t where_idx = 2 + (size_t)numkeys;
+    size_t where_idx = nk + 1 + (size_t)numkeys;
     int where;
     if (!parse_side(x, where_idx, &where)) return;
-    for (size_t j = where_idx + 1; j < x->argc; j++) {
+    for (size_t j = where_idx + 1; j < x->argc; j++) { /* options */
         if (count == -1 && cmd_arg_is(x, j, "count") && j + 1 < x->argc) {
             j++;
             if (!resp_str_to_ll(x->argv[j], x->argvlen[j], &count) || count < 1) {
@@ -786,36 +877,10 @@ void cmd_lmpop(cmd_ctx *x) {
         }
     }
     if (count == -1) count = 1;
-    const uint8_t *const *keys = x->argv + 2;
-    const size_t *lens = x->argvlen + 2;
-    ks_lock_keys(x->k, x->ns, (size_t)numkeys, keys, lens);
-    reply_buf items;
-    reply_buf_init(&items, x->rb->proto);
-    bool done = false;
-    for (size_t i = 0; i < (size_t)numkeys && !done; i++) {
-        ks_coll c;
-        int found = lookup_list(x, keys[i], lens[i], false, &c);
-        if (found < 0) {
-            done = true;
-            break;
-        }
-        if (!found) continue;
-        done = true;
-        list_ref l = list_at(x, keys[i], lens[i], &c);
-        ks_batch *b = cmd_batch(x);
-        uint64_t n = 0;
-        int rc = pop_items(x, b, &l, where, (uint64_t)count, &items, &n);
-        if (!rc) rc = cmd_batch_coll(x, b, keys[i], lens[i], &l.c);
-        if (rc) {
-            cmd_reply_ks_error(x, rc);
-        } else if (cmd_write(x, b)) {
-            reply_array_header(x->rb, 2);
-            reply_bulk(x->rb, keys[i], lens[i]);
-            reply_array_header(x->rb, n);
-            reply_raw(x->rb, items.data, items.len);
-        }
-    }
-    if (!done) reply_null_array(x->rb);
-    reply_buf_destroy(&items);
-    ks_unlock_keys(x->k, x->ns, (size_t)numkeys, keys, lens);
+    long long ms = 0;
+    if (blocking && !cmd_arg_timeout(x, 1, &ms)) return;
+    pop_first(x, x->argv + nk + 1, x->argvlen + nk + 1, (size_t)numkeys, where, (uint64_t)count, true, blocking, ms);
 }
+
+void cmd_lmpop(cmd_ctx *x) { mpop_generic(x, 1, false); }
+void cmd_blmpop(cmd_ctx *x) { mpop_generic(x, 2, true); }

@@ -256,6 +256,7 @@ void cmd_exec(cmd_ctx *x) {
             .argvlen = q->argvlen,
             .now_ms = x->now_ms,
             .spec = q->spec,
+            .in_exec = true,
         };
         q->spec->proc(&y);
     }

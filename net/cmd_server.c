@@ -198,19 +198,30 @@ void cmd_dbsize(cmd_ctx *x) {
     else reply_int(x->rb, (long long)n);
 }
 
+static bool key_exists(void *arg, ks_ns ns, const uint8_t *key, size_t klen) {
+    cmd_ctx *x = arg;
+    ks_rec r;
+    int rc = ks_lookup(x->k, ns, key, klen, x->now_ms, &r);
+    if (rc == 0) ks_rec_free(&r);
+    return rc != KS_ENOTFOUND; /* an error counts as "maybe": touched */
+}
+
 static void flush(cmd_ctx *x, bool all) {
     if (x->argc > 2 || (x->argc == 2 && !cmd_arg_is(x, 1, "async") && !cmd_arg_is(x, 1, "sync"))) {
         reply_shared(x->rb, REPLY_SH_SYNTAX);
         return;
     }
     uint64_t lsn = 0;
+    /* every stripe: no EXEC checks its WATCH between the touch and the deletes (watch.h) */
+    ks_lock_all(x->k);
+    if (x->srv) watch_touch_ns(x->srv->watches, x->ns, all, key_exists, x);
     int rc = ks_flush(x->k, x->ns, all, &lsn);
+    ks_unlock_all(x->k);
     if (rc) {
         cmd_reply_ks_error(x, rc);
         return;
     }
     if (lsn > x->lsn) x->lsn = lsn;
-    if (x->srv) watch_touch_ns(x->srv->watches, x->ns, all);
     reply_shared(x->rb, REPLY_SH_OK);
 }
 

@@ -10,6 +10,7 @@
 #include "conn.h"
 #include "server.h"
 #include "strutil.h"
+#include "block.h"
 #include "watch.h"
 
 #define W CMD_WRITE
@@ -94,6 +95,11 @@ static cmd_spec table[] = {
     {"lpos", cmd_lpos, -3, R, 1, 1, 1, "list", "Returns the index of matching elements in a list."},
     {"lmove", cmd_lmove, 5, W, 1, 2, 1, "list", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved."},
     {"rpoplpush", cmd_rpoplpush, 3, W, 1, 2, 1, "list", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped."},
+    {"blpop", cmd_blpop, -3, W, 1, -2, 1, "list", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."},
+    {"brpop", cmd_brpop, -3, W, 1, -2, 1, "list", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."},
+    {"blmove", cmd_blmove, 6, W, 1, 2, 1, "list", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved."},
+    {"brpoplpush", cmd_brpoplpush, 4, W, 1, 2, 1, "list", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped."},
+    {"blmpop", cmd_blmpop, -5, W, 0, 0, 0, "list", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped."},
     {"lmpop", cmd_lmpop, -4, W, 0, 0, 0, "list", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped."},
 
     {"sadd", cmd_sadd, -3, W | F, 1, 1, 1, "set", "Adds one or more members to a set. Creates the key if it doesn't exist."},
@@ -211,19 +217,22 @@ void cmd_reply_ks_error(cmd_ctx *x, int rc) {
     }
 }
 
-/* WATCH: the written keys' watchers become dirty while the proc still holds the keys' locks
- * (watch.h). A command whose keys cannot be told touches the whole database. */
+/* WATCH and blocked clients: the written keys' watchers become dirty, and clients blocked on them
+ * are woken, while the proc still holds the keys' locks (watch.h, block.h). */
 static void touch_watchers(cmd_ctx *x) {
     if (!x->srv || !x->spec) return;
     size_t small[16];
     size_t n = cmd_key_positions(x->spec, x->argc, x->argv, x->argvlen, small, 16);
     size_t *pos = n <= 16 ? small : malloc(n * sizeof *pos);
     if (!pos) { /* no memory to list them: every key of the database counts as touched */
-        watch_touch_ns(x->srv->watches, x->ns, false);
+        watch_touch_ns(x->srv->watches, x->ns, false, NULL, NULL);
         return;
     }
     if (pos != small) cmd_key_positions(x->spec, x->argc, x->argv, x->argvlen, pos, n);
-    for (size_t i = 0; i < n; i++) watch_touch(x->srv->watches, x->ns, x->argv[pos[i]], x->argvlen[pos[i]]);
+    for (size_t i = 0; i < n; i++) {
+        watch_touch(x->srv->watches, x->ns, x->argv[pos[i]], x->argvlen[pos[i]]);
+        block_signal(x->srv->blocks, x->ns, x->argv[pos[i]], x->argvlen[pos[i]]);
+    }
     if (pos != small) free(pos);
 }
 
@@ -242,12 +251,14 @@ bool cmd_write(cmd_ctx *x, ks_batch *b) {
 size_t cmd_key_positions(const cmd_spec *s, size_t argc, const uint8_t *const *argv, const size_t *argvlen,
                          size_t *pos, size_t max) {
     size_t first, last, step = 1;
-    if (!strcmp(s->name, "lmpop") || !strcmp(s->name, "sintercard")) {
+    size_t nki = !strcmp(s->name, "lmpop") || !strcmp(s->name, "sintercard") ? 1 : !strcmp(s->name, "blmpop") ? 2 : 0;
+    if (nki) { /* numkeys at argv[nki], the keys after it */
         long long nk;
-        if (argc < 2 || !resp_str_to_ll(argv[1], argvlen[1], &nk) || nk < 1 || (unsigned long long)nk > argc - 2)
+        if (argc < nki + 1 || !resp_str_to_ll(argv[nki], argvlen[nki], &nk) || nk < 1 ||
+            (unsigned long long)nk > argc - nki - 1)
             return 0; /* the command rejects its arguments: no key */
-        first = 2;
-        last = 1 + (size_t)nk;
+        first = nki + 1;
+        last = nki + (size_t)nk;
     } else {
         if (s->first_key <= 0) return 0;
         first = (size_t)s->first_key;

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "block.h"
 #include "cmd.h"
 
 #define READ_CHUNK (16u << 10)
@@ -77,7 +78,9 @@ void conn_close(conn *c) {
     worker *w = c->w;
     server *s = w->srv;
     multi_reset(c);
-    if (c->paused) ev_timer_del(w->loop, c->pause_timer);
+    if (c->blocked) block_remove(s->blocks, c);
+    if (c->block_timer > 0) ev_timer_del(w->loop, c->block_timer);
+    if (c->paused && c->pause_timer > 0) ev_timer_del(w->loop, c->pause_timer);
     ev_del(w->loop, c->fd, EV_READABLE | EV_WRITABLE);
     close(c->fd);
     if (c->in_pending) {
@@ -253,6 +256,56 @@ static void prefetch_gets(conn *c) {
     if (n >= 2) ks_prefetch(c->w->srv->k, (ks_ns){c->tenant, (uint8_t)c->db}, n, keys, klens);
 }
 
+/* ---- blocking commands (block.h) ----------------------------------------------------------------- */
+
+static long long block_timeout(ev_loop *loop, long long id, void *arg) {
+    (void)loop;
+    (void)id;
+    conn *c = arg;
+    c->block_timer = 0;
+    conn_unblock(c, true);
+    return EV_NOMORE;
+}
+
+/* The proc registered c (block_add) and asked to wait: the command stays parked, as a paced
+ * write does, with reading off, until a wake task or its deadline runs it again. */
+static void park_blocked(conn *c, const resp_argv *a, size_t used) {
+    c->block_request = false;
+    c->blocked = true;
+    c->paused = true;
+    c->pause_timer = 0;
+    c->parked = *a;
+    c->parked_used = used;
+    c->parked_paid = true;
+    ev_del(c->w->loop, c->fd, EV_READABLE);
+    if (c->block_deadline && !c->block_timer) {
+        long long id = ev_timer_add_at(c->w->loop, c->block_deadline, block_timeout, c);
+        c->block_timer = id > 0 ? id : 0; /* no memory for a timer: it waits for a key only */
+    }
+}
+
+/* The blocking command answered: its deadline is over. */
+static void block_finish(conn *c) {
+    if (c->block_timer > 0) ev_timer_del(c->w->loop, c->block_timer);
+    c->block_timer = 0;
+    c->block_started = c->block_timed_out = false;
+    c->block_deadline = 0;
+}
+
+void conn_unblock(conn *c, bool timed_out) {
+    atomic_store(&c->wake_posted, false);
+    if (!c->blocked) return;
+    block_remove(c->w->srv->blocks, c);
+    c->blocked = false;
+    c->paused = false;
+    if (timed_out) c->block_timed_out = true;
+    if (ev_add(c->w->loop, c->fd, EV_READABLE, on_readable, c) < 0) {
+        conn_close(c);
+        return;
+    }
+    process_input(c);
+}
+
 /* Runs every complete request in the input buffer; procs never close the connection, they set
  * close_after_reply (QUIT), which stops the pipeline here. A paused connection runs nothing until
  * its timer resumes it with the parked request first. */
@@ -279,6 +332,11 @@ static void process_input(conn *c) {
             const cmd_spec *spec = cmd_lookup(a.argv[0], a.argvlen[0]);
             if (!paid && pace_write(c, &a, used, spec)) break;
             dispatch(c, &a, spec);
+            if (c->block_request) {
+                park_blocked(c, &a, used);
+                break;
+            }
+            if (c->block_started) block_finish(c);
             c->in_r += used;
             continue;
         }

@@ -51,7 +51,20 @@ struct conn {
     size_t nqueue, queue_cap;
     struct watch_ent *watching;
     _Atomic bool watch_dirty;
+    /* blocking commands (block.h): the command is `parked`, with `paused` and reading off */
+    bool blocked;             /* parked, waiting for a key or the deadline */
+    bool block_request;       /* set by a proc: park this command once it returns */
+    bool block_started;       /* the command's deadline is set (kept while it runs again) */
+    bool block_timed_out;     /* it runs again after the deadline: answer nil, do not block */
+    long long block_deadline; /* ev_now_ms() when it times out; 0: never */
+    long long block_timer;    /* 0: none */
+    struct block_ent *blocking;
+    _Atomic bool wake_posted; /* a wake task is on its way */
 };
+
+/* Runs a blocked connection's command again (a key it waits for was written, or timed_out: its
+ * deadline passed), then the rest of its input. No-op if c is not blocked. On c's worker. */
+void conn_unblock(conn *c, bool timed_out);
 
 /* Takes ownership of fd (non-blocking already). NULL on ENOMEM (fd closed). */
 conn *conn_new(worker *w, int fd);

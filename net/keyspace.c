@@ -911,6 +911,16 @@ static void lock_many(ks *k, ks_ns ns, size_t n, const uint8_t *const *keys, con
 
 uint32_t ks_stripe(ks_ns ns, const uint8_t *key, size_t klen) { return stripe_of(ns, key, klen); }
 
+void ks_lock_all(ks *k) {
+    if (k->txn) return;
+    for (int i = 0; i < KS_STRIPES; i++) pthread_mutex_lock(&k->stripes[i]);
+}
+
+void ks_unlock_all(ks *k) {
+    if (k->txn) return;
+    for (int i = KS_STRIPES - 1; i >= 0; i--) pthread_mutex_unlock(&k->stripes[i]);
+}
+
 /* ---- transactions ------------------------------------------------------------------------------- */
 
 int ks_txn_begin(ks *k, const uint32_t *stripes, size_t n, bool all, ks **out) {

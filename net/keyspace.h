@@ -205,6 +205,10 @@ static inline void ks_unlock(ks *k, ks_ns ns, const uint8_t *key, size_t klen) {
  * meanwhile; ks_lock_keys through it skips those. Use it from one thread; end it with ks_txn_end
  * (commit or not), which unlocks and frees. ks_close must not run while one is open. */
 uint32_t ks_stripe(ks_ns ns, const uint8_t *key, size_t klen);
+/* Every stripe, in order (FLUSHDB, FLUSHALL): no keyed command runs meanwhile. Through a
+ * transaction handle (which then holds them all already) both are no-ops. */
+void ks_lock_all(ks *k);
+void ks_unlock_all(ks *k);
 int ks_txn_begin(ks *k, const uint32_t *stripes, size_t n, bool all, ks **txn);
 /* Writes everything as one batch; *lsn to ks_commit (0: nothing written). */
 int ks_txn_commit(ks *txn, uint64_t *lsn);

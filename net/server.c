@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "block.h"
 #include "conn.h"
 #include "watch.h"
 
@@ -342,7 +343,7 @@ int server_start(server *s, config *cfg, char *err, size_t errlen) {
     pthread_rwlock_init(&s->cfg_lock, NULL);
     pthread_mutex_init(&s->clients_mu, NULL);
     pthread_mutex_init(&s->slowlog_mu, NULL);
-    if (watch_reg_new(&s->watches)) {
+    if (watch_reg_new(&s->watches) || block_reg_new(&s->blocks)) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -471,8 +472,10 @@ int server_wait_and_stop(server *s) {
         code = 1;
     }
     s->k = NULL;
-    watch_reg_free(s->watches); /* every connection is closed: nobody watches */
+    watch_reg_free(s->watches); /* every connection is closed: nobody watches or waits */
     s->watches = NULL;
+    block_reg_free(s->blocks);
+    s->blocks = NULL;
     for (int i = 0; i < s->n_workers; i++) {
         ev_loop_free(s->workers[i].loop);
         ks_batch_free(s->workers[i].batch);

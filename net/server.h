@@ -62,6 +62,7 @@ struct server {
     pthread_rwlock_t cfg_lock;
     ks *k;
     struct watch_reg *watches;  /* WATCH (watch.h) */
+    struct block_reg *blocks;   /* clients blocked on keys (block.h) */
     int n_workers;
     worker *workers;
     pthread_t main_thread;

@@ -108,12 +108,14 @@ void watch_touch(watch_reg *r, ks_ns ns, const uint8_t *key, size_t klen) {
     pthread_mutex_unlock(&r->mu);
 }
 
-void watch_touch_ns(watch_reg *r, ks_ns ns, bool all_dbs) {
+void watch_touch_ns(watch_reg *r, ks_ns ns, bool all_dbs, watch_exists_fn exists, void *arg) {
     if (!r || atomic_load_explicit(&r->n, memory_order_acquire) == 0) return;
     pthread_mutex_lock(&r->mu);
     for (size_t b = 0; b < WATCH_BUCKETS; b++)
         for (watch_ent *e = r->buckets[b]; e; e = e->bnext)
-            if (e->ns.tenant == ns.tenant && (all_dbs || e->ns.db == ns.db)) atomic_store(&e->c->watch_dirty, true);
+            if (e->ns.tenant == ns.tenant && (all_dbs || e->ns.db == ns.db) &&
+                (!exists || exists(arg, e->ns, e->key, e->klen)))
+                atomic_store(&e->c->watch_dirty, true);
     pthread_mutex_unlock(&r->mu);
 }
 

@@ -29,8 +29,11 @@ int watch_add(watch_reg *r, conn *c, ks_ns ns, const uint8_t *key, size_t klen, 
 void watch_unwatch_all(watch_reg *r, conn *c);
 /* Marks the watchers of key dirty. */
 void watch_touch(watch_reg *r, ks_ns ns, const uint8_t *key, size_t klen);
-/* Marks every watcher of a key in ns dirty (all_dbs: in any database of ns.tenant): FLUSHDB, FLUSHALL. */
-void watch_touch_ns(watch_reg *r, ks_ns ns, bool all_dbs);
+/* FLUSHDB, FLUSHALL: marks dirty every watcher of a key in ns (all_dbs: in any database of
+ * ns.tenant) for which exists() says the key exists (exists NULL: every one), as Redis touches only
+ * the keys a flush really removes. Call before the flush, holding every stripe lock. */
+typedef bool (*watch_exists_fn)(void *arg, ks_ns ns, const uint8_t *key, size_t klen);
+void watch_touch_ns(watch_reg *r, ks_ns ns, bool all_dbs, watch_exists_fn exists, void *arg);
 
 /* What c watches, for EXEC: calls fn for each key (with its WATCH-time expiry); stops when fn
  * returns non-zero. Only c's own worker calls this (c's list changes only on that thread). */
