@@ -38,7 +38,7 @@
 #include "strata/st.h"
 
 #define DEFAULT_BENCHMARKS "fillseq,fillrandom,overwrite,readrandom,seekrandom"
-#define KNOWN_BENCHMARKS DEFAULT_BENCHMARKS ",flush,waitforcompaction"
+#define KNOWN_BENCHMARKS DEFAULT_BENCHMARKS ",seekrandomrev,flush,waitforcompaction"
 #define DEFAULT_SEEK_NEXTS 100 /* keys read after each seek in seekrandom */
 #define VALUE_POOL_BYTES (1u << 20)
 #define MAX_KEY_BYTES 1024
@@ -165,6 +165,7 @@ static void usage(FILE *f) {
             "                       readrandom  get --reads random keys, count the found ones\n"
             "                       seekrandom  seek to --reads random keys, read --seek-nexts\n"
             "                                   keys after each\n"
+            "                       seekrandomrev  the same backward: seek_for_prev, then prev\n"
             "                       flush       write the memtable to L0 (st_db_flush), untimed\n"
             "                       waitforcompaction\n"
             "                                   wait until no flush or compaction is running or due\n"
@@ -562,19 +563,21 @@ static void do_readrandom(bench *b, result *r) {
     }
 }
 
-/* A fresh iterator per seek, as a range query would make. */
-static void do_seekrandom(bench *b, result *r) {
+/* A fresh iterator per seek, as a range query would make; reverse: seek_for_prev and prev. */
+static void do_seekrandom(bench *b, bool reverse, result *r) {
     const config *c = b->cfg;
     r->reads = true;
     for (uint64_t i = 0; i < c->reads && !interrupted; i++) {
         st_slice target = key_for(b, rng_below(&b->rng, c->num));
         st_iter *it;
         check(st_db_iter_new(b->db, NULL, &it), "st_db_iter_new");
-        st_iter_seek(it, target);
+        if (reverse) st_iter_seek_for_prev(it, target);
+        else st_iter_seek(it, target);
         if (st_iter_valid(it) && st_slice_cmp(st_iter_key(it), target) == 0) r->found++;
         for (uint64_t j = 0; j < c->seek_nexts && st_iter_valid(it); j++) {
             r->bytes += st_iter_key(it).len + st_iter_value(it).len;
-            st_iter_next(it);
+            if (reverse) st_iter_prev(it);
+            else st_iter_next(it);
         }
         int rc = st_iter_status(it);
         st_iter_free(it);
@@ -680,9 +683,11 @@ static void print_header(const config *c) {
 
 /* ---- main ------------------------------------------------------------------------------------ */
 
-enum bench_kind { B_FILLSEQ, B_FILLRANDOM, B_OVERWRITE, B_READRANDOM, B_SEEKRANDOM, B_FLUSH, B_WAIT, B_COUNT };
-static const char *const bench_names[B_COUNT] = {"fillseq",    "fillrandom", "overwrite",        "readrandom",
-                                                 "seekrandom", "flush",      "waitforcompaction"};
+enum bench_kind {
+    B_FILLSEQ, B_FILLRANDOM, B_OVERWRITE, B_READRANDOM, B_SEEKRANDOM, B_SEEKRANDOMREV, B_FLUSH, B_WAIT, B_COUNT
+};
+static const char *const bench_names[B_COUNT] = {"fillseq",    "fillrandom",    "overwrite", "readrandom",
+                                                 "seekrandom", "seekrandomrev", "flush",     "waitforcompaction"};
 
 /* Splits --benchmarks into kinds; dies on an unknown name before anything runs. */
 static size_t parse_benchmarks(const char *list, int **out) {
@@ -745,7 +750,8 @@ int main(int argc, char **argv) {
         case B_FILLRANDOM:
         case B_OVERWRITE: do_write(&b, false, &r); break;
         case B_READRANDOM: do_readrandom(&b, &r); break;
-        case B_SEEKRANDOM: do_seekrandom(&b, &r); break;
+        case B_SEEKRANDOM:
+        case B_SEEKRANDOMREV: do_seekrandom(&b, k == B_SEEKRANDOMREV, &r); break;
         case B_FLUSH:
         case B_WAIT:
         case B_COUNT: break;

@@ -1,8 +1,15 @@
 /* db_iter.c -- the user-key iterator; see db_iter.h.
  *
- * Position invariant: when valid, the internal iterator sits on the newest visible PUT of the
- * current user key, whose bytes are also copied to `cur` (the internal iterator moves on in
- * next(), so the key we skip past must outlive it). */
+ * Forward (seek_first, seek, next): when valid, the internal iterator sits on the newest visible
+ * PUT of the current user key, whose bytes are also copied to `cur` (the internal iterator moves
+ * on in next(), so the key we skip past must outlive it); the value is the internal iterator's.
+ * Backward (seek_last, seek_for_prev, prev): descending internal keys bring a user key's versions
+ * oldest first, so its newest visible version is only known once the walk has left the key.
+ * When valid, the internal iterator therefore sits on the last entry before every version of the
+ * current key (or is exhausted), and key and value are copies in `cur` and `val` (find_prev).
+ * Turning around: prev after next steps the internal iterator back over the current key's newer,
+ * invisible versions and continues as prev; next after prev steps it onto the current key's
+ * versions, which find_next then skips as it skips older versions. */
 #include "db_iter.h"
 
 #include <stdlib.h>
@@ -15,12 +22,18 @@ typedef struct db_iter {
     st_iter base;
     st_iter *in;
     uint64_t snap;
-    st_buf lower, upper, cur, seek_key;
+    st_buf lower, upper, cur, val, seek_key; /* val: the current value, moving backward only */
     bool has_lower, has_upper, valid;
+    bool backward; /* positioned by seek_last/seek_for_prev or moved by prev (see the top) */
     int status;
     st_release_fn release;
     void *release_arg;
 } db_iter;
+
+static int set_buf(st_buf *b, st_slice s) {
+    st_buf_clear(b);
+    return st_buf_append(b, s.data, s.len);
+}
 
 /* Advances `in` to the next visible PUT, skipping versions of `skip` (if given) and of deleted
  * keys. */
@@ -57,16 +70,55 @@ static void find_next(db_iter *d, bool skipping) {
     if (!d->status) d->status = st_iter_status(d->in);
 }
 
-static void seek_user(db_iter *d, st_slice ukey) {
+/* Walks `in` backward to the greatest user key below its position (and not below `lower`) whose
+ * newest visible version is a PUT: copies that key and value to cur and val and leaves `in` on
+ * the entry before the key's versions. Each visible version met replaces the one before it (a
+ * DEL leaves no candidate), so when the user key changes the candidate is the newest. */
+static void find_prev(db_iter *d) {
+    bool have = false; /* cur and val hold a visible PUT of the user key being read */
+    d->valid = false;
+    while (st_iter_valid(d->in)) {
+        st_ikey_parts p;
+        if (!st_ikey_parse(st_iter_key(d->in), &p)) {
+            d->status = st_err(ST_ECORRUPT, "iterator met a malformed internal key");
+            return;
+        }
+        if (have && st_slice_cmp(p.ukey, st_buf_slice(&d->cur)) < 0) break;
+        if (d->has_lower && st_slice_cmp(p.ukey, st_buf_slice(&d->lower)) < 0) break;
+        if (p.seq <= d->snap) {
+            if (p.kind == ST_KIND_DEL) {
+                have = false;
+            } else {
+                if (set_buf(&d->cur, p.ukey) || set_buf(&d->val, st_iter_value(d->in))) {
+                    d->status = ST_ENOMEM;
+                    return;
+                }
+                have = true;
+            }
+        }
+        st_iter_prev(d->in);
+    }
+    if (!st_iter_valid(d->in) && !d->status) d->status = st_iter_status(d->in);
+    d->valid = have;
+}
+
+/* Positions `in` with seek (forward) or seek_for_prev (backward) on (ukey, seq, kind). */
+static bool seek_internal(db_iter *d, st_slice ukey, uint64_t seq, int kind, bool backward) {
     d->status = 0;
+    d->backward = backward;
     st_buf_clear(&d->seek_key);
-    if (st_ikey_append(&d->seek_key, ukey, d->snap, ST_KIND_SEEK)) {
+    if (st_ikey_append(&d->seek_key, ukey, seq, kind)) {
         d->status = ST_ENOMEM;
         d->valid = false;
-        return;
+        return false;
     }
-    st_iter_seek(d->in, st_buf_slice(&d->seek_key));
-    find_next(d, false);
+    if (backward) st_iter_seek_for_prev(d->in, st_buf_slice(&d->seek_key));
+    else st_iter_seek(d->in, st_buf_slice(&d->seek_key));
+    return true;
+}
+
+static void seek_user(db_iter *d, st_slice ukey) {
+    if (seek_internal(d, ukey, d->snap, ST_KIND_SEEK, false)) find_next(d, false);
 }
 
 static void d_seek_first(st_iter *it) {
@@ -75,6 +127,7 @@ static void d_seek_first(st_iter *it) {
         seek_user(d, st_buf_slice(&d->lower));
     } else {
         d->status = 0;
+        d->backward = false;
         st_iter_seek_first(d->in);
         find_next(d, false);
     }
@@ -88,8 +141,58 @@ static void d_seek(st_iter *it, st_slice target) {
 
 static void d_next(st_iter *it) {
     db_iter *d = (db_iter *)it;
-    st_iter_next(d->in);
+    if (d->backward) {
+        /* `in` is before every version of cur, or exhausted when nothing precedes them */
+        d->backward = false;
+        if (st_iter_valid(d->in)) st_iter_next(d->in);
+        else st_iter_seek_first(d->in);
+    } else {
+        st_iter_next(d->in);
+    }
     find_next(d, true);
+}
+
+/* (upper, ST_SEQ_MAX, SEEK) sorts before every version of upper: the last internal key <= it is
+ * the last entry below the range. */
+static void d_seek_last(st_iter *it) {
+    db_iter *d = (db_iter *)it;
+    if (d->has_upper) {
+        if (seek_internal(d, st_buf_slice(&d->upper), ST_SEQ_MAX, ST_KIND_SEEK, true)) find_prev(d);
+    } else {
+        d->status = 0;
+        d->backward = true;
+        st_iter_seek_last(d->in);
+        find_prev(d);
+    }
+}
+
+/* (target, 0, 0): tag 0 sorts after every stored version of target, so the last internal key
+ * <= it is target's oldest version, or the last entry of a smaller key. */
+static void d_seek_for_prev(st_iter *it, st_slice target) {
+    db_iter *d = (db_iter *)it;
+    if (d->has_upper && st_slice_cmp(target, st_buf_slice(&d->upper)) >= 0) {
+        d_seek_last(it);
+        return;
+    }
+    if (seek_internal(d, target, 0, 0, true)) find_prev(d);
+}
+
+/* True when `in` is on a version of the user key in cur. */
+static bool on_cur(const db_iter *d) {
+    st_slice k = st_iter_key(d->in);
+    return k.len >= ST_IKEY_TAG_BYTES && st_slice_cmp(st_ikey_user(k), st_buf_slice(&d->cur)) == 0;
+}
+
+static void d_prev(st_iter *it) {
+    db_iter *d = (db_iter *)it;
+    if (!d->backward) {
+        /* `in` is on cur's newest visible version: the entries before it that are still cur's
+         * are newer, invisible versions. Step back past them. */
+        d->backward = true;
+        do st_iter_prev(d->in);
+        while (st_iter_valid(d->in) && on_cur(d));
+    }
+    find_prev(d);
 }
 
 static bool d_valid(const st_iter *it) {
@@ -97,7 +200,10 @@ static bool d_valid(const st_iter *it) {
     return d->valid && !d->status;
 }
 static st_slice d_key(const st_iter *it) { return st_buf_slice(&((const db_iter *)it)->cur); }
-static st_slice d_value(const st_iter *it) { return st_iter_value(((const db_iter *)it)->in); }
+static st_slice d_value(const st_iter *it) {
+    const db_iter *d = (const db_iter *)it;
+    return d->backward ? st_buf_slice(&d->val) : st_iter_value(d->in);
+}
 static int d_status(const st_iter *it) { return ((const db_iter *)it)->status; }
 
 static void d_destroy(st_iter *it) {
@@ -107,12 +213,24 @@ static void d_destroy(st_iter *it) {
     st_buf_destroy(&d->lower);
     st_buf_destroy(&d->upper);
     st_buf_destroy(&d->cur);
+    st_buf_destroy(&d->val);
     st_buf_destroy(&d->seek_key);
     free(d);
 }
 
-static const struct st_iter_ops db_iter_ops = {d_seek_first, d_seek, d_next, d_valid,
-                                               d_key, d_value, d_status, d_destroy};
+static const struct st_iter_ops db_iter_ops = {
+    .seek_first = d_seek_first,
+    .seek = d_seek,
+    .next = d_next,
+    .seek_last = d_seek_last,
+    .seek_for_prev = d_seek_for_prev,
+    .prev = d_prev,
+    .valid = d_valid,
+    .key = d_key,
+    .value = d_value,
+    .status = d_status,
+    .destroy = d_destroy,
+};
 
 int st_db_iter_wrap(st_iter *internal, uint64_t snap_seq, st_slice lower, st_slice upper,
                     st_release_fn release, void *arg, st_iter **out) {

@@ -2,6 +2,7 @@
  *
  * Two indexes over the same entries. The skiplist orders them for iterators (and flushes); its key
  * comparator orders an entry against an st_slice internal key, so seeks never build a fake entry.
+ * Iterators go both ways; a backward step is a skiplist search (O(log n), skiplist.h).
  * Point lookups use a hash index instead: a skiplist search is ~30 dependent cache misses on a
  * big memtable, the hash chain one or two. Every entry starts with a `hnext` link; bucket
  * h(ukey) heads a chain of every entry whose user key hashes there, and a key's versions appear in
@@ -251,19 +252,38 @@ static void mi_seek_first(st_iter *i) {
     st_skiplist_iter_seek_first(&mi->it);
 }
 
-static void mi_seek(st_iter *i, st_slice target) {
-    mem_iter *mi = (mem_iter *)i;
+/* False (iterator invalid, status ST_EINVAL) when target cannot be an internal key. */
+static bool check_target(mem_iter *mi, st_slice target) {
     if (target.len < ST_IKEY_TAG_BYTES) {
         st_skiplist_iter_init(&mi->it, &mi->m->list);
         mi->status = st_err(ST_EINVAL, "memtable iter: seek target of %zu bytes is no internal key",
                             target.len);
-        return;
+        return false;
     }
     mi->status = 0;
-    st_skiplist_iter_seek(&mi->it, &target);
+    return true;
+}
+
+static void mi_seek(st_iter *i, st_slice target) {
+    mem_iter *mi = (mem_iter *)i;
+    if (check_target(mi, target)) st_skiplist_iter_seek(&mi->it, &target);
 }
 
 static void mi_next(st_iter *i) { st_skiplist_iter_next(&((mem_iter *)i)->it); }
+
+static void mi_seek_last(st_iter *i) {
+    mem_iter *mi = (mem_iter *)i;
+    mi->status = 0;
+    st_skiplist_iter_seek_last(&mi->it);
+}
+
+static void mi_seek_for_prev(st_iter *i, st_slice target) {
+    mem_iter *mi = (mem_iter *)i;
+    if (check_target(mi, target)) st_skiplist_iter_seek_for_prev(&mi->it, &target);
+}
+
+/* A search from the skiplist's head (skiplist.h): O(log n), not next's one load. */
+static void mi_prev(st_iter *i) { st_skiplist_iter_prev(&((mem_iter *)i)->it); }
 
 static bool mi_valid(const st_iter *i) { return st_skiplist_iter_valid(&((const mem_iter *)i)->it); }
 
@@ -287,6 +307,9 @@ static const struct st_iter_ops mem_iter_ops = {
     .seek_first = mi_seek_first,
     .seek = mi_seek,
     .next = mi_next,
+    .seek_last = mi_seek_last,
+    .seek_for_prev = mi_seek_for_prev,
+    .prev = mi_prev,
     .valid = mi_valid,
     .key = mi_key,
     .value = mi_value,

@@ -80,8 +80,9 @@ void st_memtable_prefetch_chain(st_memtable *m, uint64_t hash);
 size_t st_memtable_bytes(const st_memtable *m);     /* arena bytes; any thread */
 uint64_t st_memtable_entries(const st_memtable *m); /* entries added; any thread */
 
-/* An st_iter over (internal key, value) in internal-key order; seek takes an internal key
- * (a target shorter than the 8-byte tag makes the iterator invalid with status ST_EINVAL).
+/* An st_iter over (internal key, value) in internal-key order, both ways; seek and seek_for_prev
+ * take an internal key (a target shorter than the 8-byte tag makes the iterator invalid with
+ * status ST_EINVAL). prev is a skiplist search, O(log n), where next is one step.
  * Holds a reference on m until st_iter_free. Readers may iterate while the writer adds; an
  * entry added behind the iterator's position is not seen. Views are valid while the iterator
  * lives (M1), longer than st_iter.h promises. Errors: ST_ENOMEM (*out NULL). */

@@ -3,7 +3,9 @@
  * Search walks from the head's top level rightwards while the next node sorts before the target
  * and drops a level otherwise, recording the last node per level (the splice points for insert).
  * Insert links bottom-up: at each level the new node's own link is set before the predecessor's
- * release-store publishes it, so a reader never follows a link into an unfilled node. */
+ * release-store publishes it, so a reader never follows a link into an unfilled node. Backward
+ * moves use the same walk, stopping at the last node before (or at) the target: prev is a search
+ * for the current entry, O(log n) instead of next's single load. */
 #include "skiplist.h"
 
 #include "util/err.h"
@@ -82,6 +84,28 @@ static ALWAYS_INLINE st_skiplist_node *find_ge(const st_skiplist *sl, const void
         if (prev) prev[level] = x;
         if (level == 0) return next;
         known_ge = next;
+        level--;
+    }
+}
+
+/* Last node < target (or_equal: <= target), or NULL when there is none. The same walk as find_ge,
+ * returning where it stops instead of the node after it. */
+static ALWAYS_INLINE st_skiplist_node *find_before(const st_skiplist *sl, const void *target, bool by_key,
+                                                   bool or_equal) {
+    st_skiplist_node *x = sl->head;
+    int level = atomic_load_explicit(&sl->max_height, memory_order_relaxed) - 1;
+    const st_skiplist_node *known_after = NULL; /* found beyond the target one level up */
+    for (;;) {
+        st_skiplist_node *next = atomic_load_explicit(&x->next[level], memory_order_acquire);
+        if (next && next != known_after) {
+            int c = node_cmp(sl, next, target, by_key);
+            if (c < 0 || (or_equal && c == 0)) {
+                x = next;
+                continue;
+            }
+        }
+        if (level == 0) return x == sl->head ? NULL : x;
+        known_after = next;
         level--;
     }
 }
@@ -209,4 +233,30 @@ void st_skiplist_iter_seek_first(st_skiplist_iter *it) {
 void st_skiplist_iter_seek(st_skiplist_iter *it, const void *key) {
     const st_skiplist *sl = it->list;
     it->node = sl->key_cmp ? find_ge(sl, key, true, NULL) : find_ge(sl, key, false, NULL);
+}
+
+void st_skiplist_iter_seek_last(st_skiplist_iter *it) {
+    const st_skiplist *sl = it->list;
+    st_skiplist_node *x = sl->head;
+    int level = atomic_load_explicit(&sl->max_height, memory_order_relaxed) - 1;
+    for (;;) {
+        st_skiplist_node *next = atomic_load_explicit(&x->next[level], memory_order_acquire);
+        if (next) {
+            x = next;
+        } else if (level == 0) {
+            break;
+        } else {
+            level--;
+        }
+    }
+    it->node = x == sl->head ? NULL : x;
+}
+
+void st_skiplist_iter_seek_for_prev(st_skiplist_iter *it, const void *key) {
+    const st_skiplist *sl = it->list;
+    it->node = sl->key_cmp ? find_before(sl, key, true, true) : find_before(sl, key, false, true);
+}
+
+void st_skiplist_iter_prev(st_skiplist_iter *it) {
+    it->node = find_before(it->list, it->node->entry, false, false);
 }

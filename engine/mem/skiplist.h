@@ -6,7 +6,9 @@
  * st_skiplist_node_place, the memtable's path). The list orders entries by `cmp`. Max height
  * ST_SKIPLIST_MAX_HEIGHT, each level promoted with probability 1/4, drawn from a per-list PRNG
  * (fixed seed) or from a random value the caller gives (st_skiplist_height_from): list shapes
- * are reproducible either way.
+ * are reproducible either way. Links point forward only: an iterator steps back by searching
+ * from the head for the last node before its entry, O(log n) like a seek (LevelDB's choice),
+ * rather than paying a back link per node and keeping it right under concurrent inserts.
  *
  * Thread-safety: st_skiplist_insert and reserve/insert_reserved need one writer at a time (the
  * caller's lock: they share the list's PRNG and arena). st_skiplist_link_placed may run in any
@@ -110,6 +112,13 @@ void st_skiplist_iter_init(st_skiplist_iter *it, const st_skiplist *sl); /* not 
 void st_skiplist_iter_seek_first(st_skiplist_iter *it);
 /* First entry >= key (by key_cmp, or cmp with key an entry when key_cmp is NULL). */
 void st_skiplist_iter_seek(st_skiplist_iter *it, const void *key);
+/* The last entry; invalid when the list is empty. */
+void st_skiplist_iter_seek_last(st_skiplist_iter *it);
+/* Last entry <= key (compared as in st_skiplist_iter_seek); invalid when there is none. */
+void st_skiplist_iter_seek_for_prev(st_skiplist_iter *it, const void *key);
+/* REQUIRES: valid. The last entry before the current one (a search from the head, O(log n));
+ * invalid when the current entry is the first. */
+void st_skiplist_iter_prev(st_skiplist_iter *it);
 static inline bool st_skiplist_iter_valid(const st_skiplist_iter *it) { return it->node != NULL; }
 /* REQUIRES: valid. Acquire: pairs with the release-store that linked the successor. */
 static inline void st_skiplist_iter_next(st_skiplist_iter *it) {

@@ -5,7 +5,13 @@
  * block is entries-free with the single offset 0). An entry at a restart point has shared == 0,
  * so seek binary-searches restart keys as plain views and then scans forward. The iterator keeps
  * a key as a view into the block while it is whole and assembles it in kbuf only when an entry
- * shares a prefix, so restart-interval-1 blocks (index, meta) never copy keys. */
+ * shares a prefix, so restart-interval-1 blocks (index, meta) never copy keys.
+ * Entries link forward only, so prev binary-searches the restart array for the last restart
+ * point before the current entry and decodes forward from there to the entry whose successor is
+ * the current one (LevelDB's Block::Iter::Prev). It keeps every entry it decodes (offsets, whole
+ * keys, value views: RocksDB's prev-entry cache), as seek_last does for the last interval, and
+ * the following steps back through that interval are served from what was kept: a backward scan
+ * decodes each entry once, as a forward one does, plus a copy of each key. */
 #include "block.h"
 
 #include <stdlib.h>
@@ -151,6 +157,116 @@ static void bi_next(st_iter *base) {
     parse_at(it, it->next_off);
 }
 
+/* Index of the last restart point at an offset below off (REQUIRES: off > 0; restart 0 is 0). */
+static uint32_t restart_before(const st_block *b, size_t off) {
+    uint32_t lo = 0, hi = b->nrestarts - 1;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo + 1) / 2;
+        if (restart_at(b, mid) < off) lo = mid;
+        else hi = mid - 1;
+    }
+    return lo;
+}
+
+/* Index i of the kept entry at offset off (i == back_n: the entry right after the last kept one),
+ * or UINT32_MAX when off is not among them. */
+static uint32_t back_find(const st_block_iter *it, size_t off) {
+    uint32_t n = it->back_n;
+    if (n == 0) return UINT32_MAX;
+    if (off == it->back[n - 1].next_off) return n;
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (it->back[mid].off < off) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && it->back[lo].off == off ? lo : UINT32_MAX;
+}
+
+/* Keeps the current entry (just decoded) after the ones kept before it. False on ENOMEM. */
+static bool back_push(st_block_iter *it) {
+    if (it->back_n == it->back_cap) {
+        uint32_t cap = it->back_cap ? 2 * it->back_cap : 16;
+        st_block_back_ent *b = realloc(it->back, (size_t)cap * sizeof *b);
+        if (!b) return false;
+        it->back = b;
+        it->back_cap = cap;
+    }
+    st_block_back_ent *e = &it->back[it->back_n];
+    e->off = it->cur;
+    e->next_off = it->next_off;
+    e->key_off = it->back_keys.len;
+    e->key_len = it->key.len;
+    e->value = it->value;
+    if (st_buf_append(&it->back_keys, it->key.data, it->key.len)) return false;
+    it->back_n++;
+    return true;
+}
+
+static void back_at(st_block_iter *it, uint32_t i) {
+    const st_block_back_ent *e = &it->back[i];
+    it->cur = e->off;
+    it->next_off = e->next_off;
+    it->key = st_slice_make(it->back_keys.data + e->key_off, e->key_len);
+    it->value = e->value;
+    it->valid = true;
+}
+
+/* Decodes from restart point r up to the entry whose successor starts at or after `end`, keeping
+ * every entry, and stays on that last one. With the status set (ENOMEM, ECORRUPT) nothing is
+ * kept. */
+static void decode_interval(st_block_iter *it, uint32_t r, size_t end) {
+    it->back_n = 0;
+    st_buf_clear(&it->back_keys);
+    seek_restart(it, r);
+    while (it->valid) {
+        if (!back_push(it)) {
+            it->back_n = 0;
+            set_error(it, ST_ENOMEM, it->cur);
+            return;
+        }
+        if (it->next_off >= end) return;
+        parse_at(it, it->next_off);
+    }
+    it->back_n = 0;
+}
+
+static void bi_seek_last(st_iter *base) {
+    st_block_iter *it = (st_block_iter *)base;
+    it->status = 0;
+    decode_interval(it, it->blk.nrestarts - 1, it->blk.restarts_off);
+}
+
+static void bi_prev(st_iter *base) {
+    st_block_iter *it = (st_block_iter *)base;
+    ST_ASSERT(it->valid);
+    size_t target = it->cur;
+    uint32_t i = back_find(it, target);
+    if (i != UINT32_MAX && i > 0) {
+        back_at(it, i - 1);
+        return;
+    }
+    if (target == 0) { /* the first entry: nothing before it */
+        it->valid = false;
+        return;
+    }
+    decode_interval(it, restart_before(&it->blk, target), target);
+    /* A restart offset that is no entry boundary can make the walk step over the entry we came
+     * from: the block is damaged, and the key reached is not the predecessor. */
+    if (it->valid && it->next_off != target) {
+        it->back_n = 0;
+        set_error(it, ST_ECORRUPT, it->cur);
+    }
+}
+
+static void bi_seek_for_prev(st_iter *base, st_slice target) {
+    st_block_iter *it = (st_block_iter *)base;
+    bi_seek(base, target);
+    if (it->status) return;
+    if (!it->valid) bi_seek_last(base); /* every key is < target */
+    else if (key_cmp(it, it->key, target) > 0) bi_prev(base);
+}
+
 static bool bi_valid(const st_iter *base) { return ((const st_block_iter *)base)->valid; }
 static st_slice bi_key(const st_iter *base) { return ((const st_block_iter *)base)->key; }
 static st_slice bi_value(const st_iter *base) { return ((const st_block_iter *)base)->value; }
@@ -158,6 +274,10 @@ static int bi_status(const st_iter *base) { return ((const st_block_iter *)base)
 
 static void release(st_block_iter *it) {
     st_buf_destroy(&it->kbuf);
+    st_buf_destroy(&it->back_keys);
+    free(it->back);
+    it->back = NULL;
+    it->back_n = it->back_cap = 0;
     free(it->owned);
     it->owned = NULL;
 }
@@ -172,6 +292,9 @@ static const struct st_iter_ops block_iter_ops = {
     .seek_first = bi_seek_first,
     .seek = bi_seek,
     .next = bi_next,
+    .seek_last = bi_seek_last,
+    .seek_for_prev = bi_seek_for_prev,
+    .prev = bi_prev,
     .valid = bi_valid,
     .key = bi_key,
     .value = bi_value,
@@ -187,6 +310,7 @@ void st_block_iter_init(st_block_iter *it, st_block_order order) {
     it->base.ops = &block_iter_ops;
     it->order = order;
     st_buf_init(&it->kbuf);
+    st_buf_init(&it->back_keys);
     it->blk.data = empty_block;
     it->blk.restarts_off = 0;
     it->blk.nrestarts = 1;
@@ -194,6 +318,7 @@ void st_block_iter_init(st_block_iter *it, st_block_order order) {
 
 void st_block_iter_set(st_block_iter *it, const st_block *b) {
     it->blk = *b;
+    it->back_n = 0; /* kept entries belong to the previous block */
     it->valid = false;
     it->status = 0;
     it->key = it->value = st_slice_make(NULL, 0);

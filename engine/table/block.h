@@ -32,21 +32,35 @@ typedef struct st_block {
 /* Checks the restart array of `contents`: ST_ECORRUPT if the count or an offset is impossible. */
 int st_block_init(st_block *b, st_slice contents);
 
-/* Block iterator. Embeddable (st_block_iter_init/_set/_destroy: no allocation per block) or
- * heap-allocated (st_block_iter_new). Keys and values are views valid until the next move, the
- * next st_block_iter_set, or destroy. seek/seek_first reset a sticky status. */
+/* One entry decoded by a backward step (block.c). */
+typedef struct st_block_back_ent {
+    size_t off, next_off; /* the entry's offset and the next entry's */
+    size_t key_off;       /* its key: back_keys[key_off, key_off + key_len) */
+    size_t key_len;
+    st_slice value;       /* views the block */
+} st_block_back_ent;
+
+/* Block iterator, both ways. Embeddable (st_block_iter_init/_set/_destroy: no allocation per
+ * block) or heap-allocated (st_block_iter_new). Keys and values are views valid until the next
+ * move, the next st_block_iter_set, or destroy. Every seek resets a sticky status. A backward
+ * step that leaves its restart interval decodes that interval from the restart point before the
+ * current entry and keeps the decoded entries (back, back_keys), so the steps back through it
+ * cost O(1) each: about what next costs, after one forward pass over the interval (block.c). */
 typedef struct st_block_iter {
     st_iter base;         /* first member: usable through st_iter_* */
     st_block blk;
     st_block_order order;
     size_t cur;           /* offset of the current entry */
     size_t next_off;      /* offset of the entry after it */
-    st_slice key, value;  /* key views the block (restart points) or kbuf */
+    st_slice key, value;  /* key views the block (restart points), kbuf or back_keys */
     st_buf kbuf;          /* assembled prefix-compressed keys */
     int status;
     bool valid;
     bool heap;            /* destroy frees the struct */
     void *owned;          /* freed by destroy (may be NULL) */
+    st_block_back_ent *back; /* entries of the interval the last backward decode read, in order */
+    uint32_t back_n, back_cap;
+    st_buf back_keys;     /* their keys, whole */
 } st_block_iter;
 
 /* Initialises an embedded iterator over an empty block (invalid until st_block_iter_set). */

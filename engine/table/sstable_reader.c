@@ -8,7 +8,8 @@
  * Lookups: bloom -> index seek -> one data block seek. An index entry's key is >= every key of its
  * block and < every key of the next, so the first key >= (ukey, snap_seq, SEEK) is in the block
  * the index names or in none (LevelDB's argument: a shortened separator's user key is strictly
- * between the two blocks' user keys).
+ * between the two blocks' user keys). The same argument places the last key <= a target in that
+ * block or at the end of the one before it (the iterator's seek_for_prev).
  * Block cache: a data block is looked up under (cache_id, offset) before any read; on a miss the
  * buffer read_block filled (verified, decompressed, restart array checked) is handed to a
  * cached_block and inserted, and the caller uses it through its pinned handle.
@@ -841,22 +842,25 @@ static void drop_block(sst_iter *it) {
 }
 
 /* load_data_block through the readahead window: block h is copied out of the window, which is
- * refilled from h.off on (readahead bytes, at most up to the end of the data area) when h is not
- * wholly inside it. The copy then goes through the same checks as any read (block_finish). */
-static int load_data_block_ra(sst_iter *it, st_block_handle h) {
+ * refilled when h is not wholly inside it: readahead bytes from h.off on (at most up to the end of
+ * the data area), or, moving backward, the readahead bytes that end where h does. The copy then
+ * goes through the same checks as any read (block_finish). */
+static int load_data_block_ra(sst_iter *it, st_block_handle h, bool backward) {
     st_sst_reader *r = it->r;
     ST_TRY(block_prepare(r, h, r->data_end, "data", &it->raw));
     size_t n = block_read_bytes(h);
     int rc = 0;
     if (h.off < it->ra_off || h.off + n > it->ra_off + it->ra.len) {
         uint64_t want = it->readahead > n ? it->readahead : n;
-        if (want > r->data_end - h.off) want = r->data_end - h.off;
+        uint64_t start = h.off;
+        if (backward) start = h.off + n > want ? h.off + n - want : 0;
+        if (want > r->data_end - start) want = r->data_end - start;
         st_buf_clear(&it->ra);
-        it->ra_off = h.off;
+        it->ra_off = start;
         if (reserve_exact(&it->ra, (size_t)want))
             return RERR(r, ST_ENOMEM, "no memory for a %llu-byte readahead", (unsigned long long)want);
         size_t got = 0;
-        rc = st_table_file_pread(r->tf, it->ra.data, (size_t)want, h.off, &got);
+        rc = st_table_file_pread(r->tf, it->ra.data, (size_t)want, start, &got);
         it->ra.len = rc ? 0 : got;
     }
     size_t have = 0;
@@ -869,8 +873,9 @@ static int load_data_block_ra(sst_iter *it, st_block_handle h) {
     return data_block_view(r, h, c, &it->blk);
 }
 
-/* Points data_it at the block the index iterator names (unpositioned), or at none. */
-static void init_data_block(sst_iter *it) {
+/* Points data_it at the block the index iterator names (unpositioned), or at none. backward:
+ * the iterator is moving toward the start of the file (readahead reads behind the block). */
+static void init_data_block(sst_iter *it, bool backward) {
     if (!it->index_it.valid) {
         drop_block(it);
         if (it->index_it.status) it->status = rewrap(it->r, it->index_it.status, "index", it->r->index_h.off);
@@ -882,7 +887,7 @@ static void init_data_block(sst_iter *it) {
         drop_block(it);
         if (!it->readahead) {
             rc = acquire_data_block(it->r, h, it->fill_cache, &it->raw, &it->dec, &it->blk, &it->ch);
-        } else if (!cache_probe(it->r, h, &it->blk, &it->ch) && !(rc = load_data_block_ra(it, h)) &&
+        } else if (!cache_probe(it->r, h, &it->blk, &it->ch) && !(rc = load_data_block_ra(it, h, backward)) &&
                    it->r->cache && it->fill_cache) {
             cache_insert(it->r, h.off, &it->raw, &it->dec, &it->blk, &it->ch);
         }
@@ -905,8 +910,21 @@ static void skip_empty_blocks(sst_iter *it) {
             return;
         }
         st_iter_next(&it->index_it.base);
-        init_data_block(it);
+        init_data_block(it, false);
         if (it->has_block) st_iter_seek_first(&it->data_it.base);
+    }
+}
+
+/* skip_empty_blocks toward the start of the file: into the previous block's last entry. */
+static void skip_empty_blocks_backward(sst_iter *it) {
+    while (!it->status && it->has_block && !it->data_it.valid) {
+        if (it->data_it.status) {
+            it->status = rewrap(it->r, it->data_it.status, "data", it->blk_off);
+            return;
+        }
+        st_iter_prev(&it->index_it.base);
+        init_data_block(it, true);
+        if (it->has_block) st_iter_seek_last(&it->data_it.base);
     }
 }
 
@@ -914,7 +932,7 @@ static void si_seek_first(st_iter *base) {
     sst_iter *it = (sst_iter *)base;
     it->status = 0;
     st_iter_seek_first(&it->index_it.base);
-    init_data_block(it);
+    init_data_block(it, false);
     if (it->has_block) st_iter_seek_first(&it->data_it.base);
     skip_empty_blocks(it);
 }
@@ -923,9 +941,34 @@ static void si_seek(st_iter *base, st_slice target) {
     sst_iter *it = (sst_iter *)base;
     it->status = 0;
     st_iter_seek(&it->index_it.base, target);
-    init_data_block(it);
+    init_data_block(it, false);
     if (it->has_block) st_iter_seek(&it->data_it.base, target);
     skip_empty_blocks(it);
+}
+
+static void si_seek_last(st_iter *base) {
+    sst_iter *it = (sst_iter *)base;
+    it->status = 0;
+    st_iter_seek_last(&it->index_it.base);
+    init_data_block(it, true);
+    if (it->has_block) st_iter_seek_last(&it->data_it.base);
+    skip_empty_blocks_backward(it);
+}
+
+/* The block the index names for target holds the first key >= target, and every key of the
+ * blocks before it is < target: the last key <= target is in that block or is the previous
+ * block's last. With no such block every key is < target. */
+static void si_seek_for_prev(st_iter *base, st_slice target) {
+    sst_iter *it = (sst_iter *)base;
+    it->status = 0;
+    st_iter_seek(&it->index_it.base, target);
+    if (!it->index_it.valid && !it->index_it.status) {
+        si_seek_last(base);
+        return;
+    }
+    init_data_block(it, true);
+    if (it->has_block) st_iter_seek_for_prev(&it->data_it.base, target);
+    skip_empty_blocks_backward(it);
 }
 
 static bool si_valid(const st_iter *base) {
@@ -938,6 +981,13 @@ static void si_next(st_iter *base) {
     ST_ASSERT(si_valid(base));
     st_iter_next(&it->data_it.base);
     skip_empty_blocks(it);
+}
+
+static void si_prev(st_iter *base) {
+    sst_iter *it = (sst_iter *)base;
+    ST_ASSERT(si_valid(base));
+    st_iter_prev(&it->data_it.base);
+    skip_empty_blocks_backward(it);
 }
 
 static st_slice si_key(const st_iter *base) { return ((const sst_iter *)base)->data_it.key; }
@@ -960,6 +1010,9 @@ static const struct st_iter_ops sst_iter_ops = {
     .seek_first = si_seek_first,
     .seek = si_seek,
     .next = si_next,
+    .seek_last = si_seek_last,
+    .seek_for_prev = si_seek_for_prev,
+    .prev = si_prev,
     .valid = si_valid,
     .key = si_key,
     .value = si_value,

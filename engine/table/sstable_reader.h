@@ -90,9 +90,11 @@ typedef struct st_sst_lookup {
  * by one. */
 void st_sst_reader_multiget(st_sst_lookup *gets, size_t n);
 
-/* An st_iter over (internal key, value), two-level (index -> data blocks); seek takes an internal
- * key. Holds a reference on r until freed, and a pin on the cached data block it is positioned
- * in, if any. Errors make it invalid with status() set.
+/* An st_iter over (internal key, value), two-level (index -> data blocks), both ways; seek and
+ * seek_for_prev take an internal key. A backward step inside a block decodes from the restart
+ * point before the entry (block.h); crossing into the previous block is one index step and one
+ * block fetch, as forward. Holds a reference on r until freed, and a pin on the cached data block
+ * it is positioned in, if any. Errors make it invalid with status() set, in either direction.
  * On failure *out is NULL. Errors: ST_ENOMEM. */
 int st_sst_reader_iter_new(st_sst_reader *r, st_iter **out);
 
@@ -104,7 +106,8 @@ typedef struct st_sst_iter_opts {
     /* 0 (default): each data block the cache misses is one read of that block. Else a miss reads
      * this many bytes from the block on (within the data area) into the iterator's window, and
      * the blocks after it come from there: one large sequential read instead of many small ones,
-     * for scans of tables on a slow or O_DIRECT tier (compactions use it on direct tables). */
+     * for scans of tables on a slow or O_DIRECT tier (compactions use it on direct tables).
+     * Moving backward, the window read is the one ending where the missed block ends. */
     size_t readahead_bytes;
 } st_sst_iter_opts;
 

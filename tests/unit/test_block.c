@@ -1,4 +1,5 @@
-/* test_block.c -- block builder and reader: round trips, seeks, restart intervals, corruption. */
+/* test_block.c -- block builder and reader: round trips both ways, seeks and seek_for_prev,
+ * next/prev alternation, restart intervals, corruption met moving either way. */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -65,6 +66,75 @@ static void check_entry(st_iter *it, unsigned i, st_buf *k, st_buf *v) {
     if (v->len) assert_memory_equal(val.data, v->data, v->len);
 }
 
+/* The reverse half of round_trip, over the same NKEYS entries. */
+static void backward(st_iter *it, int restart_interval) {
+    st_buf k, v;
+    st_buf_init(&k);
+    st_buf_init(&v);
+    unsigned i = NKEYS;
+    for (st_iter_seek_last(it); st_iter_valid(it); st_iter_prev(it)) check_entry(it, --i, &k, &v);
+    assert_int_equal(i, 0);
+    assert_int_equal(st_iter_status(it), 0);
+
+    /* seek_for_prev to every key lands on it */
+    for (i = 0; i < NKEYS; i++) {
+        make_ikey(&k, i);
+        st_iter_seek_for_prev(it, st_buf_slice(&k));
+        check_entry(it, i, &k, &v);
+    }
+    /* between keys: above every version of user key i/2 is the previous user key's last version;
+     * below every version (tag 0) is the user key's last version */
+    for (i = 0; i < NKEYS; i += 2) {
+        char u[32];
+        int n = snprintf(u, sizeof u, "user%06u", i / 2);
+        st_buf_clear(&k);
+        assert_int_equal(st_ikey_append(&k, st_slice_make(u, (size_t)n), ST_SEQ_MAX, ST_KIND_SEEK), 0);
+        st_iter_seek_for_prev(it, st_buf_slice(&k));
+        if (i > 0) check_entry(it, i - 1, &k, &v);
+        else assert_false(st_iter_valid(it));
+        st_buf_clear(&k);
+        assert_int_equal(st_ikey_append(&k, st_slice_make(u, (size_t)n), 0, 0), 0);
+        st_iter_seek_for_prev(it, st_buf_slice(&k));
+        check_entry(it, i + 1, &k, &v);
+    }
+    /* before the first and past the end */
+    st_buf_clear(&k);
+    assert_int_equal(st_ikey_append(&k, st_slice_str("a"), 1, ST_KIND_PUT), 0);
+    st_iter_seek_for_prev(it, st_buf_slice(&k));
+    assert_false(st_iter_valid(it));
+    assert_int_equal(st_iter_status(it), 0);
+    st_buf_clear(&k);
+    assert_int_equal(st_ikey_append(&k, st_slice_str("zzz"), 1, ST_KIND_PUT), 0);
+    st_iter_seek_for_prev(it, st_buf_slice(&k));
+    check_entry(it, NKEYS - 1, &k, &v);
+
+    /* A random walk of next and prev from a random start, across restart points. */
+    st_rng r;
+    st_rng_seed(&r, st_test_seed("block_backward", 600 + (uint64_t)restart_interval));
+    long pos = (long)st_rng_below(&r, NKEYS);
+    make_ikey(&k, (unsigned)pos);
+    st_iter_seek(it, st_buf_slice(&k));
+    for (int step = 0; step < 3000; step++) {
+        if (pos < 0 || pos >= NKEYS) {
+            assert_false(st_iter_valid(it));
+            assert_int_equal(st_iter_status(it), 0);
+            pos = (long)st_rng_below(&r, NKEYS);
+            make_ikey(&k, (unsigned)pos);
+            st_iter_seek_for_prev(it, st_buf_slice(&k));
+        }
+        check_entry(it, (unsigned)pos, &k, &v);
+        if (st_rng_below(&r, 2)) {
+            st_iter_prev(it);
+            pos--;
+        } else {
+            st_iter_next(it);
+            pos++;
+        }
+    }
+    st_buf_destroy(&k);
+    st_buf_destroy(&v);
+}
+
 static void round_trip(int restart_interval) {
     built bt;
     build_block(&bt, restart_interval, NKEYS);
@@ -111,6 +181,7 @@ static void round_trip(int restart_interval) {
     assert_false(st_iter_valid(it));
     assert_int_equal(st_iter_status(it), 0);
 
+    backward(it, restart_interval);
     st_iter_free(it);
     st_buf_destroy(&k);
     st_buf_destroy(&v);
@@ -145,6 +216,11 @@ static void test_empty_block_has_no_entries(void **state) {
     st_buf_init(&k);
     assert_int_equal(st_ikey_append(&k, st_slice_str("a"), 1, ST_KIND_PUT), 0);
     st_iter_seek(it, st_buf_slice(&k));
+    assert_false(st_iter_valid(it));
+    assert_int_equal(st_iter_status(it), 0);
+    st_iter_seek_last(it);
+    assert_false(st_iter_valid(it));
+    st_iter_seek_for_prev(it, st_buf_slice(&k));
     assert_false(st_iter_valid(it));
     assert_int_equal(st_iter_status(it), 0);
     st_iter_free(it);
@@ -246,7 +322,7 @@ static void test_malformed_entries_make_the_iterator_invalid_with_ecorrupt(void 
     st_rng_seed(&r, st_test_seed(__func__, 21));
     st_buf k;
     st_buf_init(&k);
-    size_t corrupt = 0;
+    size_t corrupt = 0, corrupt_back = 0;
     for (int round = 0; round < 2000; round++) {
         uint8_t *p = copy_of(bt.contents);
         size_t off = st_rng_below(&r, roff);
@@ -267,10 +343,23 @@ static void test_malformed_entries_make_the_iterator_invalid_with_ecorrupt(void 
         st = st_iter_status(it);
         assert_true(st == 0 || st == ST_ECORRUPT);
         if (st) assert_false(st_iter_valid(it));
+        /* Backward: each prev lands strictly before the entry it left, so the walk ends. */
+        steps = 0;
+        for (st_iter_seek_last(it); st_iter_valid(it) && steps < 1000; st_iter_prev(it)) steps++;
+        assert_true(steps < 1000);
+        st = st_iter_status(it);
+        assert_true(st == 0 || st == ST_ECORRUPT);
+        corrupt_back += st != 0;
+        st_iter_seek_for_prev(it, st_buf_slice(&k));
+        st = st_iter_status(it);
+        assert_true(st == 0 || st == ST_ECORRUPT);
+        if (st) assert_false(st_iter_valid(it));
         st_iter_free(it);
     }
-    printf("%zu of 2000 damaged blocks detected by structure alone (checksums catch the rest)\n", corrupt);
+    printf("%zu of 2000 damaged blocks detected by structure alone (checksums catch the rest), %zu backward\n",
+           corrupt, corrupt_back);
     assert_true(corrupt > 0);
+    assert_true(corrupt_back > 0);
     st_buf_destroy(&k);
     st_block_builder_destroy(&bt.bb);
 }
@@ -303,6 +392,44 @@ static void test_restart_entry_that_shares_a_prefix_is_ecorrupt(void **state) {
     st_block_builder_destroy(&bt.bb);
 }
 
+/* A restart offset that points inside an entry (the restart array still in order) is met only by
+ * a backward step, which must report it rather than decode from there. */
+static void test_prev_from_a_restart_inside_an_entry_is_ecorrupt(void **state) {
+    (void)state;
+    built bt;
+    build_block(&bt, 16, 100);
+    uint8_t *p = copy_of(bt.contents);
+    size_t slot = bt.blk.restarts_off + 4; /* restart 1: entry 16 */
+    st_put_fixed32(p + slot, st_get_fixed32(p + slot) + 1);
+    st_block blk;
+    assert_int_equal(st_block_init(&blk, st_slice_make(p, bt.contents.len)), 0);
+    st_iter *it;
+    assert_int_equal(st_block_iter_new(&blk, ST_BLOCK_IKEY, p, &it), 0); /* takes p */
+    st_buf k, v;
+    st_buf_init(&k);
+    st_buf_init(&v);
+    /* Forward never reads restarts once positioned: walk to entry 20, then step back. */
+    st_iter_seek_first(it);
+    for (unsigned i = 0; i < 20; i++) st_iter_next(it);
+    check_entry(it, 20, &k, &v);
+    st_iter_prev(it);
+    assert_false(st_iter_valid(it));
+    assert_int_equal(st_iter_status(it), ST_ECORRUPT);
+    /* Entry 16 itself lies after restart 0 only: its predecessor decodes from there. */
+    st_iter_seek_first(it);
+    for (unsigned i = 0; i < 16; i++) st_iter_next(it);
+    st_iter_prev(it);
+    check_entry(it, 15, &k, &v);
+    assert_int_equal(st_iter_status(it), 0);
+    /* seek_last (restart 6 is intact) works, and a seek clears the sticky status. */
+    st_iter_seek_last(it);
+    check_entry(it, 99, &k, &v);
+    st_iter_free(it);
+    st_buf_destroy(&k);
+    st_buf_destroy(&v);
+    st_block_builder_destroy(&bt.bb);
+}
+
 static void test_short_internal_keys_are_ecorrupt_and_short_targets_einval(void **state) {
     (void)state;
     st_block_builder bb;
@@ -319,6 +446,12 @@ static void test_short_internal_keys_are_ecorrupt_and_short_targets_einval(void 
     assert_int_equal(st_iter_status(it), ST_ECORRUPT);
     st_iter_seek(it, st_slice_str("ab"));
     assert_int_equal(st_iter_status(it), ST_EINVAL);
+    st_iter_seek_last(it);
+    assert_false(st_iter_valid(it));
+    assert_int_equal(st_iter_status(it), ST_ECORRUPT);
+    st_iter_seek_for_prev(it, st_slice_str("ab"));
+    assert_false(st_iter_valid(it));
+    assert_int_equal(st_iter_status(it), ST_EINVAL);
     st_iter_free(it);
     st_block_builder_destroy(&bb);
 }
@@ -334,6 +467,7 @@ int main(void) {
         cmocka_unit_test(test_corrupt_restart_array_is_ecorrupt),
         cmocka_unit_test(test_malformed_entries_make_the_iterator_invalid_with_ecorrupt),
         cmocka_unit_test(test_restart_entry_that_shares_a_prefix_is_ecorrupt),
+        cmocka_unit_test(test_prev_from_a_restart_inside_an_entry_is_ecorrupt),
         cmocka_unit_test(test_short_internal_keys_are_ecorrupt_and_short_targets_einval),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,7 @@
 /* test_db.c -- the st_db_* facade through the public API: open/close and its option checks, the
  * LOCK, point reads and writes (empty and 1 MiB values, binary keys), snapshots, bounded and
- * point-in-time iterators, flushes to L0, stats, group commit under ST_SYNC_ALWAYS, deferred
+ * point-in-time iterators in both directions (newest visible version per key over memtable, L0
+ * and L1, bounds, turning around), flushes to L0, stats, group commit under ST_SYNC_ALWAYS, deferred
  * commit, write stalls with a tiny write buffer, and poisoning after a failed WAL write or sync.
  * Every test runs in its own temporary directory; every loop is bounded; no sleeps. */
 #include <errno.h>
@@ -132,6 +133,37 @@ static void expect_scan(st_iter *it, const char *const *want, const char *const 
     }
     assert_int_equal(st_iter_status(it), 0);
     if (i != n) fail_msg("scan: %zu keys, expected %zu", i, n);
+}
+
+/* expect_scan backward: from seek_last the keys must be want[n - 1] down to want[0]. */
+static void expect_scan_back(st_iter *it, const char *const *want, const char *const *vals, size_t n) {
+    size_t i = 0;
+    for (st_iter_seek_last(it); st_iter_valid(it); st_iter_prev(it), i++) {
+        st_slice k = st_iter_key(it);
+        if (i >= n) fail_msg("backward scan: extra key %.*s after %zu", (int)k.len, (const char *)k.data, n);
+        if (st_slice_cmp(k, st_slice_str(want[n - 1 - i])) != 0)
+            fail_msg("backward scan: key %zu is %.*s, expected %s", i, (int)k.len, (const char *)k.data,
+                     want[n - 1 - i]);
+        if (vals) assert_int_equal(st_slice_cmp(st_iter_value(it), st_slice_str(vals[n - 1 - i])), 0);
+    }
+    assert_int_equal(st_iter_status(it), 0);
+    if (i != n) fail_msg("backward scan: %zu keys, expected %zu", i, n);
+}
+
+/* The iterator is on key k with value v (v NULL: any), or invalid with status 0 when k is NULL. */
+static void expect_at(st_iter *it, const char *k, const char *v) {
+    if (!k) {
+        if (st_iter_valid(it))
+            fail_msg("expected the end, at %.*s", (int)st_iter_key(it).len, (const char *)st_iter_key(it).data);
+        assert_int_equal(st_iter_status(it), 0);
+        return;
+    }
+    if (!st_iter_valid(it)) fail_msg("expected %s, iterator invalid (%s)", k, st_strerror(st_iter_status(it)));
+    st_slice key = st_iter_key(it);
+    if (st_slice_cmp(key, st_slice_str(k)) != 0)
+        fail_msg("expected %s, at %.*s", k, (int)key.len, (const char *)key.data);
+    if (v && st_slice_cmp(st_iter_value(it), st_slice_str(v)) != 0)
+        fail_msg("%s: value %.*s, expected %s", k, (int)st_iter_value(it).len, (const char *)st_iter_value(it).data, v);
 }
 
 static void fill_pattern(uint8_t *p, size_t n, uint32_t seed) {
@@ -391,10 +423,12 @@ static void test_db_snapshot_reads_see_their_point_in_time(void **state) {
         assert_int_equal(st_db_iter_new(x->db, &ro, &x->it[0]), 0);
         const char *k0[] = {"j", "k"}, *v0[] = {"j1", "v1"};
         expect_scan(x->it[0], k0, v0, 2);
+        expect_scan_back(x->it[0], k0, v0, 2);
         ro.snapshot = x->snap[1];
         assert_int_equal(st_db_iter_new(x->db, &ro, &x->it[1]), 0);
         const char *k1[] = {"k", "new"}, *v1[] = {"v2", "n"};
         expect_scan(x->it[1], k1, v1, 2);
+        expect_scan_back(x->it[1], k1, v1, 2);
         for (int i = 0; i < 2; i++) {
             st_iter_free(x->it[i]);
             x->it[i] = NULL;
@@ -455,23 +489,156 @@ static void test_db_iterator_bounds(void **state) {
     st_iter_seek(it, st_slice_str("k195"));
     assert_false(st_iter_valid(it));
 
+    /* Backward: seek_last starts below upper, seek_for_prev is clamped to it, prev stops at
+     * lower, and deleted keys are skipped. */
+    expect_scan_back(it, want, NULL, 8);
+    st_iter_seek_for_prev(it, st_slice_str("k25"));
+    expect_at(it, "k19", "v19");
+    st_iter_seek_for_prev(it, st_slice_str("k20"));
+    expect_at(it, "k19", "v19");
+    st_iter_seek_for_prev(it, st_slice_str("k16"));
+    expect_at(it, "k16", "v16");
+    st_iter_seek_for_prev(it, st_slice_str("k15"));
+    expect_at(it, "k13", "v13");
+    st_iter_seek_for_prev(it, st_slice_str("k10"));
+    expect_at(it, "k10", "v10");
+    st_iter_prev(it);
+    expect_at(it, NULL, NULL);
+    st_iter_seek_for_prev(it, st_slice_str("k095"));
+    expect_at(it, NULL, NULL);
+    st_iter_seek_for_prev(it, st_slice_str("k"));
+    expect_at(it, NULL, NULL);
+    /* turning around at both bounds and across the deleted keys */
+    st_iter_seek_for_prev(it, st_slice_str("k10"));
+    st_iter_next(it);
+    expect_at(it, "k11", "v11");
+    st_iter_prev(it);
+    expect_at(it, "k10", "v10");
+    st_iter_seek(it, st_slice_str("k16"));
+    st_iter_prev(it);
+    expect_at(it, "k13", "v13");
+    st_iter_next(it);
+    expect_at(it, "k16", "v16");
+    st_iter_seek_last(it);
+    st_iter_next(it);
+    expect_at(it, NULL, NULL);
+
     /* lower only, upper only */
     st_read_options lo = {.lower = st_slice_str("k97")};
     assert_int_equal(st_db_iter_new(x->db, &lo, &x->it[1]), 0);
     const char *tail[] = {"k97", "k98", "k99"};
     expect_scan(x->it[1], tail, NULL, 3);
+    expect_scan_back(x->it[1], tail, NULL, 3);
     st_read_options up = {.upper = st_slice_str("k03")};
     assert_int_equal(st_db_iter_new(x->db, &up, &x->it[2]), 0);
     const char *head[] = {"k00", "k01", "k02"};
     expect_scan(x->it[2], head, NULL, 3);
+    expect_scan_back(x->it[2], head, NULL, 3);
+    st_iter_seek_for_prev(x->it[2], st_slice_str("k99"));
+    expect_at(x->it[2], "k02", "v2");
     /* an empty range */
     st_read_options none = {.lower = st_slice_str("k50"), .upper = st_slice_str("k50")};
     assert_int_equal(st_db_iter_new(x->db, &none, &x->it[3]), 0);
     expect_scan(x->it[3], NULL, NULL, 0);
+    expect_scan_back(x->it[3], NULL, NULL, 0);
+    st_iter_seek_for_prev(x->it[3], st_slice_str("k50"));
+    expect_at(x->it[3], NULL, NULL);
     st_iter_free(x->it[3]);
     st_read_options inverted = {.lower = st_slice_str("k60"), .upper = st_slice_str("k40")};
     assert_int_equal(st_db_iter_new(x->db, &inverted, &x->it[3]), 0);
     expect_scan(x->it[3], NULL, NULL, 0);
+    expect_scan_back(x->it[3], NULL, NULL, 0);
+    st_iter_seek_for_prev(x->it[3], st_slice_str("k50"));
+    expect_at(x->it[3], NULL, NULL);
+}
+
+/* Versions of the same keys in L1, L0 and the memtable, with tombstones at each level and
+ * snapshots between them: backward iteration returns, per user key, the newest version visible
+ * at the iterator's sequence number, exactly as forward does, and turning around anywhere keeps
+ * to it. */
+static void test_db_iterator_backward_sees_newest_visible_version_across_levels(void **state) {
+    fx *x = *state;
+    db_open(x);
+    put_str(x, "a", "a1");
+    put_str(x, "b", "b1");
+    put_str(x, "c", "c1");
+    put_str(x, "d", "d1");
+    put_str(x, "f", "f1");
+    assert_int_equal(st_db_compact_range(x->db, NULL, NULL), 0); /* into L1 */
+    assert_int_equal(st_db_snapshot(x->db, &x->snap[0]), 0);
+    put_str(x, "b", "b2");
+    del_str(x, "c");
+    put_str(x, "e", "e2");
+    del_str(x, "f");
+    assert_int_equal(st_db_flush(x->db), 0); /* into L0 */
+    assert_int_equal(st_db_snapshot(x->db, &x->snap[1]), 0);
+    put_str(x, "a", "a3");
+    del_str(x, "b");
+    put_str(x, "c", "c3");
+    put_str(x, "e", "e3");
+    put_str(x, "e", "e4"); /* two versions in the memtable */
+    del_str(x, "d");
+    put_str(x, "d", "d3"); /* deleted and put again in the memtable */
+    st_stats s = stats(x);
+    assert_int_equal(s.level_files[0], 1);
+    assert_true(s.level_files[1] >= 1 || s.level_files[2] >= 1 || s.level_files[6] >= 1);
+
+    const char *k0[] = {"a", "b", "c", "d", "f"}, *v0[] = {"a1", "b1", "c1", "d1", "f1"};
+    const char *k1[] = {"a", "b", "d", "e"}, *v1[] = {"a1", "b2", "d1", "e2"};
+    const char *k2[] = {"a", "c", "d", "e"}, *v2[] = {"a3", "c3", "d3", "e4"};
+    const st_snapshot *views[3] = {x->snap[0], x->snap[1], NULL};
+    const char *const *keys[3] = {k0, k1, k2}, *const *vals[3] = {v0, v1, v2};
+    const size_t n[3] = {5, 4, 4};
+    for (int round = 0; round < 2; round++) {
+        for (int w = 0; w < 3; w++) {
+            st_read_options ro = {.snapshot = views[w]};
+            assert_int_equal(st_db_iter_new(x->db, &ro, &x->it[w]), 0);
+            expect_scan_back(x->it[w], keys[w], vals[w], n[w]);
+            expect_scan(x->it[w], keys[w], vals[w], n[w]);
+        }
+        st_iter *it = x->it[2]; /* the present: a3 c3 d3 e4 */
+        st_iter_seek_for_prev(it, st_slice_str("b"));
+        expect_at(it, "a", "a3");
+        st_iter_next(it);
+        expect_at(it, "c", "c3");
+        st_iter_next(it);
+        expect_at(it, "d", "d3");
+        st_iter_prev(it);
+        expect_at(it, "c", "c3");
+        st_iter_prev(it);
+        expect_at(it, "a", "a3");
+        st_iter_prev(it);
+        expect_at(it, NULL, NULL);
+        st_iter_seek(it, st_slice_str("e"));
+        st_iter_prev(it);
+        expect_at(it, "d", "d3");
+        st_iter_next(it);
+        expect_at(it, "e", "e4");
+        st_iter_next(it);
+        expect_at(it, NULL, NULL);
+        it = x->it[1]; /* snapshot 1: a1 b2 d1 e2; c and f deleted in L0 */
+        st_iter_seek_for_prev(it, st_slice_str("c"));
+        expect_at(it, "b", "b2");
+        st_iter_next(it);
+        expect_at(it, "d", "d1");
+        st_iter_seek_for_prev(it, st_slice_str("z"));
+        expect_at(it, "e", "e2");
+        st_iter_seek_for_prev(it, st_slice_str("f"));
+        expect_at(it, "e", "e2");
+        it = x->it[0]; /* snapshot 0: everything from L1 */
+        st_iter_seek_for_prev(it, st_slice_str("e"));
+        expect_at(it, "d", "d1");
+        st_iter_next(it);
+        expect_at(it, "f", "f1");
+        st_iter_prev(it);
+        expect_at(it, "d", "d1");
+        for (int w = 0; w < 3; w++) {
+            st_iter_free(x->it[w]);
+            x->it[w] = NULL;
+        }
+        /* the same views once the memtable is a second L0 table */
+        if (round == 0) assert_int_equal(st_db_flush(x->db), 0);
+    }
 }
 
 static void test_db_iterator_is_point_in_time_across_flush(void **state) {
@@ -505,6 +672,17 @@ static void test_db_iterator_is_point_in_time_across_flush(void **state) {
         assert_int_equal(st_slice_cmp(st_iter_value(it), st_slice_str(v)), 0);
     }
     assert_int_equal(i, 200);
+    assert_int_equal(st_iter_status(it), 0);
+    /* and backward, from a table that replaced its memtable */
+    for (st_iter_seek_last(it); st_iter_valid(it) && i > 0; st_iter_prev(it)) {
+        i--;
+        snprintf(k, sizeof k, "key%03d", i);
+        snprintf(v, sizeof v, "old%d", i);
+        assert_int_equal(st_slice_cmp(st_iter_key(it), st_slice_str(k)), 0);
+        assert_int_equal(st_slice_cmp(st_iter_value(it), st_slice_str(v)), 0);
+    }
+    assert_int_equal(i, 0);
+    assert_false(st_iter_valid(it));
     assert_int_equal(st_iter_status(it), 0);
 
     /* a new iterator sees the new state */
@@ -978,6 +1156,7 @@ int main(void) {
         T(test_db_binary_keys),
         T(test_db_snapshot_reads_see_their_point_in_time),
         T(test_db_iterator_bounds),
+        T(test_db_iterator_backward_sees_newest_visible_version_across_levels),
         T(test_db_iterator_is_point_in_time_across_flush),
         T(test_db_flush_writes_l0_tables),
         T(test_db_stats_counters_move),

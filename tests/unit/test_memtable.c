@@ -1,5 +1,6 @@
-/* test_memtable.c -- memtable gets at snapshots, tombstones, iteration order of internal keys,
- * refcounting, odd keys, a random model comparison and a reader racing the writer. */
+/* test_memtable.c -- memtable gets at snapshots, tombstones, iteration order of internal keys
+ * (forward, backward, and mixed), refcounting, odd keys, a random model comparison and a reader
+ * racing the writer. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -168,6 +169,36 @@ static void test_memtable_iterates_versions_newest_first(void **state) {
     st_iter_next(it);
     assert_false(st_iter_valid(it));
     assert_int_equal(st_iter_status(it), 0);
+
+    /* Backward: the same entries in reverse, so a key's versions come oldest first. */
+    st_iter_seek_last(it);
+    expect_at(it, "c", 3, ST_KIND_PUT, "c3");
+    st_iter_prev(it);
+    expect_at(it, "b", 4, ST_KIND_PUT, "b4");
+    st_iter_prev(it);
+    expect_at(it, "a", 1, ST_KIND_PUT, "a1");
+    st_iter_prev(it);
+    expect_at(it, "a", 2, ST_KIND_PUT, "a2");
+    st_iter_prev(it);
+    expect_at(it, "a", 5, ST_KIND_DEL, "");
+    st_iter_prev(it);
+    assert_false(st_iter_valid(it));
+    assert_int_equal(st_iter_status(it), 0);
+
+    /* Turning around anywhere. */
+    st_iter_seek_first(it);
+    st_iter_next(it);
+    expect_at(it, "a", 2, ST_KIND_PUT, "a2");
+    st_iter_prev(it);
+    expect_at(it, "a", 5, ST_KIND_DEL, "");
+    st_iter_next(it);
+    st_iter_next(it);
+    st_iter_next(it);
+    expect_at(it, "b", 4, ST_KIND_PUT, "b4");
+    st_iter_prev(it);
+    expect_at(it, "a", 1, ST_KIND_PUT, "a1");
+    st_iter_next(it);
+    expect_at(it, "b", 4, ST_KIND_PUT, "b4");
     st_iter_free(it);
     st_memtable_unref(m);
 }
@@ -204,6 +235,61 @@ static void test_memtable_iter_seek_by_internal_key(void **state) {
     assert_false(st_iter_valid(it));
     assert_int_equal(st_iter_status(it), 0);
     st_iter_free(it);
+    st_memtable_unref(m);
+}
+
+static void test_memtable_iter_seek_for_prev_by_internal_key(void **state) {
+    (void)state;
+    st_memtable *m = new_mem();
+    put(m, 1, "a", "a1");
+    put(m, 2, "a", "a2");
+    put(m, 3, "a", "a3");
+    put(m, 4, "c", "c4");
+    st_iter *it;
+    assert_int_equal(st_memtable_iter_new(m, &it), 0);
+    uint8_t buf[64];
+    st_slice a = st_slice_str("a"), c = st_slice_str("c");
+
+    st_iter_seek_for_prev(it, ikey(buf, a, 2, ST_KIND_PUT)); /* an exact internal key */
+    expect_at(it, "a", 2, ST_KIND_PUT, "a2");
+    st_iter_seek_for_prev(it, ikey(buf, a, 2, ST_KIND_SEEK)); /* just above a@2 in tag order */
+    expect_at(it, "a", 3, ST_KIND_PUT, "a3");
+    st_iter_seek_for_prev(it, ikey(buf, a, 2, ST_KIND_DEL)); /* just below a@2 */
+    expect_at(it, "a", 2, ST_KIND_PUT, "a2");
+    st_iter_seek_for_prev(it, ikey(buf, a, 0, 0)); /* after every version of a */
+    expect_at(it, "a", 1, ST_KIND_PUT, "a1");
+    st_iter_seek_for_prev(it, ikey(buf, st_slice_str("b"), ST_SEQ_MAX, ST_KIND_SEEK)); /* absent */
+    expect_at(it, "a", 1, ST_KIND_PUT, "a1");
+    st_iter_seek_for_prev(it, ikey(buf, c, 5, ST_KIND_SEEK)); /* before c@4 */
+    expect_at(it, "a", 1, ST_KIND_PUT, "a1");
+    st_iter_seek_for_prev(it, ikey(buf, st_slice_str("zz"), 0, 0)); /* after the last */
+    expect_at(it, "c", 4, ST_KIND_PUT, "c4");
+    st_iter_prev(it);
+    expect_at(it, "a", 1, ST_KIND_PUT, "a1");
+    st_iter_seek_for_prev(it, ikey(buf, a, ST_SEQ_MAX, ST_KIND_SEEK)); /* before the first */
+    assert_false(st_iter_valid(it));
+    assert_int_equal(st_iter_status(it), 0);
+    st_iter_seek_for_prev(it, ikey(buf, st_slice_str(""), 0, 0));
+    assert_false(st_iter_valid(it));
+    /* A target without a tag is ST_EINVAL, as for seek; seek_last clears it. */
+    st_iter_seek_for_prev(it, st_slice_str("a"));
+    assert_false(st_iter_valid(it));
+    assert_int_equal(st_iter_status(it), ST_EINVAL);
+    st_iter_seek_last(it);
+    assert_int_equal(st_iter_status(it), 0);
+    expect_at(it, "c", 4, ST_KIND_PUT, "c4");
+    st_iter_free(it);
+
+    /* The empty memtable. */
+    st_memtable *e = new_mem();
+    assert_int_equal(st_memtable_iter_new(e, &it), 0);
+    st_iter_seek_last(it);
+    assert_false(st_iter_valid(it));
+    st_iter_seek_for_prev(it, ikey(buf, c, 0, 0));
+    assert_false(st_iter_valid(it));
+    assert_int_equal(st_iter_status(it), 0);
+    st_iter_free(it);
+    st_memtable_unref(e);
     st_memtable_unref(m);
 }
 
@@ -420,6 +506,50 @@ static void test_memtable_matches_model_under_random_ops(void **state) {
         assert_int_equal(p.kind, ops[i].kind);
     }
     assert_false(st_iter_valid(it));
+    /* Backward over the same order, then seek_for_prev on random lookup keys: the last entry
+     * <= (key, snap, SEEK) is the oldest version newer than snap, or the previous key's last. */
+    st_iter_seek_last(it);
+    for (int i = OPS - 1; i >= 0; i--, st_iter_prev(it)) {
+        assert_true(st_iter_valid(it));
+        st_ikey_parts p = {.seq = 0};
+        assert_true(st_ikey_parse(st_iter_key(it), &p));
+        assert_int_equal(p.seq, ops[i].seq);
+    }
+    assert_false(st_iter_valid(it));
+    uint8_t buf[64];
+    for (int q = 0; q < QUERIES; q++) {
+        int key = (int)st_rng_below(&rng, KEYS + 2);
+        uint64_t snap = st_rng_below(&rng, 3 * OPS + 3);
+        snprintf(k, sizeof k, "k%03d", key);
+        st_slice target = ikey(buf, st_slice_str(k), snap, ST_KIND_SEEK);
+        int lo = 0, hi = OPS; /* binary search: ops is in internal-key order */
+        while (lo < hi) {
+            int mid = lo + (hi - lo) / 2;
+            char ki[16];
+            uint8_t ib[64];
+            snprintf(ki, sizeof ki, "k%03d", ops[mid].key);
+            if (st_ikey_cmp(ikey(ib, st_slice_str(ki), ops[mid].seq, ops[mid].kind), target) <= 0) lo = mid + 1;
+            else hi = mid;
+        }
+        int want = lo - 1; /* the last entry <= target, -1 for none */
+        st_iter_seek_for_prev(it, target);
+        if (want < 0) {
+            assert_false(st_iter_valid(it));
+            continue;
+        }
+        assert_true(st_iter_valid(it));
+        assert_int_equal(st_ikey_seq(st_iter_key(it)), ops[want].seq);
+        /* and one step each way from there */
+        if (q % 2) {
+            st_iter_prev(it);
+            if (want == 0) assert_false(st_iter_valid(it));
+            else assert_int_equal(st_ikey_seq(st_iter_key(it)), ops[want - 1].seq);
+        } else {
+            st_iter_next(it);
+            if (want == OPS - 1) assert_false(st_iter_valid(it));
+            else assert_int_equal(st_ikey_seq(st_iter_key(it)), ops[want + 1].seq);
+        }
+    }
     st_iter_free(it);
     free(ops);
     st_memtable_unref(m);
@@ -493,6 +623,31 @@ static void *race_reader(void *arg) {
         if (seen < n) {
             r->failure = "a scan missed keys added before it started";
             return NULL;
+        }
+        /* Every fourth round, a backward scan: strictly descending, nothing added before it
+         * missing. */
+        if (r->scans % 4 == 0) {
+            if (st_memtable_iter_new(r->m, &it) != 0) {
+                r->failure = "iter_new failed";
+                return NULL;
+            }
+            uint64_t before = atomic_load_explicit(&r->added, memory_order_acquire);
+            seen = 0;
+            for (st_iter_seek_last(it); st_iter_valid(it) && seen <= RACE_KEYS; st_iter_prev(it), seen++) {
+                st_slice key = st_iter_key(it);
+                if (seen > 0 && (key.len > sizeof prev || st_ikey_cmp(st_slice_make(prev, prev_len), key) <= 0)) {
+                    r->failure = "backward iteration not strictly descending";
+                    break;
+                }
+                prev_len = key.len < sizeof prev ? key.len : sizeof prev;
+                memcpy(prev, key.data, prev_len);
+            }
+            st_iter_free(it);
+            if (r->failure) return NULL;
+            if (seen < before || seen > RACE_KEYS) {
+                r->failure = "a backward scan missed keys added before it started";
+                return NULL;
+            }
         }
         r->scans++;
     }
@@ -709,6 +864,7 @@ int main(void) {
         cmocka_unit_test(test_memtable_get_at_older_snapshot_sees_older_value),
         cmocka_unit_test(test_memtable_iterates_versions_newest_first),
         cmocka_unit_test(test_memtable_iter_seek_by_internal_key),
+        cmocka_unit_test(test_memtable_iter_seek_for_prev_by_internal_key),
         cmocka_unit_test(test_memtable_iter_seek_without_tag_is_einval_until_next_seek),
         cmocka_unit_test(test_memtable_counts_entries_and_bytes),
         cmocka_unit_test(test_memtable_iterator_keeps_memtable_alive_after_creator_unrefs),

@@ -1,6 +1,9 @@
 /* test_merge_iter.c -- the n-way merge of internal-key iterators (merge_iter.h): memtable children
- * with interleaved keys merge into exactly the sorted order, seek lands on the first key >= the
- * target, empty children are harmless, and a child in error ends the merge with its status.
+ * with interleaved keys merge into exactly the sorted order, both ways; seek lands on the first
+ * key >= the target and seek_for_prev on the last key <= it; random next/prev walks turn around
+ * often and stay on the sorted order; empty children are harmless; and a child in error ends the
+ * merge with its status, moving either way or turning around into it, and the user-key iterator
+ * on top (db_iter.h) keeps that status sticky both ways until the next seek.
  * Every loop is bounded; the random tests print their seed. */
 #include <stdbool.h>
 #include <stdio.h>
@@ -9,6 +12,7 @@
 
 #include "testutil.h"
 
+#include "db/db_iter.h"
 #include "db/merge_iter.h"
 #include "mem/memtable.h"
 #include "strata/st.h"
@@ -116,6 +120,27 @@ static void expect_run(st_iter *it, const ent *e, size_t from, size_t to, size_t
     }
 }
 
+/* The merged iterator, from its current position, yields exactly e[from], e[from - 1], ...,
+ * e[to + 1] moving backward, and then ends cleanly (to == -1) or is still valid on e[to]. */
+static void expect_run_back(st_iter *it, const ent *e, long from, long to) {
+    for (long i = from; i > to; i--) {
+        if (!st_iter_valid(it))
+            fail_msg("ended at entry %ld going down to %ld (status %s)", i, to, st_strerror(st_iter_status(it)));
+        st_slice k = st_iter_key(it), v = st_iter_value(it);
+        if (st_slice_cmp(k, ent_key(&e[i])) != 0) fail_msg("entry %ld: wrong key", i);
+        assert_int_equal(v.len, e[i].vlen);
+        if (v.len) assert_memory_equal(v.data, e[i].value, v.len);
+        st_iter_prev(it);
+    }
+    if (to < 0) {
+        assert_false(st_iter_valid(it));
+        assert_int_equal(st_iter_status(it), 0);
+    } else {
+        assert_true(st_iter_valid(it));
+        assert_int_equal(st_slice_cmp(st_iter_key(it), ent_key(&e[to])), 0);
+    }
+}
+
 /* First index whose key is >= target. */
 static size_t lower_bound(const ent *e, size_t n, st_slice target) {
     size_t lo = 0, hi = n;
@@ -125,6 +150,17 @@ static size_t lower_bound(const ent *e, size_t n, st_slice target) {
         else hi = mid;
     }
     return lo;
+}
+
+/* Index of the last key <= target, -1 if none. */
+static long last_at_or_before(const ent *e, size_t n, st_slice target) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (st_ikey_cmp(ent_key(&e[mid]), target) <= 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return (long)lo - 1;
 }
 
 /* Random entries: few user keys (so versions of one key sit in different children), unique
@@ -224,6 +260,102 @@ static void test_merge_seek_lands_on_first_key_not_below_target(void **state) {
     assert_int_equal(st_iter_status(x->merged), 0);
 }
 
+static void test_merge_backward_yields_reverse_sorted_order(void **state) {
+    fx *x = *state;
+    st_rng r;
+    st_rng_seed(&r, st_test_seed("test_merge_backward_yields_reverse_sorted_order", 778));
+    const int k = 5;
+    new_mems(x, k);
+    build_random(x, &r, k, NENTRIES);
+    merge_mems(x, k);
+    st_iter_seek_last(x->merged);
+    expect_run_back(x->merged, x->e, (long)x->n - 1, -1);
+    /* seek_last again restarts; seek_first after a backward run goes forward again */
+    st_iter_seek_last(x->merged);
+    expect_run_back(x->merged, x->e, (long)x->n - 1, (long)x->n - 11);
+    st_iter_seek_first(x->merged);
+    expect_run(x->merged, x->e, 0, 10, x->n);
+}
+
+static void test_merge_seek_for_prev_lands_on_last_key_not_above_target(void **state) {
+    fx *x = *state;
+    st_rng r;
+    st_rng_seed(&r, st_test_seed("test_merge_seek_for_prev_lands_on_last_key_not_above_target", 4243));
+    const int k = 3;
+    new_mems(x, k);
+    build_random(x, &r, k, 1500);
+    merge_mems(x, k);
+    for (int t = 0; t < 300; t++) {
+        ent target;
+        char uk[16];
+        if (t % 3 == 0) {
+            target = x->e[st_rng_below(&r, x->n)]; /* an existing key exactly */
+        } else {
+            snprintf(uk, sizeof uk, "k%0*llu", 1 + (int)st_rng_below(&r, 3),
+                     (unsigned long long)st_rng_below(&r, 160));
+            make_ikey(&target, uk, st_rng_below(&r, x->n + 10), t % 3 == 1 ? ST_KIND_SEEK : 0);
+        }
+        long want = last_at_or_before(x->e, x->n, ent_key(&target));
+        st_iter_seek_for_prev(x->merged, ent_key(&target));
+        long to = want - 20 > -1 ? want - 20 : -1;
+        expect_run_back(x->merged, x->e, want, to);
+    }
+    /* before the first key */
+    ent first;
+    make_ikey(&first, "", ST_SEQ_MAX, ST_KIND_SEEK);
+    st_iter_seek_for_prev(x->merged, ent_key(&first));
+    assert_false(st_iter_valid(x->merged));
+    assert_int_equal(st_iter_status(x->merged), 0);
+    /* after the last */
+    ent last;
+    make_ikey(&last, "l", 1, ST_KIND_PUT);
+    st_iter_seek_for_prev(x->merged, ent_key(&last));
+    expect_run_back(x->merged, x->e, (long)x->n - 1, (long)x->n - 4);
+}
+
+/* Random next/prev sequences from random positions: every step, and every turn (which moves all
+ * children), keeps the merged iterator on the sorted order. */
+static void test_merge_random_walks_turn_around_anywhere(void **state) {
+    fx *x = *state;
+    st_rng r;
+    st_rng_seed(&r, st_test_seed("test_merge_random_walks_turn_around_anywhere", 99));
+    const int k = 6;
+    new_mems(x, k);
+    build_random(x, &r, k, 2000);
+    merge_mems(x, k);
+    long pos = -1;
+    for (int step = 0; step < 20000; step++) {
+        if (pos < 0 || pos >= (long)x->n || st_rng_below(&r, 100) == 0) {
+            if (pos < 0 || pos >= (long)x->n) {
+                assert_false(st_iter_valid(x->merged));
+                assert_int_equal(st_iter_status(x->merged), 0);
+            }
+            switch (st_rng_below(&r, 4)) {
+            case 0: st_iter_seek_first(x->merged); pos = 0; break;
+            case 1: st_iter_seek_last(x->merged); pos = (long)x->n - 1; break;
+            case 2:
+                pos = (long)st_rng_below(&r, x->n);
+                st_iter_seek(x->merged, ent_key(&x->e[pos]));
+                break;
+            default:
+                pos = (long)st_rng_below(&r, x->n);
+                st_iter_seek_for_prev(x->merged, ent_key(&x->e[pos]));
+            }
+        }
+        assert_true(st_iter_valid(x->merged));
+        if (st_slice_cmp(st_iter_key(x->merged), ent_key(&x->e[pos])) != 0)
+            fail_msg("step %d: not on entry %ld", step, pos);
+        /* Short runs in one direction, so turns are frequent. */
+        if (st_rng_below(&r, 2)) {
+            st_iter_next(x->merged);
+            pos++;
+        } else {
+            st_iter_prev(x->merged);
+            pos--;
+        }
+    }
+}
+
 static void test_merge_of_empty_children_is_empty(void **state) {
     fx *x = *state;
     ent t;
@@ -236,6 +368,11 @@ static void test_merge_of_empty_children_is_empty(void **state) {
     assert_int_equal(st_iter_status(x->merged), 0);
     st_iter_seek(x->merged, ent_key(&t));
     assert_false(st_iter_valid(x->merged));
+    st_iter_seek_last(x->merged);
+    assert_false(st_iter_valid(x->merged));
+    st_iter_seek_for_prev(x->merged, ent_key(&t));
+    assert_false(st_iter_valid(x->merged));
+    assert_int_equal(st_iter_status(x->merged), 0);
     st_iter_free(x->merged);
     x->merged = NULL;
 
@@ -243,6 +380,9 @@ static void test_merge_of_empty_children_is_empty(void **state) {
     new_mems(x, 3);
     merge_mems(x, 3);
     st_iter_seek_first(x->merged);
+    assert_false(st_iter_valid(x->merged));
+    assert_int_equal(st_iter_status(x->merged), 0);
+    st_iter_seek_last(x->merged);
     assert_false(st_iter_valid(x->merged));
     assert_int_equal(st_iter_status(x->merged), 0);
     st_iter_free(x->merged);
@@ -263,20 +403,29 @@ static void test_merge_of_empty_children_is_empty(void **state) {
     expect_run(x->merged, x->e, 0, 50, 50);
     st_iter_seek(x->merged, ent_key(&x->e[30]));
     expect_run(x->merged, x->e, 30, 50, 50);
+    st_iter_seek_last(x->merged);
+    expect_run_back(x->merged, x->e, 49, -1);
+    /* turning around with empty children beside the only useful one */
+    st_iter_seek_for_prev(x->merged, ent_key(&x->e[30]));
+    expect_run_back(x->merged, x->e, 30, 28);
+    expect_run(x->merged, x->e, 28, 50, 50);
 }
 
 /* ---- a child that fails -------------------------------------------------------------------- */
 
-/* Serves ents[0, n) but cannot read past fail_at: once it would be positioned at or beyond
- * fail_at it is invalid with status ST_ECORRUPT, as a table iterator meeting a bad block is. */
+/* Serves ents[0, n) but cannot read outside [fail_below, fail_at): once it would be positioned on
+ * an entry there it is invalid with status ST_ECORRUPT, as a table iterator meeting a bad block
+ * is. pos SIZE_MAX is "before the first entry". */
 typedef struct fake_iter {
     st_iter base;
     const ent *e;
-    size_t n, fail_at, pos;
+    size_t n, fail_below, fail_at, pos;
     int status;
 } fake_iter;
 
-static void fake_settle(fake_iter *f) { f->status = f->pos >= f->fail_at && f->pos < f->n ? ST_ECORRUPT : 0; }
+static void fake_settle(fake_iter *f) {
+    f->status = (f->pos >= f->fail_at || f->pos < f->fail_below) && f->pos < f->n ? ST_ECORRUPT : 0;
+}
 static void fake_seek_first(st_iter *it) {
     fake_iter *f = (fake_iter *)it;
     f->pos = 0;
@@ -294,6 +443,24 @@ static void fake_next(st_iter *it) {
     f->pos++;
     fake_settle(f);
 }
+static void fake_seek_last(st_iter *it) {
+    fake_iter *f = (fake_iter *)it;
+    f->pos = f->n ? f->n - 1 : SIZE_MAX;
+    fake_settle(f);
+}
+static void fake_seek_for_prev(st_iter *it, st_slice target) {
+    fake_iter *f = (fake_iter *)it;
+    long p = last_at_or_before(f->e, f->n, target);
+    f->pos = p < 0 ? SIZE_MAX : (size_t)p;
+    fake_settle(f);
+}
+static void fake_prev(st_iter *it) {
+    fake_iter *f = (fake_iter *)it;
+    assert_int_equal(f->status, 0); /* REQUIRES: valid */
+    assert_true(f->pos < f->n);
+    f->pos = f->pos ? f->pos - 1 : SIZE_MAX;
+    fake_settle(f);
+}
 static bool fake_valid(const st_iter *it) {
     const fake_iter *f = (const fake_iter *)it;
     return f->status == 0 && f->pos < f->n;
@@ -309,22 +476,35 @@ static st_slice fake_value(const st_iter *it) {
 static int fake_status(const st_iter *it) { return ((const fake_iter *)it)->status; }
 static void fake_destroy(st_iter *it) { free(it); }
 
-static const struct st_iter_ops fake_ops = {fake_seek_first, fake_seek, fake_next, fake_valid,
-                                            fake_key, fake_value, fake_status, fake_destroy};
+static const struct st_iter_ops fake_ops = {
+    .seek_first = fake_seek_first,
+    .seek = fake_seek,
+    .next = fake_next,
+    .seek_last = fake_seek_last,
+    .seek_for_prev = fake_seek_for_prev,
+    .prev = fake_prev,
+    .valid = fake_valid,
+    .key = fake_key,
+    .value = fake_value,
+    .status = fake_status,
+    .destroy = fake_destroy,
+};
 
-static st_iter *fake_new(const ent *e, size_t n, size_t fail_at) {
+static st_iter *fake_new(const ent *e, size_t n, size_t fail_below, size_t fail_at) {
     fake_iter *f = calloc(1, sizeof *f);
     assert_non_null(f);
     f->base.ops = &fake_ops;
     f->e = e;
     f->n = n;
+    f->fail_below = fail_below;
     f->fail_at = fail_at;
+    f->pos = SIZE_MAX;
     return &f->base;
 }
 
 /* Merges a memtable child holding a000, a002, ..., a098 with a fake child holding a001, ...,
- * a099 that fails at its entry fail_at. The sorted union is x->e. */
-static void two_children(fx *x, size_t fail_at) {
+ * a099 that fails outside its entries [fail_below, fail_at). The sorted union is x->e. */
+static void two_children_failing(fx *x, size_t fail_below, size_t fail_at) {
     new_mems(x, 1);
     ent *odd = x->fake_ents = calloc(50, sizeof *odd);
     assert_non_null(odd);
@@ -343,9 +523,11 @@ static void two_children(fx *x, size_t fail_at) {
     st_iter **children = calloc(2, sizeof *children);
     assert_non_null(children);
     assert_int_equal(st_memtable_iter_new(x->mem[0], &children[0]), 0);
-    children[1] = fake_new(odd, no, fail_at);
+    children[1] = fake_new(odd, no, fail_below, fail_at);
     assert_int_equal(st_merge_iter_new(children, 2, &x->merged), 0);
 }
+
+static void two_children(fx *x, size_t fail_at) { two_children_failing(x, 0, fail_at); }
 
 static void test_merge_child_error_at_start_makes_merge_invalid(void **state) {
     fx *x = *state;
@@ -391,6 +573,89 @@ static void test_merge_child_error_midway_ends_merge_with_its_status(void **stat
     expect_run(x->merged, x->e, 4, 10, x->n);
 }
 
+static void test_merge_child_error_backward_ends_merge_with_its_status(void **state) {
+    fx *x = *state;
+    /* the fake serves odd entries 40..49 (keys a081..a099) backward, then fails at entry 39 */
+    two_children_failing(x, 40, 50);
+    st_iter_seek_last(x->merged);
+    size_t yielded = 0;
+    while (st_iter_valid(x->merged) && yielded < x->n) {
+        assert_int_equal(st_slice_cmp(st_iter_key(x->merged), ent_key(&x->e[x->n - 1 - yielded])), 0);
+        yielded++;
+        st_iter_prev(x->merged);
+    }
+    assert_int_equal(yielded, 19); /* a099 down to a081: stepping the fake off a081 fails */
+    assert_false(st_iter_valid(x->merged));
+    assert_int_equal(st_iter_status(x->merged), ST_ECORRUPT);
+    /* a seek_for_prev that lands the bad child on a bad entry fails; one above the damage works */
+    st_iter_seek_for_prev(x->merged, ent_key(&x->e[50]));
+    assert_false(st_iter_valid(x->merged));
+    assert_int_equal(st_iter_status(x->merged), ST_ECORRUPT);
+    st_iter_seek_for_prev(x->merged, ent_key(&x->e[95]));
+    assert_int_equal(st_iter_status(x->merged), 0);
+    expect_run_back(x->merged, x->e, 95, 85);
+}
+
+static void test_merge_turning_around_into_a_damaged_child_fails_with_its_status(void **state) {
+    fx *x = *state;
+    /* the fake serves a001..a019 (its entries 0..9) and fails from a021 on */
+    two_children(x, 10);
+    st_iter_seek_for_prev(x->merged, ent_key(&x->e[20])); /* a020, from the memtable */
+    expect_run_back(x->merged, x->e, 20, 19);
+    /* turning forward at a019 seeks the fake to a021: damaged */
+    st_iter_next(x->merged);
+    assert_false(st_iter_valid(x->merged));
+    assert_int_equal(st_iter_status(x->merged), ST_ECORRUPT);
+    /* backward from the failing side: the fake fails below its entry 5 (keys under a011) */
+    st_iter_free(x->merged);
+    x->merged = NULL;
+    st_memtable_unref(x->mem[0]);
+    x->mem[0] = NULL;
+    free(x->fake_ents);
+    x->fake_ents = NULL;
+    two_children_failing(x, 5, 50);
+    st_iter_seek(x->merged, ent_key(&x->e[12])); /* a012, from the memtable; the fake is on a013 */
+    expect_run(x->merged, x->e, 12, 13, x->n);
+    /* turning back at a013 seeks the fake to a011 (ok), then steps it to a009: damaged */
+    st_iter_prev(x->merged);
+    expect_run_back(x->merged, x->e, 12, 11);
+    st_iter_prev(x->merged);
+    assert_false(st_iter_valid(x->merged));
+    assert_int_equal(st_iter_status(x->merged), ST_ECORRUPT);
+}
+
+/* The user-key iterator over a merge with a damaged child: whichever way it meets the damage,
+ * it stops with the child's status, which stays until the next positioning call. */
+static void test_db_iter_over_a_damaged_child_reports_it_both_ways(void **state) {
+    fx *x = *state;
+    two_children_failing(x, 40, 50); /* the fake reads a081..a099 only */
+    st_iter *d;
+    assert_int_equal(st_db_iter_wrap(x->merged, ST_SEQ_MAX, st_slice_make(NULL, 0), st_slice_make(NULL, 0), NULL,
+                                     NULL, &d),
+                     0);
+    x->merged = NULL; /* d owns it */
+    st_iter_seek_last(d);
+    size_t n = 0;
+    for (; st_iter_valid(d) && n < 100; st_iter_prev(d)) n++;
+    assert_true(n > 0 && n < 20);
+    assert_int_equal(st_iter_status(d), ST_ECORRUPT);
+    st_iter_seek_for_prev(d, st_slice_str("a099"));
+    assert_true(st_iter_valid(d));
+    assert_int_equal(st_iter_status(d), 0);
+    assert_int_equal(st_slice_cmp(st_iter_key(d), st_slice_str("a099")), 0);
+    /* forward from below the damage: a seek into the memtable's side, then a turn into the fake */
+    st_iter_seek(d, st_slice_str("a050"));
+    assert_false(st_iter_valid(d));
+    assert_int_equal(st_iter_status(d), ST_ECORRUPT);
+    st_iter_seek(d, st_slice_str("a090"));
+    assert_int_equal(st_slice_cmp(st_iter_key(d), st_slice_str("a090")), 0);
+    for (n = 0; st_iter_valid(d) && n < 100; n++) st_iter_prev(d);
+    assert_int_equal(st_iter_status(d), ST_ECORRUPT);
+    st_iter_seek_first(d);
+    assert_int_equal(st_iter_status(d), ST_ECORRUPT); /* a000 sits next to the fake's bad a001 */
+    st_iter_free(d);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void) {
@@ -398,9 +663,15 @@ int main(void) {
         T(test_merge_round_robin_children_yield_sorted_order),
         T(test_merge_random_children_yield_exactly_sorted_order),
         T(test_merge_seek_lands_on_first_key_not_below_target),
+        T(test_merge_backward_yields_reverse_sorted_order),
+        T(test_merge_seek_for_prev_lands_on_last_key_not_above_target),
+        T(test_merge_random_walks_turn_around_anywhere),
         T(test_merge_of_empty_children_is_empty),
         T(test_merge_child_error_at_start_makes_merge_invalid),
         T(test_merge_child_error_midway_ends_merge_with_its_status),
+        T(test_merge_child_error_backward_ends_merge_with_its_status),
+        T(test_merge_turning_around_into_a_damaged_child_fails_with_its_status),
+        T(test_db_iter_over_a_damaged_child_reports_it_both_ways),
     };
     return cmocka_run_group_tests_name("merge_iter", tests, NULL, NULL);
 }

@@ -6,15 +6,19 @@
  * model needs no tree, and a snapshot of the model is a copy of the slot array.
  *
  * test_model_random_* run a seeded random sequence of put / delete / get / scan (random bounds,
- * random seek, N steps) / batch / snapshot take-verify-release / flush / st_db_compact_range
+ * random seek, N steps, then a walk: seek_first / seek / seek_last / seek_for_prev and runs of
+ * next and prev that turn around, each position checked) / batch / snapshot take-verify-release
+ * (with scans and walks through the snapshot) / flush / st_db_compact_range
  * (random bounds) / reopen (rotating the block codec and static or dynamic level sizing) against
  * the model with a 64 KiB write buffer and tiny compaction sizes (8 KiB tables, 32 KiB base
  * level, L0 trigger 2, two compaction threads), so memtables switch, tables are flushed, and
  * background and manual compactions run (and drop versions and tombstones) along the way: a
  * deleted key that resurfaced, or a version a snapshot lost, shows up as a mismatch. Any difference fails with the seed, the op
  * index, the key in hex, and what was expected and what the engine returned.
- * The other tests pin down iterator bounds as prefix scans, iterator point-in-time consistency
- * across later writes and flushes, and snapshots released in any order. */
+ * Every full check also walks the whole db backward. The other tests pin down iterator bounds
+ * as prefix scans (both ways), iterator point-in-time consistency across later writes and
+ * flushes, snapshots released in any order, and backward walks over versions spread across the
+ * memtable, immutable memtables, L0 and deeper levels at several snapshots. */
 #include "strata/st.h"
 #include "testutil.h"
 
@@ -89,6 +93,7 @@ typedef struct mt {
     uint8_t *vbuf;           /* scratch: expected value bytes */
     uint8_t lower_buf[MAX_KEY_BYTES + 8], upper_buf[MAX_KEY_BYTES + 8], target_buf[MAX_KEY_BYTES + 8];
     long n_put, n_del, n_get, n_scan, n_scan_steps, n_batch, n_snap, n_snap_reads, n_flush, n_compact;
+    long n_walk, n_walk_steps, n_turns; /* bidirectional walks, their moves, and direction changes */
     uint64_t compactions_closed; /* st_stats.compactions summed over closed sessions */
 } mt;
 
@@ -411,9 +416,113 @@ static void mt_check_scan(mt *t, const st_snapshot *s, const mval *state, st_sli
     t->n_scan++;
 }
 
+/* ---- walks in both directions -------------------------------------------------------------- */
+
+/* A bounded iterator in the model: positions index m->order, -1 is "not valid". */
+typedef struct mwalk {
+    const model *m;
+    const mval *state;
+    st_slice lower, upper;
+} mwalk;
+
+static bool mw_below_upper(const mwalk *w, int p) {
+    return !w->upper.len || st_slice_cmp(key_slice(w->m, w->m->order[p]), w->upper) < 0;
+}
+static bool mw_not_below_lower(const mwalk *w, int p) {
+    return !w->lower.len || st_slice_cmp(key_slice(w->m, w->m->order[p]), w->lower) >= 0;
+}
+
+/* The first live key at or after position p within the bounds, or -1. */
+static int mw_fwd(const mwalk *w, int p) {
+    for (p = p < 0 ? 0 : p; p < w->m->n; p++) {
+        if (!mw_below_upper(w, p)) return -1;
+        if (w->state[w->m->order[p]].present && mw_not_below_lower(w, p)) return p;
+    }
+    return -1;
+}
+
+/* The last live key at or before position p within the bounds, or -1. */
+static int mw_back(const mwalk *w, int p) {
+    for (p = p >= w->m->n ? w->m->n - 1 : p; p >= 0; p--) {
+        if (!mw_not_below_lower(w, p)) return -1;
+        if (w->state[w->m->order[p]].present && mw_below_upper(w, p)) return p;
+    }
+    return -1;
+}
+
+/* Position of the last key of the space <= t, -1 if none. */
+static int model_last_at_or_before(const model *m, st_slice t) {
+    int p = model_lower_bound(m, t);
+    if (p < m->n && st_slice_cmp(key_slice(m, m->order[p]), t) == 0) return p;
+    return p - 1;
+}
+
+/* The iterator must be where the model is: on key order[p] with its value, or (p == -1) not valid
+ * with status 0. `move` names the call that got it there, for the report. */
+static void mt_check_pos(mt *t, st_iter *it, const mval *state, int p, const char *what, const char *move) {
+    const model *m = &t->m;
+    char e[200], g[400], w[160];
+    snprintf(w, sizeof w, "%s (after %s)", what, move);
+    int rc = st_iter_status(it);
+    if (rc != 0) {
+        snprintf(g, sizeof g, "iterator status %d (%s): %s", rc, st_strerror(rc), st_errmsg());
+        mismatch(t, w, st_slice_make("", 0), "iterator status 0", g);
+    }
+    if (p < 0) {
+        if (st_iter_valid(it)) {
+            st_slice k = st_iter_key(it);
+            char kh[128];
+            hex(k.data, k.len, 60, kh, sizeof kh);
+            snprintf(g, sizeof g, "valid, key=%s", kh);
+            mismatch(t, w, st_slice_make("", 0), "iterator not valid", g);
+        }
+        return;
+    }
+    int id = m->order[p];
+    if (!st_iter_valid(it)) {
+        describe_expected(t, &state[id], e, sizeof e);
+        mismatch(t, w, key_slice(m, id), e, "iterator not valid");
+    }
+    st_slice k = st_iter_key(it);
+    if (st_slice_cmp(k, key_slice(m, id)) != 0) {
+        char kh[128];
+        hex(k.data, k.len, 60, kh, sizeof kh);
+        snprintf(g, sizeof g, "iterator at a different key (len %zu) %s", k.len, kh);
+        describe_expected(t, &state[id], e, sizeof e);
+        mismatch(t, w, key_slice(m, id), e, g);
+    }
+    st_slice v = st_iter_value(it);
+    if (!value_equals(t, &state[id], v.data, v.len)) {
+        describe_expected(t, &state[id], e, sizeof e);
+        describe_got(0, v.data, v.len, g, sizeof g);
+        mismatch(t, w, key_slice(m, id), e, g);
+    }
+}
+
+/* The whole view from seek_last down to the first key, key by key. */
+static void mt_check_backward(mt *t, const st_snapshot *s, const mval *state, const char *what) {
+    mwalk w = {&t->m, state, st_slice_make(NULL, 0), st_slice_make(NULL, 0)};
+    st_read_options ro = {.snapshot = s};
+    st_iter *it = NULL;
+    check_rc(t, "st_db_iter_new", st_db_iter_new(t->db, &ro, &it));
+    t->iters[3] = it;
+    st_iter_seek_last(it);
+    int p = mw_back(&w, t->m.n - 1);
+    mt_check_pos(t, it, state, p, what, "seek_last");
+    for (int steps = 0; p >= 0 && steps < t->m.n; steps++) {
+        st_iter_prev(it);
+        p = mw_back(&w, p - 1);
+        mt_check_pos(t, it, state, p, what, "prev");
+    }
+    assert_false(st_iter_valid(it));
+    st_iter_free(it);
+    t->iters[3] = NULL;
+}
+
 static void mt_check_all(mt *t, const st_snapshot *s, const mval *state, const char *what) {
     st_slice none = st_slice_make(NULL, 0);
     mt_check_scan(t, s, state, none, none, NULL, -1, what);
+    mt_check_backward(t, s, state, what);
     for (int id = 0; id < t->m.n; id++) mt_check_get(t, s, state, id, what);
 }
 
@@ -450,6 +559,76 @@ static void mt_random_scan(mt *t, const st_snapshot *s, const mval *state, const
     }
     long steps = st_rng_below(&t->rng, 10) == 0 ? -1 : (long)(1 + st_rng_below(&t->rng, 64));
     mt_check_scan(t, s, state, lower, upper, seek ? &target : NULL, steps, what);
+}
+
+/* Makes `moves` random moves with iterator it (bounds and view as in w), checking each position
+ * against the model: a repositioning (seek_first, seek, seek_last, seek_for_prev) when the
+ * iterator is not valid and now and then anyway, else next or prev in runs that turn around
+ * about every fourth move. */
+static void mt_walk(mt *t, st_iter *it, const mwalk *w, int moves, const char *what) {
+    int p = -1;
+    bool back = st_rng_below(&t->rng, 2) == 0, moved = false;
+    for (int i = 0; i < moves; i++) {
+        const char *move;
+        if (p < 0 || st_rng_below(&t->rng, 16) == 0) {
+            st_slice target = rand_bound(t, t->target_buf);
+            switch (st_rng_below(&t->rng, 4)) {
+            case 0:
+                move = "seek_first";
+                st_iter_seek_first(it);
+                p = mw_fwd(w, w->lower.len ? model_lower_bound(&t->m, w->lower) : 0);
+                break;
+            case 1: {
+                move = "seek";
+                st_iter_seek(it, target);
+                st_slice start = w->lower.len && st_slice_cmp(w->lower, target) > 0 ? w->lower : target;
+                p = mw_fwd(w, model_lower_bound(&t->m, start));
+                break;
+            }
+            case 2:
+                move = "seek_last";
+                st_iter_seek_last(it);
+                p = mw_back(w, (w->upper.len ? model_lower_bound(&t->m, w->upper) : t->m.n) - 1);
+                break;
+            default:
+                move = "seek_for_prev";
+                st_iter_seek_for_prev(it, target);
+                p = mw_back(w, model_last_at_or_before(&t->m, target));
+            }
+            moved = false;
+        } else {
+            if (st_rng_below(&t->rng, 4) == 0) {
+                back = !back;
+                t->n_turns += moved;
+            }
+            moved = true;
+            if (back) {
+                move = "prev";
+                st_iter_prev(it);
+                p = mw_back(w, p - 1);
+            } else {
+                move = "next";
+                st_iter_next(it);
+                p = mw_fwd(w, p + 1);
+            }
+        }
+        mt_check_pos(t, it, w->state, p, what, move);
+    }
+    t->n_walk++;
+    t->n_walk_steps += moves;
+}
+
+/* A fresh iterator (snapshot s, random bounds) walked for up to 64 moves. */
+static void mt_random_walk(mt *t, const st_snapshot *s, const mval *state, const char *what) {
+    mwalk w = {&t->m, state, rand_bound(t, t->lower_buf), rand_bound(t, t->upper_buf)};
+    st_read_options ro = {.snapshot = s, .lower = w.lower, .upper = w.upper};
+    st_iter *it = NULL;
+    check_rc(t, "st_db_iter_new", st_db_iter_new(t->db, &ro, &it));
+    assert_non_null(it);
+    t->iters[3] = it;
+    mt_walk(t, it, &w, 1 + (int)st_rng_below(&t->rng, 64), what);
+    st_iter_free(it);
+    t->iters[3] = NULL;
 }
 
 static void mt_batch(mt *t) {
@@ -514,6 +693,7 @@ static void snap_verify(mt *t, int i, bool full) {
         t->n_snap_reads++;
     }
     mt_random_scan(t, sn->s, sn->state, "scan via snapshot");
+    mt_random_walk(t, sn->s, sn->state, "walk via snapshot");
 }
 
 static void snap_release(mt *t, int i) {
@@ -633,6 +813,7 @@ static void run_random(mt *t, const char *name, st_sync_mode mode, uint64_t def_
             mt_check_get(t, NULL, t->m.cur, rand_id(t), "get");
         } else if (x < 780) {
             mt_random_scan(t, NULL, t->m.cur, "scan");
+            mt_random_walk(t, NULL, t->m.cur, "walk");
         } else if (x < 880) {
             mt_batch(t);
         } else if (x < 900) {
@@ -670,11 +851,12 @@ static void run_random(mt *t, const char *name, st_sync_mode mode, uint64_t def_
     for (int i = 0; i < t->m.n; i++) live += t->m.cur[i].present;
     uint64_t files = 0;
     for (int l = 0; l < ST_MAX_LEVELS; l++) files += s.level_files[l];
-    printf("%s: seed=%llu ops=%ld puts=%ld dels=%ld gets=%ld scans=%ld (steps %ld) batches=%ld snaps=%ld "
+    printf("%s: seed=%llu ops=%ld puts=%ld dels=%ld gets=%ld scans=%ld (steps %ld) walks=%ld (moves %ld, "
+           "turns %ld) batches=%ld snaps=%ld "
            "explicit_flushes=%ld compact_ranges=%ld | engine flushes=%llu compactions=%llu reopens=%d live_keys=%d "
            "table_files=%llu write_stalls=%llu last_seq=%llu\n",
            name, (unsigned long long)t->seed, t->op, t->n_put, t->n_del, t->n_get, t->n_scan, t->n_scan_steps,
-           t->n_batch, t->n_snap, t->n_flush, t->n_compact, (unsigned long long)flushes,
+           t->n_walk, t->n_walk_steps, t->n_turns, t->n_batch, t->n_snap, t->n_flush, t->n_compact, (unsigned long long)flushes,
            (unsigned long long)compactions, t->reopens, live, (unsigned long long)files,
            (unsigned long long)s.write_stalls, (unsigned long long)s.last_seq);
     assert_true(flushes > 0);
@@ -920,11 +1102,93 @@ static void test_model_snapshot_release(void **state) {
     t->db = NULL;
 }
 
+/* ---- walks over versions in every layer ---------------------------------------------------- */
+
+static void test_model_walks_over_versions_in_every_layer(void **state) {
+    mt *t = *state;
+    t->name = "test_model_walks_over_versions_in_every_layer";
+    t->seed = st_test_seed(t->name, 515);
+    st_rng_seed(&t->rng, t->seed);
+    model_init(&t->m, gen_keys(&t->rng, 1000), 1000);
+    t->opts.sync_mode = ST_SYNC_NO;
+    t->codec_idx = 1;
+    mt_open(t);
+
+    /* Oldest versions of every key at the bottom level. */
+    for (int id = 0; id < t->m.n; id++) mt_put(t, id, rand_vlen(t));
+    check_rc(t, "st_db_compact_range", st_db_compact_range(t->db, NULL, NULL));
+    snap_take(t);
+    /* A third overwritten and a sixth deleted, flushed to L0 (compactions may push some down). */
+    for (int id = 0; id < t->m.n; id++) {
+        uint64_t r = st_rng_below(&t->rng, 6);
+        if (r < 2) mt_put(t, id, rand_vlen(t));
+        else if (r == 2) mt_del(t, id);
+    }
+    check_rc(t, "st_db_flush", st_db_flush(t->db));
+    snap_take(t);
+    /* Two more passes through 64 KiB memtables: several switches. Right after a switch the old
+     * memtable waits for the flush thread, and an iterator opened then merges it too; such
+     * iterators are kept with a copy of the model's state and walked at the end. */
+    mval *held_state[3] = {NULL, NULL, NULL};
+    int nheld = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int id = 0; id < t->m.n; id++) {
+            uint64_t r = st_rng_below(&t->rng, 5);
+            if (r < 3) mt_put(t, id, rand_vlen(t));
+            else if (r == 3) mt_del(t, id);
+            st_stats st;
+            if (nheld < 3 && st_db_stats(t->db, &st) == 0 && st.immutable_count > 0) {
+                check_rc(t, "st_db_iter_new", st_db_iter_new(t->db, NULL, &t->iters[nheld]));
+                held_state[nheld] = malloc((size_t)t->m.n * sizeof *held_state[nheld]);
+                assert_non_null(held_state[nheld]);
+                memcpy(held_state[nheld], t->m.cur, (size_t)t->m.n * sizeof *held_state[nheld]);
+                nheld++;
+            }
+        }
+        if (pass == 0) snap_take(t);
+    }
+    /* And the newest versions in the active memtable. */
+    for (int i = 0; i < 50; i++) {
+        if (i % 3) mt_put(t, rand_id(t), rand_vlen(t));
+        else mt_del(t, rand_id(t));
+    }
+    st_stats st;
+    check_rc(t, "st_db_stats", st_db_stats(t->db, &st));
+    printf("%s: %d iterators opened with immutable memtables; L0 %llu, deeper %llu tables\n", t->name, nheld,
+           (unsigned long long)st.level_files[0],
+           (unsigned long long)(st.level_files[1] + st.level_files[2] + st.level_files[3] + st.level_files[4] +
+                                st.level_files[5] + st.level_files[6]));
+    assert_true(nheld > 0);
+
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < t->nsnaps; i++) {
+            mt_check_backward(t, t->snaps[i].s, t->snaps[i].state, "backward via snapshot");
+            for (int k = 0; k < 60; k++) mt_random_walk(t, t->snaps[i].s, t->snaps[i].state, "walk via snapshot");
+        }
+        mt_check_backward(t, NULL, t->m.cur, "backward");
+        for (int k = 0; k < 60; k++) mt_random_walk(t, NULL, t->m.cur, "walk");
+        for (int h = 0; h < nheld; h++) {
+            mwalk w = {&t->m, held_state[h], st_slice_make(NULL, 0), st_slice_make(NULL, 0)};
+            for (int k = 0; k < 20; k++) mt_walk(t, t->iters[h], &w, 64, "walk of an iterator opened with immutables");
+        }
+        /* Second round: the same views after everything was flushed and compacted (the held
+         * iterators keep their memtables and tables alive). */
+        if (round == 0) check_rc(t, "st_db_compact_range", st_db_compact_range(t->db, NULL, NULL));
+    }
+    for (int h = 0; h < nheld; h++) {
+        st_iter_free(t->iters[h]);
+        t->iters[h] = NULL;
+        free(held_state[h]);
+    }
+    printf("%s: walks=%ld moves=%ld turns=%ld\n", t->name, t->n_walk, t->n_walk_steps, t->n_turns);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_model_iter_bounds_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_iter_point_in_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_snapshot_release, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_walks_over_versions_in_every_layer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_random_sync_no, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_random_sync_always, setup, teardown),
     };

@@ -1,6 +1,7 @@
-/* test_skiplist.c -- skiplist order against a sorted reference, seek semantics, one writer racing
- * lock-free readers, and several linkers at once. Entries are 8-byte big-endian integers so memcmp
- * is numeric order. */
+/* test_skiplist.c -- skiplist order against a sorted reference in both directions, seek and
+ * seek_for_prev semantics, prev/next alternation, one writer racing lock-free readers (scanning
+ * forward and backward), and several linkers at once. Entries are 8-byte big-endian integers so
+ * memcmp is numeric order. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -65,6 +66,10 @@ static void test_skiplist_empty_list_has_nothing(void **state) {
     uint64_t k = 7;
     st_skiplist_iter_seek(&it, &k);
     assert_false(st_skiplist_iter_valid(&it));
+    st_skiplist_iter_seek_last(&it);
+    assert_false(st_skiplist_iter_valid(&it));
+    st_skiplist_iter_seek_for_prev(&it, &k);
+    assert_false(st_skiplist_iter_valid(&it));
     uint8_t probe[8] = {0};
     assert_false(st_skiplist_contains(&sl, probe));
     check_invariants(&sl);
@@ -102,6 +107,13 @@ static void test_skiplist_random_inserts_match_sorted_reference(void **state) {
         i++;
     }
     assert_int_equal(i, n);
+    /* Backward from the last entry: the reference reversed, then off the front. */
+    i = n;
+    for (st_skiplist_iter_seek_last(&it); st_skiplist_iter_valid(&it); st_skiplist_iter_prev(&it)) {
+        assert_true(i > 0);
+        assert_int_equal(entry_u64(st_skiplist_iter_entry(&it)), ref[--i]);
+    }
+    assert_int_equal(i, 0);
 
     /* Every value in the domain: contained exactly when in the reference. */
     size_t j = 0;
@@ -153,6 +165,62 @@ static void test_skiplist_seek_finds_first_entry_at_or_after_target(void **state
     st_arena_free(a);
 }
 
+static void test_skiplist_seek_for_prev_finds_last_entry_at_or_before_target(void **state) {
+    (void)state;
+    st_arena *a;
+    st_skiplist sl;
+    new_list(&sl, &a);
+    /* Even numbers 10..2008, inserted in a scrambled order. */
+    for (uint64_t i = 0; i < 1000; i++) {
+        uint64_t v = 10 + 2 * ((i * 7919) % 1000);
+        assert_int_equal(st_skiplist_insert(&sl, make_entry(a, v)), 0);
+    }
+    st_skiplist_iter it;
+    st_skiplist_iter_init(&it, &sl);
+    /* Exact, absent (odd), before the first and after the last targets. */
+    for (uint64_t t = 0; t <= 2012; t++) {
+        st_skiplist_iter_seek_for_prev(&it, &t);
+        if (t < 10) {
+            assert_false(st_skiplist_iter_valid(&it));
+            continue;
+        }
+        assert_true(st_skiplist_iter_valid(&it));
+        uint64_t want = t > 2008 ? 2008 : (t % 2 ? t - 1 : t);
+        assert_int_equal(entry_u64(st_skiplist_iter_entry(&it)), want);
+    }
+    uint64_t top = UINT64_MAX;
+    st_skiplist_iter_seek_for_prev(&it, &top);
+    assert_int_equal(entry_u64(st_skiplist_iter_entry(&it)), 2008);
+
+    /* seek_last, then prev down to the first entry and off the front. */
+    st_skiplist_iter_seek_last(&it);
+    uint64_t want = 2008;
+    for (int steps = 0; steps < 1000; steps++, want -= 2) {
+        assert_true(st_skiplist_iter_valid(&it));
+        assert_int_equal(entry_u64(st_skiplist_iter_entry(&it)), want);
+        st_skiplist_iter_prev(&it);
+    }
+    assert_false(st_skiplist_iter_valid(&it));
+
+    /* next and prev alternate freely (two forward, one back) from 10 to the end. */
+    uint64_t t = 10;
+    st_skiplist_iter_seek(&it, &t);
+    uint64_t at = 10;
+    for (int steps = 0; steps < 4000 && st_skiplist_iter_valid(&it); steps++) {
+        assert_int_equal(entry_u64(st_skiplist_iter_entry(&it)), at);
+        if (steps % 3 == 2) {
+            st_skiplist_iter_prev(&it);
+            at -= 2;
+        } else {
+            st_skiplist_iter_next(&it);
+            at += 2;
+        }
+    }
+    assert_false(st_skiplist_iter_valid(&it));
+    assert_int_equal(at, 2010);
+    st_arena_free(a);
+}
+
 /* Without a key comparator, seek takes an entry. */
 static void test_skiplist_seek_by_entry_without_key_cmp(void **state) {
     (void)state;
@@ -167,6 +235,13 @@ static void test_skiplist_seek_by_entry_without_key_cmp(void **state) {
     assert_true(st_skiplist_iter_valid(&it));
     assert_int_equal(entry_u64(st_skiplist_iter_entry(&it)), 50);
     st_skiplist_iter_seek(&it, make_entry(a, 101));
+    assert_false(st_skiplist_iter_valid(&it));
+    st_skiplist_iter_seek_for_prev(&it, make_entry(a, 45));
+    assert_true(st_skiplist_iter_valid(&it));
+    assert_int_equal(entry_u64(st_skiplist_iter_entry(&it)), 40);
+    st_skiplist_iter_seek_for_prev(&it, make_entry(a, 50));
+    assert_int_equal(entry_u64(st_skiplist_iter_entry(&it)), 50);
+    st_skiplist_iter_seek_for_prev(&it, make_entry(a, 9));
     assert_false(st_skiplist_iter_valid(&it));
     st_arena_free(a);
 }
@@ -259,6 +334,29 @@ static void *reader_main(void *arg) {
             while (j < n && cur[j] < prev[i]) j++;
             if (j == n || cur[j] != prev[i]) {
                 r->failure = "a key seen earlier vanished from a scan";
+                goto out;
+            }
+        }
+        /* Every few scans, one backward: strictly descending, and a superset of the forward
+         * scan just made (nodes never go away). */
+        if (r->scans % 8 == 0) {
+            size_t back = 0, unmatched = n;
+            uint64_t last = UINT64_MAX;
+            for (st_skiplist_iter_seek_last(&it); st_skiplist_iter_valid(&it); st_skiplist_iter_prev(&it)) {
+                uint64_t v = entry_u64(st_skiplist_iter_entry(&it));
+                if (back++ == CONC_KEYS) {
+                    r->failure = "more entries than were inserted, backward";
+                    goto out;
+                }
+                if (back > 1 && v >= last) {
+                    r->failure = "backward scan not strictly descending";
+                    goto out;
+                }
+                last = v;
+                if (unmatched > 0 && cur[unmatched - 1] == v) unmatched--;
+            }
+            if (unmatched != 0) {
+                r->failure = "a key of the forward scan is missing from the backward one";
                 goto out;
             }
         }
@@ -421,6 +519,7 @@ int main(void) {
         cmocka_unit_test(test_skiplist_empty_list_has_nothing),
         cmocka_unit_test(test_skiplist_random_inserts_match_sorted_reference),
         cmocka_unit_test(test_skiplist_seek_finds_first_entry_at_or_after_target),
+        cmocka_unit_test(test_skiplist_seek_for_prev_finds_last_entry_at_or_before_target),
         cmocka_unit_test(test_skiplist_seek_by_entry_without_key_cmp),
         cmocka_unit_test(test_skiplist_reserved_and_external_entries_interleave),
         cmocka_unit_test(test_skiplist_readers_see_sorted_growing_list_during_inserts),

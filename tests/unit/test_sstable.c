@@ -1,5 +1,6 @@
-/* test_sstable.c -- SSTable builder and reader against an in-memory model: iteration, point
- * lookups at snapshots, properties, whole-file checksum, corruption of every block type, and
+/* test_sstable.c -- SSTable builder and reader against an in-memory model: iteration both ways
+ * (seek, seek_for_prev, next/prev across block boundaries), point lookups at snapshots,
+ * properties, whole-file checksum, corruption of every block type (met forward or backward), and
  * reads through a block cache (same answers, hits, corruption never cached, fill_cache=false). */
 #include "testutil.h"
 
@@ -265,6 +266,128 @@ static size_t scan_and_compare(st_sst_reader *r, const model *m, int *status) {
     return scan_from(r, m, 0, NULL, status);
 }
 
+static void expect_ent(st_iter *it, const ent *e) {
+    assert_true(st_iter_valid(it));
+    st_slice k = st_iter_key(it), v = st_iter_value(it);
+    assert_int_equal(k.len, e->ikey.len);
+    assert_memory_equal(k.data, e->ikey.data, k.len);
+    assert_int_equal(v.len, e->value.len);
+    if (v.len) assert_memory_equal(v.data, e->value.data, v.len);
+}
+
+/* scan_from backward: from seek_last, every entry equals the model's from the last down; returns
+ * how many were served, the status of the first invalid position in *status. */
+static size_t scan_backward(st_sst_reader *r, const model *m, const st_sst_iter_opts *o, int *status) {
+    st_iter *it;
+    assert_int_equal(st_sst_reader_iter_new_opts(r, o, &it), 0);
+    size_t i = 0;
+    for (st_iter_seek_last(it); st_iter_valid(it); st_iter_prev(it), i++) {
+        assert_true(i < m->n);
+        expect_ent(it, &m->e[m->n - 1 - i]);
+    }
+    *status = st_iter_status(it);
+    st_iter_free(it);
+    return i;
+}
+
+/* Index of the last entry whose ikey <= target, or SIZE_MAX if none. */
+static size_t model_last_at_or_before(const model *m, st_slice target) {
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (st_ikey_cmp(m->e[mid].ikey, target) <= 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo == 0 ? SIZE_MAX : lo - 1;
+}
+
+/* Backward reads of a whole-model table: seek_last/prev over everything, seek_for_prev on exact,
+ * in-between, before-first and after-last targets (each followed by steps both ways), and a random
+ * walk of next and prev that crosses block boundaries. */
+static void check_backward(st_sst_reader *r, const model *m, const char *name) {
+    int status;
+    assert_int_equal(scan_backward(r, m, NULL, &status), m->n);
+    assert_int_equal(status, 0);
+    st_rng rng;
+    st_rng_seed(&rng, st_test_seed(name, 33));
+    st_iter *it;
+    assert_int_equal(st_sst_reader_iter_new(r, &it), 0);
+    st_buf t;
+    st_buf_init(&t);
+    for (int q = 0; q < 3000; q++) {
+        const ent *e = &m->e[st_rng_below(&rng, m->n)];
+        st_buf_clear(&t);
+        switch (q % 4) {
+        case 0: assert_int_equal(st_buf_append(&t, e->ikey.data, e->ikey.len), 0); break;
+        case 1: assert_int_equal(st_ikey_append(&t, e->ukey, ST_SEQ_MAX, ST_KIND_SEEK), 0); break;
+        case 2: assert_int_equal(st_ikey_append(&t, e->ukey, 0, 0), 0); break;
+        default: /* a user key just after e's: append a byte */
+            assert_int_equal(st_buf_append(&t, e->ukey.data, e->ukey.len), 0);
+            assert_int_equal(st_buf_append(&t, "\x01", 1), 0);
+            assert_int_equal(st_buf_append_fixed64(&t, st_ikey_tag(ST_SEQ_MAX, ST_KIND_SEEK)), 0);
+        }
+        size_t want = model_last_at_or_before(m, st_buf_slice(&t));
+        st_iter_seek_for_prev(it, st_buf_slice(&t));
+        if (want == SIZE_MAX) {
+            assert_false(st_iter_valid(it));
+            assert_int_equal(st_iter_status(it), 0);
+            continue;
+        }
+        expect_ent(it, &m->e[want]);
+        if (q % 2) { /* on backward, or turn around */
+            for (size_t s = 1; s < 3 && want >= s; s++) {
+                st_iter_prev(it);
+                expect_ent(it, &m->e[want - s]);
+            }
+        } else if (want + 1 < m->n) {
+            st_iter_next(it);
+            expect_ent(it, &m->e[want + 1]);
+        }
+    }
+    /* before the first key (the empty user key at the highest tag is the least internal key),
+     * then after the last */
+    st_buf_clear(&t);
+    assert_int_equal(st_ikey_append(&t, st_slice_make(NULL, 0), ST_SEQ_MAX, ST_KIND_SEEK), 0);
+    st_iter_seek_for_prev(it, st_buf_slice(&t));
+    assert_false(st_iter_valid(it));
+    assert_int_equal(st_iter_status(it), 0);
+    st_buf_clear(&t);
+    for (int i = 0; i < 26; i++) assert_int_equal(st_buf_append(&t, "\xff", 1), 0);
+    assert_int_equal(st_buf_append_fixed64(&t, 0), 0);
+    st_iter_seek_for_prev(it, st_buf_slice(&t));
+    expect_ent(it, &m->e[m->n - 1]);
+
+    /* A random walk, biased so it travels: runs of one direction then the other. */
+    size_t pos = (size_t)st_rng_below(&rng, m->n);
+    st_iter_seek(it, m->e[pos].ikey);
+    bool back = false;
+    for (int step = 0; step < 20000; step++) {
+        expect_ent(it, &m->e[pos]);
+        if (st_rng_below(&rng, 50) == 0) back = !back;
+        if (back && pos == 0) {
+            st_iter_prev(it);
+            assert_false(st_iter_valid(it));
+            assert_int_equal(st_iter_status(it), 0);
+            st_iter_seek_first(it);
+            back = false;
+        } else if (!back && pos == m->n - 1) {
+            st_iter_next(it);
+            assert_false(st_iter_valid(it));
+            assert_int_equal(st_iter_status(it), 0);
+            st_iter_seek_last(it);
+            back = true;
+        } else if (back) {
+            st_iter_prev(it);
+            pos--;
+        } else {
+            st_iter_next(it);
+            pos++;
+        }
+    }
+    st_iter_free(it);
+    st_buf_destroy(&t);
+}
+
 /* get(ukey, snap) per the model: the newest version of ukey with seq <= snap. */
 static void expect_get(st_sst_reader *r, const model *m, size_t k, uint64_t snap, st_buf *val) {
     size_t want = SIZE_MAX;
@@ -477,6 +600,7 @@ static void check_table(fixture *fx, const st_sst_opts *o, const char *name) {
     assert_int_equal(st_iter_status(it), 0);
     st_iter_free(it);
     st_buf_destroy(&t);
+    check_backward(r, m, name);
 
     /* get: every version of every user key at snapshots around its seqs */
     st_buf val;
@@ -590,6 +714,14 @@ static void test_empty_table_opens_and_finds_nothing(void **state) {
     int status;
     assert_int_equal(scan_and_compare(r, &fx->m, &status), 0);
     assert_int_equal(status, 0);
+    assert_int_equal(scan_backward(r, &fx->m, NULL, &status), 0);
+    assert_int_equal(status, 0);
+    st_iter *it;
+    assert_int_equal(st_sst_reader_iter_new(r, &it), 0);
+    st_iter_seek_for_prev(it, fx->m.e[0].ikey);
+    assert_false(st_iter_valid(it));
+    assert_int_equal(st_iter_status(it), 0);
+    st_iter_free(it);
     st_buf v;
     st_buf_init(&v);
     int kind;
@@ -1007,12 +1139,31 @@ static void test_damaged_data_block_is_reported_never_served(void **state) {
             assert_int_equal(status, ST_ECORRUPT);
             assert_int_equal(served, lo);
 
-            /* a seek into the block fails too */
+            /* backward: exactly the entries after block j, then ST_ECORRUPT */
+            assert_int_equal(scan_backward(r, m, NULL, &status), m->n - 1 - hi);
+            assert_int_equal(status, ST_ECORRUPT);
+
+            /* a seek or seek_for_prev into the block fails too; so does turning around into it */
             st_iter *it;
             assert_int_equal(st_sst_reader_iter_new(r, &it), 0);
             st_iter_seek(it, m->e[lo].ikey);
             assert_false(st_iter_valid(it));
             assert_int_equal(st_iter_status(it), ST_ECORRUPT);
+            st_iter_seek_for_prev(it, m->e[hi].ikey);
+            assert_false(st_iter_valid(it));
+            assert_int_equal(st_iter_status(it), ST_ECORRUPT);
+            st_iter_seek(it, m->e[hi + 1].ikey);
+            expect_ent(it, &m->e[hi + 1]);
+            st_iter_prev(it);
+            assert_false(st_iter_valid(it));
+            assert_int_equal(st_iter_status(it), ST_ECORRUPT);
+            if (lo > 0) {
+                st_iter_seek_for_prev(it, m->e[lo - 1].ikey);
+                expect_ent(it, &m->e[lo - 1]);
+                st_iter_next(it);
+                assert_false(st_iter_valid(it));
+                assert_int_equal(st_iter_status(it), ST_ECORRUPT);
+            }
             st_iter_free(it);
 
             /* get: keys whose lookup lands in block j fail; all others answer right */
@@ -1052,8 +1203,9 @@ static void test_damaged_data_block_is_reported_never_served(void **state) {
 }
 
 /* An iterator with readahead (windows smaller than a block, about one block, many blocks, the whole
- * file) serves exactly what one without serves, seeks included, with every block counted as read;
- * and a damaged block is still ST_ECORRUPT at the same entry, never served from the window. */
+ * file) serves exactly what one without serves, forward and backward, seeks included, with every
+ * block counted as read once; and a damaged block is still ST_ECORRUPT at the same entry, never
+ * served from the window, in either direction. */
 static void test_readahead_iterates_the_same_and_still_checks_every_block(void **state) {
     fixture *fx = *state;
     const model *m = &fx->m;
@@ -1073,6 +1225,11 @@ static void test_readahead_iterates_the_same_and_still_checks_every_block(void *
         assert_int_equal(status, 0);
         st_sst_reader_counters(r, &c1);
         assert_int_equal(c1.block_reads - c0.block_reads, l.ndata);
+        /* backward, the window ends at the block missed: still one read per block */
+        assert_int_equal(scan_backward(r, m, &o, &status), m->n);
+        assert_int_equal(status, 0);
+        st_sst_reader_counters(r, &c0);
+        assert_int_equal(c0.block_reads - c1.block_reads, l.ndata);
         /* seeks backwards and forwards, out of and into the window */
         st_iter *it;
         assert_int_equal(st_sst_reader_iter_new_opts(r, &o, &it), 0);
@@ -1098,6 +1255,8 @@ static void test_readahead_iterates_the_same_and_still_checks_every_block(void *
     o.readahead_bytes = 1u << 20;
     int status;
     assert_int_equal(scan_from(r, m, 0, &o, &status), lo);
+    assert_int_equal(status, ST_ECORRUPT);
+    assert_int_equal(scan_backward(r, m, &o, &status), m->n - 1 - hi);
     assert_int_equal(status, ST_ECORRUPT);
     st_sst_reader_unref(r);
     free(copy);

@@ -114,8 +114,14 @@ int st_db_prefetch(st_db *db, size_t n, const st_slice *keys);
 int st_db_multiget(st_db *db, const st_read_options *ro, size_t n, const st_slice *keys, uint8_t **values,
                    size_t *lens, int *statuses);
 
-/* An iterator over user keys in ascending order at a consistent point in time (ro->snapshot, or
- * now). Bounds in ro are copied. Caller frees with st_iter_free(), before st_db_close(). */
+/* An iterator over user keys at a consistent point in time (ro->snapshot, or now), ascending
+ * (seek_first, seek, next) or descending (seek_last, seek_for_prev, prev; st_iter.h), mixed
+ * freely. Bounds in ro are copied and hold both ways: seek_last starts at the last key < upper,
+ * seek_for_prev(t) at the last key <= t below upper, and prev stops (invalid) below lower.
+ * A seek searches every memtable and table once; a step costs O(log of their number) plus the
+ * entries it passes over (deletions, older versions), in either direction (a backward step in a
+ * memtable is a skiplist search); a change of direction costs about one seek.
+ * Caller frees with st_iter_free(), before st_db_close(). */
 int st_db_iter_new(st_db *db, const st_read_options *ro, st_iter **out);
 
 /* Snapshots pin a sequence number: reads through it see exactly the writes committed before it.
