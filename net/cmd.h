@@ -29,7 +29,10 @@ typedef struct cmd_ctx {
     const size_t *argvlen;
     int64_t now_ms;         /* wall clock at dispatch, ms: one "now" per command, as Redis */
     const struct cmd_spec *spec; /* the command running (NULL in unit tests that call procs) */
-    bool in_exec;           /* run by EXEC: blocking commands do not block */
+    bool in_exec;           /* run by EXEC: blocking commands do not block; writes are not yet
+                             * visible, so watchers and blocked clients hear of them from EXEC
+                             * after its commit (wrote says there is something to tell) */
+    bool wrote;
     uint64_t lsn;           /* out: largest lsn this command wrote (0: none) */
 } cmd_ctx;
 
@@ -68,6 +71,8 @@ bool cmd_arg_ll(cmd_ctx *x, size_t i, long long *out);
 bool cmd_arg_double(cmd_ctx *x, size_t i, double *out);
 /* Replies with the error text for a keyspace status (ENOTFOUND is the caller's business). */
 void cmd_reply_ks_error(cmd_ctx *x, int rc);
+/* Tells WATCH and blocked clients (watch.h, block.h) that the keys of x's command changed. */
+void cmd_touch_keys(cmd_ctx *x);
 /* Writes batch b and records its lsn; on failure replies with the error and returns false. */
 bool cmd_write(cmd_ctx *x, ks_batch *b);
 /* A per-thread batch, cleared, for procs that write (no allocation per command). */
@@ -91,8 +96,20 @@ uint64_t cmd_random(void);
  * each pick seeks to a random byte string (O(log n) a pick, but an element after a wide gap in
  * the key order is likelier). KS_ECORRUPT: fewer elements than size. */
 typedef void cmd_pick_fn(void *arg, const uint8_t *el, size_t elen, const uint8_t *val, size_t vlen);
+/* The most picks with repeats one call may ask for (HRANDFIELD, SRANDMEMBER, ZRANDMEMBER with a
+ * negative count): Redis has no limit and builds the whole reply; a worker here would stall on it. */
+#define CMD_RANDOM_MAX ((uint64_t)1 << 24)
+/* false after replying an error when count is over CMD_RANDOM_MAX. */
+bool cmd_random_count_ok(cmd_ctx *x, uint64_t count);
 int cmd_coll_random(ks_elems *it, uint64_t size, uint64_t count, bool uniq, cmd_pick_fn *emit, void *arg,
                     uint64_t *emitted);
+/* [B]LMPOP and [B]ZMPOP: numkeys at argv[nk], the keys, then w0 or w1 (*which 0 or 1), then
+ * [COUNT count] (default 1), with Redis 7.0's error texts. false after replying. */
+bool cmd_parse_mpop(cmd_ctx *x, size_t nk, const char *w0, const char *w1, size_t *numkeys, int *which,
+                    long long *count);
+/* Redis's start/stop index ranges (LRANGE, LTRIM, ZRANGE, ZREMRANGEBYRANK): negative counts from
+ * the end, then clamped to the size. false when the range is empty, else [*from, *to]. */
+bool cmd_index_range(long long start, long long stop, uint64_t size, uint64_t *from, uint64_t *to);
 /* Counts a keyspace hit or miss for INFO. */
 void cmd_count_lookup(cmd_ctx *x, bool hit);
 /* HSCAN / SSCAN / ZSCAN key cursor [MATCH pattern] [COUNT n] on a collection of `type`: visits at
@@ -160,6 +177,16 @@ CMD_DECLARE(rpop); CMD_DECLARE(llen); CMD_DECLARE(lindex); CMD_DECLARE(lrange); 
 CMD_DECLARE(ltrim); CMD_DECLARE(linsert); CMD_DECLARE(lrem); CMD_DECLARE(lpos); CMD_DECLARE(lmove);
 CMD_DECLARE(rpoplpush); CMD_DECLARE(lmpop); CMD_DECLARE(blpop); CMD_DECLARE(brpop);
 CMD_DECLARE(blmove); CMD_DECLARE(brpoplpush); CMD_DECLARE(blmpop);
+/* cmd_zset.c */
+CMD_DECLARE(zadd); CMD_DECLARE(zincrby); CMD_DECLARE(zrem); CMD_DECLARE(zcard); CMD_DECLARE(zscore);
+CMD_DECLARE(zmscore); CMD_DECLARE(zrange); CMD_DECLARE(zrangestore); CMD_DECLARE(zrevrange);
+CMD_DECLARE(zrangebyscore); CMD_DECLARE(zrevrangebyscore); CMD_DECLARE(zrangebylex); CMD_DECLARE(zrevrangebylex);
+CMD_DECLARE(zcount); CMD_DECLARE(zlexcount); CMD_DECLARE(zrank); CMD_DECLARE(zrevrank);
+CMD_DECLARE(zremrangebyrank); CMD_DECLARE(zremrangebyscore); CMD_DECLARE(zremrangebylex);
+CMD_DECLARE(zpopmin); CMD_DECLARE(zpopmax); CMD_DECLARE(bzpopmin); CMD_DECLARE(bzpopmax); CMD_DECLARE(zmpop);
+CMD_DECLARE(bzmpop); CMD_DECLARE(zrandmember); CMD_DECLARE(zscan); CMD_DECLARE(zunionstore);
+CMD_DECLARE(zinterstore); CMD_DECLARE(zdiffstore); CMD_DECLARE(zunion); CMD_DECLARE(zinter); CMD_DECLARE(zdiff);
+CMD_DECLARE(zintercard);
 /* cmd_server.c */
 CMD_DECLARE(ping); CMD_DECLARE(echo); CMD_DECLARE(quit); CMD_DECLARE(hello); CMD_DECLARE(auth);
 CMD_DECLARE(select); CMD_DECLARE(dbsize); CMD_DECLARE(flushdb); CMD_DECLARE(flushall);

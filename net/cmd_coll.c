@@ -339,3 +339,57 @@ bool cmd_arg_timeout(cmd_ctx *x, size_t i, long long *ms) {
     *ms = (long long)v;
     return true;
 }
+
+bool cmd_random_count_ok(cmd_ctx *x, uint64_t count) {
+    if (count <= CMD_RANDOM_MAX) return true;
+    reply_errorf(x->rb, "ERR count is too large: at most %llu random elements per call", (unsigned long long)CMD_RANDOM_MAX);
+    return false;
+}
+
+bool cmd_parse_mpop(cmd_ctx *x, size_t nk, const char *w0, const char *w1, size_t *numkeys, int *which,
+                    long long *count) {
+    long long n;
+    *count = -1;
+    if (!resp_str_to_ll(x->argv[nk], x->argvlen[nk], &n) || n < 1) {
+        reply_error(x->rb, "ERR numkeys should be greater than 0");
+        return false;
+    }
+    if ((unsigned long long)n >= x->argc - nk - 1) {
+        reply_shared(x->rb, REPLY_SH_SYNTAX);
+        return false;
+    }
+    size_t where_idx = nk + 1 + (size_t)n;
+    if (cmd_arg_is(x, where_idx, w0)) *which = 0;
+    else if (cmd_arg_is(x, where_idx, w1)) *which = 1;
+    else {
+        reply_shared(x->rb, REPLY_SH_SYNTAX);
+        return false;
+    }
+    for (size_t j = where_idx + 1; j < x->argc; j++) { /* options */
+        if (*count == -1 && cmd_arg_is(x, j, "count") && j + 1 < x->argc) {
+            j++;
+            if (!resp_str_to_ll(x->argv[j], x->argvlen[j], count) || *count < 1) {
+                reply_error(x->rb, "ERR count should be greater than 0");
+                return false;
+            }
+        } else {
+            reply_shared(x->rb, REPLY_SH_SYNTAX);
+            return false;
+        }
+    }
+    if (*count == -1) *count = 1;
+    *numkeys = (size_t)n;
+    return true;
+}
+
+bool cmd_index_range(long long start, long long stop, uint64_t size, uint64_t *from, uint64_t *to) {
+    long long llen = size > (uint64_t)LLONG_MAX ? LLONG_MAX : (long long)size;
+    if (start < 0) start = llen + start;
+    if (stop < 0) stop = llen + stop;
+    if (start < 0) start = 0;
+    if (start > stop || start >= llen) return false;
+    if (stop >= llen) stop = llen - 1;
+    *from = (uint64_t)start;
+    *to = (uint64_t)stop;
+    return true;
+}

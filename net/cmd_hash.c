@@ -432,6 +432,7 @@ void cmd_hrandfield(cmd_ctx *x) {
         reply_array_header(x->rb, 0);
         goto out;
     }
+    if (!uniq && !cmd_random_count_ok(x, count)) goto out;
     ks_ckey ck = ckey(x, &c);
     uint64_t emitted = 0;
     int rc = ks_elems_open(x->k, &ck, KS_ELEMS, &it);

@@ -143,19 +143,6 @@ static int lookup_ready(cmd_ctx *x, const uint8_t *key, size_t klen, ks_coll *c)
     return rc < 0 ? -1 : rc == 0;
 }
 
-/* Redis's list range normalisation (LRANGE, LTRIM): false when the range is empty. */
-static bool norm_range(long long start, long long end, uint64_t size, uint64_t *from, uint64_t *to) {
-    long long llen = size > (uint64_t)LLONG_MAX ? LLONG_MAX : (long long)size;
-    if (start < 0) start = llen + start;
-    if (end < 0) end = llen + end;
-    if (start < 0) start = 0;
-    if (start > end || start >= llen) return false;
-    if (end >= llen) end = llen - 1;
-    *from = (uint64_t)start;
-    *to = (uint64_t)end;
-    return true;
-}
-
 /* ---- pushes ------------------------------------------------------------------------------------- */
 
 /* Appends items argv[first..] at `where` to list l (under construction in b). */
@@ -346,7 +333,7 @@ void cmd_lrange(cmd_ctx *x) {
     reply_buf_init(&items, x->rb->proto);
     int found = lookup_list(x, x->argv[1], x->argvlen[1], true, &c);
     uint64_t from, to;
-    if (found == 0 || (found > 0 && !norm_range(start, end, c.size, &from, &to))) reply_array_header(x->rb, 0);
+    if (found == 0 || (found > 0 && !cmd_index_range(start, end, c.size, &from, &to))) reply_array_header(x->rb, 0);
     else if (found > 0) {
         list_ref l = list_at(x, x->argv[1], x->argvlen[1], &c);
         emit_items e = {&items, NULL, &l, 0, 0};
@@ -395,7 +382,7 @@ void cmd_ltrim(cmd_ctx *x) {
     if (found == 0) reply_shared(x->rb, REPLY_SH_OK);
     if (found <= 0) goto out;
     uint64_t from = c.size, to = 0; /* empty unless the range says otherwise */
-    bool keep = norm_range(start, end, c.size, &from, &to);
+    bool keep = cmd_index_range(start, end, c.size, &from, &to);
     list_ref l = list_at(x, x->argv[1], x->argvlen[1], &c);
     ks_batch *b = cmd_batch(x);
     int rc = 0;
@@ -852,34 +839,12 @@ void cmd_brpop(cmd_ctx *x) { bpop_generic(x, RIGHT); }
 
 /* [B]LMPOP [timeout] numkeys key [key ...] LEFT|RIGHT [COUNT count]: numkeys at argv[nk]. */
 static void mpop_generic(cmd_ctx *x, size_t nk, bool blocking) {
-    long long numkeys, count = -1;
-    if (!resp_str_to_ll(x->argv[nk], x->argvlen[nk], &numkeys) || numkeys < 1) {
-        reply_error(x->rb, "ERR numkeys should be greater than 0");
-        return;
-    }
-    if ((unsigned long long)numkeys >= x->argc - nk - 1) {
-        reply_shared(x->rb, REPLY_SH_SYNTAX);
-        return;
-    }
-    size_t where_idx = nk + 1 + (size_t)numkeys;
-    int where;
-    if (!parse_side(x, where_idx, &where)) return;
-    for (size_t j = where_idx + 1; j < x->argc; j++) { /* options */
-        if (count == -1 && cmd_arg_is(x, j, "count") && j + 1 < x->argc) {
-            j++;
-            if (!resp_str_to_ll(x->argv[j], x->argvlen[j], &count) || count < 1) {
-                reply_error(x->rb, "ERR count should be greater than 0");
-                return;
-            }
-        } else {
-            reply_shared(x->rb, REPLY_SH_SYNTAX);
-            return;
-        }
-    }
-    if (count == -1) count = 1;
-    long long ms = 0;
+    size_t numkeys;
+    int where; /* LEFT 0, RIGHT 1 */
+    long long count, ms = 0;
+    if (!cmd_parse_mpop(x, nk, "left", "right", &numkeys, &where, &count)) return;
     if (blocking && !cmd_arg_timeout(x, 1, &ms)) return;
-    pop_first(x, x->argv + nk + 1, x->argvlen + nk + 1, (size_t)numkeys, where, (uint64_t)count, true, blocking, ms);
+    pop_first(x, x->argv + nk + 1, x->argvlen + nk + 1, numkeys, where, (uint64_t)count, true, blocking, ms);
 }
 
 void cmd_lmpop(cmd_ctx *x) { mpop_generic(x, 1, false); }

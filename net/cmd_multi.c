@@ -243,6 +243,17 @@ void cmd_exec(cmd_ctx *x) {
     reply_buf out;
     reply_buf_init(&out, x->rb->proto);
     reply_array_header(&out, c->nqueue);
+    bool *wrote = calloc(c->nqueue ? c->nqueue : 1, sizeof *wrote);
+    int *dbs = calloc(c->nqueue ? c->nqueue : 1, sizeof *dbs);
+    if (!wrote || !dbs) {
+        free(wrote);
+        free(dbs);
+        reply_buf_destroy(&out);
+        ks_txn_end(t);
+        multi_reset(c);
+        cmd_reply_ks_error(x, KS_ENOMEM);
+        return;
+    }
     for (size_t i = 0; i < c->nqueue; i++) {
         const queued_cmd *q = c->queue[i];
         cmd_ctx y = {
@@ -259,9 +270,26 @@ void cmd_exec(cmd_ctx *x) {
             .in_exec = true,
         };
         q->spec->proc(&y);
+        wrote[i] = y.wrote;
+        dbs[i] = y.ns.db;
     }
     uint64_t lsn = 0;
     rc = out.failed ? KS_ENOMEM : ks_txn_commit(t, &lsn);
+    /* now that the writes are visible, and still under the locks: WATCH and blocked clients */
+    for (size_t i = 0; !rc && i < c->nqueue; i++) {
+        const queued_cmd *q = c->queue[i];
+        if (!wrote[i]) continue;
+        ks_ns ns = {c->tenant, (uint8_t)dbs[i]};
+        if (q->spec->proc == cmd_flushdb || q->spec->proc == cmd_flushall) {
+            watch_touch_ns(x->srv->watches, ns, q->spec->proc == cmd_flushall, NULL, NULL);
+            continue;
+        }
+        cmd_ctx y = {.srv = x->srv, .c = c, .k = x->k, .ns = ns, .argc = q->argc, .argv = q->argv,
+                     .argvlen = q->argvlen, .spec = q->spec};
+        cmd_touch_keys(&y);
+    }
+    free(wrote);
+    free(dbs);
     ks_txn_end(t);
     multi_reset(c);
     if (rc) {

@@ -214,7 +214,8 @@ static void flush(cmd_ctx *x, bool all) {
     uint64_t lsn = 0;
     /* every stripe: no EXEC checks its WATCH between the touch and the deletes (watch.h) */
     ks_lock_all(x->k);
-    if (x->srv) watch_touch_ns(x->srv->watches, x->ns, all, key_exists, x);
+    if (x->srv && !x->in_exec) watch_touch_ns(x->srv->watches, x->ns, all, key_exists, x);
+    x->wrote = true; /* (inside EXEC: EXEC tells the watchers after its commit) */
     int rc = ks_flush(x->k, x->ns, all, &lsn);
     ks_unlock_all(x->k);
     if (rc) {

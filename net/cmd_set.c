@@ -213,6 +213,7 @@ static void random_members(cmd_ctx *x, bool pop) {
         else reply_array_header(x->rb, 0);
     }
     if (found <= 0 || (with_count && count == 0)) goto out;
+    if (l < 0 && !cmd_random_count_ok(x, count)) goto out;
     ks_ckey ck = ckey_of(x, x->argv[1], x->argvlen[1], &c);
     ks_batch *b = pop ? cmd_batch(x) : NULL;
     bool all = pop && count >= c.size; /* the whole set goes: one delete of the record */

@@ -120,6 +120,42 @@ static cmd_spec table[] = {
     {"sintercard", cmd_sintercard, -3, R, 0, 0, 0, "set", "Returns the number of members of the intersect of multiple sets."},
     {"sscan", cmd_sscan, -3, R, 1, 1, 1, "set", "Iterates over members of a set."},
 
+    {"zadd", cmd_zadd, -4, W | F, 1, 1, 1, "sorted_set", "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist."},
+    {"zincrby", cmd_zincrby, 4, W | F, 1, 1, 1, "sorted_set", "Increments the score of a member in a sorted set."},
+    {"zrem", cmd_zrem, -3, W | F, 1, 1, 1, "sorted_set", "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed."},
+    {"zcard", cmd_zcard, 2, R | F, 1, 1, 1, "sorted_set", "Returns the number of members in a sorted set."},
+    {"zscore", cmd_zscore, 3, R | F, 1, 1, 1, "sorted_set", "Returns the score of a member in a sorted set."},
+    {"zmscore", cmd_zmscore, -3, R | F, 1, 1, 1, "sorted_set", "Returns the score of one or more members in a sorted set."},
+    {"zrange", cmd_zrange, -4, R, 1, 1, 1, "sorted_set", "Returns members in a sorted set within a range of indexes."},
+    {"zrangestore", cmd_zrangestore, -5, W, 1, 2, 1, "sorted_set", "Stores a range of members from sorted set in a key."},
+    {"zrevrange", cmd_zrevrange, -4, R, 1, 1, 1, "sorted_set", "Returns members in a sorted set within a range of indexes in reverse order."},
+    {"zrangebyscore", cmd_zrangebyscore, -4, R, 1, 1, 1, "sorted_set", "Returns members in a sorted set within a range of scores."},
+    {"zrevrangebyscore", cmd_zrevrangebyscore, -4, R, 1, 1, 1, "sorted_set", "Returns members in a sorted set within a range of scores in reverse order."},
+    {"zrangebylex", cmd_zrangebylex, -4, R, 1, 1, 1, "sorted_set", "Returns members in a sorted set within a lexicographical range."},
+    {"zrevrangebylex", cmd_zrevrangebylex, -4, R, 1, 1, 1, "sorted_set", "Returns members in a sorted set within a lexicographical range in reverse order."},
+    {"zcount", cmd_zcount, 4, R | F, 1, 1, 1, "sorted_set", "Returns the count of members in a sorted set that have scores within a range."},
+    {"zlexcount", cmd_zlexcount, 4, R | F, 1, 1, 1, "sorted_set", "Returns the number of members in a sorted set within a lexicographical range."},
+    {"zrank", cmd_zrank, 3, R | F, 1, 1, 1, "sorted_set", "Returns the index of a member in a sorted set ordered by ascending scores."},
+    {"zrevrank", cmd_zrevrank, 3, R | F, 1, 1, 1, "sorted_set", "Returns the index of a member in a sorted set ordered by descending scores."},
+    {"zremrangebyrank", cmd_zremrangebyrank, 4, W, 1, 1, 1, "sorted_set", "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed."},
+    {"zremrangebyscore", cmd_zremrangebyscore, 4, W, 1, 1, 1, "sorted_set", "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed."},
+    {"zremrangebylex", cmd_zremrangebylex, 4, W, 1, 1, 1, "sorted_set", "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed."},
+    {"zpopmin", cmd_zpopmin, -2, W | F, 1, 1, 1, "sorted_set", "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."},
+    {"zpopmax", cmd_zpopmax, -2, W | F, 1, 1, 1, "sorted_set", "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."},
+    {"bzpopmin", cmd_bzpopmin, -3, W | F, 1, -2, 1, "sorted_set", "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise."},
+    {"bzpopmax", cmd_bzpopmax, -3, W | F, 1, -2, 1, "sorted_set", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise."},
+    {"zmpop", cmd_zmpop, -4, W, 0, 0, 0, "sorted_set", "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them."},
+    {"bzmpop", cmd_bzmpop, -5, W, 0, 0, 0, "sorted_set", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise."},
+    {"zrandmember", cmd_zrandmember, -2, R, 1, 1, 1, "sorted_set", "Returns one or more random members from a sorted set."},
+    {"zscan", cmd_zscan, -3, R, 1, 1, 1, "sorted_set", "Iterates over members and scores of a sorted set."},
+    {"zunionstore", cmd_zunionstore, -4, W, 1, 1, 1, "sorted_set", "Stores the union of multiple sorted sets in a key."},
+    {"zinterstore", cmd_zinterstore, -4, W, 1, 1, 1, "sorted_set", "Stores the intersect of multiple sorted sets in a key."},
+    {"zdiffstore", cmd_zdiffstore, -4, W, 1, 1, 1, "sorted_set", "Stores the difference of multiple sorted sets in a key."},
+    {"zunion", cmd_zunion, -3, R, 0, 0, 0, "sorted_set", "Returns the union of multiple sorted sets."},
+    {"zinter", cmd_zinter, -3, R, 0, 0, 0, "sorted_set", "Returns the intersect of multiple sorted sets."},
+    {"zdiff", cmd_zdiff, -3, R, 0, 0, 0, "sorted_set", "Returns the difference between multiple sorted sets."},
+    {"zintercard", cmd_zintercard, -3, R, 0, 0, 0, "sorted_set", "Returns the number of members of the intersect of multiple sorted sets."},
+
     {"ping", cmd_ping, -1, F, 0, 0, 0, "connection", "Returns the server's liveliness response."},
     {"echo", cmd_echo, 2, F, 0, 0, 0, "connection", "Returns the given string."},
     {"quit", cmd_quit, -1, NA | F, 0, 0, 0, "connection", "Closes the connection."},
@@ -219,7 +255,7 @@ void cmd_reply_ks_error(cmd_ctx *x, int rc) {
 
 /* WATCH and blocked clients: the written keys' watchers become dirty, and clients blocked on them
  * are woken, while the proc still holds the keys' locks (watch.h, block.h). */
-static void touch_watchers(cmd_ctx *x) {
+void cmd_touch_keys(cmd_ctx *x) {
     if (!x->srv || !x->spec) return;
     size_t small[16];
     size_t n = cmd_key_positions(x->spec, x->argc, x->argv, x->argvlen, small, 16);
@@ -244,14 +280,25 @@ bool cmd_write(cmd_ctx *x, ks_batch *b) {
         return false;
     }
     if (lsn > x->lsn) x->lsn = lsn;
-    if (ks_batch_count(b)) touch_watchers(x);
+    if (ks_batch_count(b)) {
+        if (x->in_exec) x->wrote = true;
+        else cmd_touch_keys(x);
+    }
     return true;
 }
 
 size_t cmd_key_positions(const cmd_spec *s, size_t argc, const uint8_t *const *argv, const size_t *argvlen,
                          size_t *pos, size_t max) {
     size_t first, last, step = 1;
-    size_t nki = !strcmp(s->name, "lmpop") || !strcmp(s->name, "sintercard") ? 1 : !strcmp(s->name, "blmpop") ? 2 : 0;
+    static const char *const nk1[] = {"lmpop", "sintercard", "zmpop", "zunion", "zinter", "zdiff", "zintercard"};
+    static const char *const nk2[] = {"blmpop", "bzmpop", "zunionstore", "zinterstore", "zdiffstore"};
+    size_t nki = 0;
+    for (size_t i = 0; i < sizeof nk1 / sizeof *nk1 && !nki; i++)
+        if (!strcmp(s->name, nk1[i])) nki = 1;
+    for (size_t i = 0; i < sizeof nk2 / sizeof *nk2 && !nki; i++)
+        if (!strcmp(s->name, nk2[i])) nki = 2;
+    /* the STORE forms' destination, argv[1], is a key too */
+    bool dest = nki == 2 && s->first_key == 1;
     if (nki) { /* numkeys at argv[nki], the keys after it */
         long long nk;
         if (argc < nki + 1 || !resp_str_to_ll(argv[nki], argvlen[nki], &nk) || nk < 1 ||
@@ -266,6 +313,10 @@ size_t cmd_key_positions(const cmd_spec *s, size_t argc, const uint8_t *const *a
         step = s->step > 0 ? (size_t)s->step : 1;
     }
     size_t n = 0;
+    if (dest) { /* ZUNIONSTORE and friends: the destination first */
+        if (n < max) pos[n] = 1;
+        n++;
+    }
     for (size_t i = first; i <= last && i < argc; i += step, n++)
         if (n < max) pos[n] = i;
     return n;

@@ -152,6 +152,12 @@ static void on_writable(ev_loop *loop, int fd, void *arg, int mask) {
 
 /* ---- dispatch --------------------------------------------------------------------------------- */
 
+/* Redis's execCommandAbort: an EXEC rejected before it runs ends the transaction too. */
+static void exec_abort(conn *c, const char *why) {
+    reply_errorf(&c->out, "EXECABORT Transaction discarded because of: %s", why);
+    multi_reset(c);
+}
+
 static void dispatch(conn *c, resp_argv *a, const cmd_spec *spec) {
     worker *w = c->w;
     server *s = w->srv;
@@ -164,12 +170,19 @@ static void dispatch(conn *c, resp_argv *a, const cmd_spec *spec) {
     }
     atomic_store_explicit(&c->last_cmd, spec->name, memory_order_relaxed);
     if (!c->authed && !(spec->flags & CMD_NOAUTH)) {
-        reply_shared(&c->out, REPLY_SH_NOAUTH);
+        if (spec->proc == cmd_exec) exec_abort(c, "NOAUTH Authentication required.");
+        else reply_shared(&c->out, REPLY_SH_NOAUTH);
         if (c->in_multi) c->multi_error = true;
         return;
     }
     if ((spec->arity > 0 && (size_t)spec->arity != a->argc) || (spec->arity < 0 && a->argc < (size_t)-spec->arity)) {
-        reply_err_arity(&c->out, spec->name);
+        if (spec->proc == cmd_exec) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "wrong number of arguments for '%s' command", spec->name);
+            exec_abort(c, msg);
+        } else {
+            reply_err_arity(&c->out, spec->name);
+        }
         if (c->in_multi) c->multi_error = true;
         return;
     }

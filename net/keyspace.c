@@ -178,14 +178,22 @@ static int bytes_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn);
 typedef struct ovl_ent {
     uint8_t *key, *val;
     size_t klen, vlen;
+    uint64_t hash;
     bool del;
 } ovl_ent;
 
-/* Invariants: ents sorted by key, no duplicates; `batch` holds every write of the transaction in
- * order (what commit applies), `ents` their net effect (what reads see). */
+/* Invariants: `ents` holds each key once (in first-write order), `slots` indexes them by hash
+ * (open addressing, index + 1, load <= 1/2), `order` lists them sorted by key once ovl_sort ran
+ * after the last new key (nsorted == n); `batch` holds every write of the transaction in order
+ * (what commit applies), `ents` their net effect (what reads see). Point reads and writes are
+ * O(1); an iterator sorts what changed since the last one (O(n log n)). */
 struct ks_txn {
     ovl_ent *ents;
     size_t n, cap;
+    uint32_t *slots;
+    size_t nslots;
+    uint32_t *order;
+    size_t nsorted;
     st_batch *batch;
     uint64_t next_version; /* 0 until a collection is created in the transaction */
     uint32_t *held;        /* stripes locked, sorted */
@@ -193,57 +201,118 @@ struct ks_txn {
     bool all;              /* every stripe is locked */
 };
 
-static ovl_ent *realloc_ents(ks_txn *t) {
+static bool realloc_ents(ks_txn *t) {
     size_t cap = t->cap ? t->cap * 2 : 64;
     ovl_ent *e = realloc(t->ents, cap * sizeof *e);
-    if (e) t->cap = cap;
-    return e;
+    if (!e) return false;
+    t->ents = e;
+    t->cap = cap;
+    return true;
 }
 
-/* First entry with key >= (p, n). */
-static size_t ovl_lower(const ks_txn *t, const uint8_t *p, size_t n) {
-    size_t lo = 0, hi = t->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (bytes_cmp(t->ents[mid].key, t->ents[mid].klen, p, n) < 0) lo = mid + 1;
-        else hi = mid;
+static uint64_t ovl_hash(const uint8_t *p, size_t n) {
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
+    return h ^ (h >> 29);
+}
+
+static ovl_ent *ovl_find_mut(const ks_txn *t, st_slice key) {
+    if (!t->nslots) return NULL;
+    uint64_t h = ovl_hash(key.data, key.len);
+    for (size_t i = h & (t->nslots - 1);; i = (i + 1) & (t->nslots - 1)) {
+        uint32_t s = t->slots[i];
+        if (!s) return NULL;
+        ovl_ent *e = &t->ents[s - 1];
+        if (e->hash == h && e->klen == key.len && !bytes_cmp(e->key, e->klen, key.data, key.len)) return e;
     }
-    return lo;
 }
 
-static const ovl_ent *ovl_find(const ks_txn *t, st_slice key) {
-    size_t i = ovl_lower(t, key.data, key.len);
-    return i < t->n && t->ents[i].klen == key.len && !bytes_cmp(t->ents[i].key, key.len, key.data, key.len)
-               ? &t->ents[i]
-               : NULL;
+static const ovl_ent *ovl_find(const ks_txn *t, st_slice key) { return ovl_find_mut(t, key); }
+
+static int ovl_rehash(ks_txn *t, size_t nslots) {
+    uint32_t *slots = calloc(nslots, sizeof *slots);
+    if (!slots) return KS_ENOMEM;
+    for (size_t j = 0; j < t->n; j++) {
+        size_t i = t->ents[j].hash & (nslots - 1);
+        while (slots[i]) i = (i + 1) & (nslots - 1);
+        slots[i] = (uint32_t)(j + 1);
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->nslots = nslots;
+    return 0;
 }
 
 static int ovl_set(ks_txn *t, st_slice key, st_slice val, bool del) {
     uint8_t *v = malloc(val.len ? val.len : 1);
     if (!v) return KS_ENOMEM;
     if (val.len) memcpy(v, val.data, val.len);
-    size_t i = ovl_lower(t, key.data, key.len);
-    if (i < t->n && t->ents[i].klen == key.len && !bytes_cmp(t->ents[i].key, key.len, key.data, key.len)) {
-        free(t->ents[i].val);
-    } else {
+    ovl_ent *e = ovl_find_mut(t, key);
+    if (!e) {
+        if (t->n >= UINT32_MAX - 1) {
+            free(v);
+            return KS_ENOMEM; /* a transaction of four billion keys */
+        }
+        if (2 * (t->n + 1) > t->nslots && ovl_rehash(t, t->nslots ? 2 * t->nslots : 64)) {
+            free(v);
+            return KS_ENOMEM;
+        }
         uint8_t *k = malloc(key.len ? key.len : 1);
-        ovl_ent *grown = t->n == t->cap ? realloc_ents(t) : t->ents;
-        if (!k || !grown) {
+        if (!k || (t->n == t->cap && !realloc_ents(t))) {
             free(k);
             free(v);
             return KS_ENOMEM;
         }
-        t->ents = grown;
         if (key.len) memcpy(k, key.data, key.len);
-        memmove(&t->ents[i + 1], &t->ents[i], (t->n - i) * sizeof *t->ents);
+        e = &t->ents[t->n];
+        *e = (ovl_ent){.key = k, .klen = key.len, .hash = ovl_hash(key.data, key.len)};
+        size_t i = e->hash & (t->nslots - 1);
+        while (t->slots[i]) i = (i + 1) & (t->nslots - 1);
+        t->slots[i] = (uint32_t)(t->n + 1);
         t->n++;
-        t->ents[i].key = k;
-        t->ents[i].klen = key.len;
+    } else {
+        free(e->val);
     }
-    t->ents[i].val = v;
-    t->ents[i].vlen = val.len;
-    t->ents[i].del = del;
+    e->val = v;
+    e->vlen = val.len;
+    e->del = del;
     return 0;
+}
+
+/* Sorting `order` by key: qsort's comparator gets no context, so the entries are passed through
+ * this thread's pointer for the duration of the sort. */
+static _Thread_local const ovl_ent *sort_ents;
+
+static int order_cmp(const void *a, const void *b) {
+    const ovl_ent *x = &sort_ents[*(const uint32_t *)a], *y = &sort_ents[*(const uint32_t *)b];
+    return bytes_cmp(x->key, x->klen, y->key, y->klen);
+}
+
+static int ovl_sort(ks_txn *t) {
+    if (t->nsorted == t->n) return 0;
+    uint32_t *o = realloc(t->order, (t->n ? t->n : 1) * sizeof *o);
+    if (!o) return KS_ENOMEM;
+    t->order = o;
+    for (size_t i = 0; i < t->n; i++) o[i] = (uint32_t)i;
+    sort_ents = t->ents;
+    qsort(o, t->n, sizeof *o, order_cmp);
+    sort_ents = NULL;
+    t->nsorted = t->n;
+    return 0;
+}
+
+static const ovl_ent *ovl_at(const ks_txn *t, size_t i) { return &t->ents[t->order[i]]; }
+
+/* First position in `order` (sorted: ovl_sort ran) with key >= (p, n). */
+static size_t ovl_lower(const ks_txn *t, const uint8_t *p, size_t n) {
+    size_t lo = 0, hi = t->nsorted;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const ovl_ent *e = ovl_at(t, mid);
+        if (bytes_cmp(e->key, e->klen, p, n) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
 }
 
 static int txn_apply_op(void *arg, bool is_delete, st_slice key, st_slice value) {
@@ -254,13 +323,15 @@ static int txn_apply_op(void *arg, bool is_delete, st_slice key, st_slice value)
 
 /* ---- merged cursor: an engine iterator with a transaction's overlay on top ------------------------- */
 
-/* Ascending over [lower, upper) (upper empty: unbounded). Overlay entries shadow engine keys; an
- * overlay delete hides its key. Views stay valid until the next move or a write to the overlay. */
+/* Over [lower, upper) (upper empty: unbounded), either way. Overlay entries shadow engine keys; an
+ * overlay delete hides its key. Views stay valid until the next move or a write to the overlay.
+ * A run of moves goes one way: next after a forward positioning (mc_seek), prev after a backward
+ * one (mc_seek_last, mc_seek_for_prev). */
 typedef struct mcur {
     st_iter *it;
-    const ks_txn *t; /* NULL: the engine alone */
-    size_t oi, ohi;  /* overlay position and end (first entry >= upper) */
-    int src;         /* 0 engine, 1 overlay, -1 exhausted */
+    const ks_txn *t;      /* NULL: the engine alone */
+    size_t oi, olo, ohi;  /* overlay position; the range's entries are [olo, ohi) */
+    int src;              /* 0 engine, 1 overlay, -1 exhausted */
 } mcur;
 
 static int mc_open(ks *k, mcur *m, st_slice lower, st_slice upper) {
@@ -269,9 +340,65 @@ static int mc_open(ks *k, mcur *m, st_slice lower, st_slice upper) {
     int rc = st_db_iter_new(k->db, &ro, &m->it);
     if (rc) return rc;
     m->t = k->txn;
-    if (m->t) m->ohi = upper.len ? ovl_lower(m->t, upper.data, upper.len) : m->t->n;
+    if (m->t) {
+        if ((rc = ovl_sort(k->txn))) {
+            st_iter_free(m->it);
+            m->it = NULL;
+            return rc;
+        }
+        m->olo = ovl_lower(m->t, lower.data, lower.len);
+        m->ohi = upper.len ? ovl_lower(m->t, upper.data, upper.len) : m->t->nsorted;
+    }
     m->src = -1;
     return 0;
+}
+
+/* Backward: the larger of the engine's key and the overlay's wins; oi == olo - 1 wraps to SIZE_MAX
+ * when olo is 0, which the bound check treats as exhausted. */
+static void mc_settle_rev(mcur *m) {
+    for (;;) {
+        bool ev = st_iter_valid(m->it), ov = m->t && m->oi >= m->olo && m->oi < m->ohi;
+        if (!ov) {
+            m->src = ev ? 0 : -1;
+            return;
+        }
+        const ovl_ent *o = ovl_at(m->t, m->oi);
+        int c = ev ? bytes_cmp(o->key, o->klen, st_iter_key(m->it).data, st_iter_key(m->it).len) : 1;
+        if (c < 0) {
+            m->src = 0;
+            return;
+        }
+        if (c == 0) st_iter_prev(m->it); /* shadowed */
+        if (!o->del) {
+            m->src = 1;
+            return;
+        }
+        m->oi--;
+    }
+}
+
+static void mc_seek_last(mcur *m) {
+    st_iter_seek_last(m->it);
+    if (m->t) m->oi = m->ohi - 1;
+    mc_settle_rev(m);
+}
+
+/* To the last key <= target. */
+static void mc_seek_for_prev(mcur *m, st_slice target) {
+    st_iter_seek_for_prev(m->it, target);
+    if (m->t) {
+        size_t i = ovl_lower(m->t, target.data, target.len); /* first >= target */
+        if (i < m->t->nsorted && bytes_cmp(ovl_at(m->t, i)->key, ovl_at(m->t, i)->klen, target.data, target.len) == 0) i++;
+        if (i > m->ohi) i = m->ohi;
+        m->oi = i - 1;
+    }
+    mc_settle_rev(m);
+}
+
+static void mc_prev(mcur *m) {
+    if (m->src == 0) st_iter_prev(m->it);
+    else m->oi--;
+    mc_settle_rev(m);
 }
 
 static void mc_settle(mcur *m) {
@@ -281,7 +408,7 @@ static void mc_settle(mcur *m) {
             m->src = ev ? 0 : -1;
             return;
         }
-        const ovl_ent *o = &m->t->ents[m->oi];
+        const ovl_ent *o = ovl_at(m->t, m->oi);
         int c = ev ? bytes_cmp(o->key, o->klen, st_iter_key(m->it).data, st_iter_key(m->it).len) : -1;
         if (c > 0) {
             m->src = 0;
@@ -317,13 +444,13 @@ static void mc_next(mcur *m) {
 
 static st_slice mc_key(const mcur *m) {
     if (m->src == 0) return st_iter_key(m->it);
-    const ovl_ent *o = &m->t->ents[m->oi];
+    const ovl_ent *o = ovl_at(m->t, m->oi);
     return st_slice_make(o->key, o->klen);
 }
 
 static st_slice mc_value(const mcur *m) {
     if (m->src == 0) return st_iter_value(m->it);
-    const ovl_ent *o = &m->t->ents[m->oi];
+    const ovl_ent *o = ovl_at(m->t, m->oi);
     return st_slice_make(o->val, o->vlen);
 }
 
@@ -827,6 +954,22 @@ void ks_elems_seek(ks_elems *e, const uint8_t *el, size_t elen) {
 bool ks_elems_valid(const ks_elems *e) { return mc_valid(&e->m); }
 void ks_elems_next(ks_elems *e) { mc_next(&e->m); }
 
+void ks_elems_seek_last(ks_elems *e) { mc_seek_last(&e->m); }
+
+void ks_elems_seek_for_prev(ks_elems *e, const uint8_t *el, size_t elen) {
+    e->seek.len = 0;
+    if (kb_put(&e->seek, e->prefix.p, e->prefix.len) || kb_put(&e->seek, el, elen)) {
+        /* no memory for the target: from the end, stepping back to it */
+        mc_seek_last(&e->m);
+        while (mc_valid(&e->m) && bytes_cmp(mc_key(&e->m).data + e->prefix.len, mc_key(&e->m).len - e->prefix.len, el, elen) > 0)
+            mc_prev(&e->m);
+        return;
+    }
+    mc_seek_for_prev(&e->m, kb_slice(&e->seek));
+}
+
+void ks_elems_prev(ks_elems *e) { mc_prev(&e->m); }
+
 const uint8_t *ks_elems_el(const ks_elems *e, size_t *len) {
     st_slice key = mc_key(&e->m);
     *len = key.len - e->prefix.len;
@@ -971,6 +1114,8 @@ void ks_txn_end(ks *t) {
         free(x->ents[i].val);
     }
     free(x->ents);
+    free(x->slots);
+    free(x->order);
     free(x->held);
     st_batch_free(x->batch);
     free(x);

@@ -183,6 +183,11 @@ int ks_elems_open(ks *k, const ks_ckey *ck, int space, ks_elems **out);
 void ks_elems_seek(ks_elems *it, const uint8_t *el, size_t elen);
 bool ks_elems_valid(const ks_elems *it);
 void ks_elems_next(ks_elems *it);
+/* Backward: to the last element, or the last one <= el; prev steps back. A run of moves goes one
+ * way: next only after ks_elems_seek, prev only after these two. */
+void ks_elems_seek_last(ks_elems *it);
+void ks_elems_seek_for_prev(ks_elems *it, const uint8_t *el, size_t elen);
+void ks_elems_prev(ks_elems *it);
 /* Views valid until the next move. */
 const uint8_t *ks_elems_el(const ks_elems *it, size_t *len);
 const uint8_t *ks_elems_val(const ks_elems *it, size_t *len);

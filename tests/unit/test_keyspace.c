@@ -366,6 +366,110 @@ static void test_keyspace_compaction_drops_dead_collections_elements(void **stat
     expect(x, NS0, "over", "s", now);
 }
 
+/* ---- transactions --------------------------------------------------------------------------- */
+
+/* Elements of (key, version) as "e=v,..." forward, or backward with rev. */
+static void elems_str(ks *k, const char *key, uint64_t version, bool rev, char *out, size_t cap) {
+    ks_ckey ck = {NS0, (const uint8_t *)key, strlen(key), version};
+    ks_elems *it;
+    assert_int_equal(ks_elems_open(k, &ck, KS_ELEMS, &it), 0);
+    size_t n = 0;
+    out[0] = 0;
+    if (rev) ks_elems_seek_last(it);
+    while (ks_elems_valid(it)) {
+        size_t el, vl;
+        const uint8_t *e = ks_elems_el(it, &el), *v = ks_elems_val(it, &vl);
+        n += (size_t)snprintf(out + n, cap - n, "%.*s=%.*s,", (int)el, (const char *)e, (int)vl, (const char *)v);
+        assert_true(n < cap);
+        if (rev) ks_elems_prev(it);
+        else ks_elems_next(it);
+    }
+    assert_int_equal(ks_elems_status(it), 0);
+    ks_elems_close(it);
+}
+
+static void put_elem(ks *k, ks_batch *b, const ks_ckey *ck, const char *e, const char *v) {
+    ks_batch_clear(b);
+    if (v) assert_int_equal(ks_batch_put_elem(b, ck, KS_ELEMS, (const uint8_t *)e, strlen(e), (const uint8_t *)v, strlen(v)), 0);
+    else assert_int_equal(ks_batch_del_elem(b, ck, KS_ELEMS, (const uint8_t *)e, strlen(e)), 0);
+    uint64_t lsn;
+    assert_int_equal(ks_write(k, b, &lsn), 0);
+}
+
+/* A transaction's reads see its writes merged over the engine (point reads, iterators both ways,
+ * key scans), nobody else sees them before commit, commit applies all of them, and a transaction
+ * ended without commit leaves nothing. */
+static void test_keyspace_transaction_overlay(void **state) {
+    fx *x = *state;
+    ks_coll c = make_coll(x, "h", KS_HASH, 4, 0); /* e00000..e00003 = v0..v3 */
+    ks_ckey ck = {NS0, (const uint8_t *)"h", 1, c.version};
+    uint32_t stripe = ks_stripe(NS0, (const uint8_t *)"h", 1);
+    ks *t;
+    assert_int_equal(ks_txn_begin(x->k, &stripe, 1, false, &t), 0);
+    ks_lock(t, NS0, (const uint8_t *)"h", 1); /* held by the transaction: no deadlock */
+    ks_unlock(t, NS0, (const uint8_t *)"h", 1);
+    put_elem(t, x->b, &ck, "e00001", "NEW");  /* shadows */
+    put_elem(t, x->b, &ck, "e00002", NULL);   /* hides */
+    put_elem(t, x->b, &ck, "e00009", "last"); /* after every engine key */
+    put_elem(t, x->b, &ck, "a", "first");     /* before every engine key */
+    char got[512];
+    elems_str(t, "h", c.version, false, got, sizeof got);
+    assert_string_equal(got, "a=first,e00000=v0,e00001=NEW,e00003=v3,e00009=last,");
+    elems_str(t, "h", c.version, true, got, sizeof got);
+    assert_string_equal(got, "e00009=last,e00003=v3,e00001=NEW,e00000=v0,a=first,");
+    uint8_t *v;
+    size_t vl;
+    assert_int_equal(ks_elem_get(t, &ck, KS_ELEMS, (const uint8_t *)"e00002", 6, &v, &vl), KS_ENOTFOUND);
+    assert_int_equal(ks_elem_get(t, &ck, KS_ELEMS, (const uint8_t *)"e00001", 6, &v, &vl), 0);
+    assert_memory_equal(v, "NEW", 3);
+    free(v);
+    /* seek_for_prev lands on the overlay's or the engine's key, whichever is the last <= target */
+    ks_elems *it;
+    assert_int_equal(ks_elems_open(t, &ck, KS_ELEMS, &it), 0);
+    ks_elems_seek_for_prev(it, (const uint8_t *)"e00002", 6);
+    size_t el;
+    const uint8_t *e = ks_elems_el(it, &el);
+    assert_memory_equal(e, "e00001", 6);
+    ks_elems_close(it);
+    /* a record written in the transaction, and a key scan that sees it */
+    ks_batch_clear(x->b);
+    assert_int_equal(ks_batch_put_string(x->b, NS0, (const uint8_t *)"s", 1, (const uint8_t *)"tx", 2, 0), 0);
+    uint64_t lsn;
+    assert_int_equal(ks_write(t, x->b, &lsn), 0);
+    assert_int_equal(lsn, 0);
+    uint64_t n;
+    assert_int_equal(ks_count(t, NS0, 1000, &n), 0);
+    assert_int_equal(n, 2);
+    /* nobody else sees any of it yet */
+    elems_str(x->k, "h", c.version, false, got, sizeof got);
+    assert_string_equal(got, "e00000=v0,e00001=v1,e00002=v2,e00003=v3,");
+    expect(x, NS0, "s", NULL, 1000);
+    assert_int_equal(ks_txn_commit(t, &lsn), 0);
+    assert_true(lsn > 0);
+    ks_txn_end(t);
+    elems_str(x->k, "h", c.version, false, got, sizeof got);
+    assert_string_equal(got, "a=first,e00000=v0,e00001=NEW,e00003=v3,e00009=last,");
+    expect(x, NS0, "s", "tx", 1000);
+    /* ended without a commit: nothing */
+    assert_int_equal(ks_txn_begin(x->k, NULL, 0, true, &t), 0);
+    put_elem(t, x->b, &ck, "zz", "gone");
+    ks_txn_end(t);
+    elems_str(x->k, "h", c.version, true, got, sizeof got);
+    assert_string_equal(got, "e00009=last,e00003=v3,e00001=NEW,e00000=v0,a=first,");
+}
+
+/* Two collections created in one transaction under one key get different versions (K4). */
+static void test_keyspace_transaction_versions(void **state) {
+    fx *x = *state;
+    ks *t;
+    assert_int_equal(ks_txn_begin(x->k, NULL, 0, true, &t), 0);
+    ks_coll a, b;
+    ks_coll_new(t, KS_SET, &a);
+    ks_coll_new(t, KS_SET, &b);
+    assert_true(b.version > a.version);
+    ks_txn_end(t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_keyspace_string_round_trip_and_overwrite, setup, teardown),
@@ -378,6 +482,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_keyspace_collection_record_and_elements, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keyspace_versions_grow_across_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keyspace_compaction_drops_dead_collections_elements, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keyspace_transaction_overlay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keyspace_transaction_versions, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
