@@ -1079,7 +1079,7 @@ int ks_txn_begin(ks *k, const uint32_t *stripes, size_t n, bool all, ks **out) {
         return rc;
     }
     if (!all) {
-        memcpy(held, stripes, n * sizeof *held);
+        if (n) memcpy(held, stripes, n * sizeof *held);
         qsort(held, n, sizeof *held, cmp_u32);
         size_t m = 0;
         for (size_t i = 0; i < n; i++)

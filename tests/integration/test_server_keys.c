@@ -286,7 +286,9 @@ static void test_active_expiry(void **state) {
 static void test_active_expiry_spares_rewritten_keys(void **state) {
     redisContext *c = *state;
     long long before = st_info_field(c, "stats", "expired_keys");
-    for (int i = 0; i < 100; i++) EXPECT_OK(c, "SET r%d old PX 50", i);
+    /* 1.5 s: long enough for the 100 rewrites below even under ASan on a loaded machine (50 ms
+     * was not), short enough that the markers come due soon after */
+    for (int i = 0; i < 100; i++) EXPECT_OK(c, "SET r%d old PX 1500", i);
     for (int i = 0; i < 100; i++) {
         switch (i % 4) {
         case 0: EXPECT_OK(c, "SET r%d new", i); break;
@@ -295,11 +297,11 @@ static void test_active_expiry_spares_rewritten_keys(void **state) {
         case 3: EXPECT_OK(c, "SET r%d new KEEPTTL", i); EXPECT_INT(c, 1, "PEXPIRE r%d 1000000", i); break;
         }
     }
-    for (int i = 0; i < 10; i++) EXPECT_OK(c, "SET marker%d v PX 150", i);
-    int64_t end = st_now_ms() + 5000;
+    for (int i = 0; i < 10; i++) EXPECT_OK(c, "SET marker%d v PX 1600", i);
+    int64_t end = st_now_ms() + 8000;
     long long n;
     while ((n = st_info_field(c, "stats", "expired_keys") - before) < 10) {
-        if (st_now_ms() > end) ST_FAIL("the 10 markers were not expired within 5 s (expired_keys +%lld)", n);
+        if (st_now_ms() > end) ST_FAIL("the 10 markers were not expired within 8 s (expired_keys +%lld)", n);
         st_sleep_ms(20);
     }
     if (n != 10) ST_FAIL("expired_keys grew by %lld, want 10 (only the markers)", n);
