@@ -6,6 +6,7 @@
  * to resume at, bound to its key, so a cursor of another key (or another namespace) is "ERR invalid
  * cursor" rather than a silent jump. */
 #include <limits.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,15 +324,16 @@ bool cmd_block(cmd_ctx *x, long long timeout_ms, size_t n, const uint8_t *const 
     return true;
 }
 
-/* Redis 7.0's getTimeoutFromObjectOrReply in seconds: a long double times 1000, truncated; what
- * does not fit (inf, 1e20) came out negative on Redis's x86 builds, and is "negative" here too. */
+/* Redis 7.0's getTimeoutFromObjectOrReply in seconds: a long double times 1000, rounded up (so
+ * 0.0001 is 1 ms, and -0.0001 is 0: forever); what does not fit (inf, 1e20) came out negative on
+ * Redis's x86 builds, and is "negative" here too. */
 bool cmd_arg_timeout(cmd_ctx *x, size_t i, long long *ms) {
     long double t;
     if (!resp_str_to_ld(x->argv[i], x->argvlen[i], &t)) {
         reply_error(x->rb, "ERR timeout is not a float or out of range");
         return false;
     }
-    long double v = t * 1000.0L;
+    long double v = ceill(t * 1000.0L);
     if (v < 0 || v >= (long double)LLONG_MAX || v != v) {
         reply_error(x->rb, "ERR timeout is negative");
         return false;

@@ -379,8 +379,8 @@ void cmd_info(cmd_ctx *x) {
                 cfg->config_file ? cfg->config_file : "");
     }
     if (want(x, "clients", true))
-        out_add(&o, "# Clients\r\nconnected_clients:%d\r\nmaxclients:%d\r\nblocked_clients:0\r\n\r\n",
-                atomic_load(&s->n_clients), cfg->maxclients);
+        out_add(&o, "# Clients\r\nconnected_clients:%d\r\nmaxclients:%d\r\nblocked_clients:%d\r\n\r\n",
+                atomic_load(&s->n_clients), cfg->maxclients, atomic_load(&s->n_blocked));
     if (want(x, "memory", true)) {
         uint64_t rss = rss_bytes();
         out_add(&o,

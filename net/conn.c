@@ -78,7 +78,10 @@ void conn_close(conn *c) {
     worker *w = c->w;
     server *s = w->srv;
     multi_reset(c);
-    if (c->blocked) block_remove(s->blocks, c);
+    if (c->blocked) {
+        block_remove(s->blocks, c);
+        atomic_fetch_sub(&s->n_blocked, 1);
+    }
     if (c->block_timer > 0) ev_timer_del(w->loop, c->block_timer);
     if (c->paused && c->pause_timer > 0) ev_timer_del(w->loop, c->pause_timer);
     ev_del(w->loop, c->fd, EV_READABLE | EV_WRITABLE);
@@ -280,17 +283,38 @@ static long long block_timeout(ev_loop *loop, long long id, void *arg) {
     return EV_NOMORE;
 }
 
+/* Whether the peer of a parked connection has gone (EOF or an error), looking without reading:
+ * the parked command's argv points into `in`, which must not move. */
+static bool peer_gone(conn *c) {
+    char b;
+    ssize_t r = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/* While blocked, the socket is only watched for the client going away (Redis frees a blocked
+ * client that disconnects): on EOF the connection closes and takes its registration with it.
+ * Bytes the client sends meanwhile stay in the socket (reading off) until it is served. */
+static void on_readable_blocked(ev_loop *loop, int fd, void *arg, int mask) {
+    (void)fd;
+    (void)mask;
+    conn *c = arg;
+    if (peer_gone(c)) conn_close(c);
+    else ev_del(loop, c->fd, EV_READABLE); /* pipelined input: looked at again when it runs */
+}
+
 /* The proc registered c (block_add) and asked to wait: the command stays parked, as a paced
- * write does, with reading off, until a wake task or its deadline runs it again. */
+ * write does, until a wake task or its deadline runs it again. */
 static void park_blocked(conn *c, const resp_argv *a, size_t used) {
     c->block_request = false;
     c->blocked = true;
+    atomic_fetch_add(&c->w->srv->n_blocked, 1);
     c->paused = true;
     c->pause_timer = 0;
     c->parked = *a;
     c->parked_used = used;
     c->parked_paid = true;
-    ev_del(c->w->loop, c->fd, EV_READABLE);
+    /* (without memory for the watch, a disconnect is found when the command runs again) */
+    (void)ev_add(c->w->loop, c->fd, EV_READABLE, on_readable_blocked, c);
     if (c->block_deadline && !c->block_timer) {
         long long id = ev_timer_add_at(c->w->loop, c->block_deadline, block_timeout, c);
         c->block_timer = id > 0 ? id : 0; /* no memory for a timer: it waits for a key only */
@@ -308,10 +332,16 @@ static void block_finish(conn *c) {
 void conn_unblock(conn *c, bool timed_out) {
     atomic_store(&c->wake_posted, false);
     if (!c->blocked) return;
+    if (peer_gone(c)) { /* gone while it waited: it must not take what it waited for */
+        conn_close(c);
+        return;
+    }
     block_remove(c->w->srv->blocks, c);
+    atomic_fetch_sub(&c->w->srv->n_blocked, 1);
     c->blocked = false;
     c->paused = false;
     if (timed_out) c->block_timed_out = true;
+    ev_del(c->w->loop, c->fd, EV_READABLE);
     if (ev_add(c->w->loop, c->fd, EV_READABLE, on_readable, c) < 0) {
         conn_close(c);
         return;

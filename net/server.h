@@ -70,6 +70,7 @@ struct server {
     int shutdown_mode;          /* 0 default, 1 SAVE, 2 NOSAVE */
 
     atomic_int n_clients;
+    atomic_int n_blocked;       /* connections parked in a blocking command */
     atomic_uint_fast64_t next_client_id;
     pthread_mutex_t clients_mu; /* guards the registry below and conns' name/addr for CLIENT */
     conn *clients;
