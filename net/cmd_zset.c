@@ -92,6 +92,54 @@ static void ikey_free(ikey *k) {
     if (k->p != k->small) free(k->p);
 }
 
+/* ---- the score index's live bounds (ks_coll.lo / hi) ---------------------------------------------- */
+
+static int key_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
+    size_t n = an < bn ? an : bn;
+    int c = n ? memcmp(a, b, n) : 0;
+    return c ? c : (an > bn) - (an < bn);
+}
+
+static void set_bound(ks_coll *c, bool hi, const uint8_t *k, size_t kl) {
+    bool *has = hi ? &c->has_hi : &c->has_lo;
+    *has = kl <= KS_HINT_MAX; /* a longer key: unknown (the edge of the range) */
+    if (!*has) return;
+    memcpy(hi ? c->hi : c->lo, k, kl);
+    if (hi) c->hi_len = (uint8_t)kl;
+    else c->lo_len = (uint8_t)kl;
+}
+
+static void set_base(ks_coll *c, const uint8_t *k, size_t kl) {
+    c->has_base = kl <= KS_HINT_MAX;
+    if (c->has_base) {
+        memcpy(c->base, k, kl);
+        c->base_len = (uint8_t)kl;
+    }
+    c->below = 0;
+}
+
+/* A new index entry: the bounds widen to it (a set that was empty starts with it, as its base);
+ * one more live entry below the base when it is. */
+static void bounds_insert(ks_coll *c, const uint8_t *k, size_t kl) {
+    if (c->size == 0) {
+        set_bound(c, false, k, kl);
+        set_bound(c, true, k, kl);
+        set_base(c, k, kl);
+        return;
+    }
+    if (c->has_lo && key_cmp(k, kl, c->lo, c->lo_len) < 0) set_bound(c, false, k, kl);
+    if (c->has_hi && key_cmp(k, kl, c->hi, c->hi_len) > 0) set_bound(c, true, k, kl);
+    if (c->has_base && key_cmp(k, kl, c->base, c->base_len) < 0) c->below++;
+}
+
+/* An index entry removed: one less below the base when it was (a count that would go negative
+ * means the record is not what it should be: the base is dropped, not trusted). */
+static void bounds_remove(ks_coll *c, const uint8_t *k, size_t kl) {
+    if (!c->has_base || key_cmp(k, kl, c->base, c->base_len) >= 0) return;
+    if (c->below) c->below--;
+    else c->has_base = false;
+}
+
 /* Adds or moves member to score in z (old: its current score when present). */
 static int put_member(ks_batch *b, zset *z, const uint8_t *m, size_t ml, double score, const double *old) {
     /* -0 is stored as 0: Redis prints a small set's -0 as "0" (listpack), a big one's as "-0" */
@@ -103,12 +151,13 @@ static int put_member(ks_batch *b, zset *z, const uint8_t *m, size_t ml, double 
     if (old) {
         if (!ikey_make(&k, *old, m, ml)) return KS_ENOMEM;
         rc = ks_batch_del_elem(b, &z->ck, KS_SCORES, k.p, k.len);
+        bounds_remove(&z->c, k.p, k.len);
         ikey_free(&k);
-    } else {
-        z->c.size++;
     }
     if (!rc && !ikey_make(&k, score, m, ml)) rc = KS_ENOMEM;
     if (rc) return rc;
+    bounds_insert(&z->c, k.p, k.len);
+    if (!old) z->c.size++;
     rc = ks_batch_put_elem(b, &z->ck, KS_SCORES, k.p, k.len, v, 8);
     ikey_free(&k);
     if (!rc) rc = ks_batch_put_elem(b, &z->ck, KS_ELEMS, m, ml, v, 8);
@@ -119,6 +168,7 @@ static int del_member(ks_batch *b, zset *z, const uint8_t *m, size_t ml, double 
     ikey k;
     if (!ikey_make(&k, score, m, ml)) return KS_ENOMEM;
     int rc = ks_batch_del_elem(b, &z->ck, KS_SCORES, k.p, k.len);
+    bounds_remove(&z->c, k.p, k.len);
     ikey_free(&k);
     if (!rc) rc = ks_batch_del_elem(b, &z->ck, KS_ELEMS, m, ml);
     if (!rc) z->c.size--;
@@ -449,6 +499,9 @@ typedef struct zsink {
     zset *del_from;      /* remove from: del_member */
     uint64_t n;
     int rc;
+    uint8_t last_del[KS_HINT_MAX]; /* the last removed index key, when it fits (last_del_len) */
+    size_t last_del_len;
+    bool last_del_fits;
 } zsink;
 
 static void sink_member(zsink *s, const uint8_t *m, size_t ml, double score) {
@@ -458,8 +511,30 @@ static void sink_member(zsink *s, const uint8_t *m, size_t ml, double score) {
         if (s->withscores) reply_double(s->items, score);
     }
     if (s->b && s->dst && !s->rc) s->rc = put_member(s->b, s->dst, m, ml, score, NULL);
-    if (s->b && s->del_from && !s->rc) s->rc = del_member(s->b, s->del_from, m, ml, score);
+    if (s->b && s->del_from && !s->rc) {
+        s->rc = del_member(s->b, s->del_from, m, ml, score);
+        ikey k;
+        s->last_del_fits = 8 + ml <= KS_HINT_MAX && ikey_make(&k, score, m, ml);
+        if (s->last_del_fits) {
+            memcpy(s->last_del, k.p, k.len);
+            s->last_del_len = k.len;
+            ikey_free(&k);
+        }
+    }
     s->n++;
+}
+
+/* After removing a run of entries that began at the low end (or, rev, the high end): the last one
+ * removed bounds what is left, and the next walk from that end seeks past the tombstones. */
+static void bounds_after_trim(const zsink *s, bool rev) {
+    if (!s->del_from || !s->n) return;
+    ks_coll *c = &s->del_from->c;
+    if (!s->last_del_fits) {
+        if (rev) c->has_hi = false;
+        else c->has_lo = false;
+        return;
+    }
+    set_bound(c, rev, s->last_del, s->last_del_len);
 }
 
 /* The member and score at the index iterator's position. */
@@ -472,14 +547,19 @@ static bool index_entry(ks_elems *it, const uint8_t **m, size_t *ml, double *sco
     return true;
 }
 
-/* Ranks [start, end] (sanitized, start <= end < size), forward or from the end. */
+/* Ranks [start, end] (sanitized, start <= end < size), forward or from the end. It never steps
+ * past `end`: beyond the range may lie a run of tombstones (a trimmed leaderboard's), which only
+ * a trim that needs to know where the rest starts crosses (below). */
 static int walk_rank(cmd_ctx *x, const zset *z, uint64_t start, uint64_t end, bool rev, zsink *s) {
     ks_elems *it;
     int rc = ks_elems_open(x->k, &z->ck, KS_SCORES, &it);
     if (rc) return rc;
-    if (rev) ks_elems_seek_last(it);
+    if (rev && z->c.has_hi) ks_elems_seek_for_prev(it, z->c.hi, z->c.hi_len);
+    else if (rev) ks_elems_seek_last(it);
+    else if (z->c.has_lo) ks_elems_seek(it, z->c.lo, z->c.lo_len);
     uint64_t pos = 0;
-    for (; ks_elems_valid(it) && pos <= end && !s->rc; pos++) {
+    bool reached = false;
+    while (ks_elems_valid(it) && !s->rc) {
         if (pos >= start) {
             const uint8_t *m;
             size_t ml;
@@ -490,11 +570,38 @@ static int walk_rank(cmd_ctx *x, const zset *z, uint64_t start, uint64_t end, bo
             }
             sink_member(s, m, ml, sc);
         }
+        if (pos == end) {
+            reached = true;
+            break;
+        }
+        pos++;
         if (rev) ks_elems_prev(it);
         else ks_elems_next(it);
     }
     if (!rc) rc = ks_elems_status(it);
-    if (!rc && pos <= end) rc = KS_ECORRUPT; /* fewer entries than the record's size */
+    if (!rc && !reached && !s->rc) rc = KS_ECORRUPT; /* fewer entries than the record's size */
+    if (!rc && !s->rc && start == 0 && s->del_from && s->n) {
+        ks_coll *c = &s->del_from->c;
+        if (rev) {
+            bounds_after_trim(s, true);
+        } else if (c->has_base && c->below == 0 && s->last_del_fits &&
+                   key_cmp(s->last_del, s->last_del_len, c->base, c->base_len) < 0) {
+            /* it removed exactly the entries below the base: the rest starts there */
+            set_bound(c, false, c->base, c->base_len);
+        } else {
+            /* it went past the base (or there was none): find where the rest starts, once */
+            ks_elems_next(it);
+            rc = ks_elems_status(it);
+            if (!rc && ks_elems_valid(it)) {
+                size_t kl;
+                const uint8_t *k = ks_elems_el(it, &kl);
+                set_bound(c, false, k, kl);
+                set_base(c, k, kl);
+            } else if (!rc) {
+                c->has_lo = c->has_base = false; /* nothing left: the record goes */
+            }
+        }
+    }
     ks_elems_close(it);
     return rc ? rc : s->rc;
 }
@@ -553,16 +660,19 @@ static int walk_score(cmd_ctx *x, const zset *z, const score_range *r, bool rev,
     if (rc) return rc;
     uint8_t t[8];
     if (rev) {
-        /* the last entry with score <= max: every member of max sorts below order(max)+1 */
+        /* the last entry with score <= max: every member of max sorts below order(max)+1; no
+         * further than the live high bound */
         uint64_t o = order_of(r->max);
-        if (o == UINT64_MAX) ks_elems_seek_last(it);
-        else {
-            be64(t, o + 1);
-            ks_elems_seek_for_prev(it, t, 8);
-        }
+        be64(t, o == UINT64_MAX ? o : o + 1);
+        bool past = z->c.has_hi && key_cmp(t, 8, z->c.hi, z->c.hi_len) > 0;
+        if (past) ks_elems_seek_for_prev(it, z->c.hi, z->c.hi_len);
+        else if (o == UINT64_MAX) ks_elems_seek_last(it);
+        else ks_elems_seek_for_prev(it, t, 8);
     } else {
         be64(t, order_of(r->min));
-        ks_elems_seek(it, t, 8);
+        bool before = z->c.has_lo && key_cmp(t, 8, z->c.lo, z->c.lo_len) < 0;
+        if (before) ks_elems_seek(it, z->c.lo, z->c.lo_len);
+        else ks_elems_seek(it, t, 8);
     }
     range_test test = {r, NULL};
     rc = walk_range(it, &test, rev, offset, limit, s);
@@ -762,7 +872,8 @@ static void rank_generic(cmd_ctx *x, bool rev) {
     }
     int rc = ks_elems_open(x->k, &z.ck, KS_SCORES, &it);
     uint64_t before = 0;
-    for (ks_elems_seek(it, NULL, 0); !rc && ks_elems_valid(it); ks_elems_next(it)) {
+    if (!rc && z.c.has_lo) ks_elems_seek(it, z.c.lo, z.c.lo_len);
+    for (; !rc && ks_elems_valid(it); ks_elems_next(it)) {
         size_t el;
         const uint8_t *e = ks_elems_el(it, &el);
         if (el == k.len && !memcmp(e, k.p, el)) break;

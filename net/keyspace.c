@@ -495,6 +495,26 @@ int ks_rec_coll(const ks_rec *r, ks_coll *out) {
         out->head = get_le64(r->payload + 16);
         out->tail = get_le64(r->payload + 24);
     }
+    if (r->type == KS_ZSET && r->payload_len > KS_COLL_PAYLOAD) {
+        /* flags u8 (bit 0: lo, 1: hi, 2: base) | [len u8 | lo] | [len u8 | hi] | [len u8 | base | below u64] */
+        const uint8_t *p = r->payload + KS_COLL_PAYLOAD, *end = r->payload + r->payload_len;
+        uint8_t flags = *p++;
+        uint8_t *dst[3] = {out->lo, out->hi, out->base}, *lens[3] = {&out->lo_len, &out->hi_len, &out->base_len};
+        bool *has[3] = {&out->has_lo, &out->has_hi, &out->has_base};
+        for (int i = 0; i < 3; i++) {
+            if (!(flags & (1 << i))) continue;
+            if (p >= end || *p > KS_HINT_MAX || (size_t)(end - p - 1) < *p) return KS_ECORRUPT;
+            uint8_t n = *p++;
+            memcpy(dst[i], p, n);
+            *lens[i] = n;
+            *has[i] = true;
+            p += n;
+        }
+        if (out->has_base) {
+            if (end - p < 8) return KS_ECORRUPT;
+            out->below = get_le64(p);
+        }
+    }
     return 0;
 }
 
@@ -839,6 +859,13 @@ int ks_batch_put_coll(ks_batch *b, ks_ns ns, const uint8_t *key, size_t klen, co
     if (!rc) rc = kb_le64(&p, c->size);
     if (!rc && c->type == KS_LIST) rc = kb_le64(&p, c->head);
     if (!rc && c->type == KS_LIST) rc = kb_le64(&p, c->tail);
+    if (!rc && c->type == KS_ZSET && (c->has_lo || c->has_hi || c->has_base)) {
+        rc = kb_u8(&p, (uint8_t)((c->has_lo ? 1 : 0) | (c->has_hi ? 2 : 0) | (c->has_base ? 4 : 0)));
+        if (!rc && c->has_lo && !(rc = kb_u8(&p, c->lo_len))) rc = kb_put(&p, c->lo, c->lo_len);
+        if (!rc && c->has_hi && !(rc = kb_u8(&p, c->hi_len))) rc = kb_put(&p, c->hi, c->hi_len);
+        if (!rc && c->has_base && !(rc = kb_u8(&p, c->base_len))) rc = kb_put(&p, c->base, c->base_len);
+        if (!rc && c->has_base) rc = kb_le64(&p, c->below);
+    }
     if (!rc) rc = put_record(b, ns, key, klen, c->type, c->expire_ms, p.p, p.len);
     kb_free(&p);
     return rc;
@@ -912,6 +939,8 @@ int ks_elem_mget(ks *k, const ks_ckey *ck, int space, size_t n, const uint8_t *c
 
 struct ks_elems {
     mcur m;
+    bool positioned; /* a first seek has been made (open does not: its caller may seek elsewhere,
+                      * and the collection's first keys may be a long run of tombstones) */
     kbuf prefix; /* the element-key prefix of the collection: the lower bound */
     kbuf upper;
     kbuf seek;
@@ -936,12 +965,20 @@ int ks_elems_open(ks *k, const ks_ckey *ck, int space, ks_elems **out) {
         free(e);
         return rc;
     }
-    mc_seek(&e->m, kb_slice(&e->prefix), st_slice_make(NULL, 0));
     *out = e;
     return 0;
 }
 
+/* The first use of an iterator nobody positioned starts at the first element. */
+static void elems_settle(const ks_elems *ce) {
+    ks_elems *e = (ks_elems *)ce;
+    if (e->positioned) return;
+    e->positioned = true;
+    mc_seek(&e->m, kb_slice(&e->prefix), st_slice_make(NULL, 0));
+}
+
 void ks_elems_seek(ks_elems *e, const uint8_t *el, size_t elen) {
+    e->positioned = true;
     e->seek.len = 0;
     if (!elen || kb_put(&e->seek, e->prefix.p, e->prefix.len) || kb_put(&e->seek, el, elen)) e->seek.len = 0;
     /* (no memory for the target: from the start, which still reaches it) */
@@ -951,12 +988,23 @@ void ks_elems_seek(ks_elems *e, const uint8_t *el, size_t elen) {
             mc_next(&e->m);
 }
 
-bool ks_elems_valid(const ks_elems *e) { return mc_valid(&e->m); }
-void ks_elems_next(ks_elems *e) { mc_next(&e->m); }
+bool ks_elems_valid(const ks_elems *e) {
+    elems_settle(e);
+    return mc_valid(&e->m);
+}
 
-void ks_elems_seek_last(ks_elems *e) { mc_seek_last(&e->m); }
+void ks_elems_next(ks_elems *e) {
+    elems_settle(e);
+    mc_next(&e->m);
+}
+
+void ks_elems_seek_last(ks_elems *e) {
+    e->positioned = true;
+    mc_seek_last(&e->m);
+}
 
 void ks_elems_seek_for_prev(ks_elems *e, const uint8_t *el, size_t elen) {
+    e->positioned = true;
     e->seek.len = 0;
     if (kb_put(&e->seek, e->prefix.p, e->prefix.len) || kb_put(&e->seek, el, elen)) {
         /* no memory for the target: from the end, stepping back to it */
@@ -982,7 +1030,10 @@ const uint8_t *ks_elems_val(const ks_elems *e, size_t *len) {
     return v.data;
 }
 
-int ks_elems_status(const ks_elems *e) { return mc_status(&e->m); }
+int ks_elems_status(const ks_elems *e) {
+    elems_settle(e);
+    return mc_status(&e->m);
+}
 
 void ks_elems_close(ks_elems *e) {
     if (!e) return;

@@ -136,12 +136,26 @@ int ks_commit(ks *k, uint64_t lsn);
 #define KS_EXPIRE_GRACE_MS (5 * 60 * 1000)
 
 /* A collection's record, decoded. */
+#define KS_HINT_MAX 64
 typedef struct ks_coll {
     int type;            /* KS_HASH, KS_LIST, KS_SET, KS_ZSET */
     int64_t expire_ms;   /* 0: none */
     uint64_t version;    /* names its elements (K4) */
     uint64_t size;       /* number of elements */
     uint64_t head, tail; /* lists: index of the first element, one past the last */
+    /* zsets: where the live entries of the score index start and end, when known: every live
+     * entry is >= lo and <= hi. Walks from either end seek there instead of to the edge of the
+     * key range, so the tombstones that pops and trims leave at the ends are never stepped over. */
+    bool has_lo, has_hi;
+    uint8_t lo_len, hi_len;
+    uint8_t lo[KS_HINT_MAX], hi[KS_HINT_MAX];
+    /* zsets: a base key and how many live entries are below it (exactly), so that a trim at the
+     * low end that removes just those knows where the rest starts without stepping over the
+     * tombstones in between (cmd_zset.c) */
+    bool has_base;
+    uint8_t base_len;
+    uint8_t base[KS_HINT_MAX];
+    uint64_t below;
 } ks_coll;
 
 /* The collection in record r: 0, or KS_ECORRUPT (not a collection, or a short payload). */
@@ -175,7 +189,9 @@ int ks_elem_get(ks *k, const ks_ckey *ck, int space, const uint8_t *el, size_t e
 int ks_elem_mget(ks *k, const ks_ckey *ck, int space, size_t n, const uint8_t *const *els, const size_t *elens,
                  uint8_t **vals, size_t *vlens, int *statuses);
 
-/* An ascending iterator over one collection's elements (of one space), at a point in time.
+/* An iterator over one collection's elements (of one space), at a point in time. Until a seek
+ * positions it, its first use starts at the first element (open itself does not move: the
+ * first keys may be a long run of tombstones that a caller seeking elsewhere need not cross).
  * Caller closes it. */
 typedef struct ks_elems ks_elems;
 int ks_elems_open(ks *k, const ks_ckey *ck, int space, ks_elems **out);
