@@ -8,8 +8,8 @@
  * posts a task to the blocked connection's worker, which runs the command again: it pops, or
  * finds the key empty again (another client was first) and blocks again, with its original
  * deadline. The task finds the connection by id, so a connection closed meanwhile is skipped.
- * Thread-safety: registrations and signals come from any worker; one mutex guards the table,
- * and a count lets writes skip it while nobody is blocked. */
+ * Thread-safety: registrations and signals come from any worker; the table is a keyreg
+ * (keyreg.h: one mutex, skipped by writes while nobody is blocked). */
 #ifndef STRATA_NET_BLOCK_H
 #define STRATA_NET_BLOCK_H
 

@@ -49,7 +49,7 @@ struct conn {
     bool multi_error;         /* a command was rejected while queueing: EXEC aborts */
     struct queued_cmd **queue;
     size_t nqueue, queue_cap;
-    struct watch_ent *watching;
+    struct keyreg_ent *watching;
     _Atomic bool watch_dirty;
     /* blocking commands (block.h): the command is `parked`, with `paused` and reading off */
     bool blocked;             /* parked, waiting for a key or the deadline */
@@ -58,7 +58,7 @@ struct conn {
     bool block_timed_out;     /* it runs again after the deadline: answer nil, do not block */
     long long block_deadline; /* ev_now_ms() when it times out; 0: never */
     long long block_timer;    /* 0: none */
-    struct block_ent *blocking;
+    struct keyreg_ent *blocking;
     _Atomic bool wake_posted; /* a wake task is on its way */
 };
 

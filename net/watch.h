@@ -1,7 +1,7 @@
 /* watch.h -- WATCH: which connections watch which keys, and marking them dirty when a key changes.
  *
- * A registry per server: a hash table of (namespace, key) -> watching connections, under one mutex,
- * plus a count so that writes skip the mutex entirely while nobody watches anything. A write marks
+ * A registry per server (a keyreg, keyreg.h: a hash table of (namespace, key) -> watching
+ * connections under one mutex, skipped entirely while nobody watches anything). A write marks
  * every watcher of its keys dirty (watch_touch) after the engine took it and before its stripe
  * locks are released (cmd_write does it); EXEC takes the stripe locks of its watched keys before it
  * looks at its dirty flag. So a write either happens-before EXEC's check, and is seen, or waits for
