@@ -129,6 +129,12 @@ size_t cmd_key_positions(const cmd_spec *s, size_t argc, const uint8_t *const *a
  * first call of a command sets its deadline from timeout_ms (0: none); reruns keep it. Call
  * holding the keys' locks. false: answer as on a timeout. */
 bool cmd_block(cmd_ctx *x, long long timeout_ms, size_t n, const uint8_t *const *keys, const size_t *klens);
+/* A blocking command that runs again after a wake-up or its deadline (block.h). */
+bool cmd_block_rerun(const cmd_ctx *x);
+/* The waited-for collection at key for a blocking command: cmd_coll_lookup, except that on a
+ * rerun a key of another type is not an error but "nothing yet" (Redis serves only the type it
+ * waits for). 1 found, 0 nothing, -1 replied. */
+int cmd_coll_lookup_ready(cmd_ctx *x, const uint8_t *key, size_t klen, int type, ks_coll *c);
 /* Redis's timeout argument (seconds, a float): false after replying its error. */
 bool cmd_arg_timeout(cmd_ctx *x, size_t i, long long *ms);
 

@@ -395,3 +395,20 @@ bool cmd_index_range(long long start, long long stop, uint64_t size, uint64_t *f
     *to = (uint64_t)stop;
     return true;
 }
+
+bool cmd_block_rerun(const cmd_ctx *x) { return x->c && x->c->block_started && !x->in_exec; }
+
+int cmd_coll_lookup_ready(cmd_ctx *x, const uint8_t *key, size_t klen, int type, ks_coll *c) {
+    if (!cmd_block_rerun(x)) return cmd_coll_lookup(x, key, klen, type, false, c);
+    ks_rec r;
+    int rc = ks_lookup(x->k, x->ns, key, klen, x->now_ms, &r);
+    if (rc == KS_ENOTFOUND) return 0;
+    if (rc) {
+        cmd_reply_ks_error(x, rc);
+        return -1;
+    }
+    rc = r.type == type ? ks_rec_coll(&r, c) : 1;
+    ks_rec_free(&r);
+    if (rc < 0) cmd_reply_ks_error(x, rc);
+    return rc < 0 ? -1 : rc == 0;
+}

@@ -124,25 +124,6 @@ static int lookup_list(cmd_ctx *x, const uint8_t *key, size_t klen, bool read, k
     return cmd_coll_lookup(x, key, klen, KS_LIST, read, c);
 }
 
-/* A blocking command running again after a wake-up (block.h): as in Redis, a key that now holds
- * another type is not an error but "nothing to pop yet". */
-static bool rerun(const cmd_ctx *x) { return x->c && x->c->block_started && !x->in_exec; }
-
-static int lookup_ready(cmd_ctx *x, const uint8_t *key, size_t klen, ks_coll *c) {
-    if (!rerun(x)) return lookup_list(x, key, klen, false, c);
-    ks_rec r;
-    int rc = ks_lookup(x->k, x->ns, key, klen, x->now_ms, &r);
-    if (rc == KS_ENOTFOUND) return 0;
-    if (rc) {
-        cmd_reply_ks_error(x, rc);
-        return -1;
-    }
-    rc = r.type == KS_LIST ? ks_rec_coll(&r, c) : 1;
-    ks_rec_free(&r);
-    if (rc < 0) cmd_reply_ks_error(x, rc);
-    return rc < 0 ? -1 : rc == 0;
-}
-
 /* ---- pushes ------------------------------------------------------------------------------------- */
 
 /* Appends items argv[first..] at `where` to list l (under construction in b). */
@@ -725,14 +706,14 @@ static void move_generic(cmd_ctx *x, int from, int to, bool blocking, long long 
     const uint8_t *keys[2] = {x->argv[1], x->argv[2]};
     size_t lens[2] = {x->argvlen[1], x->argvlen[2]};
     bool same = same_bytes(keys[0], lens[0], keys[1], lens[1]);
-    if (blocking && rerun(x) && x->c->block_timed_out) {
+    if (blocking && cmd_block_rerun(x) && x->c->block_timed_out) {
         reply_null_array(x->rb);
         return;
     }
     ks_lock_keys(x->k, x->ns, 2, keys, lens);
     ks_coll sc, dc;
     one_item v = {0};
-    int found = blocking ? lookup_ready(x, keys[0], lens[0], &sc) : lookup_list(x, keys[0], lens[0], false, &sc);
+    int found = blocking ? cmd_coll_lookup_ready(x, keys[0], lens[0], KS_LIST, &sc) : lookup_list(x, keys[0], lens[0], false, &sc);
     if (found == 0 && !(blocking && cmd_block(x, timeout_ms, 1, keys, lens))) {
         /* Redis: nil in MULTI (and for the plain forms), a null array on a timeout */
         if (blocking && !x->in_exec) reply_null_array(x->rb);
@@ -792,7 +773,7 @@ void cmd_brpoplpush(cmd_ctx *x) {
  * empty, blocks (blocking) or replies a null array. Holds every key's lock. */
 static void pop_first(cmd_ctx *x, const uint8_t *const *keys, const size_t *lens, size_t n, int where, uint64_t count,
                       bool mpop, bool blocking, long long timeout_ms) {
-    if (blocking && rerun(x) && x->c->block_timed_out) { /* Redis answers a timeout without looking */
+    if (blocking && cmd_block_rerun(x) && x->c->block_timed_out) { /* Redis answers a timeout without looking */
         reply_null_array(x->rb);
         return;
     }
@@ -802,7 +783,7 @@ static void pop_first(cmd_ctx *x, const uint8_t *const *keys, const size_t *lens
     bool done = false;
     for (size_t i = 0; i < n && !done; i++) {
         ks_coll c;
-        int found = blocking ? lookup_ready(x, keys[i], lens[i], &c) : lookup_list(x, keys[i], lens[i], false, &c);
+        int found = blocking ? cmd_coll_lookup_ready(x, keys[i], lens[i], KS_LIST, &c) : lookup_list(x, keys[i], lens[i], false, &c);
         if (found < 0) {
             done = true;
             break;

@@ -936,9 +936,6 @@ void cmd_zremrangebylex(cmd_ctx *x) { remrange_generic(x, BY_LEX); }
 
 /* ---- ZPOPMIN / ZPOPMAX / ZMPOP and the blocking forms ---------------------------------------------------- */
 
-/* A blocking command running again after a wake-up: a key of another type is "not ready". */
-static bool rerun(const cmd_ctx *x) { return x->c && x->c->block_started && !x->in_exec; }
-
 /* Pops up to count members from the first non-empty zset of keys (max: the highest scores).
  * shape: 0 ZPOPMIN/ZPOPMAX (a flat list; RESP3 with a count: pairs), 1 BZPOPMIN/BZPOPMAX
  * ([key, member, score]), 2 [B]ZMPOP ([key, [[member, score], ...]]). */
@@ -946,7 +943,7 @@ enum { SHAPE_POP, SHAPE_BPOP, SHAPE_MPOP };
 
 static void pop_generic(cmd_ctx *x, const uint8_t *const *keys, const size_t *lens, size_t n, bool max, uint64_t count,
                         int shape, bool with_count, bool blocking, long long timeout_ms) {
-    if (blocking && rerun(x) && x->c->block_timed_out) {
+    if (blocking && cmd_block_rerun(x) && x->c->block_timed_out) {
         reply_null_array(x->rb);
         return;
     }
@@ -956,30 +953,13 @@ static void pop_generic(cmd_ctx *x, const uint8_t *const *keys, const size_t *le
     bool done = false;
     for (size_t i = 0; i < n && !done; i++) {
         ks_coll c;
-        int found;
-        if (blocking && rerun(x)) {
-            ks_rec r;
-            found = ks_lookup(x->k, x->ns, keys[i], lens[i], x->now_ms, &r);
-            if (found == KS_ENOTFOUND) continue;
-            if (found == 0) {
-                found = r.type == KS_ZSET ? (ks_rec_coll(&r, &c) ? -2 : 1) : 0;
-                ks_rec_free(&r);
-                if (found == -2) found = KS_ECORRUPT;
-            }
-            if (found < 0) {
-                cmd_reply_ks_error(x, found);
-                done = true;
-                break;
-            }
-            if (!found) continue;
-        } else {
-            found = lookup_zset(x, keys[i], lens[i], false, &c);
-            if (found < 0) {
-                done = true;
-                break;
-            }
-            if (!found) continue;
+        int found = blocking ? cmd_coll_lookup_ready(x, keys[i], lens[i], KS_ZSET, &c)
+                             : lookup_zset(x, keys[i], lens[i], false, &c);
+        if (found < 0) {
+            done = true;
+            break;
         }
+        if (!found) continue;
         done = true;
         if (count == 0) { /* ZPOPMIN key 0: after the type check */
             reply_array_header(x->rb, 0);
