@@ -125,45 +125,28 @@ static void check_value_elem(const char *file, int line, const char *what, const
 /* One full HSCAN iteration of key with the extra arguments opts ("COUNT 7", "MATCH f:1*", space
  * separated, may be ""), bounded in calls and time. Every field returned must be one of sorted (n)
  * and come with its value; counts[i] += the times sorted[i] was returned. Returns the calls made. */
+typedef struct hscan_check {
+    const char *file;
+    int line;
+    const char *what;
+    const kv *sorted;
+    size_t n;
+    int *counts;
+} hscan_check;
+
+static void hscan_take(void *arg, const redisReply *const *items) {
+    hscan_check *h = arg;
+    long i = check_field_elem(h->file, h->line, h->what, items[0], h->sorted, h->n);
+    check_value_elem(h->file, h->line, h->what, items[1], h->sorted, i);
+    if (h->counts) h->counts[i]++;
+}
+
 static int hscan_all(redisContext *c, const char *file, int line, const char *key, size_t keylen, const char *opts,
                      const kv *sorted, size_t n, int *counts) {
-    const char *argv[16];
-    size_t argl[16];
-    char optbuf[256];
-    snprintf(optbuf, sizeof optbuf, "%s", opts ? opts : "");
-    int argc = 3;
-    argv[0] = "HSCAN", argl[0] = 5;
-    argv[1] = key, argl[1] = keylen;
-    for (char *t = strtok(optbuf, " "); t && argc < 16; t = strtok(NULL, " ")) argv[argc] = t, argl[argc++] = strlen(t);
     char what[300];
-    snprintf(what, sizeof what, "HSCAN <cursor> %s", optbuf[0] ? opts : "");
-    char *cursor = strdup("0");
-    size_t cursor_len = 1;
-    int calls = 0;
-    int64_t deadline = st_now_ms() + HSCAN_DEADLINE_MS;
-    do {
-        argv[2] = cursor, argl[2] = cursor_len;
-        redisReply *r = st_cmd_argv(c, file, line, argc, argv, argl);
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
-            r->element[1]->type != REDIS_REPLY_ARRAY || r->element[1]->elements % 2)
-            fail_reply(file, line, what, r, "not [cursor, [field, value, ...]]");
-        free(cursor);
-        cursor_len = r->element[0]->len;
-        cursor = malloc(cursor_len + 1);
-        memcpy(cursor, r->element[0]->str, cursor_len);
-        cursor[cursor_len] = '\0';
-        const redisReply *a = r->element[1];
-        for (size_t j = 0; j < a->elements; j += 2) {
-            long i = check_field_elem(file, line, what, a->element[j], sorted, n);
-            check_value_elem(file, line, what, a->element[j + 1], sorted, i);
-            if (counts) counts[i]++;
-        }
-        freeReplyObject(r);
-        if (++calls >= HSCAN_MAX_CALLS) st_fail_at(file, line, "%s: no end after %d calls", what, calls);
-        if (st_now_ms() > deadline) st_fail_at(file, line, "%s: no end after %d ms", what, HSCAN_DEADLINE_MS);
-    } while (!(cursor_len == 1 && cursor[0] == '0'));
-    free(cursor);
-    return calls;
+    snprintf(what, sizeof what, "HSCAN <cursor> %s", opts ? opts : "");
+    hscan_check h = {file, line, what, sorted, n, counts};
+    return st_scan_all(c, file, line, "HSCAN", key, keylen, opts, 2, HSCAN_MAX_CALLS, HSCAN_DEADLINE_MS, hscan_take, &h);
 }
 
 /* The hash at key holds exactly want (n pairs, any order): HLEN, HGETALL, HKEYS, HVALS (multiset),

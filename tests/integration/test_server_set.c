@@ -188,54 +188,24 @@ static void scan_out_free(scan_out *o) {
 /* SSCAN key from cursor "0" until the server answers cursor "0", with `opts` (space-separated
  * arguments after the cursor, e.g. "MATCH m1* COUNT 5"; "" for none); every member returned is
  * appended to out (copied). At most SSCAN_MAX_CALLS calls and SSCAN_DEADLINE_MS. */
+static void sscan_take(void *arg, const redisReply *const *items) {
+    scan_out *out = arg;
+    const redisReply *e = items[0];
+    if (out->len == out->cap) {
+        out->cap = out->cap ? 2 * out->cap : 64;
+        out->p = realloc(out->p, out->cap * sizeof *out->p);
+        out->n = realloc(out->n, out->cap * sizeof *out->n);
+    }
+    out->p[out->len] = malloc(e->len + 1);
+    memcpy(out->p[out->len], e->str, e->len);
+    out->p[out->len][e->len] = '\0';
+    out->n[out->len++] = e->len;
+}
+
 static void sscan_all(redisContext *c, const char *file, int line, const char *key, size_t keylen, const char *opts,
                       scan_out *out) {
-    char optbuf[256];
-    snprintf(optbuf, sizeof optbuf, "%s", opts);
-    const char *argv[16];
-    size_t argl[16];
-    int argc = 0;
-    argv[argc] = "SSCAN";
-    argl[argc++] = 5;
-    argv[argc] = key;
-    argl[argc++] = keylen;
-    int cursor_at = argc++;
-    char *save = NULL;
-    for (char *t = strtok_r(optbuf, " ", &save); t && argc < 16; t = strtok_r(NULL, " ", &save)) {
-        argv[argc] = t;
-        argl[argc++] = strlen(t);
-    }
-    char cursor[128] = "0";
-    int64_t deadline = st_now_ms() + SSCAN_DEADLINE_MS;
     memset(out, 0, sizeof *out);
-    do {
-        argv[cursor_at] = cursor;
-        argl[cursor_at] = strlen(cursor);
-        redisReply *r = st_cmd_argv(c, file, line, argc, argv, argl);
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
-            r->element[0]->len >= sizeof cursor || r->element[1]->type != REDIS_REPLY_ARRAY) {
-            char *s = st_reply_repr(r);
-            st_fail_at(file, line, "SSCAN %s %s %s: bad reply %s", key, cursor, opts, s);
-        }
-        memcpy(cursor, r->element[0]->str, r->element[0]->len);
-        cursor[r->element[0]->len] = '\0';
-        for (size_t i = 0; i < r->element[1]->elements; i++) {
-            const redisReply *e = r->element[1]->element[i];
-            if (e->type != REDIS_REPLY_STRING) st_fail_at(file, line, "SSCAN %s: a member is not a bulk string", key);
-            if (out->len == out->cap) {
-                out->cap = out->cap ? 2 * out->cap : 64;
-                out->p = realloc(out->p, out->cap * sizeof *out->p);
-                out->n = realloc(out->n, out->cap * sizeof *out->n);
-            }
-            out->p[out->len] = malloc(e->len + 1);
-            memcpy(out->p[out->len], e->str, e->len);
-            out->p[out->len][e->len] = '\0';
-            out->n[out->len++] = e->len;
-        }
-        freeReplyObject(r);
-        if (++out->calls >= SSCAN_MAX_CALLS || st_now_ms() > deadline)
-            st_fail_at(file, line, "SSCAN %s %s: no cursor 0 after %d calls", key, opts, out->calls);
-    } while (strcmp(cursor, "0"));
+    out->calls = st_scan_all(c, file, line, "SSCAN", key, keylen, opts, 1, SSCAN_MAX_CALLS, SSCAN_DEADLINE_MS, sscan_take, out);
 }
 
 /* Fails unless the members SSCAN returned are exactly the n members want (each at least once,

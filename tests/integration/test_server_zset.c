@@ -246,54 +246,25 @@ static char *dup_bytes(const char *p, size_t n) {
 
 /* ZSCAN key from cursor "0" until cursor "0" with `opts` (space-separated arguments after the
  * cursor, "" for none); collects every (member, score). Bounded in calls and time. */
+static void zscan_take(void *arg, const redisReply *const *items) {
+    zscan_out *out = arg;
+    const redisReply *m = items[0], *sc = items[1];
+    if (out->len == out->cap) {
+        out->cap = out->cap ? 2 * out->cap : 64;
+        out->m = realloc(out->m, out->cap * sizeof *out->m);
+        out->s = realloc(out->s, out->cap * sizeof *out->s);
+        out->ml = realloc(out->ml, out->cap * sizeof *out->ml);
+    }
+    out->m[out->len] = dup_bytes(m->str, m->len);
+    out->ml[out->len] = m->len;
+    out->s[out->len++] = dup_bytes(sc->str, sc->len);
+}
+
 static void zscan_all(redisContext *c, const char *file, int line, const char *key, const char *opts,
                       zscan_out *out) {
-    char optbuf[256];
-    snprintf(optbuf, sizeof optbuf, "%s", opts);
-    const char *argv[16];
-    size_t argl[16];
-    int argc = 0;
-    argv[argc] = "ZSCAN";
-    argl[argc++] = 5;
-    argv[argc] = key;
-    argl[argc++] = strlen(key);
-    int cursor_at = argc++;
-    char *save = NULL;
-    for (char *t = strtok_r(optbuf, " ", &save); t && argc < 16; t = strtok_r(NULL, " ", &save)) {
-        argv[argc] = t;
-        argl[argc++] = strlen(t);
-    }
-    char cursor[128] = "0";
-    int64_t deadline = st_now_ms() + ZSCAN_DEADLINE_MS;
     memset(out, 0, sizeof *out);
-    do {
-        argv[cursor_at] = cursor;
-        argl[cursor_at] = strlen(cursor);
-        redisReply *r = st_cmd_argv(c, file, line, argc, argv, argl);
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
-            r->element[0]->len >= sizeof cursor || r->element[1]->type != REDIS_REPLY_ARRAY ||
-            r->element[1]->elements % 2)
-            fail_reply(file, line, "ZSCAN", r, "want [cursor, [member, score, ...]]");
-        memcpy(cursor, r->element[0]->str, r->element[0]->len);
-        cursor[r->element[0]->len] = '\0';
-        for (size_t i = 0; i + 1 < r->element[1]->elements; i += 2) {
-            const redisReply *m = r->element[1]->element[i], *s = r->element[1]->element[i + 1];
-            if (m->type != REDIS_REPLY_STRING || s->type != REDIS_REPLY_STRING)
-                fail_reply(file, line, "ZSCAN", r, "a member or score is not a bulk string");
-            if (out->len == out->cap) {
-                out->cap = out->cap ? 2 * out->cap : 64;
-                out->m = realloc(out->m, out->cap * sizeof *out->m);
-                out->s = realloc(out->s, out->cap * sizeof *out->s);
-                out->ml = realloc(out->ml, out->cap * sizeof *out->ml);
-            }
-            out->m[out->len] = dup_bytes(m->str, m->len);
-            out->ml[out->len] = m->len;
-            out->s[out->len++] = dup_bytes(s->str, s->len);
-        }
-        freeReplyObject(r);
-        if (++out->calls >= ZSCAN_MAX_CALLS || st_now_ms() > deadline)
-            st_fail_at(file, line, "ZSCAN %s %s: no cursor 0 after %d calls", key, opts, out->calls);
-    } while (strcmp(cursor, "0"));
+    out->calls = st_scan_all(c, file, line, "ZSCAN", key, strlen(key), opts, 2, ZSCAN_MAX_CALLS, ZSCAN_DEADLINE_MS,
+                             zscan_take, out);
 }
 
 /* Every pair returned is one of want (with its score), and every pair of want was returned. */

@@ -1022,3 +1022,47 @@ void st_raw_expect(st_raw *r, const char *file, int line, const char *want, size
     free(got);
     st_fail_at(file, line, "%s", msg);
 }
+
+int st_scan_all(redisContext *c, const char *file, int line, const char *cmd, const void *key, size_t keylen,
+                const char *opts, size_t per_item, int max_calls, int deadline_ms, st_scan_fn fn, void *arg) {
+    char optbuf[256];
+    snprintf(optbuf, sizeof optbuf, "%s", opts ? opts : "");
+    const char *argv[16];
+    size_t argl[16];
+    int argc = 3;
+    argv[0] = cmd;
+    argl[0] = strlen(cmd);
+    argv[1] = key;
+    argl[1] = keylen;
+    char *save = NULL;
+    for (char *t = strtok_r(optbuf, " ", &save); t && argc < 16; t = strtok_r(NULL, " ", &save)) {
+        argv[argc] = t;
+        argl[argc++] = strlen(t);
+    }
+    char cursor[128] = "0";
+    int calls = 0;
+    int64_t deadline = st_now_ms() + deadline_ms;
+    do {
+        argv[2] = cursor;
+        argl[2] = strlen(cursor);
+        redisReply *r = st_cmd_argv(c, file, line, argc, argv, argl);
+        bool ok = r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[0]->type == REDIS_REPLY_STRING &&
+                  r->element[0]->len < sizeof cursor && r->element[1]->type == REDIS_REPLY_ARRAY &&
+                  r->element[1]->elements % per_item == 0;
+        for (size_t i = 0; ok && i < r->element[1]->elements; i++) ok = r->element[1]->element[i]->type == REDIS_REPLY_STRING;
+        if (!ok) {
+            char *s = st_reply_repr(r);
+            st_fail_at(file, line, "%s %s %s: not [cursor, [%zu bulk string(s) per item, ...]]: %s", cmd, cursor,
+                       opts ? opts : "", per_item, s);
+            free(s);
+        }
+        memcpy(cursor, r->element[0]->str, r->element[0]->len);
+        cursor[r->element[0]->len] = '\0';
+        for (size_t i = 0; i < r->element[1]->elements; i += per_item)
+            fn(arg, (const redisReply *const *)&r->element[1]->element[i]);
+        freeReplyObject(r);
+        if (++calls >= max_calls || st_now_ms() > deadline)
+            st_fail_at(file, line, "%s %s: no cursor 0 after %d calls", cmd, opts ? opts : "", calls);
+    } while (strcmp(cursor, "0"));
+    return calls;
+}

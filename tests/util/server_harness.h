@@ -120,6 +120,14 @@ redisContext *st_connect(const st_server *s);
 redisReply *st_cmd(redisContext *c, const char *file, int line, const char *fmt, ...);
 redisReply *st_cmd_argv(redisContext *c, const char *file, int line, int argc, const char **argv,
                         const size_t *argvlen);
+/* A full HSCAN / SSCAN / ZSCAN iteration: `cmd key <cursor> opts...` (opts space-separated, may be
+ * "" or NULL) from cursor "0" until the server answers "0", at most max_calls calls and deadline_ms.
+ * Each reply must be [cursor, [items]] with items a multiple of per_item bulk strings; fn is called
+ * with each group of per_item items (views valid during the call). Fails the test at file:line on
+ * a malformed reply or no end in time. Returns the number of calls. */
+typedef void (*st_scan_fn)(void *arg, const redisReply *const *items);
+int st_scan_all(redisContext *c, const char *file, int line, const char *cmd, const void *key, size_t keylen,
+                const char *opts, size_t per_item, int max_calls, int deadline_ms, st_scan_fn fn, void *arg);
 /* Reads the next reply of a pipeline (after redisAppendCommand); fails the test on a broken link. */
 redisReply *st_get_reply(redisContext *c, const char *file, int line);
 /* Writes every command appended with redisAppendCommand now (so several clients' pipelines can
