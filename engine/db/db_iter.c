@@ -9,7 +9,12 @@
  * current key (or is exhausted), and key and value are copies in `cur` and `val` (find_prev).
  * Turning around: prev after next steps the internal iterator back over the current key's newer,
  * invisible versions and continues as prev; next after prev steps it onto the current key's
- * versions, which find_next then skips as it skips older versions. */
+ * versions, which find_next then skips as it skips older versions.
+ * Many versions of one key (a counter rewritten thousands of times while it sits in a memtable):
+ * stepping over them one by one would make every move past that key O(versions). After
+ * ST_ITER_MAX_SKIP steps inside one key's versions, both directions seek instead (as RocksDB's
+ * max_sequential_skip_in_iterations): forward to after the key's versions, or to its newest
+ * visible one; backward to its newest visible version, read directly, then to before them all. */
 #include "db_iter.h"
 
 #include <stdlib.h>
@@ -18,11 +23,14 @@
 #include "util/err.h"
 #include "util/ikey.h"
 
+#define ST_ITER_MAX_SKIP 8
+
 typedef struct db_iter {
     st_iter base;
     st_iter *in;
     uint64_t snap;
     st_buf lower, upper, cur, val, seek_key; /* val: the current value, moving backward only */
+    st_buf skip_key;                          /* the key whose versions find_prev steps over */
     bool has_lower, has_upper, valid;
     bool backward; /* positioned by seek_last/seek_for_prev or moved by prev (see the top) */
     int status;
@@ -37,15 +45,39 @@ static int set_buf(st_buf *b, st_slice s) {
 
 /* Advances `in` to the next visible PUT, skipping versions of `skip` (if given) and of deleted
  * keys. */
+/* Repositions `in` on the first internal key >= (ukey, seq, kind). */
+static bool reseek(db_iter *d, st_slice ukey, uint64_t seq, int kind, bool backward) {
+    st_buf_clear(&d->seek_key);
+    if (st_ikey_append(&d->seek_key, ukey, seq, kind)) {
+        d->status = ST_ENOMEM;
+        return false;
+    }
+    if (backward) st_iter_seek_for_prev(d->in, st_buf_slice(&d->seek_key));
+    else st_iter_seek(d->in, st_buf_slice(&d->seek_key));
+    return true;
+}
+
 static void find_next(db_iter *d, bool skipping) {
     d->valid = false;
+    unsigned run = 0; /* entries stepped over in a row */
     while (st_iter_valid(d->in)) {
         st_ikey_parts p;
         if (!st_ikey_parse(st_iter_key(d->in), &p)) {
             d->status = st_err(ST_ECORRUPT, "iterator met a malformed internal key");
             return;
         }
-        if (p.seq <= d->snap && !(skipping && st_slice_cmp(p.ukey, st_buf_slice(&d->cur)) == 0)) {
+        bool older = skipping && st_slice_cmp(p.ukey, st_buf_slice(&d->cur)) == 0;
+        if (p.seq > d->snap || older) {
+            if (++run > ST_ITER_MAX_SKIP) {
+                /* older: past every version of cur (tag 0 sorts after them all); newer than the
+                 * snapshot: to this key's newest visible version */
+                run = 0;
+                if (!(older ? reseek(d, st_buf_slice(&d->cur), 0, 0, false)
+                            : reseek(d, p.ukey, d->snap, ST_KIND_SEEK, false)))
+                    return;
+                continue;
+            }
+        } else {
             if (d->has_upper && st_slice_cmp(p.ukey, st_buf_slice(&d->upper)) >= 0) return;
             if (p.kind == ST_KIND_DEL) {
                 /* hide every older version of this key */
@@ -76,7 +108,9 @@ static void find_next(db_iter *d, bool skipping) {
  * DEL leaves no candidate), so when the user key changes the candidate is the newest. */
 static void find_prev(db_iter *d) {
     bool have = false; /* cur and val hold a visible PUT of the user key being read */
+    unsigned run = 0;  /* entries of skip_key read in a row */
     d->valid = false;
+    st_buf_clear(&d->skip_key);
     while (st_iter_valid(d->in)) {
         st_ikey_parts p;
         if (!st_ikey_parse(st_iter_key(d->in), &p)) {
@@ -85,6 +119,36 @@ static void find_prev(db_iter *d) {
         }
         if (have && st_slice_cmp(p.ukey, st_buf_slice(&d->cur)) < 0) break;
         if (d->has_lower && st_slice_cmp(p.ukey, st_buf_slice(&d->lower)) < 0) break;
+        if (run && st_slice_cmp(p.ukey, st_buf_slice(&d->skip_key)) == 0) {
+            if (++run > ST_ITER_MAX_SKIP) {
+                /* many versions: read the newest visible one with a forward seek, then go to
+                 * before them all ((key, max, SEEK) sorts before every version) */
+                if (!reseek(d, p.ukey, d->snap, ST_KIND_SEEK, false)) return;
+                st_ikey_parts q;
+                have = false;
+                if (st_iter_valid(d->in) && st_ikey_parse(st_iter_key(d->in), &q) &&
+                    st_slice_cmp(q.ukey, st_buf_slice(&d->skip_key)) == 0 && q.kind == ST_KIND_PUT) {
+                    if (set_buf(&d->cur, q.ukey) || set_buf(&d->val, st_iter_value(d->in))) {
+                        d->status = ST_ENOMEM;
+                        return;
+                    }
+                    have = true;
+                }
+                if (!st_iter_valid(d->in) && st_iter_status(d->in)) {
+                    d->status = st_iter_status(d->in);
+                    return;
+                }
+                if (!reseek(d, st_buf_slice(&d->skip_key), ST_SEQ_MAX, ST_KIND_SEEK, true)) return;
+                run = 0;
+                continue;
+            }
+        } else {
+            if (set_buf(&d->skip_key, p.ukey)) {
+                d->status = ST_ENOMEM;
+                return;
+            }
+            run = 1;
+        }
         if (p.seq <= d->snap) {
             if (p.kind == ST_KIND_DEL) {
                 have = false;
@@ -215,6 +279,7 @@ static void d_destroy(st_iter *it) {
     st_buf_destroy(&d->cur);
     st_buf_destroy(&d->val);
     st_buf_destroy(&d->seek_key);
+    st_buf_destroy(&d->skip_key);
     free(d);
 }
 

@@ -16,8 +16,8 @@
 #include "io/io.h"
 #include "strata/st.h"
 
-#define MAX_ITERS 4
-#define MAX_SNAPS 4
+#define MAX_ITERS 6
+#define MAX_SNAPS 6
 
 typedef struct fx {
     char *dir;
@@ -641,6 +641,86 @@ static void test_db_iterator_backward_sees_newest_visible_version_across_levels(
     }
 }
 
+/* A key rewritten many times keeps its versions in the memtable: iterators seek past them after a
+ * few steps (db_iter.c) instead of stepping over each. Versions older than a snapshot's, newer than
+ * it, a deleted run and a re-put key, in both directions and at turnarounds, before and after a
+ * flush. */
+static void put_versions(fx *x, const char *k, const char *prefix, int from, int to) {
+    char v[32];
+    for (int i = from; i < to; i++) {
+        snprintf(v, sizeof v, "%s%d", prefix, i);
+        put_str(x, k, v);
+    }
+}
+
+static void test_db_iterator_steps_over_many_versions(void **state) {
+    fx *x = *state;
+    db_open(x);
+    put_str(x, "a", "a0");
+    put_str(x, "z", "z0");
+    put_str(x, "n", "n0");
+    assert_int_equal(st_db_snapshot(x->db, &x->snap[0]), 0); /* a n z */
+    put_versions(x, "k", "k", 0, 10);
+    assert_int_equal(st_db_snapshot(x->db, &x->snap[1]), 0); /* k9 */
+    put_versions(x, "k", "k", 10, 30);
+    assert_int_equal(st_db_snapshot(x->db, &x->snap[2]), 0); /* k29 */
+    put_versions(x, "k", "k", 30, 40);
+    put_versions(x, "n", "n", 1, 31); /* newer than every snapshot so far */
+    put_versions(x, "d", "d", 0, 30);
+    del_str(x, "d");
+    assert_int_equal(st_db_snapshot(x->db, &x->snap[3]), 0); /* d deleted */
+    put_versions(x, "d", "d", 30, 50);
+
+    const char *k0[] = {"a", "n", "z"}, *v0[] = {"a0", "n0", "z0"};
+    const char *k1[] = {"a", "k", "n", "z"}, *v1[] = {"a0", "k9", "n0", "z0"};
+    const char *k2[] = {"a", "k", "n", "z"}, *v2[] = {"a0", "k29", "n0", "z0"};
+    const char *k3[] = {"a", "k", "n", "z"}, *v3[] = {"a0", "k39", "n30", "z0"};
+    const char *k4[] = {"a", "d", "k", "n", "z"}, *v4[] = {"a0", "d49", "k39", "n30", "z0"};
+    const st_snapshot *views[5] = {x->snap[0], x->snap[1], x->snap[2], x->snap[3], NULL};
+    const char *const *keys[5] = {k0, k1, k2, k3, k4}, *const *vals[5] = {v0, v1, v2, v3, v4};
+    const size_t n[5] = {3, 4, 4, 4, 5};
+    for (int round = 0; round < 2; round++) {
+        for (int w = 0; w < 5; w++) {
+            st_read_options ro = {.snapshot = views[w]};
+            assert_int_equal(st_db_iter_new(x->db, &ro, &x->it[w]), 0);
+            expect_scan(x->it[w], keys[w], vals[w], n[w]);
+            expect_scan_back(x->it[w], keys[w], vals[w], n[w]);
+        }
+        st_iter *it = x->it[4]; /* the present */
+        st_iter_seek_for_prev(it, st_slice_str("k"));
+        expect_at(it, "k", "k39");
+        st_iter_prev(it);
+        expect_at(it, "d", "d49");
+        st_iter_next(it);
+        expect_at(it, "k", "k39");
+        st_iter_next(it);
+        expect_at(it, "n", "n30");
+        st_iter_prev(it);
+        expect_at(it, "k", "k39");
+        st_iter_seek(it, st_slice_str("b"));
+        expect_at(it, "d", "d49");
+        it = x->it[1]; /* k9, and n0 under 30 newer versions */
+        st_iter_seek(it, st_slice_str("k"));
+        expect_at(it, "k", "k9");
+        st_iter_next(it);
+        expect_at(it, "n", "n0");
+        st_iter_prev(it);
+        expect_at(it, "k", "k9");
+        st_iter_seek_for_prev(it, st_slice_str("p"));
+        expect_at(it, "n", "n0");
+        it = x->it[3]; /* d deleted under 20 newer puts */
+        st_iter_seek_for_prev(it, st_slice_str("j"));
+        expect_at(it, "a", "a0");
+        st_iter_next(it);
+        expect_at(it, "k", "k39");
+        for (int w = 0; w < 5; w++) {
+            st_iter_free(x->it[w]);
+            x->it[w] = NULL;
+        }
+        if (round == 0) assert_int_equal(st_db_flush(x->db), 0); /* the same, from an L0 table */
+    }
+}
+
 static void test_db_iterator_is_point_in_time_across_flush(void **state) {
     fx *x = *state;
     db_open(x);
@@ -1157,6 +1237,7 @@ int main(void) {
         T(test_db_snapshot_reads_see_their_point_in_time),
         T(test_db_iterator_bounds),
         T(test_db_iterator_backward_sees_newest_visible_version_across_levels),
+        T(test_db_iterator_steps_over_many_versions),
         T(test_db_iterator_is_point_in_time_across_flush),
         T(test_db_flush_writes_l0_tables),
         T(test_db_stats_counters_move),
