@@ -169,8 +169,9 @@ static int copy_collection(cmd_ctx *x, ks_batch *b, const ks_rec *src, const uin
     to.head = from.head;
     to.tail = from.tail;
     ks_ckey sck = {x->ns, keys[0], lens[0], from.version}, dck = {x->ns, keys[1], lens[1], to.version};
-    static const int spaces[] = {KS_ELEMS, KS_SCORES};
-    for (size_t s = 0; !rc && s < (from.type == KS_ZSET ? 2u : 1u); s++) {
+    to.rank_levels = from.rank_levels; /* the rank index is copied with the rest */
+    static const int spaces[] = {KS_ELEMS, KS_SCORES, KS_RANKS};
+    for (size_t s = 0; !rc && s < (from.type == KS_ZSET ? 3u : 1u); s++) {
         ks_elems *it;
         if ((rc = ks_elems_open(x->k, &sck, spaces[s], &it))) break;
         for (; !rc && ks_elems_valid(it); ks_elems_next(it)) {

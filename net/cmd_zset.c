@@ -7,9 +7,12 @@
  * order() maps doubles to unsigned integers in the same order (negative: all bits flipped; else the
  * sign bit set; -0 counts as +0), so the score index is sorted by (score, member bytes): Redis's
  * order. Point lookups (ZSCORE, ZADD's read of the old score) use the elements; every range by
- * score or rank walks the score index, forward or backward, from a seek: O(log n + offset + k).
- * Ranges by lex walk the elements (member order; Redis defines them only when all scores are
- * equal, and then the two orders agree). ZRANK counts from the start of the index: O(rank).
+ * score or rank walks the score index, forward or backward, from a seek. A set of more than
+ * 2 * ZRANK_LEAF members also has a rank index (zrank.h) that every write here keeps exact
+ * (put_member / del_member log their index changes, zset_save applies them in the same batch), so
+ * ZRANK, a rank far from the end a walk starts at, a long LIMIT offset and ZCOUNT cost O(log n)
+ * and a range O(log n + k). Ranges by lex walk the elements (member order; Redis defines them only
+ * when all scores are equal, and then the two orders agree): their offsets cost O(offset).
  * Every command holds its keys' stripe locks throughout (K3). */
 #include <limits.h>
 #include <math.h>
@@ -19,6 +22,7 @@
 #include "cmd.h"
 #include "conn.h"
 #include "strutil.h"
+#include "zrank.h"
 
 /* ---- scores --------------------------------------------------------------------------------------- */
 
@@ -66,10 +70,23 @@ static bool score_of(const uint8_t *v, size_t vl, double *out) {
 typedef struct zset {
     ks_coll c;
     ks_ckey ck;
+    zrank_log log; /* the command's changes to the score index, for the rank index */
 } zset;
 
 static zset zset_at(cmd_ctx *x, const uint8_t *key, size_t klen, const ks_coll *c) {
-    return (zset){*c, {x->ns, key, klen, c->version}};
+    zset z = {*c, {x->ns, key, klen, c->version}, {0}};
+    zrank_log_init(&z.log);
+    return z;
+}
+
+/* Ends a write to z: the rank index takes the command's changes and the record goes into b (or is
+ * deleted, when the set is empty). With rc already an error it only releases z's log; every writer
+ * calls it once. */
+static int zset_save(cmd_ctx *x, ks_batch *b, zset *z, int rc) {
+    if (!rc && z->c.size) rc = zrank_apply(x->k, b, &z->ck, &z->c, &z->log);
+    if (!rc) rc = cmd_batch_coll(x, b, z->ck.key, z->ck.klen, &z->c);
+    zrank_log_free(&z->log);
+    return rc;
 }
 
 /* The index key of (score, member): order BE | member, in buf (9+ bytes) or malloc'ed. */
@@ -151,6 +168,7 @@ static int put_member(ks_batch *b, zset *z, const uint8_t *m, size_t ml, double 
     if (old) {
         if (!ikey_make(&k, *old, m, ml)) return KS_ENOMEM;
         rc = ks_batch_del_elem(b, &z->ck, KS_SCORES, k.p, k.len);
+        if (!rc) rc = zrank_log_add(&z->log, k.p, k.len, -1);
         bounds_remove(&z->c, k.p, k.len);
         ikey_free(&k);
     }
@@ -159,6 +177,7 @@ static int put_member(ks_batch *b, zset *z, const uint8_t *m, size_t ml, double 
     bounds_insert(&z->c, k.p, k.len);
     if (!old) z->c.size++;
     rc = ks_batch_put_elem(b, &z->ck, KS_SCORES, k.p, k.len, v, 8);
+    if (!rc) rc = zrank_log_add(&z->log, k.p, k.len, +1);
     ikey_free(&k);
     if (!rc) rc = ks_batch_put_elem(b, &z->ck, KS_ELEMS, m, ml, v, 8);
     return rc;
@@ -168,6 +187,7 @@ static int del_member(ks_batch *b, zset *z, const uint8_t *m, size_t ml, double 
     ikey k;
     if (!ikey_make(&k, score, m, ml)) return KS_ENOMEM;
     int rc = ks_batch_del_elem(b, &z->ck, KS_SCORES, k.p, k.len);
+    if (!rc) rc = zrank_log_add(&z->log, k.p, k.len, -1);
     bounds_remove(&z->c, k.p, k.len);
     ikey_free(&k);
     if (!rc) rc = ks_batch_del_elem(b, &z->ck, KS_ELEMS, m, ml);
@@ -283,6 +303,7 @@ static void zadd_generic(cmd_ctx *x, int flags, size_t scoreidx) {
                 score += cur;
                 if (isnan(score)) {
                     reply_error(x->rb, "ERR resulting score is not a number (NaN)");
+                    zrank_log_free(&z.log);
                     goto out;
                 }
             }
@@ -304,7 +325,8 @@ static void zadd_generic(cmd_ctx *x, int flags, size_t scoreidx) {
         }
         scores[j] = score == 0 ? 0.0 : score; /* as stored */
     }
-    if (!rc && ks_batch_count(b)) rc = ks_batch_put_coll(b, x->ns, x->argv[1], x->argvlen[1], &z.c);
+    if (rc || ks_batch_count(b)) rc = zset_save(x, b, &z, rc);
+    zrank_log_free(&z.log); /* the NaN exit above leaves it here */
     if (rc) {
         cmd_reply_ks_error(x, rc);
         goto out;
@@ -360,7 +382,7 @@ void cmd_zrem(cmd_ctx *x) {
         if (has < 0) rc = has;
         else if (has && !(rc = del_member(b, &z, x->argv[2 + i], x->argvlen[2 + i], s))) removed++;
     }
-    if (!rc && removed) rc = cmd_batch_coll(x, b, x->argv[1], x->argvlen[1], &z.c);
+    if (rc || removed) rc = zset_save(x, b, &z, rc);
     if (rc) cmd_reply_ks_error(x, rc);
     else if (cmd_write(x, b)) reply_int(x->rb, removed);
 out:
@@ -554,10 +576,23 @@ static int walk_rank(cmd_ctx *x, const zset *z, uint64_t start, uint64_t end, bo
     ks_elems *it;
     int rc = ks_elems_open(x->k, &z->ck, KS_SCORES, &it);
     if (rc) return rc;
-    if (rev && z->c.has_hi) ks_elems_seek_for_prev(it, z->c.hi, z->c.hi_len);
+    uint64_t pos = 0;
+    if (start > 2 * ZRANK_LEAF && z->c.rank_levels) {
+        /* far from the end it starts at: the rank index finds the first entry, O(log n) */
+        uint8_t *k;
+        size_t kl;
+        rc = zrank_key_at(x->k, &z->ck, &z->c, rev ? z->c.size - 1 - start : start, &k, &kl);
+        if (rc) {
+            ks_elems_close(it);
+            return rc;
+        }
+        if (rev) ks_elems_seek_for_prev(it, k, kl);
+        else ks_elems_seek(it, k, kl);
+        free(k);
+        pos = start;
+    } else if (rev && z->c.has_hi) ks_elems_seek_for_prev(it, z->c.hi, z->c.hi_len);
     else if (rev) ks_elems_seek_last(it);
     else if (z->c.has_lo) ks_elems_seek(it, z->c.lo, z->c.lo_len);
-    uint64_t pos = 0;
     bool reached = false;
     while (ks_elems_valid(it) && !s->rc) {
         if (pos >= start) {
@@ -652,6 +687,24 @@ static int walk_range(ks_elems *it, const range_test *t, bool rev, long long off
     return rc ? rc : s->rc;
 }
 
+/* The score-index key below which the range r starts (rev: ends): every member of a score s
+ * sorts at or above the 8-byte prefix order(s), and below order(s) + 1. */
+static void score_edge(const score_range *r, bool hi, uint8_t out[8]) {
+    double s = hi ? r->max : r->min;
+    bool ex = hi ? r->maxex : r->minex;
+    uint64_t o = order_of(s);
+    /* no stored score has order UINT64_MAX (that would be a NaN), so o + 1 never wraps */
+    be64(out, (hi ? !ex : ex) ? o + 1 : o);
+}
+
+/* With a rank index: how many entries sort before the range r (rev: how many are at or below its
+ * high end), O(log n). */
+static int score_rank(cmd_ctx *x, const zset *z, const score_range *r, bool hi, uint64_t *out) {
+    uint8_t t[8];
+    score_edge(r, hi, t);
+    return zrank_count_below(x->k, &z->ck, &z->c, t, 8, out);
+}
+
 /* Scores in r, over the score index. */
 static int walk_score(cmd_ctx *x, const zset *z, const score_range *r, bool rev, long long offset, long long limit,
                       zsink *s) {
@@ -659,7 +712,31 @@ static int walk_score(cmd_ctx *x, const zset *z, const score_range *r, bool rev,
     int rc = ks_elems_open(x->k, &z->ck, KS_SCORES, &it);
     if (rc) return rc;
     uint8_t t[8];
-    if (rev) {
+    if (offset > (long long)(2 * ZRANK_LEAF) && z->c.rank_levels) {
+        /* a long offset: the rank index finds where it ends, O(log n) instead of O(offset) */
+        uint64_t before, first;
+        rc = score_rank(x, z, r, rev, &before);
+        if (!rc) {
+            if (rev ? before <= (uint64_t)offset : before + (uint64_t)offset >= z->c.size) {
+                ks_elems_close(it);
+                return 0; /* the offset passes the end */
+            }
+            first = rev ? before - 1 - (uint64_t)offset : before + (uint64_t)offset;
+            uint8_t *k;
+            size_t kl;
+            rc = zrank_key_at(x->k, &z->ck, &z->c, first, &k, &kl);
+            if (!rc) {
+                if (rev) ks_elems_seek_for_prev(it, k, kl);
+                else ks_elems_seek(it, k, kl);
+                free(k);
+                offset = 0;
+            }
+        }
+        if (rc) {
+            ks_elems_close(it);
+            return rc;
+        }
+    } else if (rev) {
         /* the last entry with score <= max: every member of max sorts below order(max)+1; no
          * further than the live high bound */
         uint64_t o = order_of(r->max);
@@ -785,16 +862,14 @@ static void zrange_generic(cmd_ctx *x, size_t src, bool store, int by, int dir) 
         }
     }
     if (!rc && items.failed) rc = KS_ENOMEM;
-    if (!rc && store) {
-        if (s.n) {
-            rc = ks_batch_put_coll(b, x->ns, keys[1], lens[1], &d.c);
-        } else {
-            ks_rec old;
-            int had = ks_lookup(x->k, x->ns, keys[1], lens[1], x->now_ms, &old);
-            if (had == 0) ks_rec_free(&old);
-            if (had == 0) rc = ks_batch_delete(b, x->ns, keys[1], lens[1]);
-            else if (had != KS_ENOTFOUND) rc = had;
-        }
+    if (store && (rc || s.n)) {
+        rc = zset_save(x, b, &d, rc);
+    } else if (!rc && store) {
+        ks_rec old;
+        int had = ks_lookup(x->k, x->ns, keys[1], lens[1], x->now_ms, &old);
+        if (had == 0) ks_rec_free(&old);
+        if (had == 0) rc = ks_batch_delete(b, x->ns, keys[1], lens[1]);
+        else if (had != KS_ENOTFOUND) rc = had;
     }
     if (rc) {
         cmd_reply_ks_error(x, rc);
@@ -839,7 +914,15 @@ static void count_generic(cmd_ctx *x, bool lex) {
     if (found > 0) {
         zset z = zset_at(x, x->argv[1], x->argvlen[1], &c);
         zsink s = {0};
-        int rc = lex ? walk_lex(x, &z, &lr, false, 0, -1, &s) : walk_score(x, &z, &sr, false, 0, -1, &s);
+        int rc;
+        if (!lex && c.rank_levels) { /* O(log n): the ranks of both ends */
+            uint64_t lo = 0, hi = 0;
+            rc = score_rank(x, &z, &sr, false, &lo);
+            if (!rc) rc = score_rank(x, &z, &sr, true, &hi);
+            s.n = hi > lo ? hi - lo : 0;
+        } else {
+            rc = lex ? walk_lex(x, &z, &lr, false, 0, -1, &s) : walk_score(x, &z, &sr, false, 0, -1, &s);
+        }
         if (rc) cmd_reply_ks_error(x, rc);
         else reply_int(x->rb, (long long)s.n);
     }
@@ -870,16 +953,17 @@ static void rank_generic(cmd_ctx *x, bool rev) {
         cmd_reply_ks_error(x, KS_ENOMEM);
         goto out;
     }
-    int rc = ks_elems_open(x->k, &z.ck, KS_SCORES, &it);
     uint64_t before = 0;
-    if (!rc && z.c.has_lo) ks_elems_seek(it, z.c.lo, z.c.lo_len);
-    for (; !rc && ks_elems_valid(it); ks_elems_next(it)) {
+    int rc = c.rank_levels ? zrank_count_below(x->k, &z.ck, &z.c, k.p, k.len, &before)
+                           : ks_elems_open(x->k, &z.ck, KS_SCORES, &it);
+    if (!rc && !c.rank_levels && z.c.has_lo) ks_elems_seek(it, z.c.lo, z.c.lo_len);
+    for (; !rc && it && ks_elems_valid(it); ks_elems_next(it)) {
         size_t el;
         const uint8_t *e = ks_elems_el(it, &el);
         if (el == k.len && !memcmp(e, k.p, el)) break;
         before++;
     }
-    if (!rc) rc = ks_elems_status(it);
+    if (!rc && it) rc = ks_elems_status(it);
     ikey_free(&k);
     if (rc) cmd_reply_ks_error(x, rc);
     else reply_int(x->rb, (long long)(rev ? c.size - 1 - before : before));
@@ -923,7 +1007,7 @@ static void remrange_generic(cmd_ctx *x, int by) {
     } else {
         rc = walk_lex(x, &z, &lr, false, 0, -1, &s);
     }
-    if (!rc && s.n) rc = cmd_batch_coll(x, b, x->argv[1], x->argvlen[1], &z.c);
+    if (rc || s.n) rc = zset_save(x, b, &z, rc);
     if (rc) cmd_reply_ks_error(x, rc);
     else if (cmd_write(x, b)) reply_int(x->rb, (long long)s.n);
 out:
@@ -971,7 +1055,7 @@ static void pop_generic(cmd_ctx *x, const uint8_t *const *keys, const size_t *le
         zsink s = {.items = &items, .withscores = true, .resp3_pairs = pairs, .b = b, .del_from = &z};
         uint64_t take = count < c.size ? count : c.size;
         int rc = take ? walk_rank(x, &z, 0, take - 1, max, &s) : 0;
-        if (!rc) rc = cmd_batch_coll(x, b, keys[i], lens[i], &z.c);
+        rc = zset_save(x, b, &z, rc);
         if (!rc && items.failed) rc = KS_ENOMEM;
         if (rc) {
             cmd_reply_ks_error(x, rc);
@@ -1426,9 +1510,9 @@ static void zop_generic(cmd_ctx *x, int op, size_t nk, bool store, bool card) {
         ks_coll_new(x->k, KS_ZSET, &dc);
         zset d = zset_at(x, x->argv[1], x->argvlen[1], &dc);
         for (size_t i = 0; !rc && i < res.n; i++) rc = put_member(b, &d, res.r[i].m, res.r[i].ml, res.r[i].score, NULL);
-        if (!rc && res.n) {
-            rc = ks_batch_put_coll(b, x->ns, x->argv[1], x->argvlen[1], &d.c);
-        } else if (!rc) {
+        if (rc || res.n) {
+            rc = zset_save(x, b, &d, rc);
+        } else {
             ks_rec old;
             int had = ks_lookup(x->k, x->ns, x->argv[1], x->argvlen[1], x->now_ms, &old);
             if (had == 0) ks_rec_free(&old);

@@ -496,7 +496,8 @@ int ks_rec_coll(const ks_rec *r, ks_coll *out) {
         out->tail = get_le64(r->payload + 24);
     }
     if (r->type == KS_ZSET && r->payload_len > KS_COLL_PAYLOAD) {
-        /* flags u8 (bit 0: lo, 1: hi, 2: base) | [len u8 | lo] | [len u8 | hi] | [len u8 | base | below u64] */
+        /* flags u8 (bit 0: lo, 1: hi, 2: base, 3: rank index) | [len u8 | lo] | [len u8 | hi] |
+         * [len u8 | base | below u64] | [rank levels u8] */
         const uint8_t *p = r->payload + KS_COLL_PAYLOAD, *end = r->payload + r->payload_len;
         uint8_t flags = *p++;
         uint8_t *dst[3] = {out->lo, out->hi, out->base}, *lens[3] = {&out->lo_len, &out->hi_len, &out->base_len};
@@ -513,6 +514,11 @@ int ks_rec_coll(const ks_rec *r, ks_coll *out) {
         if (out->has_base) {
             if (end - p < 8) return KS_ECORRUPT;
             out->below = get_le64(p);
+            p += 8;
+        }
+        if (flags & 8) {
+            if (p >= end || *p == 0) return KS_ECORRUPT;
+            out->rank_levels = *p;
         }
     }
     return 0;
@@ -610,7 +616,7 @@ static st_filter_decision ks_compaction_filter(void *arg, int level, st_slice ke
         int64_t grace = (value.data[0] & KS_TYPE_MASK) == KS_STRING ? 0 : KS_EXPIRE_GRACE_MS;
         return when && when + grace <= now ? ST_FILTER_REMOVE : ST_FILTER_KEEP;
     }
-    if (space != KS_ELEMS && space != KS_SCORES) return ST_FILTER_KEEP;
+    if (space != KS_ELEMS && space != KS_SCORES && space != KS_RANKS) return ST_FILTER_KEEP;
     if (key.len < KS_ELEM_FIXED) return ST_FILTER_KEEP;
     size_t klen = get_be32(key.data + KS_NS_BYTES + 1);
     if (key.len - KS_ELEM_FIXED < klen || key.len - KS_ELEM_FIXED - klen < 8) return ST_FILTER_KEEP;
@@ -859,12 +865,14 @@ int ks_batch_put_coll(ks_batch *b, ks_ns ns, const uint8_t *key, size_t klen, co
     if (!rc) rc = kb_le64(&p, c->size);
     if (!rc && c->type == KS_LIST) rc = kb_le64(&p, c->head);
     if (!rc && c->type == KS_LIST) rc = kb_le64(&p, c->tail);
-    if (!rc && c->type == KS_ZSET && (c->has_lo || c->has_hi || c->has_base)) {
-        rc = kb_u8(&p, (uint8_t)((c->has_lo ? 1 : 0) | (c->has_hi ? 2 : 0) | (c->has_base ? 4 : 0)));
+    if (!rc && c->type == KS_ZSET && (c->has_lo || c->has_hi || c->has_base || c->rank_levels)) {
+        rc = kb_u8(&p, (uint8_t)((c->has_lo ? 1 : 0) | (c->has_hi ? 2 : 0) | (c->has_base ? 4 : 0) |
+                                 (c->rank_levels ? 8 : 0)));
         if (!rc && c->has_lo && !(rc = kb_u8(&p, c->lo_len))) rc = kb_put(&p, c->lo, c->lo_len);
         if (!rc && c->has_hi && !(rc = kb_u8(&p, c->hi_len))) rc = kb_put(&p, c->hi, c->hi_len);
         if (!rc && c->has_base && !(rc = kb_u8(&p, c->base_len))) rc = kb_put(&p, c->base, c->base_len);
         if (!rc && c->has_base) rc = kb_le64(&p, c->below);
+        if (!rc && c->rank_levels) rc = kb_u8(&p, c->rank_levels);
     }
     if (!rc) rc = put_record(b, ns, key, klen, c->type, c->expire_ms, p.p, p.len);
     kb_free(&p);

@@ -156,6 +156,8 @@ typedef struct ks_coll {
     uint8_t base_len;
     uint8_t base[KS_HINT_MAX];
     uint64_t below;
+    /* zsets: how many levels their rank index has (zrank.h); 0: none */
+    uint8_t rank_levels;
 } ks_coll;
 
 /* The collection in record r: 0, or KS_ECORRUPT (not a collection, or a short payload). */
@@ -172,8 +174,8 @@ typedef struct ks_ckey {
     uint64_t version;
 } ks_ckey;
 
-/* Element spaces: the elements themselves, and a zset's score index. */
-enum { KS_ELEMS = 'S', KS_SCORES = 'Z' };
+/* Element spaces: the elements themselves, a zset's score index and its rank index (zrank.h). */
+enum { KS_ELEMS = 'S', KS_SCORES = 'Z', KS_RANKS = 'R' };
 
 /* The record of c (replacing whatever the key held), with its expiry and index entry (K2). */
 int ks_batch_put_coll(ks_batch *b, ks_ns ns, const uint8_t *key, size_t klen, const ks_coll *c);
