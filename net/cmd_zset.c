@@ -71,10 +71,11 @@ typedef struct zset {
     ks_coll c;
     ks_ckey ck;
     zrank_log log; /* the command's changes to the score index, for the rank index */
+    ks_coll c0;    /* the record as the command found it */
 } zset;
 
 static zset zset_at(cmd_ctx *x, const uint8_t *key, size_t klen, const ks_coll *c) {
-    zset z = {*c, {x->ns, key, klen, c->version}, {0}};
+    zset z = {*c, {x->ns, key, klen, c->version}, {0}, *c};
     zrank_log_init(&z.log);
     return z;
 }
@@ -83,7 +84,7 @@ static zset zset_at(cmd_ctx *x, const uint8_t *key, size_t klen, const ks_coll *
  * deleted, when the set is empty). With rc already an error it only releases z's log; every writer
  * calls it once. */
 static int zset_save(cmd_ctx *x, ks_batch *b, zset *z, int rc) {
-    if (!rc && z->c.size) rc = zrank_apply(x->k, b, &z->ck, &z->c, &z->log);
+    if (!rc && z->c.size) rc = zrank_apply(x->k, b, &z->ck, &z->c0, &z->c, &z->log);
     if (!rc) rc = cmd_batch_coll(x, b, z->ck.key, z->ck.klen, &z->c);
     zrank_log_free(&z->log);
     return rc;

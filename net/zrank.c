@@ -106,7 +106,9 @@ typedef struct change {
 typedef struct ctx {
     ks *k;
     const ks_ckey *ck;
-    const ks_coll *c;
+    const ks_coll *c;      /* the set as the command leaves it */
+    const uint8_t *lo0;    /* its low bound before the command, if known */
+    size_t lo0_len;
     ks_elems *it;  /* KS_RANKS */
     ks_elems *eit; /* KS_SCORES, opened when needed */
     rlevel lv[ZRANK_MAX_LEVELS + 1];
@@ -467,12 +469,17 @@ static int net_changes(const zrank_log *l, change **out, size_t *n) {
     return 0;
 }
 
-/* Each level's counts take the changes: one seek per run of changes inside one range. */
+/* Each level's counts take the changes: one seek per run of changes inside one range. A change
+ * below the set's low bound before the command belongs to its first range, whose separator is at
+ * or above that bound: the seek starts there, not among the separators that trims left deleted
+ * below it (a leaderboard's new lowest entry would otherwise cross them all). */
 static int apply_counts(ctx *x, unsigned h) {
     size_t i = 0;
     while (i < x->nch && !x->rc) {
         rcur r;
-        cur_seek(&r, x, h, false, x->ch[i].p, x->ch[i].len);
+        const change *c = &x->ch[i];
+        if (x->lo0 && kcmp(c->p, c->len, x->lo0, x->lo0_len) < 0) cur_seek(&r, x, h, false, x->lo0, x->lo0_len);
+        else cur_seek(&r, x, h, false, c->p, c->len);
         if (x->rc) break;
         if (!r.valid) return KS_ECORRUPT; /* no sentinel */
         int64_t sum = 0;
@@ -525,7 +532,13 @@ static int split(ctx *x, unsigned h, bool top, const uint8_t *sep, size_t len, u
     uint64_t pieces = count / range_size(h);
     if (pieces < 2) return 0;
     rent p = {0};
-    int has_p = pred(x, h, top, sep, len, &p);
+    /* the first live range (at or above the set's low bound) has nothing before it; asking pred
+     * would walk back over every separator that trims deleted below it */
+    rcur f;
+    cur_after(&f, x, h, false, NULL, 0);
+    if (x->rc) return x->rc;
+    bool first = f.valid && ecmp(f.cur.top, f.cur.sep, f.cur.len, top, sep, len) == 0;
+    int has_p = first ? 0 : pred(x, h, top, sep, len, &p);
     if (has_p < 0) return has_p;
     cut *cuts = calloc(pieces - 1, sizeof *cuts);
     if (!cuts) {
@@ -677,7 +690,7 @@ static int flush_overlay(ctx *x, ks_batch *b) {
     return 0;
 }
 
-int zrank_apply(ks *k, ks_batch *b, const ks_ckey *ck, ks_coll *c, zrank_log *l) {
+int zrank_apply(ks *k, ks_batch *b, const ks_ckey *ck, const ks_coll *before, ks_coll *c, zrank_log *l) {
     int H = (int)c->rank_levels - 1;
     uint64_t n = c->size;
     if (n == 0 || H >= (int)ZRANK_MAX_LEVELS) {
@@ -687,6 +700,10 @@ int zrank_apply(ks *k, ks_batch *b, const ks_ckey *ck, ks_coll *c, zrank_log *l)
     if (H < 0 && n <= 2 * ZRANK_LEAF) return 0; /* small: no index */
     ctx x;
     int rc = ctx_open(&x, k, ck, c);
+    if (before && before->has_lo && before->size) {
+        x.lo0 = before->lo;
+        x.lo0_len = before->lo_len;
+    }
     change *ch = NULL;
     if (!rc) rc = net_changes(l, &ch, &x.nch);
     x.ch = ch;

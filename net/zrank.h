@@ -49,10 +49,11 @@ int zrank_log_add(zrank_log *l, const uint8_t *key, size_t len, int delta);
 
 /* Brings the index of the set (ck, c) up to date with l, whose changes are in b but not yet
  * written: reads the index and the score index as k sees them (before b), writes the changed
- * index entries into b and sets c->rank_levels. c->size must already be the size after the
- * command. Call under the key's lock, once per command, before the record goes into b. l is left
- * as it was (sorted). */
-int zrank_apply(ks *k, ks_batch *b, const ks_ckey *ck, ks_coll *c, zrank_log *l);
+ * index entries into b and sets c->rank_levels. c is the record as the command leaves it (size
+ * and bounds after the command); before, the record as the command found it (NULL for a new set):
+ * its low bound lets seeks skip the separators deleted below it. Call under the key's lock, once
+ * per command, before the record goes into b. l is left as it was. */
+int zrank_apply(ks *k, ks_batch *b, const ks_ckey *ck, const ks_coll *before, ks_coll *c, zrank_log *l);
 
 /* The score-index key at rank r (0 <= r < c->size, counted from the lowest): 0 with *key
  * malloc'ed (caller frees), KS_ENOTFOUND when c has no index (the caller walks), KS_ECORRUPT when
