@@ -59,7 +59,7 @@ static bool reseek(db_iter *d, st_slice ukey, uint64_t seq, int kind, bool backw
 
 static void find_next(db_iter *d, bool skipping) {
     d->valid = false;
-    unsigned run = 0; /* entries stepped over in a row */
+    unsigned run = 0; /* versions of one key stepped over in a row (of cur, or of skip_key) */
     while (st_iter_valid(d->in)) {
         st_ikey_parts p;
         if (!st_ikey_parse(st_iter_key(d->in), &p)) {
@@ -67,8 +67,23 @@ static void find_next(db_iter *d, bool skipping) {
             return;
         }
         bool older = skipping && st_slice_cmp(p.ukey, st_buf_slice(&d->cur)) == 0;
+        if (!older && p.seq > d->snap) {
+            /* versions newer than the snapshot: counted per key, so that a run of keys with one
+             * such version each never seeks */
+            if (run && st_slice_cmp(p.ukey, st_buf_slice(&d->skip_key)) == 0) {
+                run++;
+            } else {
+                if (set_buf(&d->skip_key, p.ukey)) {
+                    d->status = ST_ENOMEM;
+                    return;
+                }
+                run = 1;
+            }
+        } else if (older) {
+            run++;
+        }
         if (p.seq > d->snap || older) {
-            if (++run > ST_ITER_MAX_SKIP) {
+            if (run > ST_ITER_MAX_SKIP) {
                 /* older: past every version of cur (tag 0 sorts after them all); newer than the
                  * snapshot: to this key's newest visible version */
                 run = 0;
@@ -87,6 +102,7 @@ static void find_next(db_iter *d, bool skipping) {
                     return;
                 }
                 skipping = true;
+                run = 0; /* counting this key's older versions from here */
             } else {
                 st_buf_clear(&d->cur);
                 if (st_buf_append(&d->cur, p.ukey.data, p.ukey.len)) {
