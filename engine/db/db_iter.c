@@ -57,6 +57,17 @@ static bool reseek(db_iter *d, st_slice ukey, uint64_t seq, int kind, bool backw
     return true;
 }
 
+/* Forward past the current entry to (ukey, seq, kind), which sorts after it. */
+static bool skip_to(db_iter *d, st_slice ukey, uint64_t seq, int kind) {
+    st_buf_clear(&d->seek_key);
+    if (st_ikey_append(&d->seek_key, ukey, seq, kind)) {
+        d->status = ST_ENOMEM;
+        return false;
+    }
+    st_iter_seek_forward(d->in, st_buf_slice(&d->seek_key));
+    return true;
+}
+
 static void find_next(db_iter *d, bool skipping) {
     d->valid = false;
     unsigned run = 0; /* versions of one key stepped over in a row (of cur, or of skip_key) */
@@ -87,8 +98,7 @@ static void find_next(db_iter *d, bool skipping) {
                 /* older: past every version of cur (tag 0 sorts after them all); newer than the
                  * snapshot: to this key's newest visible version */
                 run = 0;
-                if (!(older ? reseek(d, st_buf_slice(&d->cur), 0, 0, false)
-                            : reseek(d, p.ukey, d->snap, ST_KIND_SEEK, false)))
+                if (!(older ? skip_to(d, st_buf_slice(&d->cur), 0, 0) : skip_to(d, p.ukey, d->snap, ST_KIND_SEEK)))
                     return;
                 continue;
             }

@@ -81,6 +81,23 @@ static void m_seek(st_iter *it, st_slice target) {
     rebuild(m);
 }
 
+/* Moving forward, every child is on its first key after the merged position (the top on it), so
+ * one whose key is already >= a target at or after that position is where a seek would put it:
+ * only the children behind the target seek. (A key-versions skip in db_iter.c reseeks the one
+ * child that holds the versions, not every table.) */
+static void m_seek_forward(st_iter *it, st_slice target) {
+    merge_iter *m = (merge_iter *)it;
+    if (m->backward || m->status) {
+        m_seek(it, target);
+        return;
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        st_iter *c = m->child[i];
+        if (st_iter_valid(c) && st_ikey_cmp(st_iter_key(c), target) < 0) st_iter_seek(c, target);
+    }
+    rebuild(m);
+}
+
 static void m_seek_last(st_iter *it) {
     merge_iter *m = (merge_iter *)it;
     m->status = 0;
@@ -178,6 +195,7 @@ static const struct st_iter_ops merge_ops = {
     .value = m_value,
     .status = m_status,
     .destroy = m_destroy,
+    .seek_forward = m_seek_forward,
 };
 
 int st_merge_iter_new(st_iter **children, size_t n, st_iter **out) {

@@ -260,6 +260,56 @@ static void test_merge_seek_lands_on_first_key_not_below_target(void **state) {
     assert_int_equal(st_iter_status(x->merged), 0);
 }
 
+/* seek_forward from a forward position: a random walk of next steps and forward seeks to targets
+ * at or after the current key (existing keys and lookup keys) lands where seek would, and moving
+ * backward first makes it a plain seek. */
+static void test_merge_seek_forward_lands_where_seek_would(void **state) {
+    fx *x = *state;
+    st_rng r;
+    st_rng_seed(&r, st_test_seed("test_merge_seek_forward_lands_where_seek_would", 9090));
+    const int k = 4;
+    new_mems(x, k);
+    build_random(x, &r, k, 1500);
+    merge_mems(x, k);
+    st_iter_seek_first(x->merged);
+    size_t pos = 0; /* index of the current entry */
+    for (int t = 0; t < 400 && pos < x->n; t++) {
+        if (st_rng_below(&r, 3) == 0) {
+            size_t steps = (size_t)st_rng_below(&r, 5);
+            for (size_t s = 0; s < steps && pos < x->n; s++, pos++) st_iter_next(x->merged);
+        } else {
+            ent target;
+            if (st_rng_below(&r, 2)) {
+                target = x->e[pos + (size_t)st_rng_below(&r, x->n - pos)]; /* an entry at or after */
+            } else {
+                /* a lookup key for the current user key or a later one */
+                st_slice cur = st_ikey_user(ent_key(&x->e[pos]));
+                char uk[24];
+                size_t n = cur.len < sizeof uk - 2 ? cur.len : sizeof uk - 2;
+                memcpy(uk, cur.data, n);
+                if (st_rng_below(&r, 2)) uk[n++] = 'z'; /* a later user key */
+                uk[n] = 0;
+                make_ikey(&target, uk, 0, 0); /* after every version of it */
+            }
+            if (st_ikey_cmp(ent_key(&target), ent_key(&x->e[pos])) < 0) continue;
+            pos = lower_bound(x->e, x->n, ent_key(&target));
+            st_iter_seek_forward(x->merged, ent_key(&target));
+        }
+        if (pos < x->n) {
+            assert_true(st_iter_valid(x->merged));
+            assert_int_equal(st_ikey_cmp(st_iter_key(x->merged), ent_key(&x->e[pos])), 0);
+        } else {
+            assert_false(st_iter_valid(x->merged));
+        }
+    }
+    /* after a backward move the heap is the other way: seek_forward is a seek */
+    st_iter_seek_last(x->merged);
+    st_iter_prev(x->merged);
+    ent t = x->e[x->n / 2];
+    st_iter_seek_forward(x->merged, ent_key(&t));
+    expect_run(x->merged, x->e, x->n / 2, x->n, x->n);
+}
+
 static void test_merge_backward_yields_reverse_sorted_order(void **state) {
     fx *x = *state;
     st_rng r;
@@ -663,6 +713,7 @@ int main(void) {
         T(test_merge_round_robin_children_yield_sorted_order),
         T(test_merge_random_children_yield_exactly_sorted_order),
         T(test_merge_seek_lands_on_first_key_not_below_target),
+        T(test_merge_seek_forward_lands_where_seek_would),
         T(test_merge_backward_yields_reverse_sorted_order),
         T(test_merge_seek_for_prev_lands_on_last_key_not_above_target),
         T(test_merge_random_walks_turn_around_anywhere),

@@ -57,6 +57,10 @@ struct st_iter_ops {
     st_slice (*value)(const st_iter *it);                /* REQUIRES: valid; view until the next move */
     int (*status)(const st_iter *it);                    /* 0 or a sticky ST_E* code */
     void (*destroy)(st_iter *it);
+    /* Optional (NULL: seek): as seek, for a target at or after the current key of an iterator
+     * moving forward, so that an implementation may keep what is already past the target (a
+     * merge repositions only the children behind it). */
+    void (*seek_forward)(st_iter *it, st_slice target);
 };
 
 struct st_iter {
@@ -66,6 +70,10 @@ struct st_iter {
 static inline void st_iter_seek_first(st_iter *it) { it->ops->seek_first(it); }
 static inline void st_iter_seek(st_iter *it, st_slice t) { it->ops->seek(it, t); }
 static inline void st_iter_next(st_iter *it) { it->ops->next(it); }
+static inline void st_iter_seek_forward(st_iter *it, st_slice t) {
+    if (it->ops->seek_forward) it->ops->seek_forward(it, t);
+    else it->ops->seek(it, t);
+}
 static inline void st_iter_seek_last(st_iter *it) { it->ops->seek_last(it); }
 static inline void st_iter_seek_for_prev(st_iter *it, st_slice t) { it->ops->seek_for_prev(it, t); }
 static inline void st_iter_prev(st_iter *it) { it->ops->prev(it); }
