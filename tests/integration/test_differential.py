@@ -17,8 +17,14 @@ contents of every key) is compared as well.
 The generator draws keys from a small key space (12 keys per type family plus 7 keys shared by every
 type, so WRONGTYPE errors happen), members/fields from 30 names, values from binary, empty,
 integer, float and occasionally long strings, and mixes in invalid calls (wrong arity, non-integer
-arguments, bad options) so error texts are compared too. Types: string, hash, set, list, zset and
-generic (always on); ENABLED below is the default, --types or STRATA_DIFF_TYPES overrides it.
+arguments, bad options) so error texts are compared too. Types: string, hash, set, list, zset,
+zsetbig and generic (always on); ENABLED below is the default, --types or STRATA_DIFF_TYPES
+overrides it. zsetbig has 4 keys of its own holding sorted sets of hundreds to thousands of
+members (the last one up to 14,000; loaded by its first commands, reloaded now and then) and sends
+mostly ZRANK/ZREVRANK, ZRANGE at far indexes, BYSCORE with large LIMIT offsets and ZCOUNT, with
+batch writes (ZADD, ZREM, ZREMRANGEBYRANK blocks, pops with counts, *STORE) that take sets across
+the sizes where Strata builds, deepens and drops its rank index (net/zrank.h: 256, 64, 8192, 2048)
+both ways.
 
 Replay: the seed, the types and the count are printed at the start; the same three give the same
 command stream:
@@ -28,7 +34,8 @@ STRATA_DIFF_SEED=random picks a new seed (printed). STRATA_DIFF_COUNT sets --cou
 
 Options:
     --seed N            seed (default: $STRATA_DIFF_SEED, else a fixed seed)
-    --count N           commands per enabled type, generic included (default 10000)
+    --count N           commands per enabled type, generic included (default 10000; zsetbig
+                        sends twice that, COUNT_SCALE)
     --types a,b,...     types to exercise (default: $STRATA_DIFF_TYPES, else ENABLED)
     --self-check        start redis-server twice (reference and subject) to check the test itself
     --check-every N     compare the whole state every N commands (default 1000; 0: only at the end)
@@ -51,10 +58,11 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree for itlaunch
 import itlaunch  # noqa: E402
 
 # Types exercised by default: all of them ("generic" is always added).
-ENABLED = {"string", "hash", "set", "list", "zset", "generic"}
-ALL_TYPES = ("string", "hash", "set", "list", "zset", "generic")
+ENABLED = {"string", "hash", "set", "list", "zset", "zsetbig", "generic"}
+ALL_TYPES = ("string", "hash", "set", "list", "zset", "zsetbig", "generic")
 DEFAULT_SEED = 20240611
 DEFAULT_COUNT = 10000
+COUNT_SCALE = {"zsetbig": 2}  # commands per type are --count times this (default 1)
 DEFAULT_CHECK_EVERY = 1000
 HISTORY = 20  # commands kept per key for the failure report
 
@@ -164,7 +172,8 @@ class Conn:
 
 # ---- the key space and value pools --------------------------------------------------------------------
 
-FAMILY = {t: [b"%s:%d" % (t.encode(), i) for i in range(12)] for t in ALL_TYPES if t != "generic"}
+FAMILY = {t: [b"%s:%d" % (t.encode(), i) for i in range(4 if t == "zsetbig" else 12)]
+          for t in ALL_TYPES if t != "generic"}
 SHARED = [b"k:%d" % i for i in range(6)] + [b"k:bin\x00\xff"]
 ALL_KEYS = [k for t in ALL_TYPES if t != "generic" for k in FAMILY[t]] + SHARED
 ALL_KEYS_SET = set(ALL_KEYS)
@@ -173,6 +182,8 @@ ALL_KEYS_SET = set(ALL_KEYS)
 MEMBERS = [b"m%d" % i for i in range(22)] + [b"", b"0", b"1", b"-7", b"100", b"3.5", b"\x00\xff\r\n",
                                               b"with space"]
 HOT_MEMBERS = MEMBERS[:6] + MEMBERS[22:24] + MEMBERS[26:27] + MEMBERS[28:29]
+ZBIG_MEMBERS = 4000  # zsetbig members are z0..z3999, so a set of a few thousand holds many of them
+ZBIG_HUGE = 14000  # ... but the last zsetbig key's are z0..z13999: it grows past 8192 (a second level)
 LEX_KEYS = FAMILY["zset"][:4]  # ZADD gives their members score 0 (see Gen._t_zset)
 LIST_ELEMS = MEMBERS[:8] + [b"", b"1", b"\x00"]  # fewer, so LREM/LPOS/LINSERT find them
 INTS = [b"0", b"1", b"-1", b"2", b"10", b"-25", b"1000", b"9223372036854775807", b"-9223372036854775808",
@@ -232,6 +243,7 @@ class Gen:
         self.r = rnd
         self.types = types
         self.generic_keys = [k for t in ALL_TYPES if t in types and t != "generic" for k in FAMILY[t]] + SHARED
+        self.big_loaded = 0  # zsetbig keys loaded so far (Gen._t_zsetbig)
         self.tables = {t: self._table(t) for t in types}
 
     # -- building blocks
@@ -698,6 +710,201 @@ class Gen:
             (2, lambda: self.invalid("zset")),
         ]
 
+    def _t_zsetbig(self):
+        """Sorted sets of hundreds to thousands of members (Strata's rank index, net/zrank.h, is built
+        past 256 members, dropped below 64, and has a second level past 8192 until below 2048): bulk
+        loads, then mostly rank and score lookups at far ranks and offsets, and writes in batches
+        that take sets across 256 and 64 both ways (the last key also across 8192 and 2048). The
+        first command for each key loads it."""
+        keys = FAMILY["zsetbig"]
+        cur = {"space": ZBIG_MEMBERS}  # of the key K() chose last: M(), rank() and offset() scale with it
+
+        def K():
+            k = self.r.choice(keys) if self.chance(0.97) else self.r.choice(SHARED)
+            cur["space"] = ZBIG_HUGE if k == keys[-1] else ZBIG_MEMBERS
+            return k
+
+        def M():
+            return b"z%d" % self.r.randrange(cur["space"])
+
+        def score():
+            x = self.r.random()
+            if x < 0.6:
+                return b"%d" % self.r.randint(-1000, 1000)
+            if x < 0.8:
+                return b"%d.5" % self.r.randint(-1000, 999)
+            if x < 0.97:
+                return self.r.choice([b"0", b"1", b"-1", b"7", b"100", b"250", b"-250"])  # ties
+            return self.r.choice([b"-inf", b"+inf", b"1e300", b"-1e-300"])
+
+        def bound():
+            x = self.r.random()
+            if x < 0.1:
+                return self.r.choice([b"-inf", b"+inf", b"(-inf", b"(+inf"])
+            v = self.r.choice([b"%d" % self.r.randint(-1100, 1100), b"%d.5" % self.r.randint(-1100, 1100),
+                               self.r.choice([b"0", b"1", b"7", b"100", b"250", b"-250"])])
+            return b"(" + v if self.chance(0.35) else v
+
+        def bounds():
+            a, b = bound(), bound()
+            if self.chance(0.85):  # mostly non-empty: low end first
+                fa = float(a.lstrip(b"("))
+                fb = float(b.lstrip(b"("))
+                if fa > fb:
+                    a, b = b, a
+            return a, b
+
+        def rank():
+            """An index anywhere in the set, often near 256 (and 8192) and their mirrors."""
+            x = self.r.random()
+            if x < 0.3:
+                v = self.r.choice([0, 1, 63, 64, 127, 128, 255, 256, 257, 258, 511, 512, 1024, 2047, 2048]
+                                  + ([4096, 8191, 8192, 8193] if cur["space"] > ZBIG_MEMBERS else []))
+                v += self.r.randint(-2, 2)
+            elif x < 0.9:
+                v = self.r.randint(0, cur["space"] * 7 // 8)
+            else:
+                v = self.r.choice([10 ** 6, 9223372036854775807])
+            return -v - 1 if self.chance(0.3) else v
+
+        def offset():
+            x = self.r.random()
+            if x < 0.4:
+                return self.r.randint(250, cur["space"] * 7 // 8)
+            if x < 0.6:
+                return self.r.choice([255, 256, 257, 258, 300, 512, 1000]) + self.r.randint(-1, 1)
+            if x < 0.9:
+                return self.r.randint(0, 40)
+            return self.r.choice([-1, 10 ** 6])
+
+        def count():
+            return self.r.choice([-1, 0]) if self.chance(0.1) else self.r.randint(1, 12)
+
+        def ws(a):
+            return a + [b"WITHSCORES"] if self.chance(0.4) else a
+
+        def load(k=None):
+            a = [b"ZADD", k if k is not None else K()]
+            if k is not None:
+                cur["space"] = ZBIG_HUGE if k == keys[-1] else ZBIG_MEMBERS
+            if cur["space"] > ZBIG_MEMBERS:  # distinct members, so most loads pass 8192
+                for m in self.r.sample(range(cur["space"]), self.r.randint(6000, 12000)):
+                    a += [score(), b"z%d" % m]
+                return a
+            for _ in range(self.r.randint(500, 3000)):  # members may repeat: the last score counts
+                a += [score(), M()]
+            return a
+
+        def zadd_batch():
+            a = [b"ZADD", K()] + self.flags([b"XX", b"NX", b"GT", b"LT", b"CH"], 0.08)
+            for _ in range(self.r.randint(1, 400) if self.chance(0.6) else self.r.randint(1, 5)):
+                a += [score(), M()]
+            return a
+
+        def zrange():
+            if self.chance(0.6):
+                start = rank()
+                stop = start + self.r.randint(0, 12) if self.chance(0.85) else rank()
+                a = [b"ZRANGE", K(), b"%d" % start, b"%d" % stop]
+                if self.chance(0.3):
+                    a.append(b"REV")
+                return ws(a)
+            lo, hi = bounds()
+            rev = self.chance(0.4)
+            a = [b"ZRANGE", K()] + ([hi, lo, b"BYSCORE", b"REV"] if rev else [lo, hi, b"BYSCORE"])
+            if self.chance(0.9):
+                a += [b"LIMIT", b"%d" % offset(), b"%d" % count()]
+            return ws(a)
+
+        def zrevrange():
+            start = rank()
+            stop = start + self.r.randint(0, 12) if self.chance(0.85) else rank()
+            return ws([b"ZREVRANGE", K(), b"%d" % start, b"%d" % stop])
+
+        def byscore(name):
+            lo, hi = bounds()
+            a = [name, K()] + ([hi, lo] if name == b"ZREVRANGEBYSCORE" else [lo, hi])
+            a = ws(a)
+            if self.chance(0.9):
+                a += [b"LIMIT", b"%d" % offset(), b"%d" % count()]
+            return a
+
+        def remrank():
+            x = self.r.random()
+            if x < 0.1:  # keep only a few: across 256 and 64 at once
+                k = self.r.randint(1, 300)
+                return [b"ZREMRANGEBYRANK", K()] + self.r.choice([[b"0", b"%d" % -(k + 1)], [b"%d" % k, b"-1"]])
+            start = rank()
+            return [b"ZREMRANGEBYRANK", K(), b"%d" % start, b"%d" % (start + self.r.randint(0, 600))]
+
+        def pop(name):
+            n = self.r.randint(1, 300) if self.chance(0.95) else self.r.randint(300, 3000)
+            return [name, K(), b"%d" % n]
+
+        def zmpop():
+            a = [b"ZMPOP", b"1", K(), self.r.choice([b"MIN", b"MAX"])]
+            if self.chance(0.8):
+                a += [b"COUNT", b"%d" % self.r.randint(1, 500)]
+            return a
+
+        def store(name):
+            srcs = [K() for _ in range(self.r.randint(1, 3))]
+            a = [name, K(), b"%d" % len(srcs)] + srcs
+            if name != b"ZDIFFSTORE" and self.chance(0.3):
+                a += [b"WEIGHTS"] + [self.r.choice([b"1", b"2", b"-1", b"0.5"]) for _ in srcs]
+            if name != b"ZDIFFSTORE" and self.chance(0.3):
+                a += [b"AGGREGATE", self.r.choice([b"SUM", b"MIN", b"MAX"])]
+            return a
+
+        def rangestore():
+            src, dst = K(), K()
+            if self.chance(0.5):
+                start = rank()
+                return [b"ZRANGESTORE", dst, src, b"%d" % start, b"%d" % (start + self.r.randint(0, 2000))]
+            lo, hi = bounds()
+            return [b"ZRANGESTORE", dst, src, lo, hi, b"BYSCORE", b"LIMIT", b"%d" % offset(),
+                    b"%d" % self.r.randint(1, 2000)]
+
+        def first():
+            # the first commands load every key (the generator never reads replies: a counter)
+            k = keys[self.big_loaded]
+            self.big_loaded += 1
+            return load(k)
+
+        table = [
+            (8, lambda: [b"ZRANK", K(), M()]),
+            (5, lambda: [b"ZREVRANK", K(), M()]),
+            (10, zrange),
+            (3, zrevrange),
+            (3, lambda: byscore(b"ZRANGEBYSCORE")),
+            (3, lambda: byscore(b"ZREVRANGEBYSCORE")),
+            (7, lambda: [b"ZCOUNT", K()] + list(bounds())),
+            (2, lambda: [b"ZCARD", K()]),
+            (1, lambda: [b"ZSCORE", K(), M()]),
+            (4, zadd_batch),
+            (2, lambda: [b"ZINCRBY", K(), score(), M()]),
+            (3, lambda: [b"ZREM", K()] + [M() for _ in range(self.r.randint(1, 300))]),
+            (2, remrank),
+            (1, lambda: [b"ZREMRANGEBYSCORE", K()] + list(bounds())),
+            (1, lambda: pop(b"ZPOPMIN")),
+            (1, lambda: pop(b"ZPOPMAX")),
+            (1, zmpop),
+            (0.3, lambda: [self.r.choice([b"BZPOPMIN", b"BZPOPMAX"]), K(), b"0.01"]),
+            (0.5, lambda: store(b"ZUNIONSTORE")),
+            (0.3, lambda: store(b"ZINTERSTORE")),
+            (0.3, lambda: store(b"ZDIFFSTORE")),
+            (0.7, rangestore),
+            (1.6, load),
+        ]
+
+        def pick():
+            if self.big_loaded < len(keys):
+                return first()
+            fn = self.r.choices([f for _, f in table], weights=[w for w, _ in table])[0]
+            return fn()
+
+        return [(1, pick)]
+
     def _t_generic(self):
         K = lambda: self.key("generic")
 
@@ -747,8 +954,8 @@ class Gen:
         return fn()
 
     def stream(self, count):
-        """Yields (type, args): count commands of each type, interleaved at random."""
-        left = {t: count for t in self.types}
+        """Yields (type, args): count commands of each type (times COUNT_SCALE), interleaved at random."""
+        left = {t: count * COUNT_SCALE.get(t, 1) for t in self.types}
         order = list(self.types)
         while True:
             live = [t for t in order if left[t] > 0]

@@ -7,7 +7,10 @@
  * ZINTERCARD, ZRANDMEMBER, ZSCAN; score parsing and formatting ("%.17g", inf, NaN errors),
  * exclusive and infinite bounds, ties ordered by member bytes, binary members, a 10,000-member
  * zset and a leaderboard loop checked against an in-test model, WRONGTYPE, arity errors, RESP2/
- * RESP3 reply bytes (raw sockets), TTLs and DEL not resurrecting members.
+ * RESP3 reply bytes (raw sockets), TTLs and DEL not resurrecting members. The test_big_zset_*
+ * tests take sets of up to 20,000 members across the sizes where Strata's rank index changes
+ * shape (net/zrank.h) with every kind of write (MULTI, RENAME, *STORE and restarts included) and
+ * compare ranks, ranges by index and by score with LIMIT, and counts with an in-test model.
  * Ordered replies are compared exactly (a zset's order is defined); ZRANDMEMBER, ZSCAN and pops of
  * tied scores are compared as sets. ZSCAN is iterated until cursor "0" (Redis answers a small zset
  * in one call whatever COUNT says; cursors are opaque). Passes against redis-server 7.0
@@ -135,12 +138,9 @@ static void expect_pairs_any_order(redisContext *c, const char *file, int line, 
     expect_pairs_any_order((c), __FILE__, __LINE__, sizeof(want) / sizeof(pair), (want), __VA_ARGS__)
 
 /* ZMPOP's RESP2 reply: [key, [[m, s], ...]] with exactly these pairs in order. */
-static void expect_zmpop(redisContext *c, const char *file, int line, const char *key, size_t n, const pair *want,
-                         const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
+static void vexpect_zmpop(redisContext *c, const char *file, int line, const char *key, size_t n, const pair *want,
+                          const char *fmt, va_list ap) {
     redisReply *r = vcommand(c, file, line, fmt, ap);
-    va_end(ap);
     bool ok = r->type == REDIS_REPLY_ARRAY && r->elements == 2 && elem_is(r->element[0], key, strlen(key)) &&
               r->element[1]->type == REDIS_REPLY_ARRAY && r->element[1]->elements == n;
     for (size_t i = 0; ok && i < n; i++) {
@@ -150,6 +150,14 @@ static void expect_zmpop(redisContext *c, const char *file, int line, const char
     }
     if (!ok) fail_reply(file, line, fmt, r, "want [key, [[member, score], ...]] as listed in the test");
     freeReplyObject(r);
+}
+
+static void expect_zmpop(redisContext *c, const char *file, int line, const char *key, size_t n, const pair *want,
+                         const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vexpect_zmpop(c, file, line, key, n, want, fmt, ap);
+    va_end(ap);
 }
 #define EXPECT_ZMPOP(c, key, want, ...) \
     expect_zmpop((c), __FILE__, __LINE__, (key), sizeof(want) / sizeof(pair), (want), __VA_ARGS__)
@@ -1335,6 +1343,1187 @@ static void test_leaderboard(void **state) {
     EXPECT_BULK(c, sc, "ZSCORE lb %s", m[0].name);
 }
 
+/* ---- big sorted sets and Strata's rank index --------------------------------------------------------------------
+ * Strata gives a sorted set of more than 256 members a counted index (net/zrank.h) that ZRANK,
+ * ZREVRANK, ZCOUNT, ZRANGE by rank from a far start and BYSCORE with a LIMIT offset over 256 read
+ * instead of walking; it is built past 256 members, dropped below 64, and gains a level past 8192
+ * (loses it below 2048). These tests take sets across those sizes both ways with every kind of
+ * write and compare ranks, ranges and counts with an in-test model (entries sorted in zset order:
+ * score, then member bytes). The checks are pipelined (a queue of commands with their expected
+ * replies, ZB_BATCH in flight). */
+
+enum { ZB_N = 20000, ZB_PAIRS = 50 /* pairs per loading ZADD */, ZB_BATCH = 500 /* commands in flight */ };
+
+/* A growable model of one sorted set; after zm_sort, e[r] is the member of rank r. */
+typedef struct {
+    zent *e;
+    size_t n, cap;
+} zmodel;
+
+static zent *zm_push(zmodel *z, double score, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static zent *zm_push(zmodel *z, double score, const char *fmt, ...) {
+    if (z->n == z->cap) {
+        z->cap = z->cap ? 2 * z->cap : 1024;
+        z->e = realloc(z->e, z->cap * sizeof *z->e);
+        if (!z->e) ST_FAIL("out of memory");
+    }
+    zent *e = &z->e[z->n++];
+    e->score = score;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->name, sizeof e->name, fmt, ap);
+    va_end(ap);
+    return e;
+}
+
+static void zm_sort(zmodel *z) { qsort(z->e, z->n, sizeof *z->e, zent_cmp); }
+
+/* Removes ranks [from, to). */
+static void zm_cut(zmodel *z, size_t from, size_t to) {
+    memmove(z->e + from, z->e + to, (z->n - to) * sizeof *z->e);
+    z->n -= to - from;
+}
+
+/* Removes the entries whose name was cleared (name[0] == 0), keeping the order. */
+static void zm_compact(zmodel *z) {
+    size_t k = 0;
+    for (size_t i = 0; i < z->n; i++)
+        if (z->e[i].name[0]) z->e[k++] = z->e[i];
+    z->n = k;
+}
+
+static void zm_copy(zmodel *dst, const zmodel *src) {
+    dst->n = 0;
+    for (size_t i = 0; i < src->n; i++) zm_push(dst, src->e[i].score, "%s", src->e[i].name);
+}
+
+static void zm_free(zmodel *z) {
+    free(z->e);
+    memset(z, 0, sizeof *z);
+}
+
+/* The rank of the first entry of m[0, n) whose score is > x (excl) or >= x. */
+static size_t zb_lower(const zent *m, size_t n, double x, bool excl) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (excl ? m[mid].score <= x : m[mid].score < x) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* ---- a queue of commands and the replies they must get -------------------------------------------------------- */
+
+enum { ZQ_INT, ZQ_NIL, ZQ_BULK, ZQ_ENTS };
+
+typedef struct {
+    char *cmd; /* a hiredis format without '%': arguments split at spaces */
+    int line, kind;
+    long long want;  /* ZQ_INT */
+    char s[64];      /* ZQ_BULK */
+    const zent *e;   /* ZQ_ENTS: e[0, n), reversed when rev, with scores when ws */
+    size_t n;
+    bool rev, ws;
+} zq_item;
+
+typedef struct {
+    redisContext *c;
+    zq_item *v;
+    size_t n, cap;
+} zq;
+
+static zq_item *zq_addv(zq *q, int line, int kind, const char *fmt, va_list ap) {
+    if (q->n == q->cap) {
+        q->cap = q->cap ? 2 * q->cap : 256;
+        q->v = realloc(q->v, q->cap * sizeof *q->v);
+        if (!q->v) ST_FAIL("out of memory");
+    }
+    zq_item *it = &q->v[q->n++];
+    memset(it, 0, sizeof *it);
+    va_list ap2;
+    va_copy(ap2, ap);
+    int len = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    it->cmd = malloc((size_t)len + 1);
+    if (!it->cmd) ST_FAIL("out of memory");
+    vsnprintf(it->cmd, (size_t)len + 1, fmt, ap);
+    it->line = line;
+    it->kind = kind;
+    return it;
+}
+
+static void zq_int(zq *q, int line, long long want, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void zq_int(zq *q, int line, long long want, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    zq_addv(q, line, ZQ_INT, fmt, ap)->want = want;
+    va_end(ap);
+}
+
+static void zq_nil(zq *q, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void zq_nil(zq *q, int line, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    zq_addv(q, line, ZQ_NIL, fmt, ap);
+    va_end(ap);
+}
+
+static void zq_bulk(zq *q, int line, const char *want, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void zq_bulk(zq *q, int line, const char *want, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    zq_item *it = zq_addv(q, line, ZQ_BULK, fmt, ap);
+    va_end(ap);
+    snprintf(it->s, sizeof it->s, "%s", want);
+}
+
+static void zq_ents(zq *q, int line, const zent *e, size_t n, bool rev, bool ws, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+static void zq_ents(zq *q, int line, const zent *e, size_t n, bool rev, bool ws, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    zq_item *it = zq_addv(q, line, ZQ_ENTS, fmt, ap);
+    va_end(ap);
+    it->e = e;
+    it->n = n;
+    it->rev = rev;
+    it->ws = ws;
+}
+
+/* Sends every queued command (ZB_BATCH at a time) and checks each reply; leaves q empty. The
+ * entries ZQ_ENTS items point at must not change before this. */
+static void zq_run(zq *q) {
+    for (size_t base = 0; base < q->n; base += ZB_BATCH) {
+        size_t end = base + ZB_BATCH < q->n ? base + ZB_BATCH : q->n;
+        for (size_t i = base; i < end; i++)
+            if (redisAppendCommand(q->c, q->v[i].cmd) != REDIS_OK) ST_FAIL("redisAppendCommand: %s", q->c->errstr);
+        for (size_t i = base; i < end; i++) {
+            const zq_item *it = &q->v[i];
+            redisReply *r = st_get_reply(q->c, __FILE__, it->line);
+            switch (it->kind) {
+            case ZQ_INT: st_check_reply_int(r, __FILE__, it->line, it->want, it->cmd); break;
+            case ZQ_NIL:
+                if (r->type != REDIS_REPLY_NIL) fail_reply(__FILE__, it->line, it->cmd, r, "want (nil)");
+                break;
+            case ZQ_BULK: st_check_reply_bulk(r, __FILE__, it->line, it->s, strlen(it->s), it->cmd); break;
+            default: check_zents(r, __FILE__, it->line, it->cmd, it->e, it->n, it->rev, it->ws); break;
+            }
+            freeReplyObject(r);
+        }
+    }
+    for (size_t i = 0; i < q->n; i++) free(q->v[i].cmd);
+    q->n = 0;
+}
+
+static void zq_free(zq *q) {
+    for (size_t i = 0; i < q->n; i++) free(q->v[i].cmd);
+    free(q->v);
+    memset(q, 0, sizeof *q);
+}
+
+/* ZADD key s m s m ... for e[0, n), ZB_PAIRS pairs a command, pipelined; every member must be new. */
+static void zb_load(redisContext *c, int line, const char *key, const zent *e, size_t n) {
+    zq q = {.c = c};
+    char *cmd = malloc(ZB_PAIRS * 48 + 64);
+    if (!cmd) ST_FAIL("out of memory");
+    for (size_t i = 0; i < n; i += ZB_PAIRS) {
+        size_t k = n - i < ZB_PAIRS ? n - i : ZB_PAIRS;
+        int o = snprintf(cmd, 64, "ZADD %s", key);
+        for (size_t j = i; j < i + k; j++) {
+            char sc[40];
+            fmt_score(e[j].score, sc, sizeof sc);
+            o += snprintf(cmd + o, 48, " %s %s", sc, e[j].name);
+        }
+        zq_int(&q, line, (long long)k, "%s", cmd);
+    }
+    free(cmd);
+    zq_run(&q);
+    zq_free(&q);
+}
+
+/* ---- what the model says a query returns ---------------------------------------------------------------------- */
+
+/* ZRANGE start stop over n entries: the ranks [*off, *off + *cnt) (Redis's index rules). */
+static void zb_by_index(long long n, long long start, long long stop, size_t *off, size_t *cnt) {
+    if (start < 0) start += n;
+    if (stop < 0) stop += n;
+    if (start < 0) start = 0;
+    *off = 0;
+    *cnt = 0;
+    if (start > stop || start >= n) return;
+    if (stop >= n) stop = n - 1;
+    *off = (size_t)start;
+    *cnt = (size_t)(stop - start + 1);
+}
+
+typedef struct {
+    double v;
+    bool ex;
+} zbound;
+
+static void zb_bound_str(zbound b, char *buf, size_t len) {
+    char sc[40];
+    fmt_score(b.v, sc, sizeof sc);
+    snprintf(buf, len, "%s%s", b.ex ? "(" : "", sc);
+}
+
+/* lo and hi in ascending order of their values. */
+static void zb_order(zbound *lo, zbound *hi) {
+    if (lo->v > hi->v) {
+        zbound t = *lo;
+        *lo = *hi;
+        *hi = t;
+    }
+}
+
+/* Both bounds as command arguments (48 bytes each). */
+static void zb_strs(zbound lo, zbound hi, char *a, char *b) {
+    zb_bound_str(lo, a, 48);
+    zb_bound_str(hi, b, 48);
+}
+
+/* The entries of [lo, hi] as ranks [a, b). */
+static void zb_score_span(const zent *m, size_t n, zbound lo, zbound hi, size_t *a, size_t *b) {
+    *a = zb_lower(m, n, lo.v, lo.ex);
+    *b = zb_lower(m, n, hi.v, !hi.ex);
+    if (*b < *a) *b = *a;
+}
+
+/* BYSCORE [lo, hi] LIMIT off cnt (cnt < 0: all), forward or reversed: the ranks [*first, *first + *len). */
+static void zb_by_score(const zent *m, size_t n, zbound lo, zbound hi, bool rev, long long off, long long cnt,
+                        size_t *first, size_t *len) {
+    size_t a, b;
+    zb_score_span(m, n, lo, hi, &a, &b);
+    *first = a;
+    *len = 0;
+    if (off < 0 || (unsigned long long)off >= b - a) return;
+    size_t avail = b - a - (size_t)off;
+    size_t k = cnt < 0 || (unsigned long long)cnt > avail ? avail : (size_t)cnt;
+    *first = rev ? b - (size_t)off - k : a + (size_t)off;
+    *len = k;
+}
+
+/* A bound for a score range: mostly the score of a random entry (so ties and exact hits), or
+ * halfway off it, or ±inf, or a random value; exclusive a third of the time. */
+static zbound zb_rand_bound(st_rng *r, const zent *m, size_t n) {
+    zbound b = {0, st_rng_below(r, 3) == 0};
+    uint64_t x = st_rng_below(r, 12);
+    double s = n ? m[st_rng_below(r, n)].score : 0;
+    if (isinf(s)) s = 0;
+    if (x == 0) b.v = -INFINITY;
+    else if (x == 1) b.v = INFINITY;
+    else if (x < 8) b.v = s;
+    else if (x < 10) b.v = s + (x == 8 ? 0.5 : -0.5);
+    else b.v = (double)((int64_t)st_rng_below(r, 30000) - 5000);
+    return b;
+}
+
+/* Ranks worth a look in a set of n: around every size where the index changes shape, its ends,
+ * and their mirror images from the top. */
+static const long long zb_edges[] = {0,    1,    2,    3,    63,   64,   65,   127,  128,  129,   255,   256,
+                                     257,  258,  259,  383,  384,  511,  512,  513,  1023, 1024,  2047,  2048,
+                                     2049, 4095, 4096, 4097, 8191, 8192, 8193, 8194, 12287, 16383, 16384, 16385};
+#define ZB_NEDGES (sizeof zb_edges / sizeof *zb_edges)
+
+/* Checks `key` against the model m[0, n): ZCARD; ZRANK and ZREVRANK of every member (all) or of
+ * the edge ranks and 150 random ones; the whole set (all, n <= 3000); ZRANGE/ZREVRANGE/ZRANGE REV
+ * by index from ~60 starts, as positive and negative indexes; ZCOUNT over 60 score ranges; BYSCORE
+ * with LIMIT (ZRANGEBYSCORE, ZREVRANGEBYSCORE, ZRANGE BYSCORE [REV]) at offsets around the index's
+ * sizes, the range's end and past it. */
+static void zb_check(redisContext *c, int line, const char *key, const zent *m, size_t n, uint64_t seed, bool all) {
+    zq q = {.c = c};
+    st_rng rng;
+    st_rng_seed(&rng, seed);
+    long long N = (long long)n;
+    zq_int(&q, line, N, "ZCARD %s", key);
+    zq_nil(&q, line, "ZRANK %s nosuchmember", key);
+    zq_nil(&q, line, "ZREVRANK %s nosuchmember", key);
+    /* ranks */
+    if (all) {
+        for (size_t r = 0; r < n; r++) zq_int(&q, line, (long long)r, "ZRANK %s %s", key, m[r].name);
+        for (size_t r = 0; r < n; r += (n > 3000 ? 7 : 1))
+            zq_int(&q, line, N - 1 - (long long)r, "ZREVRANK %s %s", key, m[r].name);
+        if (n <= 3000) {
+            zq_ents(&q, line, m, n, false, true, "ZRANGE %s 0 -1 WITHSCORES", key);
+            zq_ents(&q, line, m, n, true, true, "ZREVRANGE %s 0 -1 WITHSCORES", key);
+        }
+    } else if (n) {
+        for (size_t i = 0; i < ZB_NEDGES; i++)
+            for (int side = 0; side < 2; side++) {
+                long long r = side ? N - 1 - zb_edges[i] : zb_edges[i];
+                if (r < 0 || r >= N) continue;
+                zq_int(&q, line, r, "ZRANK %s %s", key, m[r].name);
+                zq_int(&q, line, N - 1 - r, "ZREVRANK %s %s", key, m[r].name);
+            }
+        for (int i = 0; i < 150; i++) {
+            size_t r = st_rng_below(&rng, n);
+            zq_int(&q, line, (long long)r, "ZRANK %s %s", key, m[r].name);
+            zq_int(&q, line, N - 1 - (long long)r, "ZREVRANK %s %s", key, m[r].name);
+        }
+    }
+    /* ranges by index */
+    long long starts[ZB_NEDGES * 2 + 24];
+    size_t ns = 0;
+    for (size_t i = 0; i < ZB_NEDGES; i++)
+        if (zb_edges[i] <= N + 2) {
+            starts[ns++] = zb_edges[i];
+            starts[ns++] = N - 1 - zb_edges[i];
+        }
+    for (int i = 0; i < 20; i++) starts[ns++] = (long long)st_rng_below(&rng, n + 1);
+    starts[ns++] = N;
+    starts[ns++] = N + 3;
+    starts[ns++] = -N - 10;
+    starts[ns++] = N - 5;
+    for (size_t i = 0; i < ns; i++) {
+        long long s = starts[i];
+        size_t off, cnt;
+        long long len = (long long)st_rng_below(&rng, 6) + (st_rng_below(&rng, 8) == 0 ? 300 : 0);
+        zb_by_index(N, s, s + len, &off, &cnt);
+        zq_ents(&q, line, m + off, cnt, false, true, "ZRANGE %s %lld %lld WITHSCORES", key, s, s + len);
+        /* the same ranks counted from the end */
+        long long ls = s - N, le = s + len - N;
+        zb_by_index(N, ls, le, &off, &cnt);
+        zq_ents(&q, line, m + off, cnt, false, false, "ZRANGE %s %lld %lld", key, ls, le);
+        zb_by_index(N, s, s + len, &off, &cnt); /* reversed: ranks from the top */
+        zq_ents(&q, line, m + (cnt ? n - off - cnt : 0), cnt, true, true, "ZREVRANGE %s %lld %lld WITHSCORES", key, s,
+                s + len);
+        zb_by_index(N, ls, le, &off, &cnt);
+        zq_ents(&q, line, m + (cnt ? n - off - cnt : 0), cnt, true, false, "ZRANGE %s %lld %lld REV", key, ls, le);
+        if (s >= 0 && s < N && N - s <= 400)
+            zq_ents(&q, line, m + s, n - (size_t)s, false, false, "ZRANGE %s %lld -1", key, s);
+    }
+    /* counts */
+    for (int i = 0; i < 60; i++) {
+        zbound lo = zb_rand_bound(&rng, m, n), hi = zb_rand_bound(&rng, m, n);
+        if (i % 6 == 0) hi = lo;        /* one score: [s, s] holds its ties, (s, s] nothing */
+        else if (i % 4) zb_order(&lo, &hi); /* mostly non-empty */
+        char a[48], b[48];
+        zb_strs(lo, hi, a, b);
+        size_t x, y;
+        zb_score_span(m, n, lo, hi, &x, &y);
+        zq_int(&q, line, (long long)(y - x), "ZCOUNT %s %s %s", key, a, b);
+    }
+    /* BYSCORE with LIMIT */
+    for (int i = 0; i < 48; i++) {
+        zbound lo = zb_rand_bound(&rng, m, n), hi = zb_rand_bound(&rng, m, n);
+        if (i % 3 == 0) lo = (zbound){-INFINITY, false};
+        if (i % 5 == 0) hi = (zbound){INFINITY, false};
+        if (lo.v > hi.v) {
+            zbound t = lo;
+            lo = hi;
+            hi = t;
+        }
+        size_t a, b;
+        zb_score_span(m, n, lo, hi, &a, &b);
+        long long k = (long long)(b - a);
+        const long long offs[] = {0, 1, 255, 256, 257, 258, 300, 1000, 8191, 8192, 8193, k - 1, k, k + 1, k - 300,
+                                  k / 2, (long long)st_rng_below(&rng, (uint64_t)k + 10)};
+        long long off = offs[st_rng_below(&rng, sizeof offs / sizeof *offs)];
+        if (off < 0) off = 0;
+        long long cnt = (long long)st_rng_below(&rng, 6);
+        if (k - off <= 300 && st_rng_below(&rng, 3) == 0) cnt = -1;
+        bool ws = st_rng_below(&rng, 2);
+        char l[48], h[48];
+        zb_bound_str(lo, l, sizeof l);
+        zb_bound_str(hi, h, sizeof h);
+        const char *wss = ws ? " WITHSCORES" : "";
+        size_t first, len;
+        bool rev = i % 2;
+        zb_by_score(m, n, lo, hi, rev, off, cnt, &first, &len);
+        switch (i % 4) {
+        case 0:
+            zq_ents(&q, line, m + first, len, false, ws, "ZRANGEBYSCORE %s %s %s%s LIMIT %lld %lld", key, l, h, wss,
+                    off, cnt);
+            break;
+        case 1:
+            zq_ents(&q, line, m + first, len, true, ws, "ZREVRANGEBYSCORE %s %s %s LIMIT %lld %lld%s", key, h, l, off,
+                    cnt, wss);
+            break;
+        case 2:
+            zq_ents(&q, line, m + first, len, false, ws, "ZRANGE %s %s %s BYSCORE LIMIT %lld %lld%s", key, l, h, off,
+                    cnt, wss);
+            break;
+        default:
+            zq_ents(&q, line, m + first, len, true, ws, "ZRANGE %s %s %s BYSCORE REV LIMIT %lld %lld%s", key, h, l,
+                    off, cnt, wss);
+            break;
+        }
+    }
+    zq_run(&q);
+    zq_free(&q);
+}
+#define ZB_CHECK(c, key, z, seed, all) zb_check((c), __LINE__, (key), (z)->e, (z)->n, (seed), (all))
+
+/* 20,000 members "m<i>" with the distinct scores (i * 7919) % 20000: rank == score. */
+static void zb_fill_distinct(zmodel *z) {
+    for (int i = 0; i < ZB_N; i++) zm_push(z, (double)((i * 7919) % ZB_N), "m%d", i);
+}
+
+static void test_big_zset_ranks(void **state) {
+    redisContext *c = *state;
+    int64_t t0 = st_now_ms();
+    zmodel z = {0};
+    zb_fill_distinct(&z);
+    zb_load(c, __LINE__, "big", z.e, z.n);
+    zm_sort(&z);
+    for (size_t r = 0; r < z.n; r++)
+        if (z.e[r].score != (double)r) ST_FAIL("test bug: rank %zu has score %g", r, z.e[r].score);
+    ZB_CHECK(c, "big", &z, 11, true); /* every member's rank */
+    ZB_CHECK(c, "big", &z, 12, false);
+    ZB_CHECK(c, "big", &z, 13, false);
+    /* a few by hand, as Redis answers them */
+    EXPECT_INT(c, 0, "ZRANK big m0");
+    EXPECT_INT(c, 19999, "ZREVRANK big m0");
+    EXPECT_ARR(c, A("m0", "0", "m17679", "1"), "ZRANGE big 0 1 WITHSCORES"); /* 17679 * 7919 % 20000 == 1 */
+    EXPECT_INT(c, 257, "ZCOUNT big 8000 8256");
+    EXPECT_INT(c, 255, "ZCOUNT big (8000 (8256");
+    EXPECT_INT(c, 0, "ZCOUNT big (8000 8000");
+    EXPECT_INT(c, 1, "ZCOUNT big 8000 8000");
+    EXPECT_INT(c, 0, "ZCOUNT big 10 9");
+    EXPECT_INT(c, 20000, "ZCOUNT big -inf +inf");
+    EXPECT_INT(c, 19999, "ZCOUNT big (0 +inf");
+    EXPECT_INT(c, 0, "ZCOUNT big (19999 +inf");
+    EXPECT_INT(c, 0, "ZCOUNT big -inf (0");
+    EXPECT_INT(c, 8193, "ZCOUNT big -inf 8192");
+    EXPECT_INT(c, 1, "ZCOUNT big 8191.5 8192.5");
+    EXPECT_EMPTY(c, "ZRANGEBYSCORE big -inf +inf LIMIT 20000 1");
+    EXPECT_EMPTY(c, "ZRANGEBYSCORE big 100 200 LIMIT 101 1");
+    EXPECT_EMPTY(c, "ZREVRANGEBYSCORE big +inf -inf LIMIT 20000 5");
+    expect_zents(c, __FILE__, __LINE__, z.e + 19999, 1, false, true,
+                 "ZRANGEBYSCORE big -inf +inf WITHSCORES LIMIT 19999 5");
+    expect_zents(c, __FILE__, __LINE__, z.e, 1, false, true, "ZREVRANGEBYSCORE big +inf -inf WITHSCORES LIMIT 19999 5");
+    expect_zents(c, __FILE__, __LINE__, z.e + 200, 1, false, true, "ZRANGEBYSCORE big 100 200 WITHSCORES LIMIT 100 5");
+    expect_zents(c, __FILE__, __LINE__, z.e + 9000, 3, false, false, "ZRANGEBYSCORE big (8000 +inf LIMIT 999 3");
+    expect_zents(c, __FILE__, __LINE__, z.e + 6997, 3, true, false, "ZRANGE big (8000 -inf BYSCORE REV LIMIT 1000 3");
+    expect_zents(c, __FILE__, __LINE__, z.e + 19995, 5, false, true, "ZRANGE big -5 -1 WITHSCORES");
+    expect_zents(c, __FILE__, __LINE__, z.e, 5, false, true, "ZRANGE big -20000 -19996 WITHSCORES");
+    expect_zents(c, __FILE__, __LINE__, z.e, 3, false, true, "ZRANGE big -25000 2 WITHSCORES");
+    expect_zents(c, __FILE__, __LINE__, z.e + 8190, 5, true, true, "ZREVRANGE big 11805 11809 WITHSCORES");
+    zm_free(&z);
+    if (st_now_ms() - t0 > 20000) ST_FAIL("the 20,000-member rank test took %lld ms", (long long)(st_now_ms() - t0));
+}
+
+/* Inserts (score, name) at its place in the sorted model; returns its rank. */
+static size_t zm_insert(zmodel *z, double score, const char *name) {
+    zent t = {.score = score};
+    snprintf(t.name, sizeof t.name, "%s", name);
+    size_t lo = 0, hi = z->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (zent_cmp(&z->e[mid], &t) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    zm_push(z, 0, "x"); /* room for one more */
+    memmove(z->e + lo + 1, z->e + lo, (z->n - 1 - lo) * sizeof *z->e);
+    z->e[lo] = t;
+    return lo;
+}
+
+/* k distinct ranks of [0, n) in random order (k <= n). */
+static void zb_pick(st_rng *r, size_t n, size_t k, size_t *out) {
+    size_t *all = malloc(n * sizeof *all);
+    if (!all) ST_FAIL("out of memory");
+    for (size_t i = 0; i < n; i++) all[i] = i;
+    for (size_t i = 0; i < k; i++) {
+        size_t j = i + (size_t)st_rng_below(r, n - i), t = all[i];
+        all[i] = all[j];
+        all[j] = t;
+        out[i] = all[i];
+    }
+    free(all);
+}
+
+/* ZMPOP's RESP2 reply: [key, [[m, s], ...]] with e[0, n) (reversed when rev). */
+static void expect_zmpop_ents(redisContext *c, int line, const char *key, const zent *e, size_t n, bool rev,
+                              const char *fmt, ...) {
+    pair *want = calloc(n ? n : 1, sizeof *want);
+    char (*sc)[40] = calloc(n ? n : 1, sizeof *sc);
+    assert_non_null(want);
+    assert_non_null(sc);
+    for (size_t i = 0; i < n; i++) {
+        const zent *z = &e[rev ? n - 1 - i : i];
+        fmt_score(z->score, sc[i], sizeof sc[i]);
+        want[i] = (pair){z->name, sc[i]};
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vexpect_zmpop(c, __FILE__, line, key, n, want, fmt, ap);
+    va_end(ap);
+    free(sc);
+    free(want);
+}
+
+/* BZPOPMIN/BZPOPMAX's [key, member, score] for e. */
+static void expect_bzpop(redisContext *c, int line, const char *key, const zent *e, const char *cmd) {
+    char sc[40];
+    fmt_score(e->score, sc, sizeof sc);
+    st_expect_strs(c, __FILE__, line, 3, A(key, e->name, sc), cmd);
+}
+
+static void test_big_zset_mutations(void **state) {
+    redisContext *c = *state;
+    int64_t t0 = st_now_ms();
+    st_rng rng;
+    st_rng_seed(&rng, 0x5eed0002);
+    zmodel z = {0};
+    zq q = {.c = c};
+    zb_fill_distinct(&z);
+    zb_load(c, __LINE__, "big", z.e, z.n);
+    zm_sort(&z);
+    /* ZREMRANGEBYRANK: 5,000 from the middle (across rank 8192), a block counted from the end */
+    EXPECT_INT(c, 5000, "ZREMRANGEBYRANK big 7000 11999");
+    zm_cut(&z, 7000, 12000);
+    ZB_CHECK(c, "big", &z, 21, false);
+    EXPECT_INT(c, 300, "ZREMRANGEBYRANK big -700 -401");
+    zm_cut(&z, z.n - 700, z.n - 400);
+    EXPECT_INT(c, 0, "ZREMRANGEBYRANK big 20000 30000");
+    EXPECT_INT(c, 0, "ZREMRANGEBYRANK big 10 9");
+    /* pops at both ends: ZPOPMIN/MAX, ZMPOP, BZMPOP, BZPOPMIN/MAX */
+    expect_zents(c, __FILE__, __LINE__, z.e, 300, false, true, "ZPOPMIN big 300");
+    zm_cut(&z, 0, 300);
+    expect_zents(c, __FILE__, __LINE__, z.e + z.n - 300, 300, true, true, "ZPOPMAX big 300");
+    zm_cut(&z, z.n - 300, z.n);
+    expect_zmpop_ents(c, __LINE__, "big", z.e, 257, false, "ZMPOP 1 big MIN COUNT 257");
+    zm_cut(&z, 0, 257);
+    expect_zmpop_ents(c, __LINE__, "big", z.e + z.n - 258, 258, true, "ZMPOP 2 nosuchkey big MAX COUNT 258");
+    zm_cut(&z, z.n - 258, z.n);
+    expect_zmpop_ents(c, __LINE__, "big", z.e, 3, false, "BZMPOP 1 1 big MIN COUNT 3");
+    zm_cut(&z, 0, 3);
+    expect_bzpop(c, __LINE__, "big", &z.e[0], "BZPOPMIN big 1");
+    zm_cut(&z, 0, 1);
+    expect_bzpop(c, __LINE__, "big", &z.e[z.n - 1], "BZPOPMAX nosuchkey big 1");
+    zm_cut(&z, z.n - 1, z.n);
+    expect_zents(c, __FILE__, __LINE__, z.e, 1, false, true, "ZPOPMIN big");
+    zm_cut(&z, 0, 1);
+    ZB_CHECK(c, "big", &z, 22, false);
+
+    /* ZREM of 1,000 scattered members, ten a command, each with one that is not there */
+    size_t *pick = malloc(z.n * sizeof *pick);
+    char cmd[2048], sc[40], gone[16];
+    zb_pick(&rng, z.n, 1000, pick);
+    for (int j = 0; j < 1000; j += 10) {
+        int o = snprintf(cmd, sizeof cmd, "ZREM big nope%d", j);
+        for (int k = j; k < j + 10; k++) o += snprintf(cmd + o, sizeof cmd - (size_t)o, " %s", z.e[pick[k]].name);
+        zq_int(&q, __LINE__, 10, "%s", cmd);
+    }
+    zq_run(&q);
+    snprintf(gone, sizeof gone, "%s", z.e[pick[0]].name);
+    for (int k = 0; k < 1000; k++) z.e[pick[k]].name[0] = '\0';
+    zm_compact(&z);
+    EXPECT_NIL(c, "ZRANK big %s", gone);
+    EXPECT_NIL(c, "ZREVRANK big %s", gone);
+    ZB_CHECK(c, "big", &z, 23, false);
+
+    /* ZADD XX CH: 1,000 members to new scores (some tie with another member, some keep theirs),
+     * each command with a member that is not there (XX: not added) */
+    zb_pick(&rng, z.n, 1000, pick);
+    for (int j = 0; j < 1000; j += 10) {
+        long long changed = 0;
+        int o = snprintf(cmd, sizeof cmd, "ZADD big XX CH");
+        for (int k = j; k < j + 10; k++) {
+            zent *e = &z.e[pick[k]];
+            uint64_t x = st_rng_below(&rng, 8);
+            double s = x < 2   ? z.e[st_rng_below(&rng, z.n)].score
+                       : x < 3 ? e->score
+                               : (double)st_rng_below(&rng, 30000) - 5000 + (x < 5 ? 0.5 : 0);
+            changed += s != e->score;
+            e->score = s;
+            fmt_score(s, sc, sizeof sc);
+            o += snprintf(cmd + o, sizeof cmd - (size_t)o, " %s %s", sc, e->name);
+        }
+        snprintf(cmd + o, sizeof cmd - (size_t)o, " 1 ghost%d", j);
+        zq_int(&q, __LINE__, changed, "%s", cmd);
+    }
+    zq_run(&q);
+    zm_sort(&z);
+    EXPECT_NIL(c, "ZSCORE big ghost0");
+    ZB_CHECK(c, "big", &z, 24, false);
+
+    /* ZINCRBY 200 members; ZADD GT/LT CH 200 more; ZADD NX on members that are there */
+    zb_pick(&rng, z.n, 400, pick);
+    for (int k = 0; k < 400; k++) {
+        zent *e = &z.e[pick[k]];
+        double d = (double)st_rng_below(&rng, 4001) - 2000 + 0.25 * (double)st_rng_below(&rng, 4);
+        char ds[40];
+        fmt_score(d, ds, sizeof ds);
+        if (k < 200) {
+            e->score += d;
+            fmt_score(e->score, sc, sizeof sc);
+            zq_bulk(&q, __LINE__, sc, "ZINCRBY big %s %s", ds, e->name);
+        } else {
+            bool gt = k % 2, upd = gt ? e->score + d > e->score : e->score + d < e->score;
+            fmt_score(e->score + d, sc, sizeof sc);
+            zq_int(&q, __LINE__, upd, "ZADD big %s CH %s %s", gt ? "GT" : "LT", sc, e->name);
+            if (upd) e->score += d;
+        }
+        if (k % 20 == 0) zq_int(&q, __LINE__, 0, "ZADD big NX 12345 %s", e->name);
+    }
+    zq_run(&q);
+    zm_sort(&z);
+    ZB_CHECK(c, "big", &z, 25, false);
+
+    /* 2,000 new members (a quarter tie with one there), three at -inf and +inf */
+    size_t before = z.n;
+    for (int i = 0; i < 2000; i++) {
+        double s = st_rng_below(&rng, 4) == 0 ? z.e[st_rng_below(&rng, before)].score
+                                              : (double)st_rng_below(&rng, 26000) - 3000;
+        zm_push(&z, s, "n%d", i);
+    }
+    zm_push(&z, -INFINITY, "ninf");
+    zm_push(&z, -INFINITY, "ainf");
+    zm_push(&z, INFINITY, "pinf");
+    zb_load(c, __LINE__, "big", z.e + before, z.n - before);
+    zm_sort(&z);
+    EXPECT_INT(c, 2, "ZCOUNT big -inf -inf");
+    EXPECT_INT(c, 1, "ZCOUNT big +inf +inf");
+    EXPECT_INT(c, (long long)z.n - 3, "ZCOUNT big (-inf (+inf");
+    EXPECT_INT(c, 1, "ZRANK big ninf");
+    EXPECT_INT(c, 0, "ZREVRANK big pinf");
+    expect_zents(c, __FILE__, __LINE__, z.e + z.n - 1, 1, false, true, 
+                 "ZRANGEBYSCORE big -inf +inf WITHSCORES LIMIT %lld 9", (long long)z.n - 1);
+    expect_zents(c, __FILE__, __LINE__, z.e, 2, true, true, 
+                 "ZREVRANGEBYSCORE big +inf -inf WITHSCORES LIMIT %lld 9", (long long)z.n - 2);
+    ZB_CHECK(c, "big", &z, 26, false);
+
+    /* ZREMRANGEBYSCORE: a band of about 700 (exclusive low end), then the -inf members */
+    zbound lo = {z.e[z.n / 3].score, true}, hi = {z.e[z.n / 3 + 700].score, false};
+    size_t a, b;
+    zb_score_span(z.e, z.n, lo, hi, &a, &b);
+    char ls[48], hs[48];
+    zb_bound_str(lo, ls, sizeof ls);
+    zb_bound_str(hi, hs, sizeof hs);
+    EXPECT_INT(c, (long long)(b - a), "ZREMRANGEBYSCORE big %s %s", ls, hs);
+    zm_cut(&z, a, b);
+    EXPECT_INT(c, 2, "ZREMRANGEBYSCORE big -inf -inf");
+    zm_cut(&z, 0, 2);
+    ZB_CHECK(c, "big", &z, 27, false);
+
+    /* 3,000 single writes (a new member, a removal, a move), each followed by a ZRANK and a ZCOUNT
+     * answered from the model as it is then, all pipelined */
+    for (int i = 0; i < 3000; i++) {
+        uint64_t op = st_rng_below(&rng, 3);
+        double s = (double)st_rng_below(&rng, 26000) - 3000;
+        fmt_score(s, sc, sizeof sc);
+        if (op == 0) {
+            char name[16];
+            snprintf(name, sizeof name, "w%d", i);
+            zq_int(&q, __LINE__, 1, "ZADD big %s %s", sc, name);
+            zm_insert(&z, s, name);
+        } else {
+            size_t r = st_rng_below(&rng, z.n);
+            char name[16];
+            snprintf(name, sizeof name, "%s", z.e[r].name);
+            zm_cut(&z, r, r + 1);
+            if (op == 1) {
+                zq_int(&q, __LINE__, 1, "ZREM big %s", name);
+            } else {
+                zq_int(&q, __LINE__, 0, "ZADD big %s %s", sc, name);
+                zm_insert(&z, s, name);
+            }
+        }
+        size_t r = st_rng_below(&rng, z.n);
+        zq_int(&q, __LINE__, (long long)r, "ZRANK big %s", z.e[r].name);
+        zbound l = zb_rand_bound(&rng, z.e, z.n), h = zb_rand_bound(&rng, z.e, z.n);
+        zb_bound_str(l, ls, sizeof ls);
+        zb_bound_str(h, hs, sizeof hs);
+        zb_score_span(z.e, z.n, l, h, &a, &b);
+        zq_int(&q, __LINE__, (long long)(b - a), "ZCOUNT big %s %s", ls, hs);
+    }
+    zq_run(&q);
+    ZB_CHECK(c, "big", &z, 28, true); /* every member's rank */
+    free(pick);
+    zq_free(&q);
+    zm_free(&z);
+    if (st_now_ms() - t0 > 20000) ST_FAIL("the rank-index mutation test took %lld ms", (long long)(st_now_ms() - t0));
+}
+
+/* Checks the set against the model: every rank and the whole set when that is cheap, a sample
+ * otherwise. */
+static void zb_check_size(redisContext *c, int line, const char *key, const zmodel *z, uint64_t seed) {
+    zb_check(c, line, key, z->e, z->n, seed, z->n <= 3000);
+}
+
+/* A lighter check for the one-write-at-a-time steps: ZCARD, ZRANK and ZREVRANK of the members at the
+ * edge ranks and of 20 more, the whole set both ways, and a few counts and LIMIT offsets. */
+static void zb_check_light(redisContext *c, int line, const char *key, const zmodel *z, uint64_t seed) {
+    zq q = {.c = c};
+    st_rng rng;
+    st_rng_seed(&rng, seed);
+    const zent *m = z->e;
+    size_t n = z->n;
+    zq_int(&q, line, (long long)n, "ZCARD %s", key);
+    for (size_t i = 0; i < ZB_NEDGES + 20; i++)
+        for (int side = 0; side < 2; side++) {
+            size_t r = i < ZB_NEDGES ? (size_t)zb_edges[i] : st_rng_below(&rng, n);
+            if (r >= n) continue;
+            if (side) r = n - 1 - r;
+            zq_int(&q, line, (long long)r, "ZRANK %s %s", key, m[r].name);
+            zq_int(&q, line, (long long)(n - 1 - r), "ZREVRANK %s %s", key, m[r].name);
+        }
+    zq_ents(&q, line, m, n, false, true, "ZRANGE %s 0 -1 WITHSCORES", key);
+    zq_ents(&q, line, m, n, true, false, "ZREVRANGE %s 0 -1", key);
+    for (int i = 0; i < 6; i++) {
+        zbound lo = zb_rand_bound(&rng, m, n), hi = zb_rand_bound(&rng, m, n);
+        zb_order(&lo, &hi);
+        char a[48], b[48];
+        zb_strs(lo, hi, a, b);
+        size_t x, y, first, len;
+        zb_score_span(m, n, lo, hi, &x, &y);
+        zq_int(&q, line, (long long)(y - x), "ZCOUNT %s %s %s", key, a, b);
+        long long off = (long long)st_rng_below(&rng, y - x + 2);
+        zb_by_score(m, n, lo, hi, i % 2, off, 3, &first, &len);
+        if (i % 2)
+            zq_ents(&q, line, m + first, len, true, true, "ZREVRANGEBYSCORE %s %s %s WITHSCORES LIMIT %lld 3", key, b,
+                    a, off);
+        else
+            zq_ents(&q, line, m + first, len, false, true, "ZRANGEBYSCORE %s %s %s WITHSCORES LIMIT %lld 3", key, a, b,
+                    off);
+    }
+    zq_run(&q);
+    zq_free(&q);
+}
+
+/* A score for the members the shrink/grow test adds back: mostly above the scores the set had
+ * (0..2499), whose removed entries are tombstones until a compaction, now and then among them. */
+static double zb_regrow_score(st_rng *rng) {
+    return (double)st_rng_below(rng, 2500) + (st_rng_below(rng, 16) ? 10000 : 0.5);
+}
+
+/* One new member "g<id>", by itself. */
+static void zb_add_one(redisContext *c, st_rng *rng, zmodel *z, int id) {
+    double s = zb_regrow_score(rng);
+    char name[16], sc[40];
+    snprintf(name, sizeof name, "g%d", id);
+    fmt_score(s, sc, sizeof sc);
+    EXPECT_INT(c, 1, "ZADD big %s %s", sc, name);
+    zm_insert(z, s, name);
+}
+
+/* Down through every size where the index changes shape (8192: a level; 2048: it goes again; 256:
+ * the index is built above; 64: dropped below), with a different write each step, and back up.
+ * The big removals trim the low end: removed ranges elsewhere leave the engine's tombstones
+ * among the survivors until a compaction, and walks over them make reads of the small set slow
+ * (the mutation test removes blocks in the middle of a big set). */
+static void test_big_zset_shrink_grow(void **state) {
+    redisContext *c = *state;
+    int64_t t0 = st_now_ms();
+    st_rng rng;
+    st_rng_seed(&rng, 0x5eed0003);
+    zmodel z = {0};
+    zq q = {.c = c};
+    char cmd[4096], sc[40];
+    /* 10,000 members (two levels), four to a score (ties ordered by member) */
+    for (int i = 0; i < 10000; i++) zm_push(&z, (double)((i * 7919) % 2500), "m%d", i);
+    zb_load(c, __LINE__, "big", z.e, z.n);
+    zm_sort(&z);
+    zb_check_size(c, __LINE__, "big", &z, 31);
+    /* down to 8,300 (still above 8192), by rank */
+    EXPECT_INT(c, 1700, "ZREMRANGEBYRANK big 0 1699");
+    zm_cut(&z, 0, 1700);
+    zb_check_size(c, __LINE__, "big", &z, 32);
+    /* 8,100 (below 8192), popping */
+    expect_zents(c, __FILE__, __LINE__, z.e, 200, false, true, "ZPOPMIN big 200");
+    zm_cut(&z, 0, 200);
+    zb_check_size(c, __LINE__, "big", &z, 33);
+    /* about 6,000, by score: everything below the score of rank n - 6000 */
+    size_t cut = zb_lower(z.e, z.n, z.e[z.n - 6000].score, false);
+    fmt_score(z.e[z.n - 6000].score, sc, sizeof sc);
+    EXPECT_INT(c, (long long)cut, "ZREMRANGEBYSCORE big -inf (%s", sc);
+    zm_cut(&z, 0, cut);
+    zb_check_size(c, __LINE__, "big", &z, 34);
+    /* 2,000 (below 2048), by rank */
+    EXPECT_INT(c, (long long)z.n - 2000, "ZREMRANGEBYRANK big 0 %lld", (long long)z.n - 2001);
+    zm_cut(&z, 0, z.n - 2000);
+    zb_check_size(c, __LINE__, "big", &z, 35);
+    /* 300, by ZREM of random members */
+    size_t *pick = malloc(z.n * sizeof *pick);
+    size_t nrem = z.n - 300;
+    zb_pick(&rng, z.n, nrem, pick);
+    for (size_t j = 0; j < nrem; j += 20) {
+        size_t k = nrem - j < 20 ? nrem - j : 20;
+        int o = snprintf(cmd, sizeof cmd, "ZREM big");
+        for (size_t i = j; i < j + k; i++) o += snprintf(cmd + o, sizeof cmd - (size_t)o, " %s", z.e[pick[i]].name);
+        zq_int(&q, __LINE__, (long long)k, "%s", cmd);
+    }
+    zq_run(&q);
+    for (size_t i = 0; i < nrem; i++) z.e[pick[i]].name[0] = '\0';
+    zm_compact(&z);
+    zb_check_size(c, __LINE__, "big", &z, 36);
+    /* 257 (ZPOPMAX), 256 and 255 (ZPOPMIN one at a time) */
+    expect_zents(c, __FILE__, __LINE__, z.e + z.n - 43, 43, true, true, "ZPOPMAX big 43");
+    zm_cut(&z, z.n - 43, z.n);
+    zb_check_light(c, __LINE__, "big", &z, 37);
+    for (int i = 0; i < 2; i++) {
+        expect_zents(c, __FILE__, __LINE__, z.e, 1, false, true, "ZPOPMIN big");
+        zm_cut(&z, 0, 1);
+        zb_check_light(c, __LINE__, "big", &z, 38 + (uint64_t)i);
+    }
+    /* 200 by ZMPOP; then by rank to 100, 65, 64, 63 (below 64), 50, 10: from the low end, the
+     * middle and the top in turn */
+    expect_zmpop_ents(c, __LINE__, "big", z.e + 200, z.n - 200, true, "ZMPOP 1 big MAX COUNT %lld",
+                      (long long)z.n - 200);
+    zm_cut(&z, 200, z.n);
+    zb_check_size(c, __LINE__, "big", &z, 40);
+    static const size_t sizes[] = {100, 65, 64, 63, 50, 10};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        size_t drop = z.n - sizes[i], at = i % 3 == 0 ? 0 : i % 3 == 1 ? z.n / 2 - drop / 2 : z.n - drop;
+        if (i % 3 == 2)
+            EXPECT_INT(c, (long long)drop, "ZREMRANGEBYRANK big -%lld -1", (long long)drop);
+        else
+            EXPECT_INT(c, (long long)drop, "ZREMRANGEBYRANK big %lld %lld", (long long)at,
+                       (long long)(at + drop - 1));
+        zm_cut(&z, at, at + drop);
+        zb_check_size(c, __LINE__, "big", &z, 41 + (uint64_t)i);
+    }
+    /* and back up: a block to 250, then one member a command past 256 (the index is built at
+     * 257) to 262, then past 2048 and 8192 */
+    int next = 0;
+    size_t before = z.n;
+    for (; z.n < 250; next++) zm_push(&z, zb_regrow_score(&rng), "g%d", next);
+    zb_load(c, __LINE__, "big", z.e + before, z.n - before);
+    zm_sort(&z);
+    zb_check_size(c, __LINE__, "big", &z, 60);
+    while (z.n < 262) {
+        zb_add_one(c, &rng, &z, next++);
+        zb_check_light(c, __LINE__, "big", &z, 60 + z.n);
+    }
+    zb_check_size(c, __LINE__, "big", &z, 69);
+    static const size_t grow[] = {2100, 8193, 9000};
+    for (size_t i = 0; i < sizeof grow / sizeof *grow; i++) {
+        before = z.n;
+        for (; z.n < grow[i]; next++) zm_push(&z, zb_regrow_score(&rng), "g%d", next);
+        zb_load(c, __LINE__, "big", z.e + before, z.n - before);
+        zm_sort(&z);
+        zb_check_size(c, __LINE__, "big", &z, 70 + i);
+    }
+    ZB_CHECK(c, "big", &z, 80, true);
+    /* one at a time down from 66 to 62, by ZREM (the index of a set that grew past 256 goes below 64) */
+    EXPECT_INT(c, (long long)z.n - 66, "ZREMRANGEBYRANK big 33 %lld", (long long)z.n - 34);
+    zm_cut(&z, 33, z.n - 33);
+    zb_check_light(c, __LINE__, "big", &z, 81);
+    while (z.n > 62) {
+        size_t r = st_rng_below(&rng, z.n);
+        EXPECT_INT(c, 1, "ZREM big %s", z.e[r].name);
+        zm_cut(&z, r, r + 1);
+        zb_check_light(c, __LINE__, "big", &z, 82 + z.n);
+    }
+    /* emptied: the key goes; made again, nothing of the old set shows */
+    EXPECT_INT(c, (long long)z.n, "ZREMRANGEBYRANK big 0 -1");
+    EXPECT_INT(c, 0, "EXISTS big");
+    z.n = 0;
+    zm_push(&z, 1, "only");
+    EXPECT_INT(c, 1, "ZADD big 1 only");
+    zb_check(c, __LINE__, "big", z.e, z.n, 90, true);
+    free(pick);
+    zq_free(&q);
+    zm_free(&z);
+    if (st_now_ms() - t0 > 20000) ST_FAIL("the shrink/grow test took %lld ms", (long long)(st_now_ms() - t0));
+}
+
+/* The rank of the member named name in the model (it must be there). */
+static size_t zm_find(const zmodel *z, const char *name) {
+    for (size_t i = 0; i < z->n; i++)
+        if (!strcmp(z->e[i].name, name)) return i;
+    ST_FAIL("test bug: %s is not in the model", name);
+    return 0;
+}
+
+static void test_big_zset_multi_rename(void **state) {
+    redisContext *c = *state;
+    int64_t t0 = st_now_ms();
+    st_rng rng;
+    st_rng_seed(&rng, 0x5eed0004);
+    zmodel z = {0}, o = {0};
+    char cmd[8192], sc[40];
+    for (int i = 0; i < 3000; i++) zm_push(&z, (double)((i * 7919) % 3000), "m%d", i);
+    zb_load(c, __LINE__, "big", z.e, z.n);
+    zm_sort(&z);
+
+    /* MULTI/EXEC: 50 new members, 500 removed by rank, 20 moved (XX), one ZINCRBY; then reads */
+    EXPECT_OK(c, "MULTI");
+    int len = snprintf(cmd, sizeof cmd, "ZADD big");
+    for (int i = 0; i < 50; i++) {
+        zm_push(&z, 1000.5 + 7 * i, "t%d", i);
+        len += snprintf(cmd + len, sizeof cmd - (size_t)len, " %.17g t%d", 1000.5 + 7 * i, i);
+    }
+    EXPECT_STATUS(c, "QUEUED", cmd);
+    zm_sort(&z);
+    EXPECT_STATUS(c, "QUEUED", "ZREMRANGEBYRANK big 1000 1499");
+    zm_cut(&z, 1000, 1500);
+    len = snprintf(cmd, sizeof cmd, "ZADD big XX");
+    for (int i = 0; i < 20; i++) {
+        zent *e = &z.e[200 + 120 * i]; /* distinct ranks */
+        e->score = (double)st_rng_below(&rng, 3000) + (i % 2 ? 0.25 : 0);
+        fmt_score(e->score, sc, sizeof sc);
+        len += snprintf(cmd + len, sizeof cmd - (size_t)len, " %s %s", sc, e->name);
+    }
+    EXPECT_STATUS(c, "QUEUED", cmd);
+    EXPECT_STATUS(c, "QUEUED", "ZINCRBY big 2500 m5");
+    z.e[zm_find(&z, "m5")].score += 2500;
+    fmt_score(z.e[zm_find(&z, "m5")].score, sc, sizeof sc);
+    zm_sort(&z);
+    char probe[16];
+    snprintf(probe, sizeof probe, "%s", z.e[1700].name);
+    EXPECT_STATUS(c, "QUEUED", "ZRANK big %s", probe);
+    EXPECT_STATUS(c, "QUEUED", "ZCOUNT big (1000.5 2000");
+    EXPECT_STATUS(c, "QUEUED", "ZRANGE big 2000 2004 WITHSCORES");
+    EXPECT_STATUS(c, "QUEUED", "ZRANGEBYSCORE big -inf +inf LIMIT 2000 3");
+    redisReply *r = CMD(c, "EXEC");
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 8) fail_reply(__FILE__, __LINE__, "EXEC", r, "want 8 replies");
+    st_check_reply_int(r->element[0], __FILE__, __LINE__, 50, "EXEC: ZADD");
+    st_check_reply_int(r->element[1], __FILE__, __LINE__, 500, "EXEC: ZREMRANGEBYRANK");
+    st_check_reply_int(r->element[2], __FILE__, __LINE__, 0, "EXEC: ZADD XX");
+    st_check_reply_bulk(r->element[3], __FILE__, __LINE__, sc, strlen(sc), "EXEC: ZINCRBY");
+    st_check_reply_int(r->element[4], __FILE__, __LINE__, 1700, "EXEC: ZRANK");
+    size_t a, b;
+    zb_score_span(z.e, z.n, (zbound){1000.5, true}, (zbound){2000, false}, &a, &b);
+    st_check_reply_int(r->element[5], __FILE__, __LINE__, (long long)(b - a), "EXEC: ZCOUNT");
+    check_zents(r->element[6], __FILE__, __LINE__, "EXEC: ZRANGE", z.e + 2000, 5, false, true);
+    check_zents(r->element[7], __FILE__, __LINE__, "EXEC: ZRANGEBYSCORE LIMIT", z.e + 2000, 3, false, false);
+    freeReplyObject(r);
+    ZB_CHECK(c, "big", &z, 41, true);
+
+    /* one transaction takes it below 64 (the index goes) and back past 256 (built again) */
+    EXPECT_OK(c, "MULTI");
+    EXPECT_STATUS(c, "QUEUED", "ZREMRANGEBYRANK big 0 -41");
+    size_t removed = z.n - 40;
+    zm_cut(&z, 0, removed);
+    size_t before = z.n;
+    for (int i = 0; i < 300; i++) zm_push(&z, (double)st_rng_below(&rng, 3000), "u%d", i);
+    len = snprintf(cmd, sizeof cmd, "ZADD big");
+    for (size_t i = before; i < z.n; i++) {
+        fmt_score(z.e[i].score, sc, sizeof sc);
+        len += snprintf(cmd + len, sizeof cmd - (size_t)len, " %s %s", sc, z.e[i].name);
+    }
+    EXPECT_STATUS(c, "QUEUED", cmd);
+    zm_sort(&z);
+    EXPECT_STATUS(c, "QUEUED", "ZREMRANGEBYRANK big 5 9");
+    zm_cut(&z, 5, 10);
+    EXPECT_STATUS(c, "QUEUED", "ZREVRANK big %s", z.e[300].name);
+    r = CMD(c, "EXEC");
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4) fail_reply(__FILE__, __LINE__, "EXEC", r, "want 4 replies");
+    st_check_reply_int(r->element[0], __FILE__, __LINE__, (long long)removed, "EXEC: ZREMRANGEBYRANK big 0 -41");
+    st_check_reply_int(r->element[1], __FILE__, __LINE__, 300, "EXEC: ZADD");
+    st_check_reply_int(r->element[2], __FILE__, __LINE__, 5, "EXEC: ZREMRANGEBYRANK big 5 9");
+    st_check_reply_int(r->element[3], __FILE__, __LINE__, (long long)z.n - 301, "EXEC: ZREVRANK");
+    freeReplyObject(r);
+    ZB_CHECK(c, "big", &z, 42, true);
+
+    /* past 8192 (two levels), then RENAME: the new name answers, the old is gone */
+    before = z.n;
+    for (int i = 0; i < 9000; i++) zm_push(&z, (double)st_rng_below(&rng, 3000) + 0.5, "v%d", i);
+    zb_load(c, __LINE__, "big", z.e + before, z.n - before);
+    zm_sort(&z);
+    EXPECT_OK(c, "RENAME big big2");
+    EXPECT_INT(c, 0, "EXISTS big");
+    EXPECT_NIL(c, "ZRANK big %s", z.e[0].name);
+    ZB_CHECK(c, "big2", &z, 43, false);
+    /* the renamed set takes writes; then RENAMENX, and RENAME over a big zset that has an index */
+    EXPECT_INT(c, 1000, "ZREMRANGEBYRANK big2 100 1099");
+    zm_cut(&z, 100, 1100);
+    before = z.n;
+    for (int i = 0; i < 500; i++) zm_push(&z, (double)st_rng_below(&rng, 3000), "x%d", i);
+    zb_load(c, __LINE__, "big2", z.e + before, z.n - before);
+    zm_sort(&z);
+    ZB_CHECK(c, "big2", &z, 44, false);
+    EXPECT_INT(c, 1, "RENAMENX big2 big3");
+    ZB_CHECK(c, "big3", &z, 45, false);
+    for (int i = 0; i < 500; i++) zm_push(&o, (double)i, "o%d", i);
+    zb_load(c, __LINE__, "other", o.e, o.n);
+    EXPECT_INT(c, 0, "RENAMENX big3 other");
+    ZB_CHECK(c, "other", &o, 46, true);
+    EXPECT_OK(c, "RENAME big3 other");
+    EXPECT_INT(c, 0, "EXISTS big3");
+    EXPECT_NIL(c, "ZRANK other o1");
+    ZB_CHECK(c, "other", &z, 47, false);
+    /* the name renamed away, made again: only its new members count */
+    o.n = 0;
+    for (int i = 0; i < 300; i++) zm_push(&o, (double)(i % 7), "y%d", i);
+    zb_load(c, __LINE__, "big3", o.e, o.n);
+    zm_sort(&o);
+    ZB_CHECK(c, "big3", &o, 48, true);
+    zm_free(&o);
+    zm_free(&z);
+    if (st_now_ms() - t0 > 20000) ST_FAIL("the MULTI/RENAME test took %lld ms", (long long)(st_now_ms() - t0));
+}
+
+static void test_big_zset_store(void **state) {
+    redisContext *c = *state;
+    int64_t t0 = st_now_ms();
+    enum { SA = 6000, SB0 = 3000, SB1 = 9000 }; /* a: m0..m5999 (score i), b: m3000..m8999 (score 2i) */
+    zmodel a = {0}, b = {0}, u = {0}, w = {0};
+    for (int i = 0; i < SA; i++) zm_push(&a, i, "m%d", i);
+    for (int i = SB0; i < SB1; i++) zm_push(&b, 2.0 * i, "m%d", i);
+    zb_load(c, __LINE__, "a", a.e, a.n);
+    zb_load(c, __LINE__, "b", b.e, b.n);
+    zm_sort(&a);
+    zm_sort(&b);
+    /* ZUNIONSTORE: sum (3i where both have it, ties between 3i and 2j ordered by member) */
+    for (int i = 0; i < SB1; i++) zm_push(&u, (i < SA ? i : 0) + (i >= SB0 ? 2.0 * i : 0), "m%d", i);
+    zm_sort(&u);
+    EXPECT_INT(c, SB1, "ZUNIONSTORE u 2 a b");
+    ZB_CHECK(c, "u", &u, 51, false);
+    /* over a destination that has an index: WEIGHTS 1 -1 AGGREGATE MIN */
+    u.n = 0;
+    for (int i = 0; i < SB1; i++) zm_push(&u, i < SB0 ? i : -2.0 * i, "m%d", i);
+    zm_sort(&u);
+    EXPECT_INT(c, SB1, "ZUNIONSTORE u 2 a b WEIGHTS 1 -1 AGGREGATE MIN");
+    ZB_CHECK(c, "u", &u, 52, false);
+    /* ZINTERSTORE and ZDIFFSTORE: 3,000 each */
+    for (int i = SB0; i < SA; i++) zm_push(&w, 3.0 * i, "m%d", i);
+    zm_sort(&w);
+    EXPECT_INT(c, SA - SB0, "ZINTERSTORE i 2 a b");
+    ZB_CHECK(c, "i", &w, 53, true);
+    w.n = 0;
+    for (int i = 0; i < SB0; i++) zm_push(&w, i, "m%d", i);
+    zm_sort(&w);
+    EXPECT_INT(c, SB0, "ZDIFFSTORE d 2 a b");
+    ZB_CHECK(c, "d", &w, 54, true);
+    /* ZRANGESTORE by rank, by score with a far LIMIT offset, reversed */
+    EXPECT_INT(c, 3000, "ZRANGESTORE r u 100 3099");
+    zm_copy(&w, &u);
+    zm_cut(&w, 3100, w.n);
+    zm_cut(&w, 0, 100);
+    ZB_CHECK(c, "r", &w, 55, true);
+    size_t first, len;
+    zb_by_score(u.e, u.n, (zbound){-12000, false}, (zbound){INFINITY, false}, false, 300, 2000, &first, &len);
+    EXPECT_INT(c, (long long)len, "ZRANGESTORE r u -12000 +inf BYSCORE LIMIT 300 2000");
+    zm_copy(&w, &u);
+    zm_cut(&w, first + len, w.n);
+    zm_cut(&w, 0, first);
+    ZB_CHECK(c, "r", &w, 56, true);
+    zb_by_score(u.e, u.n, (zbound){-INFINITY, false}, (zbound){1000, true}, true, 400, 1000, &first, &len);
+    EXPECT_INT(c, (long long)len, "ZRANGESTORE r u (1000 -inf BYSCORE REV LIMIT 400 1000");
+    zm_copy(&w, &u);
+    zm_cut(&w, first + len, w.n);
+    zm_cut(&w, 0, first);
+    ZB_CHECK(c, "r", &w, 57, true);
+    EXPECT_INT(c, SB1 - 10, "ZRANGESTORE r u 5 -6 REV");
+    zm_copy(&w, &u);
+    zm_cut(&w, SB1 - 5, w.n);
+    zm_cut(&w, 0, 5);
+    ZB_CHECK(c, "r", &w, 58, false);
+    /* destination == source: a keeps ranks 100..399; b becomes b + a */
+    EXPECT_INT(c, 300, "ZRANGESTORE a a 100 399");
+    zm_copy(&w, &a);
+    zm_cut(&w, 400, w.n);
+    zm_cut(&w, 0, 100);
+    ZB_CHECK(c, "a", &w, 59, true);
+    for (size_t i = 0; i < w.n; i++) {
+        int id = atoi(w.e[i].name + 1);
+        if (id >= SB0 && id < SB1) ST_FAIL("test bug: %s is in both", w.e[i].name);
+    }
+    for (size_t i = 0; i < w.n; i++) zm_push(&b, w.e[i].score, "%s", w.e[i].name); /* m100..m399: not in b */
+    zm_sort(&b);
+    EXPECT_INT(c, (long long)b.n, "ZUNIONSTORE b 2 b a");
+    ZB_CHECK(c, "b", &b, 60, false);
+    /* an empty result deletes the big destination */
+    EXPECT_INT(c, 0, "ZINTERSTORE u 2 a nosuchkey");
+    EXPECT_INT(c, 0, "EXISTS u");
+    EXPECT_NIL(c, "ZRANK u m1");
+    EXPECT_INT(c, 0, "ZRANGESTORE r b 0 -1 BYSCORE LIMIT 0 1"); /* no score in [0, -1] */
+    EXPECT_INT(c, 0, "EXISTS r");
+    zm_free(&a);
+    zm_free(&b);
+    zm_free(&u);
+    zm_free(&w);
+    if (st_now_ms() - t0 > 20000) ST_FAIL("the *STORE test took %lld ms", (long long)(st_now_ms() - t0));
+}
+
+/* Members that all have score 0: ranks, counts and LIMIT offsets among equal scores (the order is
+ * the members' bytes), and ZREMRANGEBYLEX blocks. */
+static void test_big_zset_equal_scores(void **state) {
+    redisContext *c = *state;
+    zmodel z = {0};
+    for (int i = 0; i < 3000; i++) zm_push(&z, 0, "e%d", i);
+    zb_load(c, __LINE__, "eq", z.e, z.n);
+    zm_sort(&z);
+    ZB_CHECK(c, "eq", &z, 61, true);
+    EXPECT_INT(c, 3000, "ZCOUNT eq 0 0");
+    EXPECT_INT(c, 0, "ZCOUNT eq (0 +inf");
+    expect_zents(c, __FILE__, __LINE__, z.e + 2500, 3, false, true, "ZRANGEBYSCORE eq 0 0 WITHSCORES LIMIT 2500 3");
+    expect_zents(c, __FILE__, __LINE__, z.e + 497, 3, true, false, "ZREVRANGEBYSCORE eq 0 0 LIMIT 2500 3");
+    /* [e1 (e2: e1, e10..e19, e100..e199, e1000..e1999 */
+    size_t from = zm_find(&z, "e1"), to = zm_find(&z, "e2");
+    EXPECT_INT(c, (long long)(to - from), "ZLEXCOUNT eq [e1 (e2");
+    EXPECT_INT(c, 1111, "ZREMRANGEBYLEX eq [e1 (e2");
+    zm_cut(&z, from, to);
+    ZB_CHECK(c, "eq", &z, 62, true);
+    /* down to 113 (the index stays), then to 14 (it goes), by lex; and back past 256 */
+    from = zm_find(&z, "e21");
+    EXPECT_INT(c, (long long)(z.n - from), "ZREMRANGEBYLEX eq [e21 +");
+    zm_cut(&z, from, z.n);
+    if (z.n != 113) ST_FAIL("test bug: %zu left", z.n);
+    ZB_CHECK(c, "eq", &z, 63, true);
+    from = zm_find(&z, "e2001");
+    to = zm_find(&z, "e2099") + 1;
+    EXPECT_INT(c, (long long)(to - from), "ZREMRANGEBYLEX eq [e2001 [e2099");
+    zm_cut(&z, from, to);
+    ZB_CHECK(c, "eq", &z, 64, true);
+    for (int i = 0; i < 300; i++) zm_push(&z, 0, "f%d", i);
+    zb_load(c, __LINE__, "eq", z.e + z.n - 300, 300);
+    zm_sort(&z);
+    ZB_CHECK(c, "eq", &z, 65, true);
+    zm_free(&z);
+}
+
+/* ---- the rank index across restarts: its own server, with an AOF for Redis ------------------------------------- */
+
+static st_server psrv;
+
+static int setup_persist(void **state) {
+    (void)state;
+    return st_it_group_setup(&psrv, "it-zset-aof", ST_IT_ARGS("--appendfsync", "always", "--write-buffer", "64kb"));
+}
+static int teardown_persist(void **state) {
+    (void)state;
+    return st_it_group_teardown(&psrv);
+}
+
+static void test_big_zset_restart(void **state) {
+    (void)state;
+    int64_t t0 = st_now_ms();
+    st_rng rng;
+    st_rng_seed(&rng, 0x5eed0005);
+    redisContext *c = ST_CONNECT(&psrv);
+    zmodel z = {0};
+    for (int i = 0; i < 12000; i++) zm_push(&z, (double)((i * 7919) % 6000), "m%d", i);
+    zb_load(c, __LINE__, "big", z.e, z.n);
+    zm_sort(&z);
+    EXPECT_INT(c, 2000, "ZREMRANGEBYRANK big 2000 3999");
+    zm_cut(&z, 2000, 4000);
+    expect_zents(c, __FILE__, __LINE__, z.e + z.n - 500, 500, true, true, "ZPOPMAX big 500");
+    zm_cut(&z, z.n - 500, z.n);
+    ZB_CHECK(c, "big", &z, 71, false);
+    redisFree(c);
+    if (st_server_stop(&psrv) != 0) ST_FAIL("SIGTERM did not stop the server cleanly");
+    if (st_server_restart(&psrv) != 0) ST_FAIL("restart failed");
+    c = ST_CONNECT(&psrv);
+    ZB_CHECK(c, "big", &z, 72, true);
+    /* more writes, every one acknowledged; then kill -9 */
+    expect_zents(c, __FILE__, __LINE__, z.e, 500, false, true, "ZPOPMIN big 500");
+    zm_cut(&z, 0, 500);
+    size_t before = z.n;
+    for (int i = 0; i < 700; i++) zm_push(&z, (double)st_rng_below(&rng, 6000) + 0.5, "r%d", i);
+    zb_load(c, __LINE__, "big", z.e + before, z.n - before);
+    zm_sort(&z);
+    EXPECT_INT(c, 5000, "ZREMRANGEBYRANK big -6000 -1001");
+    zm_cut(&z, z.n - 6000, z.n - 1000);
+    redisFree(c);
+    if (st_server_kill9(&psrv) != 0) ST_FAIL("kill -9: the server was not running");
+    if (st_server_restart(&psrv) != 0) ST_FAIL("restart after kill -9 failed");
+    c = ST_CONNECT(&psrv);
+    ZB_CHECK(c, "big", &z, 73, true);
+    /* and it takes writes across the sizes after recovery */
+    EXPECT_INT(c, (long long)z.n - 60, "ZREMRANGEBYRANK big 30 %lld", (long long)z.n - 31);
+    zm_cut(&z, 30, z.n - 30);
+    ZB_CHECK(c, "big", &z, 74, true);
+    redisFree(c);
+    zm_free(&z);
+    if (st_now_ms() - t0 > 20000) ST_FAIL("the restart test took %lld ms", (long long)(st_now_ms() - t0));
+}
+
 /* ---- WRONGTYPE ---------------------------------------------------------------------------------------------- */
 
 static void test_wrongtype(void **state) {
@@ -1626,6 +2815,13 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_zscan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_zset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leaderboard, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_zset_ranks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_zset_mutations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_zset_shrink_grow, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_zset_multi_rename, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_zset_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_zset_equal_scores, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_zset_restart, setup_persist, teardown_persist),
         cmocka_unit_test_setup_teardown(test_wrongtype, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arity_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resp_shapes, setup, teardown),
