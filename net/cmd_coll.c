@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "block.h"
 #include "cmd.h"
 #include "conn.h"
@@ -226,15 +228,83 @@ static void emit_one(ks_elems *it, cmd_pick_fn *emit, void *arg) {
     emit(arg, e, el, v, vl);
 }
 
-/* One field (and value) by seeking to a random byte string, wrapping to the first. */
-static int random_seek(ks_elems *it) {
-    uint8_t probe[8];
+/* Where random probes go: the common prefix of the first and last elements, then a byte between
+ * theirs at that position, then random bytes. Probes over the whole byte space would all land on
+ * the first element of a collection whose elements share a prefix ("user:0" ... "user:9999"). */
+typedef struct probe_space {
+    uint8_t prefix[48];
+    size_t plen;
+    uint8_t lo, hi;
+} probe_space;
+
+static int probe_space_of(ks_elems *it, probe_space *ps) {
+    uint8_t first[48];
+    size_t fl = 0, el;
+    ks_elems_seek(it, NULL, 0);
+    if (!ks_elems_valid(it)) return ks_elems_status(it) ? ks_elems_status(it) : KS_ENOTFOUND;
+    const uint8_t *e = ks_elems_el(it, &el);
+    fl = el < sizeof first ? el : sizeof first;
+    memcpy(first, e, fl);
+    ks_elems_seek_last(it);
+    if (!ks_elems_valid(it)) return ks_elems_status(it) ? ks_elems_status(it) : KS_ENOTFOUND;
+    e = ks_elems_el(it, &el);
+    size_t n = el < fl ? el : fl, p = 0;
+    while (p < n && p + 1 < sizeof ps->prefix && e[p] == first[p]) p++;
+    memcpy(ps->prefix, first, p);
+    ps->plen = p;
+    ps->lo = p < fl ? first[p] : 0;
+    ps->hi = p < el ? e[p] : 0xff;
+    if (ps->hi < ps->lo) ps->hi = ps->lo;
+    return 0;
+}
+
+/* One field (and value) by seeking to a random probe in ps, wrapping to the first. */
+static int random_seek(ks_elems *it, const probe_space *ps) {
+    uint8_t probe[sizeof ps->prefix + 8];
     uint64_t r = cmd_random();
-    for (int i = 0; i < 8; i++) probe[i] = (uint8_t)(r >> (8 * i));
-    ks_elems_seek(it, probe, sizeof probe);
+    memcpy(probe, ps->prefix, ps->plen);
+    probe[ps->plen] = (uint8_t)(ps->lo + r % ((unsigned)ps->hi - ps->lo + 1));
+    r = cmd_random();
+    for (int i = 0; i < 7; i++) probe[ps->plen + 1 + (size_t)i] = (uint8_t)(r >> (8 * i));
+    ks_elems_seek(it, probe, ps->plen + 8);
     if (!ks_elems_valid(it)) ks_elems_seek(it, NULL, 0);
     int rc = ks_elems_status(it);
     return rc ? rc : ks_elems_valid(it) ? 0 : KS_ENOTFOUND;
+}
+
+/* The elements a distinct sampling has taken: an open-addressing set of copies. */
+typedef struct seen_set {
+    struct seen {
+        uint64_t h;
+        uint8_t *p; /* NULL: free slot */
+        size_t n;
+    } *v;
+    size_t cap;
+} seen_set;
+
+static int seen_init(seen_set *s, uint64_t count) {
+    s->cap = 16;
+    while (s->cap < 2 * count) s->cap *= 2;
+    s->v = calloc(s->cap, sizeof *s->v);
+    return s->v ? 0 : KS_ENOMEM;
+}
+
+static void seen_free(seen_set *s) {
+    for (size_t i = 0; s->v && i < s->cap; i++) free(s->v[i].p);
+    free(s->v);
+}
+
+/* 1 if e was there already, 0 if added now, or KS_ENOMEM. */
+static int seen_add(seen_set *s, const uint8_t *e, size_t n) {
+    uint64_t h = XXH3_64bits(e, n);
+    size_t i = (size_t)h & (s->cap - 1);
+    for (; s->v[i].p; i = (i + 1) & (s->cap - 1))
+        if (s->v[i].h == h && s->v[i].n == n && (!n || !memcmp(s->v[i].p, e, n))) return 1;
+    if (!(s->v[i].p = malloc(n ? n : 1))) return KS_ENOMEM;
+    if (n) memcpy(s->v[i].p, e, n);
+    s->v[i].h = h;
+    s->v[i].n = n;
+    return 0;
 }
 
 static int cmp_u64(const void *a, const void *b) {
@@ -246,32 +316,36 @@ static int random_picks(ks_elems *it, uint64_t size, uint64_t count, bool uniq, 
                         uint64_t *emitted) {
     *emitted = 0;
     if (size > RAND_PASS_MAX && (!uniq || count <= size / 4)) {
-        /* sampling by seeks; for distinct picks, each field is taken at most once */
-        uint8_t **seen = NULL;
-        size_t *seenlen = NULL, nseen = 0;
-        int rc = 0;
-        if (uniq && (!(seen = malloc(count * sizeof *seen)) || !(seenlen = malloc(count * sizeof *seenlen)))) rc = KS_ENOMEM;
-        for (uint64_t tries = 0; !rc && *emitted < count && tries < count * 64 + 1024; tries++) {
-            if ((rc = random_seek(it))) break;
-            if (uniq) {
+        /* sampling by seeks; for distinct picks, each field is taken at most once: a probe that
+         * lands on a taken one steps on to the next field not taken (wrapping), so count distinct
+         * picks always come out (count <= size / 4 here) */
+        probe_space ps;
+        seen_set seen = {0};
+        int rc = probe_space_of(it, &ps);
+        if (!rc && uniq) rc = seen_init(&seen, count);
+        while (!rc && *emitted < count) {
+            if ((rc = random_seek(it, &ps))) break;
+            for (uint64_t steps = 0; uniq && !rc; steps++) {
                 size_t fl;
                 const uint8_t *f = ks_elems_el(it, &fl);
-                bool dup = false;
-                for (size_t i = 0; i < nseen && !dup; i++) dup = seenlen[i] == fl && !memcmp(seen[i], f, fl);
-                if (dup) continue;
-                if (!(seen[nseen] = malloc(fl ? fl : 1))) {
-                    rc = KS_ENOMEM;
+                int had = seen_add(&seen, f, fl);
+                if (had <= 0) {
+                    rc = had;
                     break;
                 }
-                memcpy(seen[nseen], f, fl);
-                seenlen[nseen++] = fl;
+                if (steps > *emitted) { /* more taken fields than exist: the record is wrong */
+                    rc = KS_ECORRUPT;
+                    break;
+                }
+                ks_elems_next(it);
+                if (!ks_elems_valid(it)) ks_elems_seek(it, NULL, 0);
+                if ((rc = ks_elems_status(it)) == 0 && !ks_elems_valid(it)) rc = KS_ECORRUPT;
             }
+            if (rc) break;
             emit_one(it, emit, arg);
             (*emitted)++;
         }
-        for (size_t i = 0; i < nseen; i++) free(seen[i]);
-        free(seen);
-        free(seenlen);
+        if (uniq) seen_free(&seen);
         return rc;
     }
     /* one pass over the fields, emitting those at the picked positions (sorted; a position picked

@@ -1133,6 +1133,56 @@ static void test_big_set_delete(void **state) {
     EXPECT_KEYS(c, "*", 1, "bigset");
 }
 
+/* Random picks from collections above the 4,096 elements that one pass serves: every element name
+ * shares a prefix ("m<i>", "f<i>"), which once sent every probe to the first element, so distinct
+ * picks came out short. count distinct elements of the collection, each time. */
+static void expect_distinct_picks(redisContext *c, const char *key, const char *ismember, size_t want,
+                                  const char *cmd) {
+    redisReply *r = redisCommand(c, cmd);
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != want)
+        ST_FAIL("%s: %zu elements, want %zu distinct", cmd, r && r->type == REDIS_REPLY_ARRAY ? r->elements : 0, want);
+    for (size_t i = 0; i < r->elements; i++) {
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(r->element[i]->str, r->element[j]->str)) ST_FAIL("%s: %s picked twice", cmd, r->element[i]->str);
+        if (ismember) {
+            redisReply *m = redisCommand(c, ismember, key, r->element[i]->str);
+            if (!m || m->type != REDIS_REPLY_INTEGER || m->integer != 1) ST_FAIL("%s: %s is not in %s", cmd, r->element[i]->str, key);
+            freeReplyObject(m);
+        }
+    }
+    freeReplyObject(r);
+}
+
+static void test_big_random_picks(void **state) {
+    redisContext *c = *state;
+    enum { N = 6000 };
+    fill_set(c, "bigset", N, 10, __FILE__, __LINE__);
+    fill_hash(c, "bighash", N, 10, __FILE__, __LINE__);
+    expect_distinct_picks(c, "bigset", "SISMEMBER %s %s", 10, "SRANDMEMBER bigset 10");
+    expect_distinct_picks(c, "bigset", "SISMEMBER %s %s", 1200, "SRANDMEMBER bigset 1200");
+    expect_distinct_picks(c, "bighash", "HEXISTS %s %s", 10, "HRANDFIELD bighash 10");
+    redisReply *r = redisCommand(c, "SRANDMEMBER bigset -25");
+    assert_true(r && r->type == REDIS_REPLY_ARRAY && r->elements == 25);
+    freeReplyObject(r);
+    expect_distinct_picks(c, "bigset", NULL, 7, "SPOP bigset 7");
+    EXPECT_INT(c, N - 7, "SCARD bigset");
+    r = redisCommand(c, "ZADD bigz 0 user:0");
+    freeReplyObject(r);
+    for (int i = 1; i < 4200; i += 600) { /* user:1 .. user:4199, 600 per ZADD */
+        char cmd[600 * 24 + 32];
+        size_t n = (size_t)snprintf(cmd, sizeof cmd, "ZADD bigz");
+        for (int j = i; j < i + 600 && j < 4200; j++) n += (size_t)snprintf(cmd + n, sizeof cmd - n, " %d user:%d", j, j);
+        r = redisCommand(c, cmd);
+        assert_true(r && r->type == REDIS_REPLY_INTEGER);
+        freeReplyObject(r);
+    }
+    EXPECT_INT(c, 4200, "ZCARD bigz");
+    r = redisCommand(c, "ZRANDMEMBER bigz 10 WITHSCORES");
+    assert_true(r && r->type == REDIS_REPLY_ARRAY && r->elements == 20);
+    freeReplyObject(r);
+    expect_distinct_picks(c, "bigz", NULL, 1000, "ZRANDMEMBER bigz 1000");
+}
+
 /* ---- 8. persistence ----------------------------------------------------------------------------------- */
 
 static int setup_persist(void **state) {
@@ -1428,6 +1478,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_collections_expire, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rename_collections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rename_big_hash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_random_picks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_big_hash_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_big_set_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_persistence, setup_persist, teardown_persist),
