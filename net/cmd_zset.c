@@ -577,7 +577,10 @@ static int walk_rank(cmd_ctx *x, const zset *z, uint64_t start, uint64_t end, bo
     ks_elems *it;
     int rc = ks_elems_open(x->k, &z->ck, KS_SCORES, &it);
     if (rc) return rc;
-    uint64_t pos = 0;
+    uint64_t pos = 0, size0 = z->c.size;
+    uint8_t *first = NULL; /* a trim of the high end: the first entry it removes */
+    size_t first_len = 0;
+    bool top_trim = s->del_from && !rev && start > 0 && end == size0 - 1;
     if (start > 2 * ZRANK_LEAF && z->c.rank_levels) {
         /* far from the end it starts at: the rank index finds the first entry, O(log n) */
         uint8_t *k;
@@ -604,6 +607,12 @@ static int walk_rank(cmd_ctx *x, const zset *z, uint64_t start, uint64_t end, bo
                 rc = KS_ECORRUPT;
                 break;
             }
+            if (top_trim && pos == start) {
+                size_t kl;
+                const uint8_t *k = ks_elems_el(it, &kl);
+                if ((first = malloc(kl ? kl : 1))) memcpy(first, k, kl);
+                first_len = kl;
+            }
             sink_member(s, m, ml, sc);
         }
         if (pos == end) {
@@ -616,6 +625,23 @@ static int walk_rank(cmd_ctx *x, const zset *z, uint64_t start, uint64_t end, bo
     }
     if (!rc) rc = ks_elems_status(it);
     if (!rc && !reached && !s->rc) rc = KS_ECORRUPT; /* fewer entries than the record's size */
+    if (!rc && !s->rc && top_trim && s->n) {
+        /* the rest ends just below the first entry removed: the next walk from the high end
+         * seeks there instead of crossing the tombstones */
+        ks_coll *c = &s->del_from->c;
+        c->has_hi = false;
+        if (first) {
+            ks_elems_seek_for_prev(it, first, first_len);
+            if (ks_elems_valid(it)) ks_elems_prev(it);
+            rc = ks_elems_status(it);
+            if (!rc && ks_elems_valid(it)) {
+                size_t kl;
+                const uint8_t *k = ks_elems_el(it, &kl);
+                set_bound(c, true, k, kl);
+            }
+        }
+    }
+    free(first);
     if (!rc && !s->rc && start == 0 && s->del_from && s->n) {
         ks_coll *c = &s->del_from->c;
         if (rev) {

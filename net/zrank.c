@@ -842,6 +842,12 @@ int zrank_key_at(ks *k, const ks_ckey *ck, const ks_coll *c, uint64_t r, uint8_t
 int zrank_count_below(ks *k, const ks_ckey *ck, const ks_coll *c, const uint8_t *key, size_t len, uint64_t *out) {
     *out = 0;
     if (!c->rank_levels) return KS_ENOTFOUND;
+    /* outside the live bounds: nothing or everything is below, without crossing what trims left */
+    if (c->has_lo && kcmp(key, len, c->lo, c->lo_len) <= 0) return 0;
+    if (c->has_hi && kcmp(key, len, c->hi, c->hi_len) > 0) {
+        *out = c->size;
+        return 0;
+    }
     ctx x;
     rent lo, at;
     bool has_lo = false;
