@@ -99,6 +99,8 @@ typedef void cmd_pick_fn(void *arg, const uint8_t *el, size_t elen, const uint8_
 /* The most picks with repeats one call may ask for (HRANDFIELD, SRANDMEMBER, ZRANDMEMBER with a
  * negative count): Redis has no limit and builds the whole reply; a worker here would stall on it. */
 #define CMD_RANDOM_MAX ((uint64_t)1 << 24)
+/* Up to this size a random pick walks the whole collection (uniform); above, it seeks. */
+#define CMD_RANDOM_PASS_MAX 4096u
 /* false after replying an error when count is over CMD_RANDOM_MAX. */
 bool cmd_random_count_ok(cmd_ctx *x, uint64_t count);
 int cmd_coll_random(ks_elems *it, uint64_t size, uint64_t count, bool uniq, cmd_pick_fn *emit, void *arg,

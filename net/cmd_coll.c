@@ -220,8 +220,6 @@ out:
 
 /* ---- random picks ---------------------------------------------------------------------------------- */
 
-#define RAND_PASS_MAX 4096
-
 static void emit_one(ks_elems *it, cmd_pick_fn *emit, void *arg) {
     size_t el, vl;
     const uint8_t *e = ks_elems_el(it, &el), *v = ks_elems_val(it, &vl);
@@ -315,7 +313,7 @@ static int cmp_u64(const void *a, const void *b) {
 static int random_picks(ks_elems *it, uint64_t size, uint64_t count, bool uniq, cmd_pick_fn *emit, void *arg,
                         uint64_t *emitted) {
     *emitted = 0;
-    if (size > RAND_PASS_MAX && (!uniq || count <= size / 4)) {
+    if (size > CMD_RANDOM_PASS_MAX && (!uniq || count <= size / 4)) {
         /* sampling by seeks; for distinct picks, each field is taken at most once: a probe that
          * lands on a taken one steps on to the next field not taken (wrapping), so count distinct
          * picks always come out (count <= size / 4 here) */

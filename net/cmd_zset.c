@@ -1170,6 +1170,49 @@ static void pick_member(void *arg, const uint8_t *m, size_t ml, const uint8_t *v
     if (p->withscores) reply_double(p->out, sc);
 }
 
+/* The score whose order() is o (scores are never NaN, and -0 is stored as 0). */
+static double score_of_order(uint64_t o) { return bits_d(o >> 63 ? o & ~(1ull << 63) : ~o); }
+
+/* Uniform picks through the rank index: a random rank each, distinct ranks when uniq, O(log n) a
+ * pick (cmd_coll_random's seeks to random keys favour members after wide gaps in key order). */
+static int rank_picks(cmd_ctx *x, const zset *z, uint64_t count, bool uniq, pick_out *po, uint64_t *emitted) {
+    uint64_t *seen = NULL; /* rank + 1, open addressing */
+    size_t cap = 16;
+    if (uniq) {
+        while (cap < 2 * count) cap *= 2;
+        if (!(seen = calloc(cap, sizeof *seen))) return KS_ENOMEM;
+    }
+    int rc = 0;
+    while (!rc && !po->rc && *emitted < count) {
+        uint64_t r = cmd_random() % z->c.size;
+        if (uniq) {
+            size_t i = (size_t)((r * 0x9E3779B97F4A7C15ull) >> 17) & (cap - 1);
+            while (seen[i] && seen[i] != r + 1) i = (i + 1) & (cap - 1);
+            if (seen[i]) continue; /* taken: another rank (count <= size / 4: few retries) */
+            seen[i] = r + 1;
+        }
+        uint8_t *k;
+        size_t kl;
+        if ((rc = zrank_key_at(x->k, &z->ck, &z->c, r, &k, &kl))) break;
+        if (kl < 8) rc = KS_ECORRUPT;
+        if (!rc) {
+            uint64_t o = 0;
+            for (int i = 0; i < 8; i++) o = (o << 8) | k[i];
+            uint8_t v[8];
+            le64(v, dbits(score_of_order(o)));
+            pick_member(po, k + 8, kl - 8, v, 8);
+            (*emitted)++;
+        }
+        free(k);
+    }
+    free(seen);
+    return rc;
+}
+
+/* Picks through the rank index when the sampling path would seek: a big set with an index, a
+ * count it serves quickly, few enough distinct picks that random ranks rarely repeat. */
+#define ZRAND_RANK_PICKS_MAX 65536u
+
 void cmd_zrandmember(cmd_ctx *x) {
     long long l = 1;
     bool with_count = x->argc >= 3, withscores = false;
@@ -1208,8 +1251,11 @@ void cmd_zrandmember(cmd_ctx *x) {
     zset z = zset_at(x, x->argv[1], x->argvlen[1], &c);
     pick_out po = {&items, withscores, x->rb->proto == 3, 0};
     uint64_t emitted = 0;
-    int rc = ks_elems_open(x->k, &z.ck, KS_ELEMS, &it);
-    if (!rc) rc = cmd_coll_random(it, c.size, count, l >= 0, pick_member, &po, &emitted);
+    int rc = 0;
+    if (c.rank_levels && c.size > CMD_RANDOM_PASS_MAX && count <= ZRAND_RANK_PICKS_MAX && (l < 0 || count <= c.size / 4))
+        rc = rank_picks(x, &z, count, l >= 0, &po, &emitted);
+    else if (!(rc = ks_elems_open(x->k, &z.ck, KS_ELEMS, &it)))
+        rc = cmd_coll_random(it, c.size, count, l >= 0, pick_member, &po, &emitted);
     if (!rc) rc = po.rc;
     if (!rc && items.failed) rc = KS_ENOMEM;
     if (rc) {
