@@ -12,7 +12,8 @@
  * (put_member / del_member log their index changes, zset_save applies them in the same batch), so
  * ZRANK, a rank far from the end a walk starts at, a long LIMIT offset and ZCOUNT cost O(log n)
  * and a range O(log n + k). Ranges by lex walk the elements (member order; Redis defines them only
- * when all scores are equal, and then the two orders agree): their offsets cost O(offset).
+ * when all scores are equal, and then the two orders agree); when the live bounds show one score,
+ * ZLEXCOUNT and a long lex offset go through the ranks as well (lex_rank), else O(offset).
  * Every command holds its keys' stripe locks throughout (K3). */
 #include <limits.h>
 #include <math.h>
@@ -784,6 +785,33 @@ static int walk_score(cmd_ctx *x, const zset *z, const score_range *r, bool rev,
     return rc;
 }
 
+/* With a rank index, when every member has one score (the live bounds share their order(score)
+ * prefix: the only case where Redis defines lex ranges, and where member order is the score
+ * index's order): how many entries sort before the lex range r starts (hi: at or below where it
+ * ends), O(log n). 1 answered, 0 not this case, or an error. */
+static int lex_rank(cmd_ctx *x, const zset *z, const lex_range *r, bool hi, uint64_t *out) {
+    const ks_coll *c = &z->c;
+    if (!c->rank_levels || !c->has_lo || !c->has_hi || c->lo_len < 8 || c->hi_len < 8 || memcmp(c->lo, c->hi, 8))
+        return 0;
+    const lex_bound *b = hi ? &r->max : &r->min;
+    if (b->inf) {
+        *out = (b->inf < 0) ? 0 : c->size;
+        return 1;
+    }
+    /* the score-index key of the bound: order | member, and for an inclusive max or an exclusive
+     * min the member's immediate successor (member | 0x00) */
+    bool succ = hi ? !b->ex : b->ex;
+    size_t kl = 8 + b->n + (succ ? 1 : 0);
+    uint8_t small[128], *k = kl <= sizeof small ? small : malloc(kl);
+    if (!k) return KS_ENOMEM;
+    memcpy(k, c->lo, 8);
+    if (b->n) memcpy(k + 8, b->p, b->n);
+    if (succ) k[kl - 1] = 0;
+    int rc = zrank_count_below(x->k, &z->ck, c, k, kl, out);
+    if (k != small) free(k);
+    return rc ? rc : 1;
+}
+
 /* Members in lex range r, over the elements (member order). */
 static int walk_lex(cmd_ctx *x, const zset *z, const lex_range *r, bool rev, long long offset, long long limit,
                     zsink *s) {
@@ -791,7 +819,32 @@ static int walk_lex(cmd_ctx *x, const zset *z, const lex_range *r, bool rev, lon
     ks_elems *it;
     int rc = ks_elems_open(x->k, &z->ck, KS_ELEMS, &it);
     if (rc) return rc;
-    if (rev) {
+    uint64_t before = 0;
+    int ranked = offset > (long long)(2 * ZRANK_LEAF) ? lex_rank(x, z, r, rev, &before) : 0;
+    if (ranked > 0) {
+        /* a long offset over one score: the rank index finds the member it lands on */
+        if (rev ? before <= (uint64_t)offset : before + (uint64_t)offset >= z->c.size) {
+            ks_elems_close(it);
+            return 0;
+        }
+        uint8_t *k;
+        size_t kl;
+        rc = zrank_key_at(x->k, &z->ck, &z->c, rev ? before - 1 - (uint64_t)offset : before + (uint64_t)offset, &k, &kl);
+        if (!rc) {
+            if (kl < 8) rc = KS_ECORRUPT;
+            else if (rev) ks_elems_seek_for_prev(it, k + 8, kl - 8);
+            else ks_elems_seek(it, k + 8, kl - 8);
+            free(k);
+        }
+        offset = 0;
+    }
+    if (ranked < 0 || rc) {
+        ks_elems_close(it);
+        return ranked < 0 ? ranked : rc;
+    }
+    if (ranked) {
+        /* positioned */
+    } else if (rev) {
         if (r->max.inf) ks_elems_seek_last(it);
         else ks_elems_seek_for_prev(it, r->max.p, r->max.n);
     } else {
@@ -942,8 +995,13 @@ static void count_generic(cmd_ctx *x, bool lex) {
         zset z = zset_at(x, x->argv[1], x->argvlen[1], &c);
         zsink s = {0};
         int rc;
-        if (!lex && c.rank_levels) { /* O(log n): the ranks of both ends */
-            uint64_t lo = 0, hi = 0;
+        uint64_t lo = 0, hi = 0;
+        int lexed = lex && !(lr.min.inf > 0 || lr.max.inf < 0) ? lex_rank(x, &z, &lr, false, &lo) : 0;
+        if (lexed > 0) lexed = lex_rank(x, &z, &lr, true, &hi);
+        if (lexed) { /* one score, with a rank index: O(log n) */
+            rc = lexed < 0 ? lexed : 0;
+            s.n = hi > lo ? hi - lo : 0;
+        } else if (!lex && c.rank_levels) { /* O(log n): the ranks of both ends */
             rc = score_rank(x, &z, &sr, false, &lo);
             if (!rc) rc = score_rank(x, &z, &sr, true, &hi);
             s.n = hi > lo ? hi - lo : 0;

@@ -2447,6 +2447,17 @@ static void test_big_zset_equal_scores(void **state) {
     /* [e1 (e2: e1, e10..e19, e100..e199, e1000..e1999 */
     size_t from = zm_find(&z, "e1"), to = zm_find(&z, "e2");
     EXPECT_INT(c, (long long)(to - from), "ZLEXCOUNT eq [e1 (e2");
+    /* one score and a rank index: lex counts and long lex offsets go through ranks */
+    EXPECT_INT(c, (long long)(to - from - 1), "ZLEXCOUNT eq (e1 (e2");
+    EXPECT_INT(c, (long long)(z.n - zm_find(&z, "e5")), "ZLEXCOUNT eq [e5 +");
+    EXPECT_INT(c, (long long)zm_find(&z, "e5"), "ZLEXCOUNT eq - (e5");
+    EXPECT_INT(c, 0, "ZLEXCOUNT eq (e5 [e5");
+    expect_zents(c, __FILE__, __LINE__, z.e + 2500, 3, false, false, "ZRANGEBYLEX eq - + LIMIT 2500 3");
+    expect_zents(c, __FILE__, __LINE__, z.e + 497, 3, true, false, "ZREVRANGEBYLEX eq + - LIMIT 2500 3");
+    expect_zents(c, __FILE__, __LINE__, z.e + from + 401, 2, false, false, "ZRANGEBYLEX eq (e1 + LIMIT 400 2");
+    size_t e4 = zm_find(&z, "e4");
+    expect_zents(c, __FILE__, __LINE__, z.e + e4 - 301, 2, true, false, "ZRANGE eq [e4 [e2 BYLEX REV LIMIT 300 2");
+    expect_zents(c, __FILE__, __LINE__, z.e, 0, false, false, "ZRANGEBYLEX eq [e1 (e2 LIMIT 1111 5");
     EXPECT_INT(c, 1111, "ZREMRANGEBYLEX eq [e1 (e2");
     zm_cut(&z, from, to);
     ZB_CHECK(c, "eq", &z, 62, true);
