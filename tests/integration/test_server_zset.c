@@ -1165,7 +1165,6 @@ static double big_score(int i) { return (double)((i * 7919) % 4000) / 2.0; }
 
 static void test_large_zset(void **state) {
     redisContext *c = *state;
-    int64_t t0 = st_now_ms();
     zent *m = calloc(NBIG, sizeof *m);
     for (int i = 0; i < NBIG; i++) {
         m[i].score = big_score(i);
@@ -1259,7 +1258,6 @@ static void test_large_zset(void **state) {
     free(seen);
     zscan_free(&o);
     free(m);
-    if (st_now_ms() - t0 > 20000) ST_FAIL("the 10,000-member test took %lld ms", (long long)(st_now_ms() - t0));
 }
 
 /* ---- a leaderboard: ZADD random scores, keep the top 100 ------------------------------------------------------- */
@@ -1762,7 +1760,6 @@ static void zb_fill_distinct(zmodel *z) {
 
 static void test_big_zset_ranks(void **state) {
     redisContext *c = *state;
-    int64_t t0 = st_now_ms();
     zmodel z = {0};
     zb_fill_distinct(&z);
     zb_load(c, __LINE__, "big", z.e, z.n);
@@ -1801,7 +1798,6 @@ static void test_big_zset_ranks(void **state) {
     expect_zents(c, __FILE__, __LINE__, z.e, 3, false, true, "ZRANGE big -25000 2 WITHSCORES");
     expect_zents(c, __FILE__, __LINE__, z.e + 8190, 5, true, true, "ZREVRANGE big 11805 11809 WITHSCORES");
     zm_free(&z);
-    if (st_now_ms() - t0 > 20000) ST_FAIL("the 20,000-member rank test took %lld ms", (long long)(st_now_ms() - t0));
 }
 
 /* Inserts (score, name) at its place in the sorted model; returns its rank. */
@@ -1863,7 +1859,6 @@ static void expect_bzpop(redisContext *c, int line, const char *key, const zent 
 
 static void test_big_zset_mutations(void **state) {
     redisContext *c = *state;
-    int64_t t0 = st_now_ms();
     st_rng rng;
     st_rng_seed(&rng, 0x5eed0002);
     zmodel z = {0};
@@ -2035,7 +2030,6 @@ static void test_big_zset_mutations(void **state) {
     free(pick);
     zq_free(&q);
     zm_free(&z);
-    if (st_now_ms() - t0 > 20000) ST_FAIL("the rank-index mutation test took %lld ms", (long long)(st_now_ms() - t0));
 }
 
 /* Checks the set against the model: every rank and the whole set when that is cheap, a sample
@@ -2107,7 +2101,6 @@ static void zb_add_one(redisContext *c, st_rng *rng, zmodel *z, int id) {
  * (the mutation test removes blocks in the middle of a big set). */
 static void test_big_zset_shrink_grow(void **state) {
     redisContext *c = *state;
-    int64_t t0 = st_now_ms();
     st_rng rng;
     st_rng_seed(&rng, 0x5eed0003);
     zmodel z = {0};
@@ -2218,7 +2211,6 @@ static void test_big_zset_shrink_grow(void **state) {
     free(pick);
     zq_free(&q);
     zm_free(&z);
-    if (st_now_ms() - t0 > 20000) ST_FAIL("the shrink/grow test took %lld ms", (long long)(st_now_ms() - t0));
 }
 
 /* The rank of the member named name in the model (it must be there). */
@@ -2231,7 +2223,6 @@ static size_t zm_find(const zmodel *z, const char *name) {
 
 static void test_big_zset_multi_rename(void **state) {
     redisContext *c = *state;
-    int64_t t0 = st_now_ms();
     st_rng rng;
     st_rng_seed(&rng, 0x5eed0004);
     zmodel z = {0}, o = {0};
@@ -2345,12 +2336,10 @@ static void test_big_zset_multi_rename(void **state) {
     ZB_CHECK(c, "big3", &o, 48, true);
     zm_free(&o);
     zm_free(&z);
-    if (st_now_ms() - t0 > 20000) ST_FAIL("the MULTI/RENAME test took %lld ms", (long long)(st_now_ms() - t0));
 }
 
 static void test_big_zset_store(void **state) {
     redisContext *c = *state;
-    int64_t t0 = st_now_ms();
     enum { SA = 6000, SB0 = 3000, SB1 = 9000 }; /* a: m0..m5999 (score i), b: m3000..m8999 (score 2i) */
     zmodel a = {0}, b = {0}, u = {0}, w = {0};
     for (int i = 0; i < SA; i++) zm_push(&a, i, "m%d", i);
@@ -2428,7 +2417,6 @@ static void test_big_zset_store(void **state) {
     zm_free(&b);
     zm_free(&u);
     zm_free(&w);
-    if (st_now_ms() - t0 > 20000) ST_FAIL("the *STORE test took %lld ms", (long long)(st_now_ms() - t0));
 }
 
 /* Members that all have score 0: ranks, counts and LIMIT offsets among equal scores (the order is
@@ -2494,7 +2482,6 @@ static int teardown_persist(void **state) {
 
 static void test_big_zset_restart(void **state) {
     (void)state;
-    int64_t t0 = st_now_ms();
     st_rng rng;
     st_rng_seed(&rng, 0x5eed0005);
     redisContext *c = ST_CONNECT(&psrv);
@@ -2532,7 +2519,6 @@ static void test_big_zset_restart(void **state) {
     ZB_CHECK(c, "big", &z, 74, true);
     redisFree(c);
     zm_free(&z);
-    if (st_now_ms() - t0 > 20000) ST_FAIL("the restart test took %lld ms", (long long)(st_now_ms() - t0));
 }
 
 /* ---- WRONGTYPE ---------------------------------------------------------------------------------------------- */
