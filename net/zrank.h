@@ -10,7 +10,8 @@
  * Level 0 ranges hold about ZRANK_LEAF entries, level h ones ZRANK_LEAF * ZRANK_FANOUT^h (split above
  * twice that, merged into the next range below a quarter); the set's record says how many levels
  * there are (ks_coll.rank_levels; 0: no index). A lookup reads a few dozen entries per level from
- * the top and at most 2 * ZRANK_LEAF score-index entries at the bottom.
+ * the top and at most 2 * ZRANK_LEAF live score-index entries at the bottom (and the tombstones of
+ * removed entries among them, until compaction drops them).
  *
  * Sets of up to 2 * ZRANK_LEAF members have no index (a walk is as cheap); it is built when a set
  * grows past that and dropped when it shrinks below ZRANK_LEAF / 2. Every write to a score index
