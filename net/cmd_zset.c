@@ -651,19 +651,6 @@ static int walk_rank(cmd_ctx *x, const zset *z, uint64_t start, uint64_t end, bo
                    key_cmp(s->last_del, s->last_del_len, c->base, c->base_len) < 0) {
             /* it removed exactly the entries below the base: the rest starts there */
             set_bound(c, false, c->base, c->base_len);
-        } else if (z->c0.rank_levels && s->n < size0) {
-            /* past the base, with a rank index: the rest starts at rank n of the set as it was,
-             * found without crossing the tombstones between (a member whose score was lowered
-             * below the others and is trimmed now leaves every earlier trim's between it and the
-             * rest) */
-            uint8_t *k;
-            size_t kl;
-            rc = zrank_key_at(x->k, &z->ck, &z->c0, s->n, &k, &kl);
-            if (!rc) {
-                set_bound(c, false, k, kl);
-                set_base(c, k, kl);
-                free(k);
-            }
         } else {
             /* it went past the base (or there was none): find where the rest starts, once */
             ks_elems_next(it);

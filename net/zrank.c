@@ -802,10 +802,7 @@ int zrank_key_at(ks *k, const ks_ckey *ck, const ks_coll *c, uint64_t r, uint8_t
     if (!rc) {
         uint64_t off = r - base;
         ks_elems *it = x.eit;
-        /* backward from the range's separator when it is the nearer end, and always in the first
-         * range: forward from the set's low bound would cross every tombstone that trims of the
-         * low end left between the live entries there (backward: at most count live ones) */
-        bool back = !at.top && (off >= at.count / 2 || !has_lo);
+        bool back = !at.top && off >= at.count / 2;
         uint64_t steps = back ? at.count - 1 - off : off;
         if (back) ks_elems_seek_for_prev(it, at.sep, at.len);
         else if (has_lo) {
@@ -868,7 +865,6 @@ int zrank_count_below(ks *k, const ks_ckey *ck, const ks_coll *c, const uint8_t 
          * at or above it, one step each in turn, until either way ends (a range's entries are few,
          * but which end the key is nearer is not known) */
         ks_elems *fw = x.eit;
-        bool fw_on = has_lo || !back; /* the first range: backward only (see zrank_key_at) */
         if (has_lo) {
             ks_elems_seek(fw, lo.sep, lo.len);
             if (ks_elems_valid(fw)) {
@@ -884,7 +880,6 @@ int zrank_count_below(ks *k, const ks_ckey *ck, const ks_coll *c, const uint8_t 
         for (;;) {
             size_t el;
             const uint8_t *e;
-            if (!fw_on) goto backward;
             if (below == at.count) {
                 *out = base + below;
                 goto found;
@@ -898,7 +893,6 @@ int zrank_count_below(ks *k, const ks_ckey *ck, const ks_coll *c, const uint8_t 
             below++;
             ks_elems_next(fw);
             if (!back) continue;
-        backward:
             if (above == at.count) {
                 *out = base;
                 goto found;
