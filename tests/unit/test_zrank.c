@@ -446,6 +446,20 @@ static void cmd_end(zs *s) {
     if (s->live) levels_check(s);
 }
 
+/* `commands` commands of `per` new keys each. */
+static void fill_new(zs *s, st_rng *r, int commands, int per) {
+    uint8_t buf[KMAX];
+    size_t len;
+    for (int c = 0; c < commands; c++) {
+        cmd_begin(s);
+        for (int i = 0; i < per; i++) {
+            gen_new_key(r, &s->m, buf, &len);
+            cmd_add(s, buf, len);
+        }
+        cmd_end(s);
+    }
+}
+
 /* DEL: the record alone goes (the elements and the index become unreachable with its version). */
 static void zs_del_record(zs *s) {
     ks_batch_clear(s->x->b);
@@ -857,14 +871,7 @@ static void test_zrank_leaderboard(void **state) {
     s.hints = true; /* as the server keeps them: the lookups from the low end skip the tombstones */
     uint8_t buf[KMAX];
     size_t len;
-    for (int c = 0; c < 20; c++) {
-        cmd_begin(&s);
-        for (int i = 0; i < 100; i++) {
-            gen_new_key(&r, &s.m, buf, &len);
-            cmd_add(&s, buf, len);
-        }
-        cmd_end(&s);
-    }
+    fill_new(&s, &r, 20, 100);
     full_check(&s, &r, 50, 50);
     for (int c = 1; c <= 3000; c++) {
         cmd_begin(&s);
@@ -892,14 +899,7 @@ static void test_zrank_moves_within_a_command(void **state) {
     zs_init(&s, x, "moves", NS0, "mv", 2);
     uint8_t buf[KMAX], b2[KMAX], b3[KMAX];
     size_t len, l2, l3;
-    for (int c = 0; c < 15; c++) {
-        cmd_begin(&s);
-        for (int i = 0; i < 100; i++) {
-            gen_new_key(&r, &s.m, buf, &len);
-            cmd_add(&s, buf, len);
-        }
-        cmd_end(&s);
-    }
+    fill_new(&s, &r, 15, 100);
     full_check(&s, &r, 50, 50);
     ZASSERT(&s, s.c.rank_levels >= 1);
     s.verify_pre = true;
@@ -1225,14 +1225,7 @@ static void test_zrank_with_live_bounds(void **state) {
     s.hints = true;
     uint8_t buf[KMAX];
     size_t len;
-    for (int c = 0; c < 30; c++) {
-        cmd_begin(&s);
-        for (int i = 0; i < 100; i++) {
-            gen_new_key(&r, &s.m, buf, &len);
-            cmd_add(&s, buf, len);
-        }
-        cmd_end(&s);
-    }
+    fill_new(&s, &r, 30, 100);
     full_check(&s, &r, 50, 50);
     for (int c = 1; c <= 600; c++) {
         cmd_begin(&s);
@@ -1339,14 +1332,7 @@ static void test_zrank_in_a_transaction(void **state) {
     zs_init(&s, x, "transaction", NS0, "tx", 2);
     uint8_t buf[KMAX];
     size_t len;
-    for (int c = 0; c < 2; c++) {
-        cmd_begin(&s);
-        for (int i = 0; i < 100; i++) {
-            gen_new_key(&r, &s.m, buf, &len);
-            cmd_add(&s, buf, len);
-        }
-        cmd_end(&s);
-    }
+    fill_new(&s, &r, 2, 100);
     full_check(&s, &r, 20, 20);
     assert_int_equal(s.c.rank_levels, 0);
     ks_coll outside = s.c;
@@ -1491,14 +1477,7 @@ static void test_zrank_check_reports_corruption(void **state) {
     zs_init(&s, x, "corruption", NS0, "bad", 3);
     uint8_t buf[KMAX];
     size_t len;
-    for (int c = 0; c < 10; c++) {
-        cmd_begin(&s);
-        for (int i = 0; i < 100; i++) {
-            gen_new_key(&r, &s.m, buf, &len);
-            cmd_add(&s, buf, len);
-        }
-        cmd_end(&s);
-    }
+    fill_new(&s, &r, 10, 100);
     full_check(&s, &r, 30, 30);
     ZASSERT(&s, s.c.rank_levels >= 1);
 
