@@ -137,9 +137,48 @@ static void set_base(ks_coll *c, const uint8_t *k, size_t kl) {
     c->below = 0;
 }
 
+/* The low keys (ks_coll.low: the n_low smallest live entries, exactly): k goes in at its place when
+ * it sorts below the last one (the last drops out when they are full); a k that does not fit keeps
+ * the ones below it, still the smallest. A k above them all says nothing of what lies between. */
+static void low_insert(ks_coll *c, const uint8_t *k, size_t kl) {
+    uint8_t at = 0;
+    while (at < c->n_low && key_cmp(c->low[at], c->low_len[at], k, kl) < 0) at++;
+    if (at == c->n_low && (c->size != 0 || at)) return; /* above them all (an empty set: the first) */
+    if (kl > KS_HINT_MAX) {
+        c->n_low = at;
+        return;
+    }
+    uint8_t n = c->n_low < KS_LOW_MAX ? c->n_low + 1 : KS_LOW_MAX;
+    for (uint8_t i = n - 1; i > at; i--) {
+        memcpy(c->low[i], c->low[i - 1], c->low_len[i - 1]);
+        c->low_len[i] = c->low_len[i - 1];
+    }
+    memcpy(c->low[at], k, kl);
+    c->low_len[at] = (uint8_t)kl;
+    c->n_low = n;
+}
+
+/* k removed: out of the low keys if it is one (the rest are still the smallest); one that should be
+ * there and is not means the hint is wrong, and it is dropped. */
+static void low_remove(ks_coll *c, const uint8_t *k, size_t kl) {
+    uint8_t at = 0;
+    while (at < c->n_low && key_cmp(c->low[at], c->low_len[at], k, kl) < 0) at++;
+    if (at == c->n_low) return;
+    if (key_cmp(c->low[at], c->low_len[at], k, kl) != 0) {
+        c->n_low = 0;
+        return;
+    }
+    for (uint8_t i = at; i + 1 < c->n_low; i++) {
+        memcpy(c->low[i], c->low[i + 1], c->low_len[i + 1]);
+        c->low_len[i] = c->low_len[i + 1];
+    }
+    c->n_low--;
+}
+
 /* A new index entry: the bounds widen to it (a set that was empty starts with it, as its base);
  * one more live entry below the base when it is. */
 static void bounds_insert(ks_coll *c, const uint8_t *k, size_t kl) {
+    low_insert(c, k, kl);
     if (c->size == 0) {
         set_bound(c, false, k, kl);
         set_bound(c, true, k, kl);
@@ -154,6 +193,7 @@ static void bounds_insert(ks_coll *c, const uint8_t *k, size_t kl) {
 /* An index entry removed: one less below the base when it was (a count that would go negative
  * means the record is not what it should be: the base is dropped, not trusted). */
 static void bounds_remove(ks_coll *c, const uint8_t *k, size_t kl) {
+    low_remove(c, k, kl);
     if (!c->has_base || key_cmp(k, kl, c->base, c->base_len) >= 0) return;
     if (c->below) c->below--;
     else c->has_base = false;
@@ -647,6 +687,10 @@ static int walk_rank(cmd_ctx *x, const zset *z, uint64_t start, uint64_t end, bo
         ks_coll *c = &s->del_from->c;
         if (rev) {
             bounds_after_trim(s, true);
+        } else if (c->n_low) {
+            /* the smallest entries left are known: the rest starts at the first of them */
+            set_bound(c, false, c->low[0], c->low_len[0]);
+            set_base(c, c->low[0], c->low_len[0]);
         } else if (c->has_base && c->below == 0 && s->last_del_fits &&
                    key_cmp(s->last_del, s->last_del_len, c->base, c->base_len) < 0) {
             /* it removed exactly the entries below the base: the rest starts there */
@@ -660,6 +704,17 @@ static int walk_rank(cmd_ctx *x, const zset *z, uint64_t start, uint64_t end, bo
                 const uint8_t *k = ks_elems_el(it, &kl);
                 set_bound(c, false, k, kl);
                 set_base(c, k, kl);
+                /* and the next few, as the low keys (live entries are close together here) */
+                c->n_low = 0;
+                for (int i = 0; i < KS_LOW_MAX && !rc && ks_elems_valid(it); i++) {
+                    k = ks_elems_el(it, &kl);
+                    if (kl > KS_HINT_MAX) break;
+                    memcpy(c->low[i], k, kl);
+                    c->low_len[i] = (uint8_t)kl;
+                    c->n_low = (uint8_t)(i + 1);
+                    if (i + 1 < KS_LOW_MAX) ks_elems_next(it);
+                    rc = ks_elems_status(it);
+                }
             } else if (!rc) {
                 c->has_lo = c->has_base = false; /* nothing left: the record goes */
             }

@@ -496,8 +496,8 @@ int ks_rec_coll(const ks_rec *r, ks_coll *out) {
         out->tail = get_le64(r->payload + 24);
     }
     if (r->type == KS_ZSET && r->payload_len > KS_COLL_PAYLOAD) {
-        /* flags u8 (bit 0: lo, 1: hi, 2: base, 3: rank index) | [len u8 | lo] | [len u8 | hi] |
-         * [len u8 | base | below u64] | [rank levels u8] */
+        /* flags u8 (bit 0: lo, 1: hi, 2: base, 3: rank index, 4: low keys) | [len u8 | lo] |
+         * [len u8 | hi] | [len u8 | base | below u64] | [rank levels u8] | [n u8 | n x (len u8 | key)] */
         const uint8_t *p = r->payload + KS_COLL_PAYLOAD, *end = r->payload + r->payload_len;
         uint8_t flags = *p++;
         uint8_t *dst[3] = {out->lo, out->hi, out->base}, *lens[3] = {&out->lo_len, &out->hi_len, &out->base_len};
@@ -518,7 +518,18 @@ int ks_rec_coll(const ks_rec *r, ks_coll *out) {
         }
         if (flags & 8) {
             if (p >= end || *p == 0) return KS_ECORRUPT;
-            out->rank_levels = *p;
+            out->rank_levels = *p++;
+        }
+        if (flags & 16) {
+            if (p >= end || *p == 0 || *p > KS_LOW_MAX) return KS_ECORRUPT;
+            uint8_t n = *p++;
+            for (uint8_t i = 0; i < n; i++) {
+                if (p >= end || *p > KS_HINT_MAX || (size_t)(end - p - 1) < *p) return KS_ECORRUPT;
+                out->low_len[i] = *p++;
+                memcpy(out->low[i], p, out->low_len[i]);
+                p += out->low_len[i];
+            }
+            out->n_low = n;
         }
     }
     return 0;
@@ -865,14 +876,17 @@ int ks_batch_put_coll(ks_batch *b, ks_ns ns, const uint8_t *key, size_t klen, co
     if (!rc) rc = kb_le64(&p, c->size);
     if (!rc && c->type == KS_LIST) rc = kb_le64(&p, c->head);
     if (!rc && c->type == KS_LIST) rc = kb_le64(&p, c->tail);
-    if (!rc && c->type == KS_ZSET && (c->has_lo || c->has_hi || c->has_base || c->rank_levels)) {
+    if (!rc && c->type == KS_ZSET && (c->has_lo || c->has_hi || c->has_base || c->rank_levels || c->n_low)) {
         rc = kb_u8(&p, (uint8_t)((c->has_lo ? 1 : 0) | (c->has_hi ? 2 : 0) | (c->has_base ? 4 : 0) |
-                                 (c->rank_levels ? 8 : 0)));
+                                 (c->rank_levels ? 8 : 0) | (c->n_low ? 16 : 0)));
         if (!rc && c->has_lo && !(rc = kb_u8(&p, c->lo_len))) rc = kb_put(&p, c->lo, c->lo_len);
         if (!rc && c->has_hi && !(rc = kb_u8(&p, c->hi_len))) rc = kb_put(&p, c->hi, c->hi_len);
         if (!rc && c->has_base && !(rc = kb_u8(&p, c->base_len))) rc = kb_put(&p, c->base, c->base_len);
         if (!rc && c->has_base) rc = kb_le64(&p, c->below);
         if (!rc && c->rank_levels) rc = kb_u8(&p, c->rank_levels);
+        if (!rc && c->n_low) rc = kb_u8(&p, c->n_low);
+        for (uint8_t i = 0; !rc && i < c->n_low && i < KS_LOW_MAX; i++)
+            if (!(rc = kb_u8(&p, c->low_len[i]))) rc = kb_put(&p, c->low[i], c->low_len[i]);
     }
     if (!rc) rc = put_record(b, ns, key, klen, c->type, c->expire_ms, p.p, p.len);
     kb_free(&p);

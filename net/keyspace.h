@@ -137,6 +137,7 @@ int ks_commit(ks *k, uint64_t lsn);
 
 /* A collection's record, decoded. */
 #define KS_HINT_MAX 64
+#define KS_LOW_MAX 4
 typedef struct ks_coll {
     int type;            /* KS_HASH, KS_LIST, KS_SET, KS_ZSET */
     int64_t expire_ms;   /* 0: none */
@@ -158,6 +159,12 @@ typedef struct ks_coll {
     uint64_t below;
     /* zsets: how many levels their rank index has (zrank.h); 0: none */
     uint8_t rank_levels;
+    /* zsets: the n_low smallest live entries of the score index, exactly, in order (0: unknown),
+     * so that a trim of the low end knows where the rest starts without walking over what earlier
+     * trims left (cmd_zset.c) */
+    uint8_t n_low;
+    uint8_t low_len[KS_LOW_MAX];
+    uint8_t low[KS_LOW_MAX][KS_HINT_MAX];
 } ks_coll;
 
 /* The collection in record r: 0, or KS_ECORRUPT (not a collection, or a short payload). */

@@ -310,6 +310,53 @@ static void test_keyspace_collection_record_and_elements(void **state) {
     ks_rec_free(&r);
 }
 
+/* A sorted set's record carries its hints (bounds, base, rank levels, low keys) through a write and
+ * a read; a low-keys count the payload cannot hold is corruption. */
+static void test_keyspace_zset_record_hints_round_trip(void **state) {
+    fx *x = *state;
+    ks_coll c;
+    ks_coll_new(x->k, KS_ZSET, &c);
+    c.size = 9;
+    c.has_lo = c.has_hi = c.has_base = true;
+    memcpy(c.lo, "a", 1), c.lo_len = 1;
+    memcpy(c.hi, "zz", 2), c.hi_len = 2;
+    memcpy(c.base, "b", 1), c.base_len = 1, c.below = 1;
+    c.rank_levels = 2;
+    c.n_low = 3;
+    const char *lows[3] = {"a", "b", "bcd"};
+    for (int i = 0; i < 3; i++) {
+        c.low_len[i] = (uint8_t)strlen(lows[i]);
+        memcpy(c.low[i], lows[i], c.low_len[i]);
+    }
+    ks_batch_clear(x->b);
+    assert_int_equal(ks_batch_put_coll(x->b, NS0, (const uint8_t *)"z", 1, &c), 0);
+    uint64_t lsn;
+    assert_int_equal(ks_write(x->k, x->b, &lsn), 0);
+    ks_rec r;
+    assert_int_equal(ks_lookup(x->k, NS0, (const uint8_t *)"z", 1, 1000, &r), 0);
+    ks_coll got;
+    assert_int_equal(ks_rec_coll(&r, &got), 0);
+    assert_int_equal(got.size, 9);
+    assert_true(got.has_lo && got.has_hi && got.has_base);
+    assert_int_equal(got.below, 1);
+    assert_int_equal(got.rank_levels, 2);
+    assert_int_equal(got.n_low, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(got.low_len[i], strlen(lows[i]));
+        assert_memory_equal(got.low[i], lows[i], got.low_len[i]);
+    }
+    /* the same payload with its low-keys count raised past what follows: refused */
+    uint8_t bad[512];
+    assert_true(r.payload_len <= sizeof bad);
+    memcpy(bad, r.payload, r.payload_len);
+    assert_int_equal(bad[r.payload_len - 9], 3); /* n_low, before 1|a 1|b 3|bcd */
+    bad[r.payload_len - 9] = 4;
+    ks_rec forged = r;
+    forged.payload = bad;
+    assert_int_equal(ks_rec_coll(&forged, &got), KS_ECORRUPT);
+    ks_rec_free(&r);
+}
+
 static void test_keyspace_versions_grow_across_reopen(void **state) {
     fx *x = *state;
     ks_coll a = make_coll(x, "k", KS_SET, 3, 0);
@@ -480,6 +527,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_keyspace_scan_prefix_limit_and_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keyspace_mlookup_matches_single_lookups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keyspace_collection_record_and_elements, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keyspace_zset_record_hints_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keyspace_versions_grow_across_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keyspace_compaction_drops_dead_collections_elements, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keyspace_transaction_overlay, setup, teardown),
