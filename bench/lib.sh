@@ -50,6 +50,35 @@ die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
 
 need_arg() { [ "$#" -ge 2 ] || die "$1 needs a value (see --help)"; }
 
+# The defaults of the options every server benchmark takes (server_option parses them).
+server_option_defaults() {
+    STRATA=${STRATA_SERVER:-$ROOT/build/strata-server}
+    STRATA_ARGS=()
+    DATA_PARENT=${TMPDIR:-/tmp}
+    OUT=""
+    TIMEOUT=1800
+    KEEP=0
+    PY=${PYTHON:-/usr/bin/python3}
+    START_TIMEOUT=30 # seconds for a server to answer PING
+    STOP_TIMEOUT=60  # seconds for a server to exit after SIGTERM, then SIGKILL
+}
+
+# One of those options at $1 (its value in $2): sets OPT_TAKEN to the arguments it used, 0 when $1
+# is not one of them.
+server_option() {
+    OPT_TAKEN=2
+    case "$1" in
+    --server | --peer) need_arg "$@"; SERVERS=$2 ;;
+    --strata) need_arg "$@"; STRATA=$2 ;;
+    --strata-arg) need_arg "$@"; STRATA_ARGS+=("$2") ;;
+    --data-dir) need_arg "$@"; DATA_PARENT=$2 ;;
+    --out) need_arg "$@"; OUT=$2 ;;
+    --timeout) need_arg "$@"; TIMEOUT=$2 ;;
+    --keep-data) KEEP=1; OPT_TAKEN=1 ;;
+    *) OPT_TAKEN=0 ;;
+    esac
+}
+
 missing_tools() {
     local tool absent=()
     for tool in "$@"; do

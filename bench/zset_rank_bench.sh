@@ -99,16 +99,8 @@ PER_CMD=100
 SEED=1
 COMPACT=1
 SERVERS=both
-STRATA=${STRATA_SERVER:-$ROOT/build/strata-server}
-STRATA_ARGS=()
-DATA_PARENT=${TMPDIR:-/tmp}
-OUT=""
-TIMEOUT=1800
-KEEP=0
-PY=${PYTHON:-/usr/bin/python3}
+server_option_defaults
 CLIENT=$ROOT/bench/zset_rank_load.py
-START_TIMEOUT=30   # seconds for a server to answer PING
-STOP_TIMEOUT=60    # seconds for a server to exit after SIGTERM, then SIGKILL
 
 while [ "$#" -gt 0 ]; do
     case "$1" in
@@ -121,15 +113,11 @@ while [ "$#" -gt 0 ]; do
     --per-cmd) need_arg "$@"; PER_CMD=$2; shift ;;
     --seed) need_arg "$@"; SEED=$2; shift ;;
     --no-compact) COMPACT=0 ;;
-    --server | --peer) need_arg "$@"; SERVERS=$2; shift ;;
-    --strata) need_arg "$@"; STRATA=$2; shift ;;
-    --strata-arg) need_arg "$@"; STRATA_ARGS+=("$2"); shift ;;
-    --data-dir) need_arg "$@"; DATA_PARENT=$2; shift ;;
-    --out) need_arg "$@"; OUT=$2; shift ;;
-    --timeout) need_arg "$@"; TIMEOUT=$2; shift ;;
-    --keep-data) KEEP=1 ;;
     -h | --help) usage; exit 0 ;;
-    *) usage >&2; die "unknown option '$1'" ;;
+    *)
+        server_option "$@"
+        [ "$OPT_TAKEN" -gt 0 ] || { usage >&2; die "unknown option '$1'"; }
+        shift $((OPT_TAKEN - 1)) ;;
     esac
     shift
 done
