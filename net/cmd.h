@@ -49,6 +49,7 @@ enum cmd_flags {
     CMD_LOADING = 1u << 6,
     CMD_STALE = 1u << 7,
     CMD_PUBSUB = 1u << 8,
+    CMD_DENYOOM = 1u << 9,    /* may grow the data: refused for a tenant at its quota */
 };
 
 typedef struct cmd_spec {
@@ -201,6 +202,8 @@ CMD_DECLARE(select); CMD_DECLARE(dbsize); CMD_DECLARE(flushdb); CMD_DECLARE(flus
 CMD_DECLARE(info); CMD_DECLARE(config); CMD_DECLARE(command); CMD_DECLARE(client); CMD_DECLARE(time);
 CMD_DECLARE(save); CMD_DECLARE(bgsave); CMD_DECLARE(lastsave); CMD_DECLARE(shutdown);
 CMD_DECLARE(slowlog); CMD_DECLARE(compact);
+/* cmd_tenant.c */
+CMD_DECLARE(tenant);
 /* cmd_multi.c */
 CMD_DECLARE(multi); CMD_DECLARE(exec); CMD_DECLARE(discard); CMD_DECLARE(watch); CMD_DECLARE(unwatch);
 

@@ -16,6 +16,7 @@
 #include "watch.h"
 #include "conn.h"
 #include "strutil.h"
+#include "tenant.h"
 
 #define STRATA_VERSION "0.1.0"
 #define REDIS_COMPAT_VERSION "7.0.0"
@@ -70,31 +71,39 @@ void cmd_quit(cmd_ctx *x) {
     x->c->close_after_reply = true;
 }
 
-/* Checks a password against requirepass; replies with the error on failure. */
+/* AUTH and HELLO AUTH: `default` (or no user) is the administrator, checked against
+ * requirepass (Redis's default user: with no requirepass it is "nopass", so AUTH default <any>
+ * succeeds and only the one-argument form gets the "no password configured" error); any other
+ * user is a tenant (tenant.h). Replies with the error on failure. */
 static bool check_password(cmd_ctx *x, const uint8_t *user, size_t ulen, const uint8_t *pw, size_t plen) {
     server *s = x->srv;
-    pthread_rwlock_rdlock(&s->cfg_lock);
-    const char *want = s->cfg->requirepass;
-    bool ok = want && secret_eq(pw, plen, want);
-    bool none = want == NULL;
-    pthread_rwlock_unlock(&s->cfg_lock);
-    /* the only user until tenants (issue 7) is "default", which has no password when requirepass
-     * is unset (Redis's nopass): then AUTH default <anything> succeeds, another user fails, and
-     * only the one-argument form gets the "no password configured" error */
-    bool is_default = user && ulen == 7 && memcmp(user, "default", 7) == 0;
-    if (none && !user) {
-        reply_shared(x->rb, REPLY_SH_NOPASS);
-        return false;
+    bool is_default = !user || (ulen == 7 && memcmp(user, "default", 7) == 0);
+    tenant_ent *te = NULL;
+    bool ok;
+    if (is_default) {
+        pthread_rwlock_rdlock(&s->cfg_lock);
+        const char *want = s->cfg->requirepass;
+        ok = want ? secret_eq(pw, plen, want) : user != NULL;
+        bool none = want == NULL;
+        pthread_rwlock_unlock(&s->cfg_lock);
+        if (none && !user) {
+            reply_shared(x->rb, REPLY_SH_NOPASS);
+            return false;
+        }
+    } else {
+        ok = s->tenants && tenant_auth(s->tenants, user, ulen, pw, plen, &te) == 0;
     }
-    if (none) ok = is_default;
-    else if (user && !is_default) ok = false;
     if (!ok) {
         atomic_fetch_add_explicit(&s->stat.auth_failures, 1, memory_order_relaxed);
         reply_shared(x->rb, REPLY_SH_WRONGPASS);
         return false;
     }
-    x->c->authed = true;
-    resp_parser_set_unauth(x->c->parser, false);
+    conn *c = x->c;
+    c->authed = true;
+    c->admin = te == NULL;
+    c->tent = te;
+    c->tenant = te ? tenant_ent_id(te) : 0;
+    resp_parser_set_unauth(c->parser, false);
     return true;
 }
 
@@ -217,6 +226,20 @@ static void flush(cmd_ctx *x, bool all) {
     if (x->srv && !x->in_exec) watch_touch_ns(x->srv->watches, x->ns, all, key_exists, x);
     x->wrote = true; /* (inside EXEC: EXEC tells the watchers after its commit) */
     int rc = ks_flush(x->k, x->ns, all, &lsn);
+    /* the administrator's FLUSHALL empties the whole store: every tenant's data too (the
+     * tenants themselves stay) */
+    uint32_t *ids = NULL;
+    size_t nids = 0;
+    if (!rc && all && x->c && x->c->admin && x->srv && x->srv->tenants)
+        rc = tenant_ids(x->srv->tenants, &ids, &nids);
+    for (size_t i = 0; i < nids && !rc; i++) {
+        ks_ns tn = {ids[i], 0};
+        uint64_t l = 0;
+        if (!x->in_exec) watch_touch_ns(x->srv->watches, tn, true, key_exists, x);
+        rc = ks_flush(x->k, tn, true, &l);
+        if (l > lsn) lsn = l;
+    }
+    free(ids);
     ks_unlock_all(x->k);
     if (rc) {
         cmd_reply_ks_error(x, rc);
@@ -556,12 +579,13 @@ static void command_info_one(reply_buf *rb, const cmd_spec *c) {
     reply_array_header(rb, 10);
     reply_bulk_str(rb, c->name);
     reply_int(rb, c->arity);
-    const char *flags[8];
+    const char *flags[12];
     size_t nf = 0;
     if (c->flags & CMD_WRITE) flags[nf++] = "write";
     if (c->flags & CMD_READONLY) flags[nf++] = "readonly";
     if (c->flags & CMD_FAST) flags[nf++] = "fast";
     if (c->flags & CMD_NOAUTH) flags[nf++] = "no_auth";
+    if (c->flags & CMD_DENYOOM) flags[nf++] = "denyoom";
     if (c->flags & CMD_ADMIN) flags[nf++] = "admin";
     reply_set_header(rb, nf);
     for (size_t i = 0; i < nf; i++) reply_simple(rb, flags[i]);

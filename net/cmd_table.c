@@ -10,6 +10,7 @@
 #include "conn.h"
 #include "server.h"
 #include "strutil.h"
+#include "tenant.h"
 #include "block.h"
 #include "watch.h"
 
@@ -18,30 +19,31 @@
 #define F CMD_FAST
 #define NA CMD_NOAUTH
 #define AD CMD_ADMIN
+#define DO CMD_DENYOOM
 
 static cmd_spec table[] = {
     /* name         proc              arity flags      keys      group          summary */
     {"get", cmd_get, 2, R | F, 1, 1, 1, "string", "Returns the string value of a key."},
-    {"set", cmd_set, -3, W, 1, 1, 1, "string", "Sets the string value of a key, ignoring its type."},
-    {"setnx", cmd_setnx, 3, W | F, 1, 1, 1, "string", "Set the string value of a key only when the key doesn't exist."},
-    {"setex", cmd_setex, 4, W, 1, 1, 1, "string", "Sets the string value and expiration time of a key."},
-    {"psetex", cmd_psetex, 4, W, 1, 1, 1, "string", "Sets both string value and expiration time in milliseconds of a key."},
-    {"getset", cmd_getset, 3, W | F, 1, 1, 1, "string", "Returns the previous string value of a key after setting it to a new value."},
+    {"set", cmd_set, -3, W | DO, 1, 1, 1, "string", "Sets the string value of a key, ignoring its type."},
+    {"setnx", cmd_setnx, 3, W | F | DO, 1, 1, 1, "string", "Set the string value of a key only when the key doesn't exist."},
+    {"setex", cmd_setex, 4, W | DO, 1, 1, 1, "string", "Sets the string value and expiration time of a key."},
+    {"psetex", cmd_psetex, 4, W | DO, 1, 1, 1, "string", "Sets both string value and expiration time in milliseconds of a key."},
+    {"getset", cmd_getset, 3, W | F | DO, 1, 1, 1, "string", "Returns the previous string value of a key after setting it to a new value."},
     {"getdel", cmd_getdel, 2, W | F, 1, 1, 1, "string", "Returns the string value of a key after deleting the key."},
     {"getex", cmd_getex, -2, W | F, 1, 1, 1, "string", "Returns the string value of a key after setting its expiration time."},
     {"mget", cmd_mget, -2, R | F, 1, -1, 1, "string", "Atomically returns the string values of one or more keys."},
-    {"mset", cmd_mset, -3, W, 1, -1, 2, "string", "Atomically creates or modifies the string values of one or more keys."},
-    {"msetnx", cmd_msetnx, -3, W, 1, -1, 2, "string", "Atomically modifies the string values of one or more keys only when all keys don't exist."},
-    {"append", cmd_append, 3, W | F, 1, 1, 1, "string", "Appends a string to the value of a key. Creates the key if it doesn't exist."},
+    {"mset", cmd_mset, -3, W | DO, 1, -1, 2, "string", "Atomically creates or modifies the string values of one or more keys."},
+    {"msetnx", cmd_msetnx, -3, W | DO, 1, -1, 2, "string", "Atomically modifies the string values of one or more keys only when all keys don't exist."},
+    {"append", cmd_append, 3, W | F | DO, 1, 1, 1, "string", "Appends a string to the value of a key. Creates the key if it doesn't exist."},
     {"strlen", cmd_strlen, 2, R | F, 1, 1, 1, "string", "Returns the length of a string value."},
-    {"incr", cmd_incr, 2, W | F, 1, 1, 1, "string", "Increments the integer value of a key by one."},
-    {"decr", cmd_decr, 2, W | F, 1, 1, 1, "string", "Decrements the integer value of a key by one."},
-    {"incrby", cmd_incrby, 3, W | F, 1, 1, 1, "string", "Increments the integer value of a key by a number."},
-    {"decrby", cmd_decrby, 3, W | F, 1, 1, 1, "string", "Decrements a number from the integer value of a key."},
-    {"incrbyfloat", cmd_incrbyfloat, 3, W | F, 1, 1, 1, "string", "Increment the floating point value of a key by a number."},
+    {"incr", cmd_incr, 2, W | F | DO, 1, 1, 1, "string", "Increments the integer value of a key by one."},
+    {"decr", cmd_decr, 2, W | F | DO, 1, 1, 1, "string", "Decrements the integer value of a key by one."},
+    {"incrby", cmd_incrby, 3, W | F | DO, 1, 1, 1, "string", "Increments the integer value of a key by a number."},
+    {"decrby", cmd_decrby, 3, W | F | DO, 1, 1, 1, "string", "Decrements a number from the integer value of a key."},
+    {"incrbyfloat", cmd_incrbyfloat, 3, W | F | DO, 1, 1, 1, "string", "Increment the floating point value of a key by a number."},
     {"getrange", cmd_getrange, 4, R, 1, 1, 1, "string", "Returns a substring of the string stored at a key."},
     {"substr", cmd_getrange, 4, R, 1, 1, 1, "string", "Returns a substring from a string value."},
-    {"setrange", cmd_setrange, 4, W, 1, 1, 1, "string", "Overwrites a part of a string value with another by an offset."},
+    {"setrange", cmd_setrange, 4, W | DO, 1, 1, 1, "string", "Overwrites a part of a string value with another by an offset."},
 
     {"del", cmd_del, -2, W, 1, -1, 1, "generic", "Deletes one or more keys."},
     {"unlink", cmd_unlink, -2, W | F, 1, -1, 1, "generic", "Asynchronously deletes one or more keys."},
@@ -62,11 +64,11 @@ static cmd_spec table[] = {
     {"scan", cmd_scan, -2, R, 0, 0, 0, "generic", "Iterates over the key names in the database."},
     {"randomkey", cmd_randomkey, 1, R, 0, 0, 0, "generic", "Returns a random key name from the database."},
 
-    {"hset", cmd_hset, -4, W | F, 1, 1, 1, "hash", "Creates or modifies the value of a field in a hash."},
-    {"hsetnx", cmd_hsetnx, 4, W | F, 1, 1, 1, "hash", "Sets the value of a field in a hash only when the field doesn't exist."},
+    {"hset", cmd_hset, -4, W | F | DO, 1, 1, 1, "hash", "Creates or modifies the value of a field in a hash."},
+    {"hsetnx", cmd_hsetnx, 4, W | F | DO, 1, 1, 1, "hash", "Sets the value of a field in a hash only when the field doesn't exist."},
     {"hget", cmd_hget, 3, R | F, 1, 1, 1, "hash", "Returns the value of a field in a hash."},
     {"hmget", cmd_hmget, -3, R | F, 1, 1, 1, "hash", "Returns the values of all fields in a hash."},
-    {"hmset", cmd_hmset, -4, W | F, 1, 1, 1, "hash", "Sets the values of multiple fields."},
+    {"hmset", cmd_hmset, -4, W | F | DO, 1, 1, 1, "hash", "Sets the values of multiple fields."},
     {"hdel", cmd_hdel, -3, W | F, 1, 1, 1, "hash", "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain."},
     {"hlen", cmd_hlen, 2, R | F, 1, 1, 1, "hash", "Returns the number of fields in a hash."},
     {"hstrlen", cmd_hstrlen, 3, R | F, 1, 1, 1, "hash", "Returns the length of the value of a field."},
@@ -74,35 +76,35 @@ static cmd_spec table[] = {
     {"hgetall", cmd_hgetall, 2, R, 1, 1, 1, "hash", "Returns all fields and values in a hash."},
     {"hkeys", cmd_hkeys, 2, R, 1, 1, 1, "hash", "Returns all fields in a hash."},
     {"hvals", cmd_hvals, 2, R, 1, 1, 1, "hash", "Returns all values in a hash."},
-    {"hincrby", cmd_hincrby, 4, W | F, 1, 1, 1, "hash", "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist."},
-    {"hincrbyfloat", cmd_hincrbyfloat, 4, W | F, 1, 1, 1, "hash", "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist."},
+    {"hincrby", cmd_hincrby, 4, W | F | DO, 1, 1, 1, "hash", "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist."},
+    {"hincrbyfloat", cmd_hincrbyfloat, 4, W | F | DO, 1, 1, 1, "hash", "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist."},
     {"hrandfield", cmd_hrandfield, -2, R, 1, 1, 1, "hash", "Returns one or more random fields from a hash."},
     {"hscan", cmd_hscan, -3, R, 1, 1, 1, "hash", "Iterates over fields and values of a hash."},
 
-    {"lpush", cmd_lpush, -3, W | F, 1, 1, 1, "list", "Prepends one or more elements to a list. Creates the key if it doesn't exist."},
-    {"rpush", cmd_rpush, -3, W | F, 1, 1, 1, "list", "Appends one or more elements to a list. Creates the key if it doesn't exist."},
-    {"lpushx", cmd_lpushx, -3, W | F, 1, 1, 1, "list", "Prepends one or more elements to a list only when the list exists."},
-    {"rpushx", cmd_rpushx, -3, W | F, 1, 1, 1, "list", "Appends an element to a list only when the list exists."},
+    {"lpush", cmd_lpush, -3, W | F | DO, 1, 1, 1, "list", "Prepends one or more elements to a list. Creates the key if it doesn't exist."},
+    {"rpush", cmd_rpush, -3, W | F | DO, 1, 1, 1, "list", "Appends one or more elements to a list. Creates the key if it doesn't exist."},
+    {"lpushx", cmd_lpushx, -3, W | F | DO, 1, 1, 1, "list", "Prepends one or more elements to a list only when the list exists."},
+    {"rpushx", cmd_rpushx, -3, W | F | DO, 1, 1, 1, "list", "Appends an element to a list only when the list exists."},
     {"lpop", cmd_lpop, -2, W | F, 1, 1, 1, "list", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped."},
     {"rpop", cmd_rpop, -2, W | F, 1, 1, 1, "list", "Returns and removes the last elements of a list. Deletes the list if the last element was popped."},
     {"llen", cmd_llen, 2, R | F, 1, 1, 1, "list", "Returns the length of a list."},
     {"lindex", cmd_lindex, 3, R, 1, 1, 1, "list", "Returns an element from a list by its index."},
     {"lrange", cmd_lrange, 4, R, 1, 1, 1, "list", "Returns a range of elements from a list."},
-    {"lset", cmd_lset, 4, W, 1, 1, 1, "list", "Sets the value of an element in a list by its index."},
+    {"lset", cmd_lset, 4, W | DO, 1, 1, 1, "list", "Sets the value of an element in a list by its index."},
     {"ltrim", cmd_ltrim, 4, W, 1, 1, 1, "list", "Removes elements from both ends a list. Deletes the list if all elements were trimmed."},
-    {"linsert", cmd_linsert, 5, W, 1, 1, 1, "list", "Inserts an element before or after another element in a list."},
+    {"linsert", cmd_linsert, 5, W | DO, 1, 1, 1, "list", "Inserts an element before or after another element in a list."},
     {"lrem", cmd_lrem, 4, W, 1, 1, 1, "list", "Removes elements from a list. Deletes the list if the last element was removed."},
     {"lpos", cmd_lpos, -3, R, 1, 1, 1, "list", "Returns the index of matching elements in a list."},
-    {"lmove", cmd_lmove, 5, W, 1, 2, 1, "list", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved."},
-    {"rpoplpush", cmd_rpoplpush, 3, W, 1, 2, 1, "list", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped."},
+    {"lmove", cmd_lmove, 5, W | DO, 1, 2, 1, "list", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved."},
+    {"rpoplpush", cmd_rpoplpush, 3, W | DO, 1, 2, 1, "list", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped."},
     {"blpop", cmd_blpop, -3, W, 1, -2, 1, "list", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."},
     {"brpop", cmd_brpop, -3, W, 1, -2, 1, "list", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."},
-    {"blmove", cmd_blmove, 6, W, 1, 2, 1, "list", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved."},
-    {"brpoplpush", cmd_brpoplpush, 4, W, 1, 2, 1, "list", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped."},
+    {"blmove", cmd_blmove, 6, W | DO, 1, 2, 1, "list", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved."},
+    {"brpoplpush", cmd_brpoplpush, 4, W | DO, 1, 2, 1, "list", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped."},
     {"blmpop", cmd_blmpop, -5, W, 0, 0, 0, "list", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped."},
     {"lmpop", cmd_lmpop, -4, W, 0, 0, 0, "list", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped."},
 
-    {"sadd", cmd_sadd, -3, W | F, 1, 1, 1, "set", "Adds one or more members to a set. Creates the key if it doesn't exist."},
+    {"sadd", cmd_sadd, -3, W | F | DO, 1, 1, 1, "set", "Adds one or more members to a set. Creates the key if it doesn't exist."},
     {"srem", cmd_srem, -3, W | F, 1, 1, 1, "set", "Removes one or more members from a set. Deletes the set if the last member was removed."},
     {"scard", cmd_scard, 2, R | F, 1, 1, 1, "set", "Returns the number of members in a set."},
     {"sismember", cmd_sismember, 3, R | F, 1, 1, 1, "set", "Determines whether a member belongs to a set."},
@@ -114,20 +116,20 @@ static cmd_spec table[] = {
     {"sinter", cmd_sinter, -2, R, 1, -1, 1, "set", "Returns the intersect of multiple sets."},
     {"sunion", cmd_sunion, -2, R, 1, -1, 1, "set", "Returns the union of multiple sets."},
     {"sdiff", cmd_sdiff, -2, R, 1, -1, 1, "set", "Returns the difference of multiple sets."},
-    {"sinterstore", cmd_sinterstore, -3, W, 1, -1, 1, "set", "Stores the intersect of multiple sets in a key."},
-    {"sunionstore", cmd_sunionstore, -3, W, 1, -1, 1, "set", "Stores the union of multiple sets in a key."},
-    {"sdiffstore", cmd_sdiffstore, -3, W, 1, -1, 1, "set", "Stores the difference of multiple sets in a key."},
+    {"sinterstore", cmd_sinterstore, -3, W | DO, 1, -1, 1, "set", "Stores the intersect of multiple sets in a key."},
+    {"sunionstore", cmd_sunionstore, -3, W | DO, 1, -1, 1, "set", "Stores the union of multiple sets in a key."},
+    {"sdiffstore", cmd_sdiffstore, -3, W | DO, 1, -1, 1, "set", "Stores the difference of multiple sets in a key."},
     {"sintercard", cmd_sintercard, -3, R, 0, 0, 0, "set", "Returns the number of members of the intersect of multiple sets."},
     {"sscan", cmd_sscan, -3, R, 1, 1, 1, "set", "Iterates over members of a set."},
 
-    {"zadd", cmd_zadd, -4, W | F, 1, 1, 1, "sorted_set", "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist."},
-    {"zincrby", cmd_zincrby, 4, W | F, 1, 1, 1, "sorted_set", "Increments the score of a member in a sorted set."},
+    {"zadd", cmd_zadd, -4, W | F | DO, 1, 1, 1, "sorted_set", "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist."},
+    {"zincrby", cmd_zincrby, 4, W | F | DO, 1, 1, 1, "sorted_set", "Increments the score of a member in a sorted set."},
     {"zrem", cmd_zrem, -3, W | F, 1, 1, 1, "sorted_set", "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed."},
     {"zcard", cmd_zcard, 2, R | F, 1, 1, 1, "sorted_set", "Returns the number of members in a sorted set."},
     {"zscore", cmd_zscore, 3, R | F, 1, 1, 1, "sorted_set", "Returns the score of a member in a sorted set."},
     {"zmscore", cmd_zmscore, -3, R | F, 1, 1, 1, "sorted_set", "Returns the score of one or more members in a sorted set."},
     {"zrange", cmd_zrange, -4, R, 1, 1, 1, "sorted_set", "Returns members in a sorted set within a range of indexes."},
-    {"zrangestore", cmd_zrangestore, -5, W, 1, 2, 1, "sorted_set", "Stores a range of members from sorted set in a key."},
+    {"zrangestore", cmd_zrangestore, -5, W | DO, 1, 2, 1, "sorted_set", "Stores a range of members from sorted set in a key."},
     {"zrevrange", cmd_zrevrange, -4, R, 1, 1, 1, "sorted_set", "Returns members in a sorted set within a range of indexes in reverse order."},
     {"zrangebyscore", cmd_zrangebyscore, -4, R, 1, 1, 1, "sorted_set", "Returns members in a sorted set within a range of scores."},
     {"zrevrangebyscore", cmd_zrevrangebyscore, -4, R, 1, 1, 1, "sorted_set", "Returns members in a sorted set within a range of scores in reverse order."},
@@ -148,9 +150,9 @@ static cmd_spec table[] = {
     {"bzmpop", cmd_bzmpop, -5, W, 0, 0, 0, "sorted_set", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise."},
     {"zrandmember", cmd_zrandmember, -2, R, 1, 1, 1, "sorted_set", "Returns one or more random members from a sorted set."},
     {"zscan", cmd_zscan, -3, R, 1, 1, 1, "sorted_set", "Iterates over members and scores of a sorted set."},
-    {"zunionstore", cmd_zunionstore, -4, W, 1, 1, 1, "sorted_set", "Stores the union of multiple sorted sets in a key."},
-    {"zinterstore", cmd_zinterstore, -4, W, 1, 1, 1, "sorted_set", "Stores the intersect of multiple sorted sets in a key."},
-    {"zdiffstore", cmd_zdiffstore, -4, W, 1, 1, 1, "sorted_set", "Stores the difference of multiple sorted sets in a key."},
+    {"zunionstore", cmd_zunionstore, -4, W | DO, 1, 1, 1, "sorted_set", "Stores the union of multiple sorted sets in a key."},
+    {"zinterstore", cmd_zinterstore, -4, W | DO, 1, 1, 1, "sorted_set", "Stores the intersect of multiple sorted sets in a key."},
+    {"zdiffstore", cmd_zdiffstore, -4, W | DO, 1, 1, 1, "sorted_set", "Stores the difference of multiple sorted sets in a key."},
     {"zunion", cmd_zunion, -3, R, 0, 0, 0, "sorted_set", "Returns the union of multiple sorted sets."},
     {"zinter", cmd_zinter, -3, R, 0, 0, 0, "sorted_set", "Returns the intersect of multiple sorted sets."},
     {"zdiff", cmd_zdiff, -3, R, 0, 0, 0, "sorted_set", "Returns the difference between multiple sorted sets."},
@@ -165,7 +167,7 @@ static cmd_spec table[] = {
     {"client", cmd_client, -2, 0, 0, 0, 0, "connection", "A container for client connection commands."},
     {"dbsize", cmd_dbsize, 1, R, 0, 0, 0, "server", "Returns the number of keys in the database."},
     {"flushdb", cmd_flushdb, -1, W, 0, 0, 0, "server", "Remove all keys from the current database."},
-    {"flushall", cmd_flushall, -1, W, 0, 0, 0, "server", "Removes all keys from all databases."},
+    {"flushall", cmd_flushall, -1, W | AD, 0, 0, 0, "server", "Removes all keys from all databases."},
     {"info", cmd_info, -1, 0, 0, 0, 0, "server", "Returns information and statistics about the server."},
     {"config", cmd_config, -2, AD, 0, 0, 0, "server", "A container for server configuration commands."},
     {"command", cmd_command, -1, 0, 0, 0, 0, "server", "Returns detailed information about all commands."},
@@ -179,6 +181,7 @@ static cmd_spec table[] = {
     {"discard", cmd_discard, 1, F, 0, 0, 0, "transactions", "Discards a transaction."},
     {"watch", cmd_watch, -2, F, 1, -1, 1, "transactions", "Monitors changes to keys to determine the execution of a transaction."},
     {"unwatch", cmd_unwatch, 1, F, 0, 0, 0, "transactions", "Forgets about watched keys of a transaction."},
+    {"tenant", cmd_tenant, -2, AD, 0, 0, 0, "server", "Adds, deletes, lists and inspects tenants (Strata)."},
     {"compact", cmd_compact, 1, AD, 0, 0, 0, "server", "Compacts the whole database now (Strata)."},
     {"slowlog", cmd_slowlog, -2, AD, 0, 0, 0, "server", "A container for slow log commands."},
 };
@@ -280,6 +283,7 @@ bool cmd_write(cmd_ctx *x, ks_batch *b) {
         return false;
     }
     if (lsn > x->lsn) x->lsn = lsn;
+    if (x->c && x->c->tent) tenant_note_write(x->c->tent, ks_batch_count(b), ks_batch_bytes(b));
     if (ks_batch_count(b)) {
         if (x->in_exec) x->wrote = true;
         else cmd_touch_keys(x);

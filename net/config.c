@@ -152,6 +152,16 @@ static const param tier_params[] = {
 };
 #define N_TIER_PARAMS (sizeof tier_params / sizeof tier_params[0])
 
+/* [[tenant]] keys. */
+#define TN(field) offsetof(config_tenant, field)
+static const param tenant_params[] = {
+    {"name", "tenant", "name", P_STRING, S_INT, P_NONEMPTY, TN(name), 0, 0, 0, NULL, NULL, NULL},
+    {"password", "tenant", "password", P_STRING, S_INT, P_NONEMPTY, TN(password), 0, 0, 0, NULL, NULL, NULL},
+    {"max_bytes", "tenant", "max_bytes", P_SIZE, S_U64, 0, TN(max_bytes), 0, 0, INT64_MAX, NULL, NULL, NULL},
+    {"max_keys", "tenant", "max_keys", P_INT, S_U64, 0, TN(max_keys), 0, 0, INT64_MAX, NULL, NULL, NULL},
+};
+#define N_TENANT_PARAMS (sizeof tenant_params / sizeof tenant_params[0])
+
 /* config_tier.from_engine bits. */
 enum { INHERIT_CODEC = 1u << 0, INHERIT_ZSTD = 1u << 1, INHERIT_BLOCK = 1u << 2 };
 
@@ -527,6 +537,14 @@ int config_init(config *c) {
     return CONFIG_OK;
 }
 
+static void tenants_free(config_tenant *t, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        free(t[i].name);
+        free(t[i].password);
+    }
+    free(t);
+}
+
 static void tiers_free(config_tier *t, size_t n) {
     for (size_t i = 0; i < n; i++) {
         free(t[i].name);
@@ -763,6 +781,67 @@ static int apply_tiers(config *c, const toml_node *arr, const char *file, char *
     return 0;
 }
 
+bool config_tenant_name_ok(const char *s, size_t len) {
+    if (len < 1 || len > CONFIG_TENANT_NAME_MAX) return false;
+    if (len == 7 && strncasecmp(s, "default", 7) == 0) return false;
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-' && s[i] != '.') return false;
+    return true;
+}
+
+static int parse_tenant(config_tenant *t, const toml_node *tab, const char *file, char *err, size_t errlen) {
+    origin o = {file, toml_node_line(tab), "tenant"};
+    if (toml_node_type(tab) != TOML_TABLE) return errf(err, errlen, &o, "expected a table, got %s", node_type(tab));
+    t->line = toml_node_line(tab);
+    for (size_t i = 0; i < toml_table_len(tab); i++) {
+        const toml_node *v;
+        const char *key = toml_table_key(tab, i, &v);
+        char where[160];
+        snprintf(where, sizeof where, "tenant.%s", key);
+        origin ko = {file, toml_node_line(v), where};
+        const param *p = NULL;
+        for (size_t j = 0; j < N_TENANT_PARAMS && !p; j++)
+            if (strcmp(tenant_params[j].key, key) == 0) p = &tenant_params[j];
+        if (!p) return errf(err, errlen, &ko, "unknown key (expected name, password, max_bytes, max_keys)");
+        int rc = set_node(t, p, v, &ko, err, errlen);
+        if (rc) return rc;
+        if (p->off == TN(name) && !config_tenant_name_ok(t->name, strlen(t->name)))
+            return errf(err, errlen, &ko, "'%s' is not a tenant name (1 to %d of A-Z a-z 0-9 _ . -, not \"default\")",
+                        t->name, CONFIG_TENANT_NAME_MAX);
+    }
+    if (!t->name) return errf(err, errlen, &o, "missing required key 'name'");
+    if (!t->password) return errf(err, errlen, &o, "tenant '%s': missing required key 'password'", t->name);
+    return 0;
+}
+
+static int apply_tenants(config *c, const toml_node *arr, const char *file, char *err, size_t errlen) {
+    origin o = {file, toml_node_line(arr), "tenant"};
+    if (toml_node_type(arr) != TOML_ARRAY)
+        return errf(err, errlen, &o, "expected [[tenant]] tables, got %s", node_type(arr));
+    size_t n = toml_array_len(arr);
+    if (n > CONFIG_MAX_TENANTS) return errf(err, errlen, &o, "at most %d tenants (got %zu)", CONFIG_MAX_TENANTS, n);
+    if (n == 0) return 0;
+    config_tenant *ts = calloc(n, sizeof *ts);
+    int rc = ts ? CONFIG_OK : nomem(err, errlen);
+    for (size_t i = 0; i < n && !rc; i++) {
+        rc = parse_tenant(&ts[i], toml_array_at(arr, i), file, err, errlen);
+        for (size_t j = 0; j < i && !rc; j++) {
+            if (strcmp(ts[j].name, ts[i].name) == 0) {
+                origin d = {file, ts[i].line, "tenant.name"};
+                rc = errf(err, errlen, &d, "tenant '%s' is declared twice (first at line %d)", ts[i].name, ts[j].line);
+            }
+        }
+    }
+    if (rc) {
+        tenants_free(ts, ts ? n : 0);
+        return rc;
+    }
+    tenants_free(c->tenants, c->n_tenants);
+    c->tenants = ts;
+    c->n_tenants = n;
+    return 0;
+}
+
 static int apply_doc(config *c, const toml_doc *doc, const char *file, char *err, size_t errlen) {
     const toml_node *root = toml_root(doc);
     for (size_t i = 0; i < toml_table_len(root); i++) {
@@ -777,9 +856,7 @@ static int apply_doc(config *c, const toml_doc *doc, const char *file, char *err
         } else if (strcmp(key, "tier") == 0) {
             rc = apply_tiers(c, v, file, err, errlen);
         } else if (strcmp(key, "tenant") == 0) {
-            /* TODO(#7): tenants. Accepted as [[tenant]] tables and kept in c->doc until then. */
-            if (toml_node_type(v) != TOML_ARRAY)
-                return errf(err, errlen, &o, "expected [[tenant]] tables, got %s", node_type(v));
+            rc = apply_tenants(c, v, file, err, errlen);
         } else if (toml_node_type(v) == TOML_TABLE || toml_node_type(v) == TOML_ARRAY) {
             return errf(err, errlen, &o, "unknown table (expected [server], [engine], [[tier]] or [[tenant]])");
         } else {

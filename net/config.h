@@ -80,6 +80,18 @@ typedef struct config_tier {
     unsigned from_engine;    /* internal: fields still to copy from [engine] when loading ends */
 } config_tier;
 
+/* One [[tenant]] table (net/tenant.h): created at start if the database does not know the name
+ * yet; see docs/CONFIG.md for how the file and runtime TENANT changes combine. */
+#define CONFIG_TENANT_NAME_MAX 64
+#define CONFIG_MAX_TENANTS 4096
+typedef struct config_tenant {
+    char *name;              /* required; [A-Za-z0-9_.-], 1..64 chars, unique, not "default" */
+    char *password;          /* required, non-empty */
+    uint64_t max_bytes;      /* `max_bytes`: size; 0 = no byte quota (default) */
+    uint64_t max_keys;       /* `max_keys`: 0 = no key quota (default) */
+    int line;                /* line of the [[tenant]] header */
+} config_tenant;
+
 typedef struct config {
     /* ---- [server] ------------------------------------------------------------------------- */
     char **bind;             /* `bind`: addresses to listen on (IPv4 or IPv6 literals);
@@ -126,11 +138,14 @@ typedef struct config {
     config_tier *tiers;      /* n_tiers == 0: every file lives under dir (no tiering) */
     size_t n_tiers;
 
+    /* ---- [[tenant]] ------------------------------------------------------------------------ */
+    config_tenant *tenants;
+    size_t n_tenants;
+
     /* ---- where it came from ---------------------------------------------------------------- */
     char *config_file;       /* the file loaded, as given; NULL if none */
     int dir_line;            /* line of [server] dir in it; 0 if dir is the default or a flag */
-    struct toml_doc *doc;    /* the parsed file (NULL if none), kept for tables later issues
-                              * interpret ([[tenant]] is accepted and not read yet) */
+    struct toml_doc *doc;    /* the parsed file (NULL if none) */
 } config;
 
 /* Fills c with the built-in defaults (workers stays 0 = auto). Release with config_free. */
@@ -193,6 +208,10 @@ int config_set(config *c, const char *name, const char *value, char *err, size_t
 /* Whether `name` is a parameter, and whether CONFIG SET may change it. */
 bool config_is_param(const char *name);
 bool config_is_runtime(const char *name);
+
+/* Whether s is a valid tenant name (1..CONFIG_TENANT_NAME_MAX of A-Z a-z 0-9 _ . -, not
+ * "default", which names the administrator as in Redis's AUTH default <password>). */
+bool config_tenant_name_ok(const char *s, size_t len);
 
 /* Parses a size as described at the top. Returns true and *out on success. */
 bool config_parse_size(const char *s, uint64_t *out);

@@ -17,6 +17,7 @@
 
 #include "block.h"
 #include "cmd.h"
+#include "tenant.h"
 
 #define READ_CHUNK (16u << 10)
 
@@ -46,6 +47,7 @@ conn *conn_new(worker *w, int fd) {
     c->fd = fd;
     c->id = atomic_fetch_add(&s->next_client_id, 1) + 1;
     c->authed = !need_auth;
+    c->admin = !need_auth;
     reply_buf_init(&c->out, 2);
     atomic_store(&c->proto, 2);
     c->ctime_ms = server_now_ms();
@@ -178,6 +180,12 @@ static void dispatch(conn *c, resp_argv *a, const cmd_spec *spec) {
         if (c->in_multi) c->multi_error = true;
         return;
     }
+    if (c->tent && !tenant_ent_alive(c->tent)) {
+        /* TENANT DEL: its connections end, as Redis's ACL DELUSER kills the user's clients */
+        reply_error(&c->out, "ERR this connection's tenant was deleted");
+        c->close_after_reply = true;
+        return;
+    }
     if ((spec->arity > 0 && (size_t)spec->arity != a->argc) || (spec->arity < 0 && a->argc < (size_t)-spec->arity)) {
         if (spec->proc == cmd_exec) {
             char msg[96];
@@ -188,6 +196,25 @@ static void dispatch(conn *c, resp_argv *a, const cmd_spec *spec) {
         }
         if (c->in_multi) c->multi_error = true;
         return;
+    }
+    if ((spec->flags & CMD_ADMIN) && !c->admin) {
+        char msg[192];
+        snprintf(msg, sizeof msg, "User %s has no permissions to run the '%s' command",
+                 c->tent ? tenant_ent_name(c->tent) : "default", spec->name);
+        if (spec->proc == cmd_exec) exec_abort(c, msg);
+        else reply_errorf(&c->out, "NOPERM %s", msg);
+        if (c->in_multi) c->multi_error = true;
+        return;
+    }
+    if (c->tent) {
+        tenant_note_op(c->tent);
+        const char *full = (spec->flags & CMD_DENYOOM) ? tenant_over_quota(s->tenants, c->tent) : NULL;
+        if (full) {
+            reply_errorf(&c->out, "ERR tenant quota exceeded (max_%s): delete data or ask the administrator to "
+                         "raise it", full);
+            if (c->in_multi) c->multi_error = true;
+            return;
+        }
     }
     cmd_ctx x = {
         .srv = s,

@@ -21,8 +21,10 @@ struct conn {
     reply_buf out;
     _Atomic int db;           /* read by CLIENT LIST on other threads */
     _Atomic int proto;        /* 2 or 3: mirrors out.proto for CLIENT LIST */
-    uint32_t tenant;
+    uint32_t tenant;          /* tenant_ent_id(tent), or 0: the default tenant */
+    struct tenant_ent *tent;  /* AUTH <tenant> <password>; NULL: the default tenant */
     bool authed;
+    bool admin;               /* AUTH <requirepass> (or no requirepass): CMD_ADMIN commands */
     bool close_after_reply;   /* QUIT, protocol error */
     bool in_pending;          /* on w->pending, or on w->held when `held` */
     bool held;                /* on w->held: replies wait for the syncer (always) */

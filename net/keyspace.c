@@ -616,7 +616,7 @@ static st_filter_decision ks_compaction_filter(void *arg, int level, st_slice ke
     (void)nv;
     ks *k = arg;
     st_db *db = atomic_load(&k->filter_db);
-    if (!db || key.len < KS_NS_BYTES + 1 || get_be32(key.data) == UINT32_MAX) return ST_FILTER_KEEP;
+    if (!db || key.len < KS_NS_BYTES + 1 || get_be32(key.data) > KS_MAX_TENANT) return ST_FILTER_KEEP;
     int space = key.data[KS_NS_BYTES];
     int64_t now = wall_ms();
     if (space == KS_SPACE_META) {
@@ -1327,6 +1327,91 @@ out:
     kb_free(&hi);
     return rc;
 }
+
+/* ---- system records and tenant usage ------------------------------------------------------------ */
+
+static int sys_key(kbuf *b, int space, const uint8_t *name, size_t nlen) {
+    int rc = kb_be32(b, KS_SYS_TENANT);
+    if (!rc) rc = kb_u8(b, 0);
+    if (!rc) rc = kb_u8(b, (uint8_t)space);
+    if (!rc && nlen) rc = kb_put(b, name, nlen);
+    return rc;
+}
+
+int ks_sys_get(ks *k, int space, const uint8_t *name, size_t nlen, uint8_t **val, size_t *vlen) {
+    kbuf kk;
+    kb_init(&kk);
+    *val = NULL;
+    *vlen = 0;
+    int rc = sys_key(&kk, space, name, nlen);
+    if (!rc) rc = st_db_get(k->db, NULL, kb_slice(&kk), val, vlen);
+    kb_free(&kk);
+    return rc;
+}
+
+int ks_sys_put(ks *k, int space, const uint8_t *name, size_t nlen, const uint8_t *val, size_t vlen) {
+    kbuf kk;
+    kb_init(&kk);
+    st_batch *b = NULL;
+    uint64_t lsn = 0;
+    int rc = sys_key(&kk, space, name, nlen);
+    if (!rc) rc = st_batch_new(&b);
+    if (!rc) rc = val ? st_batch_put(b, kb_slice(&kk), st_slice_make(val, vlen)) : st_batch_delete(b, kb_slice(&kk));
+    if (!rc) rc = st_db_write(k->db, b, ST_WRITE_NO_DELAY, &lsn);
+    st_batch_free(b);
+    kb_free(&kk);
+    return rc;
+}
+
+int ks_sys_scan(ks *k, int space, ks_sys_fn fn, void *arg) {
+    kbuf lo, hi;
+    kb_init(&lo);
+    kb_init(&hi);
+    int rc = sys_key(&lo, space, NULL, 0);
+    if (!rc) rc = kb_put(&hi, lo.p, lo.len);
+    if (rc) goto out;
+    hi.len = prefix_successor(hi.p, hi.len);
+    mcur m;
+    if ((rc = mc_open(k, &m, kb_slice(&lo), kb_slice(&hi)))) goto out;
+    for (mc_seek(&m, kb_slice(&lo), st_slice_make(NULL, 0)); mc_valid(&m); mc_next(&m)) {
+        st_slice ek = mc_key(&m), ev = mc_value(&m);
+        if (ek.len < lo.len) continue;
+        if (fn(arg, ek.data + lo.len, ek.len - lo.len, ev.data, ev.len)) break;
+    }
+    rc = mc_status(&m);
+    mc_close(&m);
+out:
+    kb_free(&lo);
+    kb_free(&hi);
+    return rc;
+}
+
+int ks_tenant_usage(ks *k, uint32_t tenant, uint64_t *keys, uint64_t *bytes) {
+    *keys = *bytes = 0;
+    kbuf lo, hi;
+    kb_init(&lo);
+    kb_init(&hi);
+    int rc = kb_be32(&lo, tenant);
+    if (!rc) rc = kb_put(&hi, lo.p, lo.len);
+    if (rc) goto out;
+    hi.len = prefix_successor(hi.p, hi.len);
+    st_iter *it = NULL;
+    st_read_options ro = {.lower = kb_slice(&lo), .upper = kb_slice(&hi)};
+    if ((rc = st_db_iter_new(k->db, &ro, &it))) goto out;
+    for (st_iter_seek(it, kb_slice(&lo)); st_iter_valid(it); st_iter_next(it)) {
+        st_slice ek = st_iter_key(it);
+        if (ek.len > KS_NS_BYTES && ek.data[KS_NS_BYTES] == KS_SPACE_META) (*keys)++;
+        *bytes += ek.len + st_iter_value(it).len;
+    }
+    rc = st_iter_status(it);
+    st_iter_free(it);
+out:
+    kb_free(&lo);
+    kb_free(&hi);
+    return rc;
+}
+
+size_t ks_batch_bytes(const ks_batch *b) { return st_batch_bytes(b->b); }
 
 /* ---- expiry ------------------------------------------------------------------------------------- */
 

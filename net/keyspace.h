@@ -260,6 +260,31 @@ int ks_count(ks *k, ks_ns ns, int64_t now_ms, uint64_t *count);
 /* Deletes every key of ns (or, with all_dbs, of every database of the tenant); *lsn to commit. */
 int ks_flush(ks *k, ks_ns ns, bool all_dbs, uint64_t *lsn);
 
+/* ---- system records and tenant usage ---------------------------------------------------------- */
+
+/* Server-wide records that belong to no tenant (the tenant registry, net/tenant.c) live in the
+ * reserved tenant KS_SYS_TENANT: FF FF FF FE | 00 | space | name -> value (docs/FORMAT.md). */
+#define KS_SYS_TENANT 0xfffffffeu
+#define KS_MAX_TENANT 0xfffffffdu /* the largest id a tenant may get */
+enum { KS_SYS_TENANTS = 'T' };
+
+/* *val (malloc'ed, caller frees) of record `name` in space, or KS_ENOTFOUND. */
+int ks_sys_get(ks *k, int space, const uint8_t *name, size_t nlen, uint8_t **val, size_t *vlen);
+/* Puts (val non-NULL) or deletes (val NULL) record `name`, committed (per appendfsync, like
+ * every write) before returning. */
+int ks_sys_put(ks *k, int space, const uint8_t *name, size_t nlen, const uint8_t *val, size_t vlen);
+/* Calls fn for every record of space in name order; stops early when fn returns non-zero. */
+typedef int (*ks_sys_fn)(void *arg, const uint8_t *name, size_t nlen, const uint8_t *val, size_t vlen);
+int ks_sys_scan(ks *k, int space, ks_sys_fn fn, void *arg);
+
+/* A tenant's footprint, from one pass over its key range (every database and space): keys = its
+ * records (expired ones not yet reclaimed included, as Redis's DBSIZE counts them), bytes = the
+ * length of every engine key and value it owns (elements included). O(its entries). */
+int ks_tenant_usage(ks *k, uint32_t tenant, uint64_t *keys, uint64_t *bytes);
+
+/* Bytes an engine write of b adds (keys, values and per-entry framing): the quota estimate. */
+size_t ks_batch_bytes(const ks_batch *b);
+
 /* ---- expiry --------------------------------------------------------------------------------------- */
 
 /* One active-expiry pass over the index entries due at now_ms, at most max_entries of them:

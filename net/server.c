@@ -18,6 +18,7 @@
 
 #include "block.h"
 #include "conn.h"
+#include "tenant.h"
 #include "watch.h"
 
 #define EXPIRE_BUDGET_MS 25  /* active expiry may use at most this much of each cron tick */
@@ -337,6 +338,8 @@ static void stop_task(ev_loop *loop, void *arg) {
     if (loop) ev_stop(loop);
 }
 
+static void tenant_log(void *arg, const char *msg) { server_log(arg, CONFIG_LOG_NOTICE, "%s", msg); }
+
 int server_start(server *s, config *cfg, char *err, size_t errlen) {
     memset(s, 0, sizeof *s);
     s->cfg = cfg;
@@ -382,6 +385,16 @@ int server_start(server *s, config *cfg, char *err, size_t errlen) {
         .memory_limit_bytes = cfg->memory_limit_bytes,
     };
     if (ks_open(&ko, &s->k, err, errlen)) return -1;
+    char terr[384];
+    if (tenant_reg_open(s->k, cfg, tenant_log, s, &s->tenants, terr, sizeof terr)) {
+        snprintf(err, errlen, "%s", terr);
+        return -1;
+    }
+    if (tenant_count(s->tenants) && !cfg->requirepass)
+        server_log(s, CONFIG_LOG_WARNING,
+                   "WARNING: %zu tenants are defined but requirepass is not set: every client that does not AUTH "
+                   "as a tenant is the administrator. Set requirepass.",
+                   tenant_count(s->tenants));
     pthread_mutex_init(&s->sync_mu, NULL);
     pthread_cond_init(&s->sync_cv, NULL);
 
@@ -472,6 +485,8 @@ int server_wait_and_stop(server *s) {
         code = 1;
     }
     s->k = NULL;
+    tenant_reg_free(s->tenants);
+    s->tenants = NULL;
     watch_reg_free(s->watches); /* every connection is closed: nobody watches or waits */
     s->watches = NULL;
     block_reg_free(s->blocks);

@@ -61,6 +61,7 @@ struct server {
     config *cfg;                /* the configuration; runtime fields under cfg_lock */
     pthread_rwlock_t cfg_lock;
     ks *k;
+    struct tenant_reg *tenants; /* tenant.h */
     struct watch_reg *watches;  /* WATCH (watch.h) */
     struct block_reg *blocks;   /* clients blocked on keys (block.h) */
     int n_workers;

@@ -399,7 +399,13 @@ static void test_config_tiers_parse_validate_and_inherit_engine_settings(void **
                   "direct_io = true\n"
                   "high_watermark = 1\n"
                   "[[tenant]]\n"
-                  "name = \"later\"\n");
+                  "name = \"acme\"\n"
+                  "password = \"s3cret\"\n"
+                  "max_bytes = \"64MiB\"\n"
+                  "max_keys = 1000\n"
+                  "[[tenant]]\n"
+                  "name = \"beta.team-2\"\n"
+                  "password = \"pw\"\n");
     int rc = LOAD(&c, err, "--config", x->path, "--codec", "none", "--dir", "/data/");
     if (rc) print_error("%s\n", err);
     assert_int_equal(rc, CONFIG_OK);
@@ -438,9 +444,15 @@ static void test_config_tiers_parse_validate_and_inherit_engine_settings(void **
     assert_string_equal(p, "/mnt/warm");
     free(p);
 
-    /* [[tenant]] is accepted and kept for later. */
-    const toml_node *tenant = toml_table_get(toml_root(c.doc), "tenant");
-    assert_int_equal(toml_array_len(tenant), 1);
+    /* [[tenant]] tables, quotas optional (0 = none) */
+    assert_int_equal(c.n_tenants, 2);
+    assert_string_equal(c.tenants[0].name, "acme");
+    assert_string_equal(c.tenants[0].password, "s3cret");
+    assert_true(c.tenants[0].max_bytes == 64ull << 20);
+    assert_true(c.tenants[0].max_keys == 1000);
+    assert_int_equal(c.tenants[0].line, 26);
+    assert_string_equal(c.tenants[1].name, "beta.team-2");
+    assert_true(c.tenants[1].max_bytes == 0 && c.tenants[1].max_keys == 0);
     config_free(&c);
 
     /* One tier taking every level. */
@@ -796,6 +808,36 @@ static void test_config_make_dirs_creates_tiers_and_names_failures(void **state)
     free(cold);
 }
 
+/* Bad [[tenant]] tables stop the load with the line and key. */
+static void test_config_tenant_errors_name_line_and_key(void **state) {
+    fx *x = *state;
+    static const struct {
+        const char *body, *want;
+    } cases[] = {
+        {"[[tenant]]\npassword = \"p\"\n", ":1: tenant: missing required key 'name'"},
+        {"[[tenant]]\nname = \"a\"\n", ":1: tenant: tenant 'a': missing required key 'password'"},
+        {"[[tenant]]\nname = \"default\"\npassword = \"p\"\n", ":2: tenant.name: 'default' is not a tenant name"},
+        {"[[tenant]]\nname = \"a b\"\npassword = \"p\"\n", ":2: tenant.name: 'a b' is not a tenant name"},
+        {"[[tenant]]\nname = \"a\"\npassword = \"\"\n", ":3: tenant.password:"},
+        {"[[tenant]]\nname = \"a\"\npassword = \"p\"\nmax_keys = -1\n", ":4: tenant.max_keys:"},
+        {"[[tenant]]\nname = \"a\"\npassword = \"p\"\nmax_bytes = \"lots\"\n", ":4: tenant.max_bytes:"},
+        {"[[tenant]]\nname = \"a\"\npassword = \"p\"\ncolor = 1\n", ":4: tenant.color: unknown key"},
+        {"[[tenant]]\nname = \"a\"\npassword = \"p\"\n[[tenant]]\nname = \"a\"\npassword = \"q\"\n",
+         ":4: tenant.name: tenant 'a' is declared twice (first at line 1)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        config c;
+        char err[512] = "";
+        write_conf(x, cases[i].body);
+        int rc = LOAD(&c, err, "--config", x->path);
+        if (rc != CONFIG_EINVAL || !strstr(err, cases[i].want))
+            print_error("case %zu: rc %d, err \"%s\", want \"%s\"\n", i, rc, err, cases[i].want);
+        assert_int_equal(rc, CONFIG_EINVAL);
+        assert_non_null(strstr(err, cases[i].want));
+        config_free(&c);
+    }
+}
+
 static void test_config_help_lists_every_flag(void **state) {
     (void)state;
     char *buf = NULL;
@@ -831,6 +873,7 @@ int main(void) {
         cmocka_unit_test(test_config_set_refuses_immutable_unknown_and_invalid_values),
         cmocka_unit_test(test_config_fills_engine_options_over_engine_defaults),
         cmocka_unit_test_setup_teardown(test_config_make_dirs_creates_tiers_and_names_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_tenant_errors_name_line_and_key, setup, teardown),
         cmocka_unit_test(test_config_help_lists_every_flag),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
