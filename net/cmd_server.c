@@ -424,12 +424,15 @@ void cmd_info(cmd_ctx *x) {
                 "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
                 "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\nrejected_connections:%llu\r\n"
                 "expired_keys:%llu\r\nkeyspace_hits:%llu\r\nkeyspace_misses:%llu\r\ntotal_error_replies:%llu\r\n"
-                "acl_access_denied_auth:%llu\r\n\r\n",
+                "acl_access_denied_auth:%llu\r\nclient_query_buffer_limit_disconnections:%llu\r\n"
+                "client_output_buffer_limit_disconnections:%llu\r\nprotected_mode_refused_connections:%llu\r\n\r\n",
                 (unsigned long long)s->stat.connections, (unsigned long long)s->stat.commands,
                 (unsigned long long)s->stat.net_in, (unsigned long long)s->stat.net_out,
                 (unsigned long long)s->stat.rejected, (unsigned long long)s->stat.expired_keys,
                 (unsigned long long)s->stat.keyspace_hits, (unsigned long long)s->stat.keyspace_misses,
-                (unsigned long long)s->stat.errors, (unsigned long long)s->stat.auth_failures);
+                (unsigned long long)s->stat.errors, (unsigned long long)s->stat.auth_failures,
+                (unsigned long long)s->stat.qbuf_disconnects, (unsigned long long)s->stat.obuf_disconnects,
+                (unsigned long long)s->stat.protected_refused);
     if (want(x, "replication", true)) out_add(&o, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n");
     if (want(x, "storage", true)) {
         out_add(&o, "# Storage\r\n");

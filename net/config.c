@@ -30,6 +30,7 @@ enum {
     P_RUNTIME = 1u << 0,  /* CONFIG SET may change it */
     P_NULLABLE = 1u << 1, /* "" stores NULL */
     P_NONEMPTY = 1u << 2, /* "" is refused */
+    P_OBL = 1u << 3,      /* client-output-buffer-limit: parsed into config.obl */
 };
 
 typedef struct enum_name {
@@ -54,6 +55,7 @@ typedef struct param {
 
 static const enum_name fsync_names[] = {
     {"always", ST_SYNC_ALWAYS}, {"everysec", ST_SYNC_EVERYSEC}, {"no", ST_SYNC_NO}, {NULL, 0}};
+static const enum_name yesno_names[] = {{"yes", 1}, {"no", 0}, {NULL, 0}};
 static const enum_name codec_names[] = {
     {"none", ST_CODEC_NONE}, {"lz4", ST_CODEC_LZ4}, {"zstd", ST_CODEC_ZSTD}, {NULL, 0}};
 static const enum_name loglevel_names[] = {
@@ -88,6 +90,11 @@ static const param params[] = {
      0, 0, 0, NULL, "\"\"", "AUTH password; empty = none"},
     {"maxclients", "server", "maxclients", P_INT, S_INT, P_RUNTIME, C(maxclients), 0, 1, 1000000,
      NULL, "10000", "most simultaneous clients"},
+    {"protected-mode", "server", "protected_mode", P_ENUM, S_INT, P_RUNTIME, C(protected_mode), 0, 0, 0, yesno_names,
+     "yes", "without requirepass, accept clients from 127.0.0.1 and ::1 only"},
+    {"client-output-buffer-limit", "server", "client_output_buffer_limit", P_STRING, S_INT, P_RUNTIME | P_OBL,
+     C(client_output_buffer_limit), 0, 0, 0, NULL, "\"normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60\"",
+     "disconnect clients whose pending replies pass these limits (Redis's format)"},
     {"timeout", "server", "timeout", P_INT, S_INT, P_RUNTIME, C(timeout_s), 0, 0, INT_MAX, NULL, "0",
      "close clients idle this many seconds; 0 = never"},
     {"proto-max-bulk-len", "server", "proto_max_bulk_len", P_SIZE, S_U64, P_RUNTIME,
@@ -348,7 +355,57 @@ static int set_num(void *base, const param *p, int64_t v, const origin *o, char 
     return 0;
 }
 
+/* "class hard soft seconds" groups (Redis's syntax: classes normal, replica/slave, pubsub; sizes
+ * with units) merged into a copy of c->obl; the canonical text of all three classes in *text. */
+static int parse_obl(const config *c, const char *s, config_obl out[3], char **text, const origin *o, char *err,
+                     size_t errlen) {
+    static const char *const names[3] = {"normal", "replica", "pubsub"};
+    memcpy(out, c->obl, sizeof c->obl);
+    char *copy = strdup(s), *save = NULL;
+    if (!copy) return nomem(err, errlen);
+    const char *tok[64];
+    size_t n = 0;
+    for (char *t = strtok_r(copy, " \t", &save); t && n < 64; t = strtok_r(NULL, " \t", &save)) tok[n++] = t;
+    int rc = 0;
+    if (n == 0 || n % 4) rc = errf(err, errlen, o, "expected groups of 'class hard soft seconds' (got %zu words)", n);
+    for (size_t i = 0; i + 3 < n && !rc; i += 4) {
+        int cl = !strcasecmp(tok[i], "normal") ? 0
+                 : (!strcasecmp(tok[i], "replica") || !strcasecmp(tok[i], "slave")) ? 1
+                 : !strcasecmp(tok[i], "pubsub") ? 2 : -1;
+        uint64_t hard, soft;
+        int64_t secs;
+        if (cl < 0) rc = errf(err, errlen, o, "unknown client class '%s' (normal, replica, pubsub)", tok[i]);
+        else if (!config_parse_size(tok[i + 1], &hard) || !config_parse_size(tok[i + 2], &soft))
+            rc = errf(err, errlen, o, "'%s %s' are not sizes", tok[i + 1], tok[i + 2]);
+        else if (!parse_i64(tok[i + 3], &secs) || secs < 0)
+            rc = errf(err, errlen, o, "'%s' is not a number of seconds", tok[i + 3]);
+        else
+            out[cl] = (config_obl){hard, soft, secs};
+    }
+    free(copy);
+    if (rc) return rc;
+    char buf[256];
+    size_t len = 0;
+    for (int cl = 0; cl < 3; cl++)
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s %llu %llu %lld", cl ? " " : "", names[cl],
+                                (unsigned long long)out[cl].hard, (unsigned long long)out[cl].soft,
+                                (long long)out[cl].soft_seconds);
+    if (!(*text = strdup(buf))) return nomem(err, errlen);
+    return 0;
+}
+
 static int set_str(void *base, const param *p, const char *s, const origin *o, char *err, size_t errlen) {
+    if (p->flags & P_OBL) {
+        config *c = base;
+        config_obl obl[3];
+        char *text;
+        int rc = parse_obl(c, s, obl, &text, o, err, errlen);
+        if (rc) return rc;
+        memcpy(c->obl, obl, sizeof obl);
+        free(c->client_output_buffer_limit);
+        c->client_output_buffer_limit = text;
+        return 0;
+    }
     if ((p->flags & P_NONEMPTY) && !*s) return errf(err, errlen, o, "must not be empty");
     char *v = NULL;
     if ((*s || !(p->flags & P_NULLABLE)) && !(v = strdup(s))) return nomem(err, errlen);
@@ -506,6 +563,12 @@ int config_init(config *c) {
     c->workers = 0;
     c->memory_limit_bytes = (uint64_t)GiB;
     c->maxclients = 10000;
+    c->protected_mode = 1;
+    c->obl[CONFIG_CLIENT_NORMAL] = (config_obl){0, 0, 0};
+    c->obl[CONFIG_CLIENT_REPLICA] = (config_obl){256 * (uint64_t)MiB, 64 * (uint64_t)MiB, 60};
+    c->obl[CONFIG_CLIENT_PUBSUB] = (config_obl){32 * (uint64_t)MiB, 8 * (uint64_t)MiB, 60};
+    if (!(c->client_output_buffer_limit = strdup("normal 0 0 0 replica 268435456 67108864 60 pubsub 33554432 8388608 60")))
+        return CONFIG_ENOMEM;
     c->timeout_s = 0;
     c->proto_max_bulk_len = 512 * (uint64_t)MiB;
     c->client_query_buffer_limit = (uint64_t)GiB;
@@ -559,6 +622,7 @@ void config_free(config *c) {
     free_list(c->bind, c->n_bind);
     free(c->dir);
     free(c->requirepass);
+    free(c->client_output_buffer_limit);
     free(c->logfile);
     tiers_free(c->tiers, c->n_tiers);
     free(c->config_file);

@@ -92,6 +92,14 @@ typedef struct config_tenant {
     int line;                /* line of the [[tenant]] header */
 } config_tenant;
 
+/* client-output-buffer-limit, per client class as in Redis: a client whose pending replies reach
+ * `hard` bytes, or stay at or above `soft` bytes for `soft_seconds`, is disconnected; 0 = none. */
+typedef enum config_client_class { CONFIG_CLIENT_NORMAL = 0, CONFIG_CLIENT_REPLICA = 1, CONFIG_CLIENT_PUBSUB = 2 } config_client_class;
+typedef struct config_obl {
+    uint64_t hard, soft;
+    int64_t soft_seconds;
+} config_obl;
+
 typedef struct config {
     /* ---- [server] ------------------------------------------------------------------------- */
     char **bind;             /* `bind`: addresses to listen on (IPv4 or IPv6 literals);
@@ -106,6 +114,12 @@ typedef struct config {
     char *requirepass;       /* `requirepass`: AUTH password; NULL = none (also set by "");
                               * default NULL */
     int maxclients;          /* `maxclients`: 1..1000000; default 10000 */
+    int protected_mode;      /* `protected_mode`: yes (1) | no; with no requirepass, clients from
+                              * addresses other than 127.0.0.1 and ::1 are refused; default yes */
+    char *client_output_buffer_limit; /* `client_output_buffer_limit`: Redis's "class hard soft
+                              * seconds ..." text, canonical (all three classes); parsed into obl */
+    config_obl obl[3];       /* by config_client_class; default normal 0 0 0, replica 256mb 64mb
+                              * 60, pubsub 32mb 8mb 60 (Redis's) */
     int timeout_s;           /* `timeout`: idle seconds before a client is closed; 0 = never */
     uint64_t proto_max_bulk_len; /* `proto_max_bulk_len`: largest bulk string, 1 MiB..;
                               * default 512 MiB */

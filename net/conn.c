@@ -110,8 +110,34 @@ void conn_close(conn *c) {
     free(c);
 }
 
+/* client-output-buffer-limit (normal class): pending replies at the hard limit, or at the soft
+ * one for soft_seconds, end the connection, as in Redis: a client that does not read its replies
+ * must not make the server hold them without bound. */
+static bool over_output_limit(conn *c) {
+    server *s = c->w->srv;
+    config_obl l = s->cfg->obl[CONFIG_CLIENT_NORMAL];
+    size_t pending = c->out.len - c->out.sent;
+    if (l.hard && pending >= l.hard) return true;
+    if (!l.soft || pending < l.soft) {
+        c->obl_soft_since = 0;
+        return false;
+    }
+    int64_t now = server_now_ms();
+    if (!c->obl_soft_since) c->obl_soft_since = now;
+    return now - c->obl_soft_since >= l.soft_seconds * 1000;
+}
+
 bool conn_flush(conn *c) {
     if (c->out.failed) { /* a reply was dropped for lack of memory: the stream is broken */
+        conn_close(c);
+        return false;
+    }
+    if (over_output_limit(c)) {
+        server *s = c->w->srv;
+        server_log(s, CONFIG_LOG_WARNING,
+                   "Client id=%llu addr=%s closed for overcoming of output buffer limits (%zu bytes pending)",
+                   (unsigned long long)c->id, c->addr, c->out.len - c->out.sent);
+        atomic_fetch_add_explicit(&s->stat.obuf_disconnects, 1, memory_order_relaxed);
         conn_close(c);
         return false;
     }
@@ -408,6 +434,8 @@ static void process_input(conn *c) {
             }
             if (c->block_started) block_finish(c);
             c->in_r += used;
+            uint64_t hard = c->w->srv->cfg->obl[CONFIG_CLIENT_NORMAL].hard;
+            if (hard && c->out.len - c->out.sent >= hard) break; /* conn_flush closes it: no more */
             continue;
         }
         c->in_r += used;
@@ -467,6 +495,7 @@ static void on_readable(ev_loop *loop, int fd, void *arg, int mask) {
     if (c->in_w - c->in_r > s->cfg->client_query_buffer_limit) {
         server_log(s, CONFIG_LOG_WARNING, "closing client %s: query buffer over client-query-buffer-limit",
                    c->addr);
+        atomic_fetch_add_explicit(&s->stat.qbuf_disconnects, 1, memory_order_relaxed);
         conn_close(c);
         return;
     }

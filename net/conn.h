@@ -29,6 +29,7 @@ struct conn {
     bool in_pending;          /* on w->pending, or on w->held when `held` */
     bool held;                /* on w->held: replies wait for the syncer (always) */
     bool writable_armed;      /* EV_WRITABLE installed: the socket was full */
+    int64_t obl_soft_since;   /* ms when pending replies reached the soft output limit; 0: below */
     uint64_t lsn;             /* largest lsn among replies not yet sent */
     /* write pacing while compaction lags (st_db_write_delay): the parsed write waits, with
      * reading off, until its slot; its argv views `in`, which stays put while nothing is read */

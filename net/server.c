@@ -120,19 +120,59 @@ static int listen_on(const char *addr, int port, char *err, size_t errlen) {
     return fd;
 }
 
+/* Redis's protected mode: only 127.0.0.1 and ::1 (also as a v4-mapped address) count as local,
+ * exactly the addresses Redis accepts, so a client on another loopback address (127.0.0.2) or
+ * interface is a stranger. */
+static bool is_local_peer(const struct sockaddr_storage *ss) {
+    if (ss->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
+    if (ss->ss_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+        if (IN6_IS_ADDR_LOOPBACK(a)) return true;
+        static const uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1};
+        return memcmp(a->s6_addr, mapped, 16) == 0;
+    }
+    return ss->ss_family == AF_UNIX;
+}
+
+static bool protected_refuses(server *s, const struct sockaddr_storage *ss) {
+    if (is_local_peer(ss)) return false;
+    pthread_rwlock_rdlock(&s->cfg_lock);
+    bool refuse = s->cfg->protected_mode && !s->cfg->requirepass;
+    pthread_rwlock_unlock(&s->cfg_lock);
+    return refuse;
+}
+
+static const char protected_msg[] =
+    "-DENIED Strata is running in protected mode: protected mode is on and no password is set "
+    "(requirepass), so only clients on the loopback interface (127.0.0.1, ::1) are accepted. To accept "
+    "this client, do one of: 1) set a password: CONFIG SET requirepass <password> from the loopback "
+    "interface, or requirepass in the config file; 2) turn protected mode off: CONFIG SET protected-mode "
+    "no from the loopback interface, protected_mode = \"no\" in the config file, or --protected-mode no. "
+    "Do either only if the server is not reachable from the internet, or with a strong password.\r\n";
+
 static void on_accept(ev_loop *loop, int lfd, void *arg, int mask) {
     (void)loop;
     (void)mask;
     worker *w = arg;
     server *s = w->srv;
     for (int i = 0; i < 64; i++) { /* bounded: other events of this loop get their turn */
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof peer;
+        int fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
                 server_log(s, CONFIG_LOG_WARNING, "accept: %s", strerror(errno));
             return;
         }
         atomic_fetch_add_explicit(&s->stat.connections, 1, memory_order_relaxed);
+        if (protected_refuses(s, &peer)) {
+            ssize_t ignored = write(fd, protected_msg, sizeof protected_msg - 1);
+            (void)ignored;
+            close(fd);
+            atomic_fetch_add_explicit(&s->stat.protected_refused, 1, memory_order_relaxed);
+            continue;
+        }
         if (atomic_fetch_add(&s->n_clients, 1) >= s->cfg->maxclients) {
             static const char msg[] = "-ERR max number of clients reached\r\n";
             ssize_t ignored = write(fd, msg, sizeof msg - 1);

@@ -80,7 +80,7 @@ struct server {
     _Atomic int64_t lastsave_s;
     struct {
         _Atomic uint64_t connections, rejected, commands, keyspace_hits, keyspace_misses, expired_keys,
-            net_in, net_out, errors, auth_failures;
+            net_in, net_out, errors, auth_failures, qbuf_disconnects, obuf_disconnects, protected_refused;
     } stat;
 
     /* the syncer (appendfsync always; S1) */

@@ -584,7 +584,7 @@ static void test_config_get_matches_glob_patterns(void **state) {
     assert_int_equal(LOAD(&c, err, "--workers", "4"), CONFIG_OK);
     memset(&g, 0, sizeof g);
     int all = config_get(&c, "*", collect, &g);
-    assert_int_equal(all, 30); /* 28 settings + the fixed "save" and "appendonly" */
+    assert_int_equal(all, 32); /* 30 settings + the fixed "save" and "appendonly" */
     assert_string_equal(g.names[0], "bind");
     assert_string_equal(get1(&c, "save", &g), "");
     assert_string_equal(get1(&c, "appendonly", &g), "yes");
@@ -602,6 +602,9 @@ static void test_config_get_matches_glob_patterns(void **state) {
     assert_string_equal(get1(&c, "slowlog-log-slower-than", &g), "10000");
     assert_string_equal(get1(&c, "loglevel", &g), "notice");
     assert_string_equal(get1(&c, "logfile", &g), "");
+    assert_string_equal(get1(&c, "protected-mode", &g), "yes");
+    assert_string_equal(get1(&c, "client-output-buffer-limit", &g),
+                        "normal 0 0 0 replica 268435456 67108864 60 pubsub 33554432 8388608 60");
 
     memset(&g, 0, sizeof g);
     assert_int_equal(config_get(&c, "slowlog-*", collect, &g), 2);
@@ -612,7 +615,8 @@ static void test_config_get_matches_glob_patterns(void **state) {
                                                                  slowlog-max-len, max-immutable,
                                                                  max-open-files */
     memset(&g, 0, sizeof g);
-    assert_int_equal(config_get(&c, "[hp]?*", collect, &g), 3); /* port, proto-max-bulk-len, hz */
+    /* port, protected-mode, proto-max-bulk-len, hz */
+    assert_int_equal(config_get(&c, "[hp]?*", collect, &g), 4);
     memset(&g, 0, sizeof g);
     /* workers, timeout, slowlog-log-slower-than, slowlog-max-len, write-buffer, zstd-level, save */
     assert_int_equal(config_get(&c, "[^a-r]*", collect, &g), 7);
@@ -643,6 +647,12 @@ static void test_config_set_round_trips_runtime_parameters(void **state) {
         {"slowlog-log-slower-than", "-1", "-1"},
         {"slowlog-max-len", "0", "0"},
         {"requirepass", "pw", "pw"},
+        {"protected-mode", "no", "no"},
+        /* Redis's syntax: only the classes named change; sizes in bytes when shown */
+        {"client-output-buffer-limit", "normal 1mb 256kb 5",
+         "normal 1048576 262144 5 replica 268435456 67108864 60 pubsub 33554432 8388608 60"},
+        {"client-output-buffer-limit", "pubsub 0 0 0 slave 1gb 0 0",
+         "normal 1048576 262144 5 replica 1073741824 0 0 pubsub 0 0 0"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_true(config_is_runtime(cases[i].name));
@@ -654,6 +664,17 @@ static void test_config_set_round_trips_runtime_parameters(void **state) {
     assert_int_equal(c.maxclients, 100);
     assert_int_equal(c.loglevel, CONFIG_LOG_WARNING);
     assert_string_equal(c.requirepass, "pw");
+    assert_int_equal(c.protected_mode, 0);
+    assert_true(c.obl[CONFIG_CLIENT_NORMAL].hard == 1048576 && c.obl[CONFIG_CLIENT_NORMAL].soft == 262144 &&
+                c.obl[CONFIG_CLIENT_NORMAL].soft_seconds == 5);
+    assert_true(c.obl[CONFIG_CLIENT_PUBSUB].hard == 0);
+    /* bad limits leave the setting as it was */
+    static const char *const bad[] = {"normal 1mb 1mb", "bogus 1 1 1", "normal x 1 1", "normal 1 1 -1", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(config_set(&c, "client-output-buffer-limit", bad[i], err, sizeof err), CONFIG_EINVAL);
+        assert_true(c.obl[CONFIG_CLIENT_NORMAL].hard == 1048576);
+    }
+    assert_int_equal(config_set(&c, "protected-mode", "maybe", err, sizeof err), CONFIG_EINVAL);
     assert_int_equal(config_set(&c, "requirepass", "", err, sizeof err), CONFIG_OK);
     assert_null(c.requirepass);
     assert_string_equal(get1(&c, "requirepass", &g), "");
