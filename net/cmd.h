@@ -79,6 +79,10 @@ bool cmd_write(cmd_ctx *x, ks_batch *b);
 /* A per-thread batch, cleared, for procs that write (no allocation per command). */
 ks_batch *cmd_batch(cmd_ctx *x);
 
+/* Closes every connection of tenant id `tenant` (TENANT DEL: ids are never reused), each on its
+ * own worker (cmd_server.c). */
+void cmd_kill_tenant_clients(server *s, uint32_t tenant);
+
 /* ---- collections (cmd_coll.c) ---------------------------------------------------------------- */
 
 /* The live collection at key, which must be of `type`: 1 found (*c filled), 0 missing or expired

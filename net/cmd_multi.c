@@ -18,6 +18,7 @@
 #include "cmd.h"
 #include "conn.h"
 #include "server.h"
+#include "tenant.h"
 #include "watch.h"
 
 /* One queued command: argv views into `bytes`, all in one allocation. */
@@ -219,6 +220,16 @@ void cmd_exec(cmd_ctx *x) {
     if (c->multi_error) {
         multi_reset(c);
         reply_shared(x->rb, REPLY_SH_EXECABORT);
+        return;
+    }
+    /* a tenant's quota is checked again at EXEC, as Redis checks maxmemory for a transaction
+     * holding denyoom commands: it may have filled up since they were queued */
+    bool grows = false;
+    for (size_t i = 0; c->tent && i < c->nqueue && !grows; i++) grows = c->queue[i]->spec->flags & CMD_DENYOOM;
+    const char *full = grows ? tenant_over_quota(x->srv->tenants, c->tent) : NULL;
+    if (full) {
+        multi_reset(c);
+        reply_errorf(x->rb, "EXECABORT Transaction discarded because of: ERR tenant quota exceeded (max_%s)", full);
         return;
     }
     stripe_set set = {0};

@@ -676,11 +676,15 @@ static void client_line(info_out *o, const conn *c, int64_t now_ms) {
     out_add(o,
             "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=N db=%d sub=0 psub=0 ssub=0 "
             "multi=-1 watch=0 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 "
-            "tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name= lib-ver=\n",
+            "tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=%d lib-name= lib-ver=\n",
             (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
             (long long)((now_ms - c->ctime_ms) / 1000), (long long)((now_ms - last) / 1000), atomic_load(&c->db),
-            cmd ? cmd : "NULL", atomic_load(&c->proto));
+            cmd ? cmd : "NULL", c->tent ? tenant_ent_name(c->tent) : "default", atomic_load(&c->proto));
 }
+
+/* A tenant's connection sees (CLIENT LIST) and may kill (CLIENT KILL) only its tenant's
+ * connections; the administrator, all of them. */
+static bool client_visible(const conn *self, const conn *c) { return self->admin || (self->tent && c->tent == self->tent); }
 
 typedef struct kill_req {
     worker *w;
@@ -698,6 +702,19 @@ static void kill_task(ev_loop *loop, void *arg) {
             }
     }
     free(k);
+}
+
+void cmd_kill_tenant_clients(server *s, uint32_t tenant) {
+    pthread_mutex_lock(&s->clients_mu);
+    for (conn *c = s->clients; c; c = c->reg_next) {
+        if (!c->tent || c->tenant != tenant) continue;
+        kill_req *k = malloc(sizeof *k);
+        if (!k) continue; /* it is closed at its next command (conn.c) */
+        k->w = c->w;
+        k->id = c->id;
+        ev_post(c->w->loop, kill_task, k);
+    }
+    pthread_mutex_unlock(&s->clients_mu);
 }
 
 void cmd_client(cmd_ctx *x) {
@@ -746,9 +763,10 @@ void cmd_client(cmd_ctx *x) {
         } else if (ids) {
             for (size_t i = 0; i < n_ids; i++)
                 for (conn *c = s->clients; c; c = c->reg_next)
-                    if (c->id == ids[i]) client_line(&o, c, x->now_ms);
+                    if (c->id == ids[i] && client_visible(self, c)) client_line(&o, c, x->now_ms);
         } else if (x->argc == 2 || cmd_arg_is(x, 3, "normal")) {
-            for (conn *c = s->clients; c; c = c->reg_next) client_line(&o, c, x->now_ms);
+            for (conn *c = s->clients; c; c = c->reg_next)
+                if (client_visible(self, c)) client_line(&o, c, x->now_ms);
         }
         pthread_mutex_unlock(&s->clients_mu);
         free(ids);
@@ -797,6 +815,7 @@ void cmd_client(cmd_ctx *x) {
             if (*addr && strcmp(addr, c->addr) != 0) continue;
             if (*laddr && strcmp(laddr, c->laddr) != 0) continue;
             if (c == self && skipme) continue;
+            if (!client_visible(self, c)) continue;
             killed++;
             if (c == self) {
                 self->close_after_reply = true;

@@ -86,7 +86,9 @@ static void tenant_del_cmd(cmd_ctx *x) {
         return;
     }
     /* The tenant is gone for AUTH and its connections before its data goes: nothing can write it
-     * again (a command already running finishes first: ks_lock_all waits for it). */
+     * again (a command already running finishes first: ks_lock_all waits for it). Its clients are
+     * closed now, blocked ones included, as Redis's ACL DELUSER does. */
+    cmd_kill_tenant_clients(x->srv, id);
     ks_ns ns = {id, 0};
     uint64_t lsn = 0;
     ks_lock_all(x->k);

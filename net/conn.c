@@ -8,6 +8,7 @@
  * (S1 in server.h). */
 #include "conn.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,9 +225,19 @@ static void dispatch(conn *c, resp_argv *a, const cmd_spec *spec) {
         return;
     }
     if ((spec->flags & CMD_ADMIN) && !c->admin) {
-        char msg[192];
-        snprintf(msg, sizeof msg, "User %s has no permissions to run the '%s' command",
-                 c->tent ? tenant_ent_name(c->tent) : "default", spec->name);
+        /* Redis 7 names a container command's subcommand: 'config|get' */
+        char msg[192], sub[40] = "";
+        static const char *const containers[] = {"config", "slowlog", "tenant", "debug", "client", "memory",
+                                                 "object", "latency", "function", "script", "command"};
+        for (size_t i = 0; a->argc >= 2 && i < sizeof containers / sizeof *containers; i++) {
+            if (strcmp(spec->name, containers[i]) != 0) continue;
+            size_t n = a->argvlen[1] < sizeof sub - 2 ? a->argvlen[1] : sizeof sub - 2;
+            sub[0] = '|';
+            for (size_t j = 0; j < n; j++) sub[1 + j] = (char)tolower((unsigned char)a->argv[1][j]);
+            sub[1 + n] = 0;
+        }
+        snprintf(msg, sizeof msg, "User %s has no permissions to run the '%s%s' command",
+                 c->tent ? tenant_ent_name(c->tent) : "default", spec->name, sub);
         if (spec->proc == cmd_exec) exec_abort(c, msg);
         else reply_errorf(&c->out, "NOPERM %s", msg);
         if (c->in_multi) c->multi_error = true;

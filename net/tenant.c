@@ -38,7 +38,7 @@ struct tenant_ent {
     _Atomic uint64_t base_keys, base_bytes;   /* the last scan */
     _Atomic uint64_t delta_keys, delta_bytes; /* upper bound of growth since it */
     _Atomic int64_t last_scan_ms;             /* 0: never scanned */
-    _Atomic int64_t scan_cost_ms;             /* how long the last scan took */
+    _Atomic int64_t scan_cost_us;             /* how long the last scan took */
     _Atomic uint64_t ops, refused;
     pthread_mutex_t scan_mu;
     tenant_reg *reg;
@@ -54,11 +54,12 @@ struct tenant_reg {
     uint32_t next_id;
 };
 
-static int64_t mono_ms(void) {
+static int64_t mono_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
+static int64_t mono_ms(void) { return mono_us() / 1000; }
 
 static void put_le32(uint8_t *p, uint32_t v) {
     for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
@@ -404,6 +405,9 @@ int tenant_set_quota(tenant_reg *r, const uint8_t *name, size_t nlen, const uint
             atomic_store(&e->max_bytes, ob);
             atomic_store(&e->max_keys, ok);
             e->from_config = was;
+        } else {
+            /* without a quota nothing tracked its writes: the next check scans first */
+            atomic_store(&e->last_scan_ms, 0);
         }
     }
     pthread_rwlock_unlock(&r->lock);
@@ -448,7 +452,7 @@ static int rescan(tenant_ent *e) {
     atomic_store(&e->delta_keys, 0);
     atomic_store(&e->delta_bytes, 0);
     uint64_t keys, bytes;
-    int64_t t0 = mono_ms();
+    int64_t t0 = mono_us();
     int rc = ks_tenant_usage(e->reg->k, e->id, &keys, &bytes);
     if (rc) {
         /* keep the estimate an upper bound: what the scan should have replaced comes back */
@@ -458,9 +462,9 @@ static int rescan(tenant_ent *e) {
     }
     atomic_store(&e->base_keys, keys);
     atomic_store(&e->base_bytes, bytes);
-    int64_t t1 = mono_ms();
-    atomic_store(&e->scan_cost_ms, t1 - t0);
-    atomic_store(&e->last_scan_ms, t1 > 0 ? t1 : 1);
+    int64_t t1 = mono_us();
+    atomic_store(&e->scan_cost_us, t1 - t0);
+    atomic_store(&e->last_scan_ms, t1 / 1000 > 0 ? t1 / 1000 : 1);
     return 0;
 }
 
@@ -519,9 +523,9 @@ const char *tenant_over_quota(tenant_reg *r, tenant_ent *e) {
     /* the estimate says full: it may count overwrites as growth; look again if allowed to */
     bool estimated = atomic_load(&e->delta_keys) || atomic_load(&e->delta_bytes) || !last;
     /* scans take at most a tenth of the time (a small tenant rescans at once, a big one waits) */
-    int64_t gap = 10 * atomic_load(&e->scan_cost_ms);
-    if (gap > TENANT_RESCAN_MS) gap = TENANT_RESCAN_MS;
-    if (estimated && (!last || mono_ms() - last >= gap) && pthread_mutex_trylock(&e->scan_mu) == 0) {
+    int64_t gap_us = 10 * atomic_load(&e->scan_cost_us);
+    if (gap_us > TENANT_RESCAN_MS * 1000) gap_us = TENANT_RESCAN_MS * 1000;
+    if (estimated && (!last || mono_us() - last * 1000 >= gap_us) && pthread_mutex_trylock(&e->scan_mu) == 0) {
         if (atomic_load(&e->last_scan_ms) == last) rescan(e);
         pthread_mutex_unlock(&e->scan_mu);
         which = atomic_load(&e->last_scan_ms) ? over(e, mb, mk) : "unknown";
