@@ -625,6 +625,7 @@ void config_free(config *c) {
     free(c->client_output_buffer_limit);
     free(c->logfile);
     tiers_free(c->tiers, c->n_tiers);
+    tenants_free(c->tenants, c->n_tenants);
     free(c->config_file);
     toml_free(c->doc);
     memset(c, 0, sizeof *c);
