@@ -208,6 +208,8 @@ CMD_DECLARE(save); CMD_DECLARE(bgsave); CMD_DECLARE(lastsave); CMD_DECLARE(shutd
 CMD_DECLARE(slowlog); CMD_DECLARE(compact);
 /* cmd_tenant.c */
 CMD_DECLARE(tenant);
+/* cmd_debug.c */
+CMD_DECLARE(debug);
 /* cmd_multi.c */
 CMD_DECLARE(multi); CMD_DECLARE(exec); CMD_DECLARE(discard); CMD_DECLARE(watch); CMD_DECLARE(unwatch);
 

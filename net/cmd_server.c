@@ -412,13 +412,18 @@ void cmd_info(cmd_ctx *x) {
                 (unsigned long long)rss, (double)rss / (1024.0 * 1024.0), (unsigned long long)rss,
                 (unsigned long long)cfg->memory_limit_bytes);
     }
+    char wmsg[384] = "";
+    int wst = ks_write_status(s->k, wmsg, sizeof wmsg);
+    for (char *q = wmsg; *q; q++) /* one INFO line */
+        if (*q == '\r' || *q == '\n') *q = ' ';
     if (want(x, "persistence", true))
         out_add(&o,
                 "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n"
                 "rdb_last_save_time:%lld\r\nrdb_last_bgsave_status:ok\r\naof_enabled:1\r\naof_rewrite_in_progress:0\r\n"
-                "aof_last_write_status:ok\r\nappendfsync:%s\r\n\r\n",
-                (long long)atomic_load(&s->lastsave_s),
-                cfg->appendfsync == ST_SYNC_ALWAYS ? "always" : cfg->appendfsync == ST_SYNC_NO ? "no" : "everysec");
+                "aof_last_write_status:%s\r\nappendfsync:%s\r\nwrite_status:%s\r\nwrite_status_message:%s\r\n\r\n",
+                (long long)atomic_load(&s->lastsave_s), wst ? "err" : "ok",
+                cfg->appendfsync == ST_SYNC_ALWAYS ? "always" : cfg->appendfsync == ST_SYNC_NO ? "no" : "everysec",
+                wst == 0 ? (wmsg[0] ? "retrying" : "ok") : wst == KS_ENOSPC ? "refused" : "stopped", wmsg);
     if (want(x, "stats", true))
         out_add(&o,
                 "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
@@ -447,7 +452,10 @@ void cmd_info(cmd_ctx *x) {
             ks_ns ns = {x->ns.tenant, (uint8_t)db};
             uint8_t *next = NULL;
             size_t nlen = 0;
-            if (ks_scan(x->k, ns, NULL, 0, NULL, 0, 0, x->now_ms, tally_one, &t, &next, &nlen) == 0 && t.keys)
+            int rc = ks_scan(x->k, ns, NULL, 0, NULL, 0, 0, x->now_ms, tally_one, &t, &next, &nlen);
+            if (rc) /* never a silent "empty": say the count is unknown, and why */
+                out_add(&o, "db%d:error=%s\r\n", db, ks_strerror(rc));
+            else if (t.keys)
                 out_add(&o, "db%d:keys=%llu,expires=%llu,avg_ttl=%llu\r\n", db, (unsigned long long)t.keys,
                         (unsigned long long)t.expires,
                         (unsigned long long)(t.expires ? t.ttl_sum_ms / t.expires : 0));

@@ -181,6 +181,7 @@ static cmd_spec table[] = {
     {"discard", cmd_discard, 1, F, 0, 0, 0, "transactions", "Discards a transaction."},
     {"watch", cmd_watch, -2, F, 1, -1, 1, "transactions", "Monitors changes to keys to determine the execution of a transaction."},
     {"unwatch", cmd_unwatch, 1, F, 0, 0, 0, "transactions", "Forgets about watched keys of a transaction."},
+    {"debug", cmd_debug, -2, AD, 0, 0, 0, "server", "A container for debugging commands."},
     {"tenant", cmd_tenant, -2, AD, 0, 0, 0, "server", "Adds, deletes, lists and inspects tenants (Strata)."},
     {"compact", cmd_compact, 1, AD, 0, 0, 0, "server", "Compacts the whole database now (Strata)."},
     {"slowlog", cmd_slowlog, -2, AD, 0, 0, 0, "server", "A container for slow log commands."},
@@ -242,17 +243,29 @@ bool cmd_arg_double(cmd_ctx *x, size_t i, double *out) {
     return false;
 }
 
+/* The engine's message without the "file.c:123: " it starts with: a client needs the file and
+ * offset of the damage, not the engine's source line. */
+static const char *client_msg(void) {
+    const char *m = ks_errmsg(), *p = m;
+    while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_') p++;
+    if (p[0] != '.' || p[1] != 'c' || p[2] != ':') return m;
+    p += 3;
+    if (*p < '0' || *p > '9') return m;
+    while (*p >= '0' && *p <= '9') p++;
+    return p[0] == ':' && p[1] == ' ' ? p + 2 : m;
+}
+
 void cmd_reply_ks_error(cmd_ctx *x, int rc) {
     switch (rc) {
     case KS_ENOMEM: reply_error(x->rb, "OOM out of memory"); break;
     case KS_EFATAL:
         reply_errorf(x->rb, "ERR the storage engine refuses writes after a failed WAL write or sync; restart the server (%s)",
-                     ks_errmsg());
+                     client_msg());
         break;
-    case KS_ENOSPC: reply_errorf(x->rb, "ERR no space left on device (%s)", ks_errmsg()); break;
-    case KS_ECORRUPT: reply_errorf(x->rb, "ERR data corruption detected: %s", ks_errmsg()); break;
-    case KS_EINVAL: reply_errorf(x->rb, "ERR %s", ks_errmsg()); break;
-    default: reply_errorf(x->rb, "ERR storage error: %s (%s)", ks_strerror(rc), ks_errmsg()); break;
+    case KS_ENOSPC: reply_errorf(x->rb, "ERR no space left on device (%s)", client_msg()); break;
+    case KS_ECORRUPT: reply_errorf(x->rb, "ERR data corruption detected: %s", client_msg()); break;
+    case KS_EINVAL: reply_errorf(x->rb, "ERR %s", client_msg()); break;
+    default: reply_errorf(x->rb, "ERR storage error: %s (%s)", ks_strerror(rc), client_msg()); break;
     }
 }
 

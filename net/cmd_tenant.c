@@ -1,7 +1,7 @@
 /* cmd_tenant.c -- TENANT: the administrator's management of tenants (tenant.h).
  *
  *   TENANT ADD name password [MAXBYTES size] [MAXKEYS n]   -> OK
- *   TENANT DEL name                                        -> OK (its data is deleted)
+ *   TENANT DEL name                                        -> OK (its data goes: O(1), see below)
  *   TENANT PASSWD name password                            -> OK
  *   TENANT QUOTA name [MAXBYTES size] [MAXKEYS n]          -> OK (0 removes a quota)
  *   TENANT LIST                                            -> names, sorted
@@ -18,7 +18,6 @@
 #include "conn.h"
 #include "server.h"
 #include "tenant.h"
-#include "watch.h"
 
 static void reply_tenant_error(cmd_ctx *x, int rc, size_t i) {
     int n = (int)(x->argvlen[i] > 64 ? 64 : x->argvlen[i]);
@@ -70,14 +69,6 @@ static bool parse_quota(cmd_ctx *x, size_t from, uint64_t *mb, bool *has_mb, uin
     return true;
 }
 
-static bool key_exists(void *arg, ks_ns ns, const uint8_t *key, size_t klen) {
-    cmd_ctx *x = arg;
-    ks_rec r;
-    int rc = ks_lookup(x->k, ns, key, klen, x->now_ms, &r);
-    if (rc == 0) ks_rec_free(&r);
-    return rc != KS_ENOTFOUND;
-}
-
 static void tenant_del_cmd(cmd_ctx *x) {
     uint32_t id;
     int rc = tenant_del(x->srv->tenants, x->argv[2], x->argvlen[2], &id);
@@ -85,25 +76,12 @@ static void tenant_del_cmd(cmd_ctx *x) {
         reply_tenant_error(x, rc, 2);
         return;
     }
-    /* The tenant is gone for AUTH and its connections before its data goes: nothing can write it
-     * again (a command already running finishes first: ks_lock_all waits for it). Its clients are
+    /* Gone for AUTH, and its id retired: no connection can address its keys, and the compaction
+     * filter drops them as compactions pass (COMPACT reclaims the space at once). Its clients are
      * closed now, blocked ones included, as Redis's ACL DELUSER does. */
     cmd_kill_tenant_clients(x->srv, id);
-    ks_ns ns = {id, 0};
-    uint64_t lsn = 0;
-    ks_lock_all(x->k);
-    if (!x->in_exec) watch_touch_ns(x->srv->watches, ns, true, key_exists, x);
-    x->wrote = true;
-    rc = ks_flush(x->k, ns, true, &lsn);
-    ks_unlock_all(x->k);
-    if (lsn > x->lsn) x->lsn = lsn;
-    if (rc) {
-        server_log(x->srv, CONFIG_LOG_WARNING, "TENANT DEL: the tenant is deleted but dropping its data failed (%d); "
-                   "its keys stay unreachable", rc);
-        cmd_reply_ks_error(x, rc);
-        return;
-    }
-    server_log(x->srv, CONFIG_LOG_NOTICE, "tenant '%.*s' (id %u) deleted with its data", (int)x->argvlen[2],
+    server_log(x->srv, CONFIG_LOG_NOTICE, "tenant '%.*s' (id %u) deleted; its data goes with the next compactions",
+               (int)x->argvlen[2],
                (const char *)x->argv[2], id);
     reply_shared(x->rb, REPLY_SH_OK);
 }

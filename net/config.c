@@ -56,6 +56,10 @@ typedef struct param {
 static const enum_name fsync_names[] = {
     {"always", ST_SYNC_ALWAYS}, {"everysec", ST_SYNC_EVERYSEC}, {"no", ST_SYNC_NO}, {NULL, 0}};
 static const enum_name yesno_names[] = {{"yes", 1}, {"no", 0}, {NULL, 0}};
+static const enum_name debug_names[] = {
+    {"no", CONFIG_DEBUG_NO}, {"yes", CONFIG_DEBUG_YES}, {"local", CONFIG_DEBUG_LOCAL}, {NULL, 0}};
+static const enum_name wal_recovery_names[] = {
+    {"strict", ST_WAL_RECOVERY_STRICT}, {"point-in-time", ST_WAL_RECOVERY_POINT_IN_TIME}, {NULL, 0}};
 static const enum_name codec_names[] = {
     {"none", ST_CODEC_NONE}, {"lz4", ST_CODEC_LZ4}, {"zstd", ST_CODEC_ZSTD}, {NULL, 0}};
 static const enum_name loglevel_names[] = {
@@ -66,6 +70,7 @@ static const enum_name loglevel_names[] = {
 _Static_assert(sizeof(st_sync_mode) == sizeof(int), "st_sync_mode is int-sized");
 _Static_assert(sizeof(st_codec) == sizeof(int), "st_codec is int-sized");
 _Static_assert(sizeof(config_loglevel) == sizeof(int), "config_loglevel is int-sized");
+_Static_assert(sizeof(st_wal_recovery) == sizeof(int), "st_wal_recovery is int-sized");
 
 #define KiB (INT64_C(1) << 10)
 #define MiB (INT64_C(1) << 20)
@@ -90,6 +95,8 @@ static const param params[] = {
      0, 0, 0, NULL, "\"\"", "AUTH password; empty = none"},
     {"maxclients", "server", "maxclients", P_INT, S_INT, P_RUNTIME, C(maxclients), 0, 1, 1000000,
      NULL, "10000", "most simultaneous clients"},
+    {"enable-debug-command", "server", "enable_debug_command", P_ENUM, S_INT, 0, C(enable_debug_command), 0, 0, 0,
+     debug_names, "no", "allow DEBUG: no, yes, or local (from 127.0.0.1/::1 only)"},
     {"protected-mode", "server", "protected_mode", P_ENUM, S_INT, P_RUNTIME, C(protected_mode), 0, 0, 0, yesno_names,
      "yes", "without requirepass, accept clients from 127.0.0.1 and ::1 only"},
     {"client-output-buffer-limit", "server", "client_output_buffer_limit", P_STRING, S_INT, P_RUNTIME | P_OBL,
@@ -136,6 +143,8 @@ static const param params[] = {
      0, 1, 10000, NULL, "36", "level-0 tables at which writes wait for compaction"},
     {"delayed-write-rate", "engine", "delayed_write_rate", P_SIZE, S_U64, 0, C(delayed_write_rate), 0, 16 * KiB,
      (uint64_t)1 << 40, NULL, "16MiB", "bytes per second all writers get while writes are slowed down"},
+    {"wal-recovery", "engine", "wal_recovery", P_ENUM, S_INT, 0, C(wal_recovery), 0, 0, 0, wal_recovery_names,
+     "strict", "a damaged WAL record followed by good ones: refuse to start (strict) or keep what precedes it"},
     {"max-open-files", "engine", "max_open_files", P_INT, S_INT, 0, C(max_open_files), 0, 1, 1 << 24, NULL,
      "1000", "table files kept open at once"},
 };
@@ -564,6 +573,8 @@ int config_init(config *c) {
     c->memory_limit_bytes = (uint64_t)GiB;
     c->maxclients = 10000;
     c->protected_mode = 1;
+    c->enable_debug_command = CONFIG_DEBUG_NO;
+    c->wal_recovery = ST_WAL_RECOVERY_STRICT;
     c->obl[CONFIG_CLIENT_NORMAL] = (config_obl){0, 0, 0};
     c->obl[CONFIG_CLIENT_REPLICA] = (config_obl){256 * (uint64_t)MiB, 64 * (uint64_t)MiB, 60};
     c->obl[CONFIG_CLIENT_PUBSUB] = (config_obl){32 * (uint64_t)MiB, 8 * (uint64_t)MiB, 60};
@@ -645,6 +656,7 @@ void config_to_engine_options(const config *c, st_options *o) {
     o->level0_stop_writes_trigger = c->l0_stop_trigger;
     o->delayed_write_rate = c->delayed_write_rate;
     o->max_open_files = c->max_open_files;
+    o->wal_recovery = c->wal_recovery;
     o->block_cache_bytes = config_block_cache_bytes(c);
     o->memory_limit_bytes = c->memory_limit_bytes;
     /* Each tier's codec and block size become those of its levels: tables are built for the

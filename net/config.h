@@ -60,6 +60,9 @@ typedef enum config_loglevel {
 /* One [[tier]] table, hottest first: the engine writes the tables of its levels into its
  * directory (st_tier_options). Fields not given in the file inherit the [engine] value (codec, zstd_level,
  * block_bytes) or the default shown. */
+/* enable_debug_command, as Redis 7's enable-debug-command. */
+enum { CONFIG_DEBUG_NO = 0, CONFIG_DEBUG_YES = 1, CONFIG_DEBUG_LOCAL = 2 };
+
 typedef struct config_tier {
     char *name;              /* required; [A-Za-z0-9_-], 1..32 chars, unique */
     char *dir;               /* required; relative paths resolve under config.dir */
@@ -114,6 +117,9 @@ typedef struct config {
     char *requirepass;       /* `requirepass`: AUTH password; NULL = none (also set by "");
                               * default NULL */
     int maxclients;          /* `maxclients`: 1..1000000; default 10000 */
+    int enable_debug_command; /* `enable_debug_command`: no | yes | local (CONFIG_DEBUG_*): DEBUG,
+                              * which can make the disk fail on purpose, is off unless asked for
+                              * (from loopback clients only with local); default no */
     int protected_mode;      /* `protected_mode`: yes (1) | no; with no requirepass, clients from
                               * addresses other than 127.0.0.1 and ::1 are refused; default yes */
     char *client_output_buffer_limit; /* `client_output_buffer_limit`: Redis's "class hard soft
@@ -147,6 +153,8 @@ typedef struct config {
                               * checks trigger <= slowdown <= stop at open) */
     uint64_t delayed_write_rate; /* `delayed_write_rate`: bytes/s, >= 16 KiB; default 16 MiB */
     int max_open_files;      /* `max_open_files`: 1..2^24; default 1000 */
+    st_wal_recovery wal_recovery; /* `wal_recovery`: strict | point-in-time (st_options.h); default
+                              * strict: a damaged WAL record with good ones after it stops the start */
 
     /* ---- [[tier]] -------------------------------------------------------------------------- */
     config_tier *tiers;      /* n_tiers == 0: every file lives under dir (no tiering) */

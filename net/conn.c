@@ -56,7 +56,10 @@ conn *conn_new(worker *w, int fd) {
     atomic_store(&c->last_cmd, "NULL");
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
-    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) server_format_addr((struct sockaddr *)&ss, c->addr, sizeof c->addr);
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        server_format_addr((struct sockaddr *)&ss, c->addr, sizeof c->addr);
+        c->local = server_is_local_peer(&ss);
+    }
     sl = sizeof ss;
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) server_format_addr((struct sockaddr *)&ss, c->laddr, sizeof c->laddr);
     if (ev_add(w->loop, fd, EV_READABLE, on_readable, c) < 0) {
@@ -128,20 +131,23 @@ static bool over_output_limit(conn *c) {
     return now - c->obl_soft_since >= l.soft_seconds * 1000;
 }
 
+bool conn_check_output_limit(conn *c) {
+    if (!over_output_limit(c)) return true;
+    server *s = c->w->srv;
+    server_log(s, CONFIG_LOG_WARNING,
+               "Client id=%llu addr=%s closed for overcoming of output buffer limits (%zu bytes pending)",
+               (unsigned long long)c->id, c->addr, c->out.len - c->out.sent);
+    atomic_fetch_add_explicit(&s->stat.obuf_disconnects, 1, memory_order_relaxed);
+    conn_close(c);
+    return false;
+}
+
 bool conn_flush(conn *c) {
     if (c->out.failed) { /* a reply was dropped for lack of memory: the stream is broken */
         conn_close(c);
         return false;
     }
-    if (over_output_limit(c)) {
-        server *s = c->w->srv;
-        server_log(s, CONFIG_LOG_WARNING,
-                   "Client id=%llu addr=%s closed for overcoming of output buffer limits (%zu bytes pending)",
-                   (unsigned long long)c->id, c->addr, c->out.len - c->out.sent);
-        atomic_fetch_add_explicit(&s->stat.obuf_disconnects, 1, memory_order_relaxed);
-        conn_close(c);
-        return false;
-    }
+    if (!conn_check_output_limit(c)) return false;
     for (;;) {
         size_t n;
         const uint8_t *p = reply_buf_unsent(&c->out, &n);
@@ -242,6 +248,18 @@ static void dispatch(conn *c, resp_argv *a, const cmd_spec *spec) {
         else reply_errorf(&c->out, "NOPERM %s", msg);
         if (c->in_multi) c->multi_error = true;
         return;
+    }
+    if (spec->flags & CMD_WRITE) {
+        /* Redis's MISCONF: once the engine stops taking writes (a failed WAL write or fsync, a disk
+         * that filled up under a flush) every write command is refused up front, with the cause,
+         * and reads go on */
+        char why[384];
+        if (ks_write_status(s->k, why, sizeof why)) {
+            reply_errorf(&c->out, "MISCONF %s", why);
+            if (spec->proc == cmd_exec) multi_reset(c);
+            if (c->in_multi) c->multi_error = true;
+            return;
+        }
     }
     if (c->tent) {
         tenant_note_op(c->tent);

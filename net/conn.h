@@ -25,6 +25,7 @@ struct conn {
     struct tenant_ent *tent;  /* AUTH <tenant> <password>; NULL: the default tenant */
     bool authed;
     bool admin;               /* AUTH <requirepass> (or no requirepass): CMD_ADMIN commands */
+    bool local;               /* the peer is 127.0.0.1 or ::1 (server_is_local_peer) */
     bool close_after_reply;   /* QUIT, protocol error */
     bool in_pending;          /* on w->pending, or on w->held when `held` */
     bool held;                /* on w->held: replies wait for the syncer (always) */
@@ -73,6 +74,10 @@ void conn_unblock(conn *c, bool timed_out);
 conn *conn_new(worker *w, int fd);
 /* Closes now: unregisters, closes the socket, frees. */
 void conn_close(conn *c);
+/* client-output-buffer-limit: closes c (and returns false) if its pending replies are past the
+ * hard limit, or past the soft one for its seconds. conn_flush checks it; so does the cron, for a
+ * client that stopped reading and sends nothing (Redis's clientsCron). */
+bool conn_check_output_limit(conn *c);
 /* Sends what it can of c->out; arms EV_WRITABLE when the socket is full. Returns false if the
  * connection was closed (error or close_after_reply done). */
 bool conn_flush(conn *c);

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "strata/st.h"
+#include "strata/st_debug.h"
 
 #define KS_STRIPES 1024
 #define KS_NS_BYTES 5            /* tenant u32 BE | db u8 */
@@ -27,9 +28,19 @@
 typedef struct ks_txn ks_txn;
 
 /* A database handle, or a transaction's handle (txn != NULL) that reads through to the same db. */
+/* Retired tenant ids, sorted: an immutable array replaced whole on each retirement, so the
+ * compaction filter reads it without a lock; replaced arrays are freed at ks_close. */
+typedef struct ks_retired {
+    struct ks_retired *older;
+    size_t n;
+    uint32_t ids[];
+} ks_retired;
+
 struct ks {
     st_db *db;
     _Atomic(st_db *) filter_db; /* what the compaction filter reads: NULL until open returned */
+    _Atomic(ks_retired *) retired; /* NULL: none; only the database's ks (not a transaction's) */
+    pthread_mutex_t retire_mu;  /* serialises ks_tenant_retire */
     pthread_mutex_t *stripes;   /* KS_STRIPES; a transaction shares its database's */
     ks_txn *txn;
 };
@@ -611,12 +622,49 @@ static bool elem_dead(st_db *db, const uint8_t *meta, size_t len, uint64_t versi
     return dead;
 }
 
+static bool tenant_retired(ks *k, uint32_t tenant) {
+    const ks_retired *r = atomic_load_explicit(&k->retired, memory_order_acquire);
+    if (!r || tenant == 0) return false;
+    size_t lo = 0, hi = r->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->ids[mid] < tenant) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < r->n && r->ids[lo] == tenant;
+}
+
+int ks_tenant_retire(ks *k, uint32_t tenant) {
+    if (tenant == 0 || tenant > KS_MAX_TENANT) return KS_EINVAL;
+    pthread_mutex_lock(&k->retire_mu);
+    ks_retired *old = atomic_load(&k->retired);
+    size_t n = old ? old->n : 0, at = 0;
+    while (at < n && old->ids[at] < tenant) at++;
+    int rc = 0;
+    if (!(at < n && old->ids[at] == tenant)) {
+        ks_retired *r = malloc(sizeof *r + (n + 1) * sizeof r->ids[0]);
+        if (!r) {
+            rc = KS_ENOMEM;
+        } else {
+            r->older = old;
+            r->n = n + 1;
+            if (at) memcpy(r->ids, old->ids, at * sizeof r->ids[0]);
+            r->ids[at] = tenant;
+            if (n > at) memcpy(r->ids + at + 1, old->ids + at, (n - at) * sizeof r->ids[0]);
+            atomic_store_explicit(&k->retired, r, memory_order_release);
+        }
+    }
+    pthread_mutex_unlock(&k->retire_mu);
+    return rc;
+}
+
 static st_filter_decision ks_compaction_filter(void *arg, int level, st_slice key, st_slice value, st_slice *nv) {
     (void)level;
     (void)nv;
     ks *k = arg;
     st_db *db = atomic_load(&k->filter_db);
     if (!db || key.len < KS_NS_BYTES + 1 || get_be32(key.data) > KS_MAX_TENANT) return ST_FILTER_KEEP;
+    if (tenant_retired(k, get_be32(key.data))) return ST_FILTER_REMOVE; /* TENANT DEL: every key goes */
     int space = key.data[KS_NS_BYTES];
     int64_t now = wall_ms();
     if (space == KS_SPACE_META) {
@@ -673,6 +721,7 @@ int ks_open(const ks_options *o, ks **out, char *err, size_t errlen) {
         return KS_ENOMEM;
     }
     for (int i = 0; i < KS_STRIPES; i++) pthread_mutex_init(&k->stripes[i], NULL);
+    pthread_mutex_init(&k->retire_mu, NULL);
     so.compaction_filter = ks_compaction_filter;
     so.compaction_filter_arg = k;
     int rc = st_db_open(o->dir, &so, &k->db);
@@ -691,6 +740,11 @@ int ks_close(ks *k) {
     /* the filter stops reading before close waits for the compactions that call it */
     atomic_store(&k->filter_db, NULL);
     int rc = st_db_close(k->db);
+    for (ks_retired *r = atomic_load(&k->retired), *older; r; r = older) {
+        older = r->older;
+        free(r);
+    }
+    pthread_mutex_destroy(&k->retire_mu);
     for (int i = 0; i < KS_STRIPES; i++) pthread_mutex_destroy(&k->stripes[i]);
     free(k->stripes);
     free(k);
@@ -1349,18 +1403,27 @@ int ks_sys_get(ks *k, int space, const uint8_t *name, size_t nlen, uint8_t **val
     return rc;
 }
 
-int ks_sys_put(ks *k, int space, const uint8_t *name, size_t nlen, const uint8_t *val, size_t vlen) {
-    kbuf kk;
-    kb_init(&kk);
+int ks_sys_put_many(ks *k, size_t n, const ks_sys_rec *recs) {
     st_batch *b = NULL;
     uint64_t lsn = 0;
-    int rc = sys_key(&kk, space, name, nlen);
-    if (!rc) rc = st_batch_new(&b);
-    if (!rc) rc = val ? st_batch_put(b, kb_slice(&kk), st_slice_make(val, vlen)) : st_batch_delete(b, kb_slice(&kk));
+    int rc = st_batch_new(&b);
+    for (size_t i = 0; i < n && !rc; i++) {
+        kbuf kk;
+        kb_init(&kk);
+        rc = sys_key(&kk, recs[i].space, recs[i].name, recs[i].nlen);
+        if (!rc)
+            rc = recs[i].val ? st_batch_put(b, kb_slice(&kk), st_slice_make(recs[i].val, recs[i].vlen))
+                             : st_batch_delete(b, kb_slice(&kk));
+        kb_free(&kk);
+    }
     if (!rc) rc = st_db_write(k->db, b, ST_WRITE_NO_DELAY, &lsn);
     st_batch_free(b);
-    kb_free(&kk);
     return rc;
+}
+
+int ks_sys_put(ks *k, int space, const uint8_t *name, size_t nlen, const uint8_t *val, size_t vlen) {
+    ks_sys_rec r = {space, name, nlen, val, vlen};
+    return ks_sys_put_many(k, 1, &r);
 }
 
 int ks_sys_scan(ks *k, int space, ks_sys_fn fn, void *arg) {
@@ -1474,7 +1537,16 @@ int ks_flush_memtables(ks *k) { return st_db_flush(k->db); }
 
 int ks_compact(ks *k) { return st_db_compact_range(k->db, NULL, NULL); }
 
+int ks_write_status(ks *k, char *msg, size_t cap) { return st_db_write_status(k->db, msg, cap); }
+
+int ks_debug_fault_arm(const char *op, int nth, int err, bool persistent, const char *path_contains) {
+    return st_debug_fault_arm(op, nth, err, persistent, path_contains);
+}
+
+void ks_debug_fault_clear(void) { st_debug_fault_clear(); }
+
 int ks_write_delay(ks *k, size_t bytes, uint64_t *micros) { return st_db_write_delay(k->db, bytes, micros); }
+
 
 void ks_info_storage(ks *k, ks_info_fn fn, void *arg) {
     st_stats s;

@@ -266,13 +266,22 @@ int ks_flush(ks *k, ks_ns ns, bool all_dbs, uint64_t *lsn);
  * reserved tenant KS_SYS_TENANT: FF FF FF FE | 00 | space | name -> value (docs/FORMAT.md). */
 #define KS_SYS_TENANT 0xfffffffeu
 #define KS_MAX_TENANT 0xfffffffdu /* the largest id a tenant may get */
-enum { KS_SYS_TENANTS = 'T' };
+enum { KS_SYS_TENANTS = 'T', KS_SYS_RETIRED = 'D' };
 
 /* *val (malloc'ed, caller frees) of record `name` in space, or KS_ENOTFOUND. */
 int ks_sys_get(ks *k, int space, const uint8_t *name, size_t nlen, uint8_t **val, size_t *vlen);
 /* Puts (val non-NULL) or deletes (val NULL) record `name`, committed (per appendfsync, like
  * every write) before returning. */
 int ks_sys_put(ks *k, int space, const uint8_t *name, size_t nlen, const uint8_t *val, size_t vlen);
+/* Several records at once, all or none (one engine batch). */
+typedef struct ks_sys_rec {
+    int space;
+    const uint8_t *name;
+    size_t nlen;
+    const uint8_t *val; /* NULL: delete */
+    size_t vlen;
+} ks_sys_rec;
+int ks_sys_put_many(ks *k, size_t n, const ks_sys_rec *recs);
 /* Calls fn for every record of space in name order; stops early when fn returns non-zero. */
 typedef int (*ks_sys_fn)(void *arg, const uint8_t *name, size_t nlen, const uint8_t *val, size_t vlen);
 int ks_sys_scan(ks *k, int space, ks_sys_fn fn, void *arg);
@@ -281,6 +290,13 @@ int ks_sys_scan(ks *k, int space, ks_sys_fn fn, void *arg);
  * records (expired ones not yet reclaimed included, as Redis's DBSIZE counts them), bytes = the
  * length of every engine key and value it owns (elements included). O(its entries). */
 int ks_tenant_usage(ks *k, uint32_t tenant, uint64_t *keys, uint64_t *bytes);
+
+/* TENANT DEL: retires a tenant id (ids are never reused). The compaction filter then drops every
+ * key under it as compactions pass over them, so deleting a tenant costs O(1) now, and its data
+ * leaves the disk with the next compactions of its range (COMPACT: at once). Nothing can read
+ * the keys meanwhile: no connection can address a retired id. Call it for every retired id at
+ * start too (the registry keeps them). KS_EINVAL for 0 (the default tenant) or a reserved id. */
+int ks_tenant_retire(ks *k, uint32_t tenant);
 
 /* Bytes an engine write of b adds (keys, values and per-entry framing): the quota estimate. */
 size_t ks_batch_bytes(const ks_batch *b);
@@ -302,6 +318,15 @@ int ks_compact(ks *k);
 /* Engine figures for INFO; appends "name:value\r\n" lines to a caller buffer via fn. */
 typedef void (*ks_info_fn)(void *arg, const char *name, const char *value);
 void ks_info_storage(ks *k, ks_info_fn fn, void *arg);
+
+/* Whether the engine accepts writes now (st_db_write_status): 0, or the code of the stop (KS_EFATAL
+ * after a failed WAL write or sync, KS_ENOSPC while short of space, KS_EIO/KS_ECORRUPT after a
+ * failed background job) with msg saying why. 0 with a non-empty msg: a warning (retrying). */
+int ks_write_status(ks *k, char *msg, size_t cap);
+
+/* DEBUG FAULT: the engine's fault injection (strata/st_debug.h), process-wide. */
+int ks_debug_fault_arm(const char *op, int nth, int err, bool persistent, const char *path_contains);
+void ks_debug_fault_clear(void);
 
 /* Write pacing while compaction lags: 0 with *micros to wait before a write of `bytes` (its slot
  * is reserved: 0 means go now), or KS_EBUSY while writes are stopped (ask again later). The

@@ -123,7 +123,7 @@ static int listen_on(const char *addr, int port, char *err, size_t errlen) {
 /* Redis's protected mode: only 127.0.0.1 and ::1 (also as a v4-mapped address) count as local,
  * exactly the addresses Redis accepts, so a client on another loopback address (127.0.0.2) or
  * interface is a stranger. */
-static bool is_local_peer(const struct sockaddr_storage *ss) {
+bool server_is_local_peer(const struct sockaddr_storage *ss) {
     if (ss->ss_family == AF_INET)
         return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
     if (ss->ss_family == AF_INET6) {
@@ -136,7 +136,7 @@ static bool is_local_peer(const struct sockaddr_storage *ss) {
 }
 
 static bool protected_refuses(server *s, const struct sockaddr_storage *ss) {
-    if (is_local_peer(ss)) return false;
+    if (server_is_local_peer(ss)) return false;
     pthread_rwlock_rdlock(&s->cfg_lock);
     bool refuse = s->cfg->protected_mode && !s->cfg->requirepass;
     pthread_rwlock_unlock(&s->cfg_lock);
@@ -171,6 +171,7 @@ static void on_accept(ev_loop *loop, int lfd, void *arg, int mask) {
             (void)ignored;
             close(fd);
             atomic_fetch_add_explicit(&s->stat.protected_refused, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&s->stat.rejected, 1, memory_order_relaxed); /* as Redis counts it */
             continue;
         }
         if (atomic_fetch_add(&s->n_clients, 1) >= s->cfg->maxclients) {
@@ -254,10 +255,13 @@ static void *syncer_main(void *arg) {
     server *s = arg;
     for (;;) {
         pthread_mutex_lock(&s->sync_mu);
-        while (!s->sync_stop && (s->sync_busy || s->sync_want <= atomic_load(&s->synced_lsn)))
+        /* after a failed commit there is nothing to do: every later one fails at once, and
+         * retrying them would spin (and keep a stopping server from ever finishing) */
+        while (!s->sync_stop && (s->sync_busy || atomic_load(&s->sync_error) ||
+                                 s->sync_want <= atomic_load(&s->synced_lsn)))
             pthread_cond_wait(&s->sync_cv, &s->sync_mu);
         uint64_t want = s->sync_want;
-        bool idle = s->sync_busy || want <= atomic_load(&s->synced_lsn);
+        bool idle = s->sync_busy || atomic_load(&s->sync_error) || want <= atomic_load(&s->synced_lsn);
         if (!idle) s->sync_busy = true;
         pthread_mutex_unlock(&s->sync_mu);
         if (idle) break; /* stopping (workers are gone), nothing left to sync */
@@ -329,10 +333,13 @@ static long long cron(ev_loop *loop, long long id, void *arg) {
     server *s = w->srv;
     int64_t now = server_now_ms();
     int timeout = s->cfg->timeout_s;
-    if (timeout > 0) {
+    bool soft = s->cfg->obl[CONFIG_CLIENT_NORMAL].soft != 0;
+    if (timeout > 0 || soft) {
         for (conn *c = w->conns, *next; c; c = next) {
             next = c->next;
-            if (!c->in_pending && now - atomic_load(&c->last_ms) > (int64_t)timeout * 1000) conn_close(c);
+            if (c->in_pending) continue;
+            if (timeout > 0 && now - atomic_load(&c->last_ms) > (int64_t)timeout * 1000) conn_close(c);
+            else if (soft && c->out.len > c->out.sent) conn_check_output_limit(c);
         }
     }
     if (w->id == 0 && !atomic_load(&s->shutting_down)) {
@@ -424,7 +431,19 @@ int server_start(server *s, config *cfg, char *err, size_t errlen) {
         .block_cache_bytes = config_block_cache_bytes(cfg),
         .memory_limit_bytes = cfg->memory_limit_bytes,
     };
-    if (ks_open(&ko, &s->k, err, errlen)) return -1;
+    if (ks_open(&ko, &s->k, err, errlen)) {
+        /* the engine names its repair option; say it in the server's words */
+        static const char engine_opt[] = "st_options.wal_recovery = ST_WAL_RECOVERY_POINT_IN_TIME";
+        char *at = strstr(err, engine_opt);
+        if (at) {
+            char tail[512];
+            snprintf(tail, sizeof tail, "%s", at + sizeof engine_opt - 1);
+            snprintf(at, errlen - (size_t)(at - err),
+                     "wal_recovery = \"point-in-time\" in [engine] (or start with --wal-recovery point-in-time)%s",
+                     tail);
+        }
+        return -1;
+    }
     char terr[384];
     if (tenant_reg_open(s->k, cfg, tenant_log, s, &s->tenants, terr, sizeof terr)) {
         snprintf(err, errlen, "%s", terr);

@@ -122,5 +122,9 @@ int64_t server_now_us(void); /* monotonic, µs */
 struct sockaddr;
 void server_format_addr(const struct sockaddr *sa, char *out, size_t n);
 void server_log(server *s, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Whether a peer address is "local" as Redis counts it (protected mode, enable-debug-command
+ * local): 127.0.0.1, ::1 (also v4-mapped), or a Unix socket. */
+struct sockaddr_storage;
+bool server_is_local_peer(const struct sockaddr_storage *ss);
 
 #endif

@@ -108,8 +108,7 @@ static bool password_is(const tenant_ent *e, const uint8_t *pw, size_t plen) {
     return ct_equal(d, e->digest, SHA256_BYTES);
 }
 
-static int persist(tenant_reg *r, const tenant_ent *e) {
-    uint8_t v[REC_BYTES];
+static void encode(const tenant_ent *e, uint8_t v[REC_BYTES]) {
     v[0] = REC_FORMAT;
     v[1] = (uint8_t)((atomic_load(&e->alive) ? 0 : F_DELETED) | (e->from_config ? F_FROM_CONFIG : 0));
     put_le32(v + 2, e->id);
@@ -117,6 +116,11 @@ static int persist(tenant_reg *r, const tenant_ent *e) {
     put_le64(v + 14, atomic_load(&e->max_keys));
     memcpy(v + 22, e->salt, SALT_BYTES);
     memcpy(v + 38, e->digest, SHA256_BYTES);
+}
+
+static int persist(tenant_reg *r, const tenant_ent *e) {
+    uint8_t v[REC_BYTES];
+    encode(e, v);
     return ks_sys_put(r->k, KS_SYS_TENANTS, (const uint8_t *)e->name, e->nlen, v, sizeof v);
 }
 
@@ -201,6 +205,14 @@ static int load_one(void *arg, const uint8_t *name, size_t nlen, const uint8_t *
     return 0;
 }
 
+/* A retired id: 'D' record named by the id (u32 BE), empty value. */
+static int load_retired(void *arg, const uint8_t *name, size_t nlen, const uint8_t *v, size_t vlen) {
+    (void)v;
+    if (nlen != 4 || vlen != 0) return 0; /* not ours to judge: ignore */
+    uint32_t id = (uint32_t)name[0] << 24 | (uint32_t)name[1] << 16 | (uint32_t)name[2] << 8 | name[3];
+    return ks_tenant_retire(arg, id) == KS_ENOMEM;
+}
+
 static void logf_(tenant_log_fn log, void *arg, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void logf_(tenant_log_fn log, void *arg, const char *fmt, ...) {
     if (!log) return;
@@ -266,6 +278,10 @@ int tenant_reg_open(ks *k, const config *cfg, tenant_log_fn log, void *log_arg, 
     int rc = ks_sys_scan(k, KS_SYS_TENANTS, load_one, &lc);
     if (!rc) rc = lc.rc;
     else snprintf(err, errlen, "reading the tenant records: error %d", rc);
+    if (!rc && (rc = ks_sys_scan(k, KS_SYS_RETIRED, load_retired, k)))
+        snprintf(err, errlen, "reading the retired tenant ids: error %d", rc);
+    for (size_t i = 0; i < r->n && !rc; i++)
+        if (!atomic_load(&r->ents[i]->alive)) rc = ks_tenant_retire(k, r->ents[i]->id);
     const char *file = cfg->config_file ? cfg->config_file : "the configuration";
     for (size_t i = 0; i < cfg->n_tenants && !rc; i++) {
         if ((rc = apply_config_tenant(r, &cfg->tenants[i], file, log, log_arg)))
@@ -358,11 +374,19 @@ int tenant_del(tenant_reg *r, const uint8_t *name, size_t nlen, uint32_t *id) {
         atomic_store(&e->alive, false);
         bool was = e->from_config;
         e->from_config = false;
-        if ((rc = persist(r, e))) {
+        /* the tombstone and the retired id in one batch: a later TENANT ADD of the name replaces
+         * the tombstone, and the compaction filter must still know this id after a restart */
+        uint8_t v[REC_BYTES];
+        encode(e, v);
+        uint8_t idb[4] = {(uint8_t)(e->id >> 24), (uint8_t)(e->id >> 16), (uint8_t)(e->id >> 8), (uint8_t)e->id};
+        ks_sys_rec recs[2] = {{KS_SYS_TENANTS, (const uint8_t *)e->name, e->nlen, v, sizeof v},
+                              {KS_SYS_RETIRED, idb, 4, (const uint8_t *)"", 0}};
+        if ((rc = ks_sys_put_many(r->k, 2, recs))) {
             atomic_store(&e->alive, true);
             e->from_config = was;
         } else {
             *id = e->id;
+            rc = ks_tenant_retire(r->k, e->id); /* its data goes with the compactions */
         }
     }
     pthread_rwlock_unlock(&r->lock);

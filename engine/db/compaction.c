@@ -5,7 +5,13 @@
  * (compaction_picker.c), marks its pick's inputs being_compacted, drops mu for all the I/O, and
  * retakes it to clear the marks and recompute the state. Flushes have their own thread, so a long
  * compaction never delays one (they share only the short MANIFEST append). A manual compaction
- * (st_db_compact_range) waits for running ones and holds new ones back while it runs. */
+ * (st_db_compact_range) waits for running ones and holds new ones back while it runs.
+ * Errors (db_status.h): a background compaction that fails for lack of space removes its outputs
+ * (unless the failed MANIFEST record may name them: limbo), keeps its inputs, and the threads pick
+ * nothing until its backoff passed; any other failure stops writes (D8). A manual compaction's
+ * failure goes to its caller, and stops writes only if hard. A damaged input table is
+ * ST_ECORRUPT from the merge (its message names the table and the block): nothing is installed,
+ * nothing deleted. */
 #include "compaction.h"
 
 #include <errno.h>
@@ -15,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "db_status.h"
 #include "merge_iter.h"
 #include "migration.h"
 #include "table/sstable_reader.h"
@@ -61,8 +68,17 @@ void st_db_compaction_state_update(st_db *db) {
 
 int st_db_write_delay(st_db *db, size_t bytes, uint64_t *micros) {
     *micros = 0;
+    ST_TRY(st_db_check_stopped(db));
     int s = atomic_load_explicit(&db->stall, memory_order_relaxed);
-    if (s == ST_STALL_STOP) return ST_EBUSY;
+    if (s == ST_STALL_STOP) {
+        int rc = ST_EBUSY;
+        if (atomic_load(&db->soft_jobs)) { /* a compaction that cannot get space ends no stall */
+            pthread_mutex_lock(&db->mu);
+            if (db->soft[ST_JOB_COMPACTION].rc) rc = st_db_soft_refusal(db, ST_JOB_COMPACTION);
+            pthread_mutex_unlock(&db->mu);
+        }
+        return rc;
+    }
     if (s == ST_STALL_NONE) return 0;
     /* RocksDB's WriteController: one schedule shared by every writer; each write takes its
      * bytes' time at the rate, so writers as a whole go at delayed_write_rate while compaction
@@ -91,12 +107,17 @@ int st_db_write_stall(st_db *db) {
     while (atomic_load(&db->stall) == ST_STALL_STOP && !db->bg_error && !db->shutting_down) {
         /* D7: with nothing running and nothing to pick, waiting would be for ever */
         if (db->picker_idle && db->compactions_running == 0 && !db->manual_active) break;
+        /* ... and while compactions fail for lack of space, until someone frees some */
+        if (db->soft[ST_JOB_COMPACTION].rc) {
+            rc = st_db_soft_refusal(db, ST_JOB_COMPACTION);
+            break;
+        }
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += 1;
         pthread_cond_timedwait(&db->done_cv, &db->mu, &ts);
     }
-    if (db->bg_error) rc = st_err(db->bg_error, "a background flush or compaction failed; writes are refused until reopen");
+    if (db->bg_error) rc = st_db_check_stopped(db);
     else if (db->shutting_down) rc = st_err(ST_EBUSY, "the database is closing");
     pthread_mutex_unlock(&db->mu);
     atomic_fetch_add(&db->stat.stall_micros, st_db_now_micros() - t0);
@@ -288,14 +309,14 @@ static int merge_inputs(const st_pick *p, st_iter **out) {
     return st_merge_iter_new(children, k, out);
 }
 
-static int install(st_db *db, st_pick *p, st_file_meta **outs, size_t n_outs) {
+static int install(st_db *db, st_pick *p, st_file_meta **outs, size_t n_outs, bool *maybe_logged) {
     st_version_edit e;
     st_edit_init(&e);
     int rc = 0;
     for (int i = 0; !rc && i < 2; i++)
         for (size_t x = 0; !rc && x < p->n_in[i]; x++) rc = st_edit_delete_file(&e, p->in[i][x]->level, p->in[i][x]->number);
     for (size_t x = 0; !rc && x < n_outs; x++) rc = st_edit_add_file(&e, outs[x]);
-    if (!rc) rc = st_vset_log_and_apply(db->vs, &e);
+    if (!rc) rc = st_vset_log_and_apply_ex(db->vs, &e, maybe_logged);
     st_edit_destroy(&e);
     return rc;
 }
@@ -333,7 +354,7 @@ int st_db_run_compaction(st_db *db, st_pick *p) {
     st_buf_init(&j.ikey_buf);
     st_buf_init(&j.last_out_ukey);
     st_iter *it = NULL;
-    bool installed_or_tried = false;
+    bool maybe_logged = false; /* the failed edit naming the outputs may be on disk */
     if ((rc = snapshot_seqs(&j)) || (rc = merge_inputs(p, &it))) goto out;
     uint64_t n = 0;
     for (st_iter_seek_first(it); st_iter_valid(it); st_iter_next(it)) {
@@ -349,8 +370,8 @@ int st_db_run_compaction(st_db *db, st_pick *p) {
         rc = ST_EBUSY;
         goto out;
     }
-    installed_or_tried = true;
-    if ((rc = install(db, p, j.outs, j.n_outs))) goto out;
+    if ((rc = install(db, p, j.outs, j.n_outs, &maybe_logged))) goto out;
+    st_db_limbo_sweep(db);
     /* F1: the inputs go once nothing reads them; we still hold them through p */
     char path[ST_PATH_MAX];
     for (int i = 0; i < 2; i++)
@@ -367,10 +388,13 @@ out:
     if (j.out_open) st_db_table_abandon(&j.out);
     for (size_t x = 0; x < j.n_outs; x++) {
         /* Not installed: remove the outputs. If the MANIFEST append itself failed, its record may
-         * still be on disk, so they stay for the next open to judge (delete_obsolete). */
-        if (rc && !installed_or_tried) {
+         * still be on disk, so they stay while that MANIFEST is CURRENT (limbo; a crash leaves
+         * them for the next open to judge: delete_obsolete). */
+        if (rc) {
             char opath[ST_PATH_MAX];
-            st_file_meta_mark_obsolete(j.outs[x], st_tiers_table_path(&db->tiers, j.outs[x]->tier, j.outs[x]->number, opath));
+            st_tiers_table_path(&db->tiers, j.outs[x]->tier, j.outs[x]->number, opath);
+            if (maybe_logged) st_db_limbo_add(db, opath);
+            else st_file_meta_mark_obsolete(j.outs[x], opath);
         }
         st_file_meta_unref(j.outs[x]);
     }
@@ -405,10 +429,12 @@ static st_pick *pick_locked(st_db *db) {
 static void finish_locked(st_db *db, st_pick *p, int rc) {
     st_pick_mark(p, false);
     db->compactions_running--;
-    if (rc && rc != ST_EBUSY && !db->bg_error) {
-        db->bg_error = rc;
-        fprintf(stderr, "strata: compaction L%d->L%d failed: %s (%s)\n", p->level, p->output_level, st_strerror(rc),
-                st_errmsg());
+    if (rc) {
+        char what[48];
+        snprintf(what, sizeof what, "compaction L%d->L%d", p->level, p->output_level);
+        st_db_job_failed(db, ST_JOB_COMPACTION, rc, what);
+    } else if (!p->trivial_move) { /* a move writes nothing: it proves nothing about space */
+        st_db_job_done(db, ST_JOB_COMPACTION);
     }
     if (!rc) st_db_sv_install(db); /* readers move to the new version (an ENOMEM keeps the old one: still right) */
     st_db_compaction_state_update(db);
@@ -421,8 +447,15 @@ void *st_db_compact_main(void *arg) {
     st_db *db = arg;
     pthread_mutex_lock(&db->mu);
     while (!db->shutting_down) {
+        uint64_t retry_at;
+        if (st_db_job_backoff(db, ST_JOB_COMPACTION, &retry_at)) {
+            st_db_cond_wait_until(&db->compact_cv, &db->mu, retry_at); /* not idle: work is due */
+            continue;
+        }
         st_pick *p = pick_locked(db);
         if (!p) {
+            /* nothing due any more: nothing failing either */
+            if (!db->bg_error && !db->manual_active) st_db_job_done(db, ST_JOB_COMPACTION);
             db->picker_idle = true;
             pthread_cond_broadcast(&db->done_cv); /* a writer stopped on a stall re-checks (D7) */
             pthread_cond_wait(&db->compact_cv, &db->mu);
@@ -449,7 +482,11 @@ static int run_manual(st_db *db, st_pick *p) {
     pthread_mutex_lock(&db->mu);
     st_pick_mark(p, false);
     db->compactions_running--;
-    if (rc && rc != ST_EBUSY && !db->bg_error) db->bg_error = rc;
+    if (rc && !st_db_is_soft(rc)) { /* soft: the caller gets it, nothing to retry in the background */
+        char what[64];
+        snprintf(what, sizeof what, "manual compaction L%d->L%d", p->level, p->output_level);
+        st_db_job_failed(db, ST_JOB_COMPACTION, rc, what);
+    }
     if (!rc) st_db_sv_install(db);
     st_db_compaction_state_update(db);
     pthread_mutex_unlock(&db->mu);
@@ -516,7 +553,7 @@ static int manual_begin(st_db *db) {
     pthread_mutex_lock(&db->mu);
     db->manual_active++;
     while (db->compactions_running > 0 && !db->shutting_down) pthread_cond_wait(&db->done_cv, &db->mu);
-    int rc = db->bg_error;
+    int rc = db->bg_error ? st_db_check_stopped(db) : 0;
     if (!rc && db->shutting_down) rc = st_err(ST_EBUSY, "the database is closing");
     pthread_mutex_unlock(&db->mu);
     return rc;
@@ -567,15 +604,19 @@ int st_db_wait_for_compactions(st_db *db) {
     pthread_mutex_lock(&db->mu);
     /* picker_idle: a compaction thread found nothing to pick since the last change of the tree
      * (st_db_compaction_state_update clears it and wakes the threads, which set it again) */
-    while (!db->bg_error && !db->shutting_down &&
+    while (!db->bg_error && !db->shutting_down && !db->soft[ST_JOB_FLUSH].rc && !db->soft[ST_JOB_COMPACTION].rc &&
            (db->n_imm > 0 || db->compactions_running > 0 || !db->picker_idle ||
             (db->migrate_started && !db->migrate_idle)))
         pthread_cond_wait(&db->done_cv, &db->mu);
     int rc = 0;
     if (db->bg_error)
-        rc = st_err(db->bg_error, "a background flush or compaction failed: %s", st_strerror(db->bg_error));
+        rc = st_db_check_stopped(db);
     else if (db->shutting_down)
         rc = st_err(ST_EBUSY, "the database is closing");
+    else if (db->soft[ST_JOB_FLUSH].rc)
+        rc = st_err(ST_ENOSPC, "%s; retried in the background", db->soft[ST_JOB_FLUSH].msg);
+    else if (db->soft[ST_JOB_COMPACTION].rc)
+        rc = st_err(ST_ENOSPC, "%s; retried in the background", db->soft[ST_JOB_COMPACTION].msg);
     pthread_mutex_unlock(&db->mu);
     return rc;
 }

@@ -30,7 +30,8 @@ void st_db_compaction_state_update(st_db *db);
 
 /* REQUIRES write_mu (not mu). While the stall state is STOP, waits until compaction brings it
  * down (D7); SLOWDOWN is paced before write_mu (st_db_write_delay). Returns 0, or the background error, or
- * ST_EBUSY when the db is closing. */
+ * ST_EBUSY when the db is closing, or ST_ENOSPC at once while compactions fail for lack of space
+ * (db_status.h: that wait could last until someone frees disk space). */
 int st_db_write_stall(st_db *db);
 
 /* A compaction thread (max_background_compactions of them). */

@@ -15,6 +15,7 @@
 
 #include "compaction.h"
 #include "db_impl.h"
+#include "db_status.h"
 #include "db_iter.h"
 #include "merge_iter.h"
 #include "migration.h"
@@ -66,6 +67,9 @@ void st_options_default(st_options *o) {
                                         .migrate_bytes_per_sec = 64u << 20};
     o->compaction_filter = NULL;
     o->compaction_filter_arg = NULL;
+    o->wal_recovery = ST_WAL_RECOVERY_STRICT;
+    o->retry_min_ms = 100;
+    o->retry_max_ms = 5000;
 }
 
 static bool codec_ok(int c) { return c == ST_CODEC_NONE || c == ST_CODEC_LZ4 || c == ST_CODEC_ZSTD; }
@@ -110,6 +114,11 @@ static int check_options(const st_options *o) {
     if (o->soft_pending_compaction_bytes_limit && o->hard_pending_compaction_bytes_limit &&
         o->soft_pending_compaction_bytes_limit > o->hard_pending_compaction_bytes_limit)
         return st_err(ST_EINVAL, "soft_pending_compaction_bytes_limit above the hard limit");
+    if (o->wal_recovery != ST_WAL_RECOVERY_STRICT && o->wal_recovery != ST_WAL_RECOVERY_POINT_IN_TIME)
+        return st_err(ST_EINVAL, "wal_recovery %d is not STRICT or POINT_IN_TIME", (int)o->wal_recovery);
+    if (o->retry_min_ms < 1 || o->retry_min_ms > o->retry_max_ms || o->retry_max_ms > 3600000)
+        return st_err(ST_EINVAL, "retry_min_ms %u and retry_max_ms %u must satisfy 1 <= min <= max <= 3600000",
+                      o->retry_min_ms, o->retry_max_ms);
     for (int l = 0; l < ST_MAX_LEVELS; l++) {
         const st_level_options *lo = &o->levels[l];
         if (lo->codec != ST_CODEC_INHERIT && !codec_ok(lo->codec))
@@ -212,6 +221,8 @@ static void db_free(st_db *db) {
     pthread_cond_destroy(&db->compact_cv);
     pthread_cond_destroy(&db->migrate_cv);
     pthread_mutex_destroy(&db->manual_mu);
+    pthread_mutex_destroy(&db->stop_mu);
+    st_db_limbo_free(db);
     free(db->dir);
     free(db);
 }
@@ -260,6 +271,7 @@ int st_db_open(const char *dir, const st_options *opts, st_db **out) {
     pthread_cond_init(&db->compact_cv, NULL);
     pthread_cond_init(&db->migrate_cv, NULL);
     pthread_mutex_init(&db->manual_mu, NULL);
+    pthread_mutex_init(&db->stop_mu, NULL);
     db->snapshots.next = db->snapshots.prev = &db->snapshots;
     int rc;
     char path[ST_PATH_MAX];
@@ -340,7 +352,7 @@ int st_db_close(st_db *db) {
     for (int i = 0; i < db->n_compact_threads; i++) pthread_join(db->compact_threads[i], NULL);
     int rc = 0;
     if (atomic_load(&db->fatal)) {
-        rc = st_err(ST_EFATAL, "database was poisoned by a failed WAL write or sync: recent writes may be lost");
+        rc = st_err(ST_EFATAL, "%s", db->wal_msg);
     } else if (db->wal) {
         /* whatever the mode, a clean close leaves every committed write on disk */
         rc = st_wal_commit(db->wal->wal, UINT64_MAX, true);
@@ -442,6 +454,7 @@ int st_db_write(st_db *db, st_batch *b, unsigned flags, uint64_t *lsn_out) {
     if (st_batch_bytes(b) > db->opts.max_batch_bytes)
         return st_err(ST_EINVAL, "write batch of %zu bytes exceeds max_batch_bytes %zu", st_batch_bytes(b),
                       db->opts.max_batch_bytes);
+    ST_TRY(st_db_check_stopped(db)); /* D4, D8 */
     if (!(flags & ST_WRITE_NO_DELAY)) {
         uint64_t us = 0;
         if (st_db_write_delay(db, st_batch_bytes(b), &us) == 0 && us) { /* ST_EBUSY: waits below */
@@ -450,10 +463,10 @@ int st_db_write(st_db *db, st_batch *b, unsigned flags, uint64_t *lsn_out) {
         }
     }
     pthread_mutex_lock(&db->write_mu);
-    int rc = atomic_load(&db->fatal);
+    int rc = st_db_check_stopped(db); /* again: a stop may have come while this write slept */
     if (rc) {
         pthread_mutex_unlock(&db->write_mu);
-        return st_err(ST_EFATAL, "an earlier WAL write or sync failed; reopen the database");
+        return rc;
     }
     if (st_memtable_bytes(db->mem) >= db->opts.write_buffer_bytes) st_db_drain_inserts(db); /* D5 */
     if ((rc = st_db_write_stall(db)) || (rc = st_db_make_room(db))) {
@@ -475,7 +488,7 @@ int st_db_write(st_db *db, st_batch *b, unsigned flags, uint64_t *lsn_out) {
         return rc;
     }
     if ((rc = st_wal_append(db->wal->wal, st_buf_slice(&b->rep), lsn))) {
-        atomic_store(&db->fatal, ST_EFATAL);
+        st_db_poison(db, st_errmsg());
         pthread_mutex_unlock(&db->write_mu);
         return rc;
     }
@@ -484,10 +497,13 @@ int st_db_write(st_db *db, st_batch *b, unsigned flags, uint64_t *lsn_out) {
     db->last_seq = lsn;
     pthread_mutex_unlock(&db->write_mu);
 
-    if ((rc = st_batch_iterate(st_buf_slice(&b->rep), insert_op, &ic)))
+    if ((rc = st_batch_iterate(st_buf_slice(&b->rep), insert_op, &ic))) {
         /* in the WAL but half in the memtable: only a reopen restores a consistent view. It is
          * still published, or the writers queued behind it would wait for ever. */
-        atomic_store(&db->fatal, ST_EFATAL);
+        char cause[384];
+        snprintf(cause, sizeof cause, "a write batch is in the WAL but only partly in the memtable (%s)", st_errmsg());
+        st_db_poison(db, cause);
+    }
     publish(db, &w);
     if (rc) return rc;
     atomic_fetch_add_explicit(&db->stat.batches, 1, memory_order_relaxed);
@@ -496,7 +512,7 @@ int st_db_write(st_db *db, st_batch *b, unsigned flags, uint64_t *lsn_out) {
 }
 
 int st_db_commit(st_db *db, uint64_t lsn) {
-    if (atomic_load(&db->fatal)) return st_err(ST_EFATAL, "an earlier WAL write or sync failed; reopen the database");
+    if (atomic_load(&db->fatal)) return st_err(ST_EFATAL, "%s", db->wal_msg);
     atomic_fetch_add_explicit(&db->stat.commits, 1, memory_order_relaxed);
     if (lsn <= atomic_load(&db->synced_floor)) {
         atomic_fetch_add_explicit(&db->stat.commits_fast, 1, memory_order_relaxed);
@@ -505,7 +521,7 @@ int st_db_commit(st_db *db, uint64_t lsn) {
     st_walref *w = st_db_walref_get(db);
     int rc = st_wal_commit(w->wal, lsn, db->opts.sync_mode == ST_SYNC_ALWAYS);
     st_db_walref_put(db, w);
-    if (rc) atomic_store(&db->fatal, ST_EFATAL);
+    if (rc) st_db_poison(db, st_errmsg()); /* the caller keeps the failure's own code and message */
     return rc;
 }
 
@@ -730,23 +746,35 @@ uint64_t st_snapshot_seq(const st_snapshot *s) { return s->seq; }
 
 /* ---- maintenance ----------------------------------------------------------------------------- */
 
-int st_db_flush(st_db *db) {
-    pthread_mutex_lock(&db->write_mu);
-    int rc = atomic_load(&db->fatal) ? st_err(ST_EFATAL, "database poisoned; reopen") : 0;
-    st_db_drain_inserts(db); /* D5, and so that the entry count is final */
-    if (!rc && st_memtable_entries(db->mem) > 0) {
-        pthread_mutex_lock(&db->mu);
-        while ((size_t)db->n_imm >= (size_t)db->opts.max_immutable && !db->bg_error)
-            pthread_cond_wait(&db->done_cv, &db->mu);
-        rc = db->bg_error;
-        pthread_mutex_unlock(&db->mu);
-        if (!rc) rc = st_db_switch_memtable(db);
+/* REQUIRES mu. Waits for the flush thread until `done` holds, it fails hard, or (soft) a flush
+ * attempt fails after `failures0` failures were counted: then the caller gets the refusal rather
+ * than a wait until disk space is freed. */
+static int wait_flushes(st_db *db, bool room_only, uint64_t failures0) {
+    for (;;) {
+        if (db->bg_error) return st_db_check_stopped(db);
+        if (db->shutting_down) return st_err(ST_EBUSY, "the database is closing");
+        bool done = room_only ? (size_t)db->n_imm < (size_t)db->opts.max_immutable : db->n_imm == 0;
+        if (done) return 0;
+        if (db->soft[ST_JOB_FLUSH].rc && db->flush_failures != failures0) return st_db_soft_refusal(db, ST_JOB_FLUSH);
+        pthread_cond_wait(&db->done_cv, &db->mu);
     }
+}
+
+int st_db_flush(st_db *db) {
+    ST_TRY(st_db_check_stopped(db));
+    pthread_mutex_lock(&db->write_mu);
+    st_db_drain_inserts(db); /* D5, and so that the entry count is final */
+    pthread_mutex_lock(&db->mu);
+    uint64_t failures0 = db->flush_failures; /* a failing flush: wait for its next attempt */
+    int rc = 0;
+    bool switch_mem = st_memtable_entries(db->mem) > 0;
+    if (switch_mem) rc = wait_flushes(db, true, failures0);
+    pthread_mutex_unlock(&db->mu);
+    if (!rc && switch_mem) rc = st_db_switch_memtable(db);
     pthread_mutex_unlock(&db->write_mu);
     if (rc) return rc;
     pthread_mutex_lock(&db->mu);
-    while (db->n_imm > 0 && !db->bg_error && !db->shutting_down) pthread_cond_wait(&db->done_cv, &db->mu);
-    rc = db->bg_error;
+    rc = wait_flushes(db, false, failures0);
     pthread_mutex_unlock(&db->mu);
     return rc;
 }
@@ -783,6 +811,7 @@ int st_db_stats(st_db *db, st_stats *out) {
     out->migrations = db->stat.migrations;
     out->migration_failures = db->stat.migration_failures;
     out->migration_bytes = db->stat.migration_bytes;
+    out->recovery_wal_bytes_dropped = db->recovery_dropped;
     out->io_backend = st_io_backend_name();
     out->memtable_bytes = st_memtable_bytes(sv->mem);
     out->immutable_count = sv->n_imm;

@@ -6,7 +6,7 @@
  * once. pub_mu guards the queue of writes in flight (oldest first), through which visible_seq
  * advances. mu guards mem/imm/wal/sv/snapshots, background state and every table's
  * being_compacted flag. Order: manual_mu, then write_mu, then pub_mu or mu (never both); the
- * version set's own mutexes come last; never hold mu across I/O.
+ * version set's own mutexes come last; stop_mu (db_status.c) is a leaf; never hold mu across I/O.
  * Invariants:
  *   D1 visible_seq only grows; every write <= visible_seq is in a memtable or a table of sv: it is
  *      advanced only over a prefix of the in-flight queue whose inserts are all done;
@@ -15,11 +15,16 @@
  *   D2 every imm's WAL is durable in full (synced at the switch), so synced_floor covers it;
  *   D3 a WAL file is deleted only after the MANIFEST's log_number moved past it;
  *   D4 after a failed WAL write/sync (fatal) every write returns ST_EFATAL;
+ *   D8 after a hard background error (bg_error: a flush, compaction or migration failed other than
+ *      for lack of space) every write returns that error, with the same message, as after D4;
+ *      reads go on. A soft one (ST_ENOSPC) stops nothing: the job is retried after a backoff and
+ *      only a writer that would wait for that job gets ST_ENOSPC, at once (db_status.h);
  *   D6 a table is an input of at most one running compaction (being_compacted, set and cleared
  *      under mu together with reading the current version), and while a manual compaction runs
  *      no background compaction does;
  *   D7 a writer waits for compaction only while the stall state says STOP and some compaction
- *      can still make progress; shutdown and a background error end every wait. */
+ *      can still make progress; shutdown and a background error end every wait, and so does a
+ *      soft error of the job waited for (ST_ENOSPC at once, D8). */
 #ifndef STRATA_DB_DB_IMPL_H
 #define STRATA_DB_DB_IMPL_H
 
@@ -69,6 +74,18 @@ struct st_snapshot {
     uint64_t seq;
     struct st_snapshot *prev, *next;
 };
+
+/* Background jobs, for their soft errors (db_status.h). */
+enum st_bg_job { ST_JOB_FLUSH = 0, ST_JOB_COMPACTION = 1, ST_JOB_MIGRATION = 2, ST_JOB_KINDS = 3 };
+
+/* A job that failed for lack of space and is retried (under mu). */
+typedef struct st_soft_error {
+    int rc;               /* 0: not failing */
+    uint32_t failures;    /* attempts failed in a row */
+    uint64_t backoff_ms;  /* wait after the last failure */
+    uint64_t retry_at_us; /* st_db_now_micros() from which the job may run again */
+    char msg[400];        /* "<job> failed: <cause>" */
+} st_soft_error;
 
 /* What writers must do now (recomputed after every flush and compaction install). */
 enum st_stall { ST_STALL_NONE = 0, ST_STALL_SLOWDOWN = 1, ST_STALL_STOP = 2 };
@@ -121,6 +138,20 @@ struct st_db {
     _Atomic uint64_t visible_seq;
     _Atomic uint64_t synced_floor;
     atomic_int fatal;
+
+    /* errors (db_status.c) */
+    pthread_mutex_t stop_mu;  /* serialises setting the stop */
+    atomic_int stop_code;     /* 0, or what every write gets until reopen (D4, D8) */
+    atomic_bool wal_stopped, bg_stopped; /* which message below is set (each written once, before
+                                          * stop_code is published) */
+    char wal_msg[640], bg_msg[640];
+    atomic_int soft_jobs;     /* jobs with soft[j].rc set: st_db_write_status's lock-free test */
+    st_soft_error soft[ST_JOB_KINDS]; /* under mu */
+    uint64_t flush_failures;  /* under mu: failed flush attempts since open */
+    char **limbo;             /* under mu: files a failed MANIFEST record may name */
+    size_t n_limbo;
+    uint64_t limbo_manifest;  /* ... the MANIFEST that was CURRENT then */
+    uint64_t recovery_dropped; /* WAL bytes recovery skipped (torn tails, point-in-time) */
 
     pthread_t flush_thread, sync_thread;
     bool flush_started, sync_started;

@@ -5,7 +5,11 @@
  * (fsync file, fsync dir), logs {add L0 file, log_number = next WAL} in the MANIFEST, then drops
  * the memtable and deletes its WAL (D3). Here writers wait only when max_immutable memtables are
  * already queued (compaction stalls are in compaction.c). After each flush the compaction state
- * is recomputed, which may wake a compaction thread. */
+ * is recomputed, which may wake a compaction thread.
+ * A flush that fails for lack of space (db_status.h) removes its table (or, when the MANIFEST
+ * record may be on disk, keeps it in limbo), keeps the memtable and its WAL, and is retried after
+ * a backoff; writers that would wait for it get ST_ENOSPC instead. Any other failure stops writes
+ * (D8). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +17,7 @@
 
 #include "compaction.h"
 #include "db_impl.h"
+#include "db_status.h"
 #include "table_out.h"
 #include "util/err.h"
 #include "version/filename.h"
@@ -60,12 +65,12 @@ int st_db_switch_memtable(st_db *db) {
     ref->wal = nw;
     /* D2: the old WAL is durable in full before anything lands in the new one. */
     if ((rc = st_wal_commit(db->wal->wal, UINT64_MAX, true))) {
-        atomic_store(&db->fatal, ST_EFATAL);
+        st_db_poison(db, st_errmsg());
         goto fail;
     }
     if ((rc = st_io_sync_dir(db->dir))) {
-        rc = io_err(rc, "sync", db->dir);
-        atomic_store(&db->fatal, ST_EFATAL);
+        rc = io_err(rc, "fsync of the database directory", db->dir);
+        st_db_poison(db, st_errmsg());
         goto fail;
     }
     pthread_mutex_lock(&db->mu);
@@ -99,16 +104,20 @@ int st_db_make_room(st_db *db) {
     if (st_memtable_bytes(db->mem) < db->opts.write_buffer_bytes) return 0;
     pthread_mutex_lock(&db->mu);
     bool stalled = false;
+    int rc = 0;
     while ((size_t)db->n_imm >= (size_t)db->opts.max_immutable && !db->bg_error && !db->shutting_down) {
+        if (db->soft[ST_JOB_FLUSH].rc) { /* waiting would last until someone frees disk space */
+            rc = st_db_soft_refusal(db, ST_JOB_FLUSH);
+            break;
+        }
         if (!stalled) atomic_fetch_add(&db->stat.write_stalls, 1);
         stalled = true;
         pthread_cond_wait(&db->done_cv, &db->mu);
     }
-    int rc = db->bg_error;
     pthread_mutex_unlock(&db->mu);
     if (stalled) atomic_fetch_add(&db->stat.stops_memtable, 1);
-    if (rc) return st_err(rc, "a background flush or compaction failed earlier; writes are refused until reopen");
-    return st_db_switch_memtable(db);
+    if (!rc) rc = st_db_check_stopped(db);
+    return rc ? rc : st_db_switch_memtable(db);
 }
 
 static int flush_one(st_db *db, st_imm item) {
@@ -120,10 +129,20 @@ static int flush_one(st_db *db, st_imm item) {
     e.has_log_number = true;
     e.log_number = item.next_wal;
     e.last_seq = fm ? fm->max_seq : 0;
+    bool maybe_logged = false;
     if (fm) rc = st_edit_add_file(&e, fm);
-    if (!rc) rc = st_vset_log_and_apply(db->vs, &e);
+    if (!rc) rc = st_vset_log_and_apply_ex(db->vs, &e, &maybe_logged);
     st_edit_destroy(&e);
+    if (rc && fm) {
+        /* The table is ours alone unless the failed record may name it (then a crash could
+         * recover it: it stays until a later MANIFEST supersedes that one). */
+        char path[ST_PATH_MAX];
+        st_tiers_table_path(&db->tiers, fm->tier, fm->number, path);
+        if (maybe_logged) st_db_limbo_add(db, path);
+        else st_file_meta_mark_obsolete(fm, path); /* unlinked by the unref below */
+    }
     st_file_meta_unref(fm);
+    if (!rc) st_db_limbo_sweep(db);
     return rc;
 }
 
@@ -133,6 +152,11 @@ void *st_db_flush_main(void *arg) {
     for (;;) {
         while (!db->shutting_down && (db->n_imm == 0 || db->bg_error)) pthread_cond_wait(&db->bg_cv, &db->mu);
         if (db->shutting_down) break;
+        uint64_t retry_at;
+        if (st_db_job_backoff(db, ST_JOB_FLUSH, &retry_at)) {
+            st_db_cond_wait_until(&db->bg_cv, &db->mu, retry_at);
+            continue;
+        }
         st_imm item = db->imm[0];
         st_memtable_ref(item.mem);
         pthread_mutex_unlock(&db->mu);
@@ -141,10 +165,12 @@ void *st_db_flush_main(void *arg) {
         pthread_mutex_lock(&db->mu);
         bool drop_wal = false;
         if (rc) {
-            db->bg_error = rc;
-            fprintf(stderr, "strata: flush of WAL %llu failed: %s (%s)\n", (unsigned long long)item.wal_number,
-                    st_strerror(rc), st_errmsg());
+            char what[64];
+            snprintf(what, sizeof what, "flush of the memtable of WAL %06llu.log", (unsigned long long)item.wal_number);
+            db->flush_failures++;
+            st_db_job_failed(db, ST_JOB_FLUSH, rc, what);
         } else {
+            st_db_job_done(db, ST_JOB_FLUSH);
             st_memtable_unref(db->imm[0].mem);
             memmove(db->imm, db->imm + 1, (db->n_imm - 1) * sizeof *db->imm);
             db->n_imm--;
@@ -177,7 +203,7 @@ void *st_db_sync_main(void *arg) {
         st_walref *w = db->wal;
         atomic_fetch_add(&w->refs, 1);
         pthread_mutex_unlock(&db->mu);
-        if (st_wal_commit(w->wal, UINT64_MAX, true) < 0) atomic_store(&db->fatal, ST_EFATAL);
+        if (st_wal_commit(w->wal, UINT64_MAX, true) < 0) st_db_poison(db, st_errmsg());
         st_db_walref_put(db, w);
         pthread_mutex_lock(&db->mu);
     }

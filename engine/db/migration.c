@@ -31,7 +31,10 @@
  * Copies into a tier are paced to its migrate_bytes_per_sec. A failed move (an IO error, a
  * checksum mismatch) is logged and counted, leaves the table where it was, and is not retried for
  * a minute; it never stops writes as a failed compaction does, since the source is still good. A
- * failed MANIFEST write poisons the database as it does for a compaction. */
+ * failed MANIFEST write stops writes as it does for a compaction (D8). Lack of space (ENOSPC,
+ * EDQUOT, in the copy, a rewrite or the MANIFEST) is a soft error (db_status.h): nothing moves
+ * until its backoff passed, and the next move that works, or a pick that finds nothing due,
+ * clears it. */
 #include "migration.h"
 
 #include <errno.h>
@@ -45,6 +48,7 @@
 
 #include "compaction.h"
 #include "compaction_picker.h"
+#include "db_status.h"
 #include "table/sstable_reader.h"
 #include "util/err.h"
 #include "util/hash.h"
@@ -281,7 +285,9 @@ static int move_table(st_db *db, const mig_pick *p, bool *logged) {
         rc = st_err(ST_ECORRUPT, "migration: %s fails its checksum (%016" PRIx64 ", the MANIFEST says %016" PRIx64
                                  "): damaged, not moved",
                     src, h, f->checksum);
-    if (!rc && (rc = st_seqwriter_finish(w))) rc = st_err(st_err_from_errno(rc), "migration: sync %s: %s", tmp, strerror(-rc));
+    if (!rc && (rc = st_seqwriter_finish(w)))
+        rc = st_err(st_err_from_errno(rc), "migration: writing out %s (its last bytes, then fdatasync): %s", tmp,
+                    strerror(-rc));
     c.rate = 0; /* the read-back is not paced: it runs at the disk's speed, once */
     if (!rc) rc = read_all(&c, tmp, f->size, NULL, &h);
     if (!rc && h != f->checksum)
@@ -299,19 +305,21 @@ static int move_table(st_db *db, const mig_pick *p, bool *logged) {
         st_edit_init(&e);
         rc = st_edit_delete_file(&e, f->level, f->number);
         if (!rc) rc = st_edit_add_file(&e, nm);
-        if (!rc) {
-            *logged = true;
-            rc = st_vset_log_and_apply(db->vs, &e);
-        }
+        if (!rc) rc = st_vset_log_and_apply_ex(db->vs, &e, logged);
         st_edit_destroy(&e);
     }
-    if (!rc) step_done(ST_MIGRATE_LOGGED);
+    if (!rc) {
+        step_done(ST_MIGRATE_LOGGED);
+        st_db_limbo_sweep(db);
+    }
     if (rc && !*logged) {
         if (nm) { /* the copy is ours alone: its reader goes first, then the file */
             st_file_meta_unref(nm);
             nm = NULL;
         }
         st_io_unlink(dst);
+    } else if (rc) {
+        st_db_limbo_add(db, dst); /* the failed record may name the copy */
     }
     st_file_meta_unref(nm);
     for (int i = 0; i < CHUNKS_IN_FLIGHT; i++) free(c.buf[i]);
@@ -336,6 +344,7 @@ static void run_locked(st_db *db, mig_pick *p) {
         rc = move_table(db, p, &logged);
         poison = rc && logged;
     }
+    bool soft = st_db_is_soft(rc); /* retried after the backoff, whatever step ran out of space */
     char src[ST_PATH_MAX];
     st_tiers_table_path(&db->tiers, from, p->f->number, src);
     if (!rc) {
@@ -346,15 +355,21 @@ static void run_locked(st_db *db, mig_pick *p) {
         if (!p->rewrite) st_file_meta_mark_obsolete(p->f, src); /* F1: unlinked when its last reader goes */
     } else if (rc != ST_EBUSY) {
         atomic_fetch_add(&db->stat.migration_failures, 1);
-        fprintf(stderr, "strata: migrating table %" PRIu64 " (L%d) from tier %s to %s failed: %s (%s)\n",
-                p->f->number, p->f->level, db->tiers.name[from], db->tiers.name[p->dest], st_strerror(rc), st_errmsg());
+        if (!soft && !poison) /* those are logged with their bookkeeping below */
+            fprintf(stderr, "strata: migrating table %" PRIu64 " (L%d) from tier %s to %s failed: %s (%s)\n",
+                    p->f->number, p->f->level, db->tiers.name[from], db->tiers.name[p->dest], st_strerror(rc),
+                    st_errmsg());
     }
+    char what[96];
+    snprintf(what, sizeof what, "migration of table %06" PRIu64 " (L%d) from tier %s to %s", p->f->number, p->f->level,
+             db->tiers.name[from], db->tiers.name[p->dest]);
     pthread_mutex_lock(&db->mu);
     if (p->rewrite) st_pick_mark(p->rewrite, false);
     p->f->being_compacted = false;
-    if (rc) p->f->migrate_retry_at = now_s() + RETRY_AFTER_S;
+    if (rc && !soft) p->f->migrate_retry_at = now_s() + RETRY_AFTER_S;
     db->compactions_running--;
-    if (poison && !db->bg_error) db->bg_error = rc;
+    if (soft || poison) st_db_job_failed(db, ST_JOB_MIGRATION, rc, what);
+    else if (!rc) st_db_job_done(db, ST_JOB_MIGRATION);
     if (!rc) st_db_sv_install(db);
     st_db_compaction_state_update(db); /* wakes waiters; kicks us again */
     pthread_mutex_unlock(&db->mu);
@@ -374,16 +389,21 @@ void *st_db_migrate_main(void *arg) {
             last_tick = now;
         }
         mig_pick p;
-        if (pick_locked(db, &p)) {
+        uint64_t wake = st_db_now_micros() + (uint64_t)TICK_MS * 1000, retry_at;
+        bool backoff = st_db_job_backoff(db, ST_JOB_MIGRATION, &retry_at);
+        if (!backoff && pick_locked(db, &p)) {
             run_locked(db, &p);
             continue;
         }
+        /* Idle also while a soft error's backoff runs: nothing can move until it passed. */
+        if (backoff) {
+            if (retry_at < wake) wake = retry_at;
+        } else if (!db->bg_error && !db->manual_active) {
+            st_db_job_done(db, ST_JOB_MIGRATION); /* nothing due any more: nothing failing */
+        }
         db->migrate_idle = true;
         pthread_cond_broadcast(&db->done_cv);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += TICK_MS / 1000;
-        pthread_cond_timedwait(&db->migrate_cv, &db->mu, &ts);
+        st_db_cond_wait_until(&db->migrate_cv, &db->mu, wake);
     }
     pthread_mutex_unlock(&db->mu);
     return NULL;

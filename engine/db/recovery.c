@@ -4,9 +4,14 @@
  * are written to L0 as they fill and at the end; one new MANIFEST then records those tables, the
  * next WAL's number and the last sequence number, so recovery never appends to an old WAL
  * (LevelDB reuse_logs=false). Corruption rules (docs/FORMAT.md#recovery): a torn tail is the end
- * of its WAL; a damaged record followed by valid data in the same WAL, or a torn WAL followed by a
- * newer WAL that holds records, means acknowledged writes are lost, and the open fails with
- * ST_ECORRUPT. So does a directory with tables but no CURRENT. */
+ * of its WAL; a damaged record followed by valid data in the same WAL, a record whose checksum
+ * holds but whose batch does not parse, or a torn WAL followed by a newer WAL that holds records,
+ * means acknowledged writes are lost, and the open fails with ST_ECORRUPT naming the WAL, the
+ * offset and the repair option. With st_options.wal_recovery = POINT_IN_TIME (RocksDB's
+ * kPointInTimeRecovery) replay stops there instead: every batch before the damage is kept, the
+ * rest of that WAL and every later one dropped (a batch is applied whole or not at all), one line
+ * on stderr says what; the new MANIFEST's log number then makes all of them obsolete. A directory
+ * with tables but no CURRENT fails the open too. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -14,6 +19,7 @@
 
 #include "db_impl.h"
 #include "util/err.h"
+#include "util/ikey.h"
 #include "version/filename.h"
 #include "wal/log_reader.h"
 #include "write_batch.h"
@@ -95,41 +101,108 @@ static int spill(st_db *db, replay_ctx *c, st_version_edit *e) {
     return rc ? rc : st_memtable_new(st_db_arena_block(db), &c->mem);
 }
 
-/* Replays one WAL. *torn_path is set (to this WAL) when its tail was damaged; if it was already set
- * by an older WAL and this one holds records, acknowledged writes are missing: ST_ECORRUPT. */
-static int replay_wal(st_db *db, uint64_t number, char *torn_path, replay_ctx *c, st_version_edit *e) {
+/* The state of replaying the WALs in order. */
+typedef struct wal_replay {
+    char torn[ST_PATH_MAX];   /* a WAL whose tail was damaged (nothing may follow it) */
+    uint64_t torn_off, torn_bytes; /* ... where, and how much of it */
+    bool stopped;             /* point-in-time: replay ended at damage; later WALs are dropped */
+    char stop_why[512];       /* what stopped it */
+    uint64_t kept;            /* records replayed in the WAL that stopped it */
+    uint64_t dropped;         /* bytes skipped: torn tails, and after a point-in-time stop */
+    unsigned dropped_wals;    /* whole WALs skipped after the stop */
+} wal_replay;
+
+static int count_op(void *arg, uint64_t seq, int kind, st_slice key, st_slice value) {
+    (void)arg;
+    (void)seq;
+    (void)kind;
+    (void)key;
+    (void)value;
+    return 0;
+}
+
+#define PIT_HINT "; to open anyway, keeping every write before the damage and dropping the rest, set " \
+                 "st_options.wal_recovery = ST_WAL_RECOVERY_POINT_IN_TIME"
+
+/* Point-in-time: ends the replay at the damage just reported (st_errmsg) in WAL `path`, whose
+ * bytes from `from` on are dropped. */
+static void stop_replay(wal_replay *wr, uint64_t from, uint64_t size, uint64_t records) {
+    wr->stopped = true;
+    wr->kept = records;
+    wr->dropped += size > from ? size - from : 0;
+    snprintf(wr->stop_why, sizeof wr->stop_why, "%s", st_err_text(st_errmsg()));
+}
+
+/* Replays one WAL. wr->torn is set (to this WAL) when its tail was damaged; if it was already set
+ * by an older WAL and this one holds records, acknowledged writes are missing: ST_ECORRUPT (or,
+ * point-in-time, the end of the replay). */
+static int replay_wal(st_db *db, uint64_t number, wal_replay *wr, replay_ctx *c, st_version_edit *e) {
     char path[ST_PATH_MAX];
     st_fn_log(path, db->dir, number);
+    bool pit = db->opts.wal_recovery == ST_WAL_RECOVERY_POINT_IN_TIME;
     st_file *f;
     int rc = st_file_open(path, ST_OPEN_READ, &f);
     if (rc) return st_err(st_err_from_errno(rc), "open %s: %s", path, strerror(-rc));
+    uint64_t size = 0;
+    st_file_size(f, &size);
     st_log_reader *r;
     ST_TRY(st_log_reader_new(f, &r));
     st_buf rec;
     st_buf_init(&rec);
-    uint64_t records = 0;
-    while ((rc = st_log_reader_next(r, &rec)) == 0) {
-        if (torn_path[0]) {
-            rc = st_err(ST_ECORRUPT,
-                        "WAL %s has a damaged tail but newer WAL %s holds writes: acknowledged writes "
-                        "would be lost; refusing to open",
-                        torn_path, path);
+    uint64_t records = 0, rec_start = 0;
+    bool from_reader = false; /* the loop ended on the reader's status */
+    for (;;) {
+        if ((rc = st_log_reader_next(r, &rec)) != 0) {
+            from_reader = true;
+            break;
+        }
+        if (wr->torn[0]) {
+            rc = st_err(ST_ECORRUPT, "WAL %s is damaged from offset %" PRIu64 " (%" PRIu64 " bytes unreadable) but newer WAL %s holds writes%s",
+                        wr->torn, wr->torn_off, wr->torn_bytes, path,
+                        pit ? "" : ": acknowledged writes would be lost; refusing to open" PIT_HINT);
+            if (pit) {
+                stop_replay(wr, 0, size, 0);
+                rc = 0;
+            }
+            break;
+        }
+        /* A batch goes into the memtable whole or not at all: point-in-time checks it first (strict
+         * fails the open anyway). */
+        rc = pit ? st_batch_iterate(st_buf_slice(&rec), count_op, NULL) : 0;
+        if (!rc) rc = st_batch_iterate(st_buf_slice(&rec), replay_op, c);
+        if (rc) {
+            if (rc == ST_ECORRUPT) {
+                rc = st_err(rc, "WAL %s: record %" PRIu64 " at offset %" PRIu64 " (ending at %" PRIu64
+                                ") holds a malformed batch: %s%s",
+                            path, records + 1, rec_start, st_log_reader_end_off(r), st_err_text(st_errmsg()),
+                            pit ? "" : PIT_HINT);
+                if (pit) {
+                    stop_replay(wr, rec_start, size, records);
+                    rc = 0;
+                }
+            }
             break;
         }
         records++;
-        if ((rc = st_batch_iterate(st_buf_slice(&rec), replay_op, c))) {
-            if (rc == ST_ECORRUPT)
-                rc = st_err(rc, "WAL %s: record %" PRIu64 " ends at byte %" PRIu64 ": %s", path, records,
-                            st_log_reader_end_off(r), st_errmsg());
-            break;
-        }
+        rec_start = st_log_reader_end_off(r);
         if (st_memtable_bytes(c->mem) >= db->opts.write_buffer_bytes && (rc = spill(db, c, e))) break;
     }
-    if (rc == ST_ENOTFOUND) {
+    if (rc == ST_ECORRUPT && from_reader) {
+        /* the reader's message names the WAL, the damaged record's offset and the valid one after */
+        if (pit) {
+            stop_replay(wr, st_log_reader_end_off(r), size, records);
+            rc = 0;
+        } else {
+            rc = st_err(rc, "WAL recovery: %s" PIT_HINT, st_err_text(st_errmsg()));
+        }
+    } else if (rc == ST_ENOTFOUND) {
         rc = 0;
         uint64_t dropped = st_log_reader_dropped(r);
         if (dropped) {
-            snprintf(torn_path, ST_PATH_MAX, "%s", path);
+            snprintf(wr->torn, sizeof wr->torn, "%s", path);
+            wr->torn_off = st_log_reader_end_off(r);
+            wr->torn_bytes = dropped;
+            wr->dropped += dropped;
             fprintf(stderr, "strata: WAL %s: ignored a torn tail of %" PRIu64 " bytes at offset %" PRIu64 "\n",
                     path, dropped, st_log_reader_end_off(r));
         }
@@ -174,9 +247,30 @@ int st_db_recover(st_db *db) {
     replay_ctx c = {.max_seq = st_vset_last_seq(db->vs)};
     rc = st_memtable_new(st_db_arena_block(db), &c.mem);
     uint64_t min_log = st_vset_log_number(db->vs);
-    char torn[ST_PATH_MAX] = "";
-    for (size_t i = 0; !rc && i < s.n_logs; i++)
-        if (s.logs[i] >= min_log) rc = replay_wal(db, s.logs[i], torn, &c, &e);
+    wal_replay wr = {.torn = ""};
+    for (size_t i = 0; !rc && i < s.n_logs; i++) {
+        if (s.logs[i] < min_log) continue;
+        if (!wr.stopped) {
+            rc = replay_wal(db, s.logs[i], &wr, &c, &e);
+            continue;
+        }
+        /* point-in-time: a later WAL is dropped whole (deleted with the old ones after the open) */
+        char path[ST_PATH_MAX];
+        uint64_t size = 0;
+        st_file *f;
+        if (st_file_open(st_fn_log(path, db->dir, s.logs[i]), ST_OPEN_READ, &f) == 0) {
+            if (st_file_size(f, &size) < 0) size = 0;
+            st_file_close(f);
+        }
+        wr.dropped += size;
+        wr.dropped_wals++;
+    }
+    if (!rc && wr.stopped)
+        fprintf(stderr,
+                "strata: WAL recovery (point-in-time) stopped at: %s. Kept %" PRIu64 " records of that WAL; dropped %" PRIu64
+                " bytes in all, including %u later WAL%s\n",
+                wr.stop_why, wr.kept, wr.dropped, wr.dropped_wals, wr.dropped_wals == 1 ? "" : "s");
+    db->recovery_dropped = wr.dropped;
     if (!rc) rc = spill(db, &c, &e);
     if (!rc) {
         uint64_t number = st_vset_new_file_number(db->vs);

@@ -74,8 +74,14 @@ int st_db_table_finish(st_db *db, st_table_out *t, st_file_meta **out) {
     int rc = st_sst_builder_finish(t->b, &meta);
     if (rc) goto out;
     /* T1: complete and fdatasync'ed under the temp name, then renamed and the directory synced */
+    if ((rc = st_seqwriter_finish(t->w))) {
+        rc = st_err(st_err_from_errno(rc), "writing out table %s (its last bytes, then fdatasync): %s", t->tmp,
+                    strerror(-rc));
+        goto out;
+    }
     if ((rc = st_seqwriter_commit(t->w, t->path))) {
-        rc = io_err(rc, "write", t->path);
+        rc = st_err(st_err_from_errno(rc), "rename of %s into place or fsync of its directory: %s", t->tmp,
+                    strerror(-rc));
         goto out;
     }
     st_sst_builder_free(t->b);

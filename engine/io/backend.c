@@ -1,5 +1,5 @@
-/* backend.c -- choosing the io backend once per process, the notice log, fault injection and the
- * test hooks that force short transfers.
+/* backend.c -- choosing the io backend once per process and the notice log (fault injection and
+ * the other test hooks are in fault.c).
  * Choice: io_uring when a probe ring can be set up and supports READ/WRITE/FSYNC, unless the
  * option or STRATA_IO_BACKEND=posix forces POSIX. Refusals (ENOSYS: old kernel or seccomp; EPERM:
  * Docker's default profile, kernel.io_uring_disabled; ENOMEM: RLIMIT_MEMLOCK on old kernels) are
@@ -122,43 +122,3 @@ bool st_io_ring_for(const st_file *f) {
 }
 
 unsigned st_io_live_rings(void) { return atomic_load(&st_io_rings_live); }
-
-/* ---- fault injection and test hooks -------------------------------------------------------------- */
-
-static atomic_int fault_nth[ST_FAULT_OPS];
-static atomic_int fault_err[ST_FAULT_OPS];
-
-void st_io_fault_arm(enum st_io_fault_op op, int nth, int err) {
-    atomic_store(&fault_err[op], err);
-    atomic_store(&fault_nth[op], nth);
-}
-
-int st_io_fault_check(enum st_io_fault_op op) {
-    int n = atomic_load_explicit(&fault_nth[op], memory_order_relaxed);
-    if (n <= 0) return 0;
-    if (atomic_fetch_sub(&fault_nth[op], 1) == 1) return -atomic_load(&fault_err[op]);
-    return 0;
-}
-
-static atomic_size_t test_cap;
-static atomic_int test_eagain_every;
-static atomic_uint test_completions;
-
-void st_io_test_set_short(size_t max_bytes, int eagain_every) {
-    atomic_store(&test_cap, max_bytes);
-    atomic_store(&test_eagain_every, eagain_every);
-    atomic_store(&test_completions, 0);
-}
-
-size_t st_io_test_cap(const st_io_op *op, size_t want) {
-    size_t cap = atomic_load_explicit(&test_cap, memory_order_relaxed);
-    if (!cap) return want;
-    if (op->align > 1) cap = (cap + op->align - 1) / op->align * op->align;
-    return want < cap ? want : cap;
-}
-
-bool st_io_test_eagain(void) {
-    int every = atomic_load_explicit(&test_eagain_every, memory_order_relaxed);
-    if (every <= 0) return false;
-    return (atomic_fetch_add(&test_completions, 1) + 1) % (unsigned)every == 0;
-}

@@ -92,7 +92,7 @@ static int open_retry(const char *path, int of) {
  * -errno; *direct says what we got. */
 static int open_direct(const char *path, int of, bool *direct) {
     *direct = false;
-    int fd = st_io_fault_check(ST_FAULT_DIRECT);
+    int fd = st_io_fault_check(ST_FAULT_DIRECT, path, NULL);
     if (fd == 0) fd = open_retry(path, of | O_DIRECT);
     if (fd >= 0) {
         *direct = true;
@@ -118,6 +118,9 @@ int st_file_open(const char *path, int flags, st_file **out) {
     memcpy(f->path, path, plen + 1);
     f->direct = false;
     f->align = 1;
+    f->pl_slot = -1;
+    /* the power-loss record needs to know whether this open makes the file */
+    bool existed = !(flags & ST_OPEN_CREATE) || !st_io_pl_on() || access(path, F_OK) == 0;
     int fd = (flags & ST_OPEN_DIRECT) ? open_direct(path, of, &f->direct) : open_retry(path, of);
     if (fd < 0) {
         free(f);
@@ -146,6 +149,7 @@ int st_file_open(const char *path, int flags, st_file **out) {
     }
     f->fd = fd;
     f->append_off = (uint64_t)st.st_size;
+    if ((flags & ST_OPEN_WRITE) && st_io_pl_on()) st_io_pl_opened(f, existed, flags & ST_OPEN_TRUNC);
     *out = f;
     return 0;
 }
@@ -159,16 +163,18 @@ int st_file_close(st_file *f) {
 
 int st_file_pread(st_file *f, void *buf, size_t n, uint64_t off, size_t *nread) {
     *nread = 0;
+    int rc = st_io_fault_check(ST_FAULT_READ, f->path, NULL);
+    if (rc) return rc;
     if (n == 0) return 0;
     if (!st_io_direct_ok(f, buf, n, off)) return st_io_direct_pread(f, buf, n, off, nread);
     st_io_op op = {.fd = f->fd, .kind = ST_IO_READ, .align = f->align, .buf = buf, .len = n, .off = off};
-    int rc = st_io_run_file(f, &op);
+    rc = st_io_run_file(f, &op);
     *nread = op.done;
     return rc;
 }
 
 int st_file_pwrite(st_file *f, const void *buf, size_t n, uint64_t off) {
-    int rc = st_io_fault_check(ST_FAULT_WRITE);
+    int rc = st_io_fault_check(ST_FAULT_WRITE, f->path, NULL);
     if (rc) return rc;
     if (n == 0) return 0;
     char *bounce = NULL;
@@ -179,6 +185,7 @@ int st_file_pwrite(st_file *f, const void *buf, size_t n, uint64_t off) {
     }
     st_io_op op = {.fd = f->fd, .kind = ST_IO_WRITE, .align = f->align,
                    .buf = bounce ? bounce : (char *)buf, .len = n, .off = off};
+    st_io_pl_write(f, off, n);
     rc = st_io_run_file(f, &op);
     free(bounce);
     return rc;
@@ -193,10 +200,12 @@ int st_file_append(st_file *f, const void *buf, size_t n) {
 uint64_t st_file_append_off(const st_file *f) { return f->append_off; }
 
 int st_file_sync(st_file *f) {
-    int rc = st_io_fault_check(ST_FAULT_SYNC);
+    int rc = st_io_fault_check(ST_FAULT_SYNC, f->path, NULL);
     if (rc) return rc;
     st_io_op op = {.fd = f->fd, .kind = ST_IO_FSYNC, .align = 1};
-    return st_io_run_file(f, &op);
+    rc = st_io_run_file(f, &op);
+    if (rc == 0) st_io_pl_synced(f);
+    return rc;
 }
 
 bool st_file_is_direct(const st_file *f) { return f->direct; }
@@ -211,6 +220,7 @@ int st_file_size(st_file *f, uint64_t *size) {
 }
 
 int st_file_truncate(st_file *f, uint64_t size) {
+    st_io_pl_resized(f, size, false);
     if (ftruncate(f->fd, (off_t)size) < 0) return -errno;
     if (f->append_off > size) f->append_off = size;
     return 0;
@@ -219,20 +229,25 @@ int st_file_truncate(st_file *f, uint64_t size) {
 const char *st_file_path(const st_file *f) { return f->path; }
 
 int st_io_rename(const char *from, const char *to) {
-    int rc = st_io_fault_check(ST_FAULT_RENAME);
+    int rc = st_io_fault_check(ST_FAULT_RENAME, from, to);
     if (rc) return rc;
+    if (st_io_pl_on()) return st_io_pl_rename(from, to);
     return rename(from, to) < 0 ? -errno : 0;
 }
 
-int st_io_unlink(const char *path) { return unlink(path) < 0 ? -errno : 0; }
+int st_io_unlink(const char *path) {
+    if (st_io_pl_on()) return st_io_pl_unlink(path);
+    return unlink(path) < 0 ? -errno : 0;
+}
 
 int st_io_sync_dir(const char *dir) {
-    int rc = st_io_fault_check(ST_FAULT_SYNC);
+    int rc = st_io_fault_check(ST_FAULT_SYNC, dir, NULL);
     if (rc) return rc;
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return -errno;
     rc = fsync(fd) < 0 ? -errno : 0;
     close(fd);
+    if (rc == 0) st_io_pl_dir_synced(dir);
     return rc;
 }
 

@@ -156,27 +156,67 @@ void st_io_unlock(st_lock *l);
 /* Whole small file into a malloc'ed buffer (caller frees); NUL-terminated, *len excludes it. */
 int st_io_read_all(const char *path, char **data, size_t *len);
 
-/* ---- fault injection and test hooks ----------------------------------------------------------- */
+/* ---- fault injection and test hooks (fault.c) ------------------------------------------------ */
 
-/* Fault injection for tests (compiled in always, costs one branch): the nth upcoming call of
- * `op` (1 = next) fails with -err; 0 disarms. Process-wide, test use only. Both backends.
+/* Fault injection for tests (compiled in always, costs one relaxed load per call): the nth
+ * upcoming matching call of `op` (1 = next) fails with -err; nth 0 disarms. Process-wide, test use
+ * only. Both backends; every op returns whatever errno it is armed with.
  * WRITE: st_file_pwrite/append and each seqwriter chunk. SYNC: st_file_sync, st_io_sync_dir,
  * seqwriter finish. RENAME: st_io_rename, seqwriter commit. DIRECT: an O_DIRECT open acts as if
  * the filesystem refused it with -err (EINVAL: falls back to buffered). URING: io_uring setup
- * fails with -err (probe at st_io_init, or a thread's ring). */
+ * fails with -err (probe at st_io_init, or a thread's ring). READ: st_file_pread and each request
+ * of st_io_read_batch. */
 enum st_io_fault_op {
     ST_FAULT_WRITE = 0,
     ST_FAULT_SYNC = 1,
     ST_FAULT_RENAME = 2,
     ST_FAULT_DIRECT = 3,
     ST_FAULT_URING = 4,
-    ST_FAULT_OPS = 5
+    ST_FAULT_READ = 5,
+    ST_FAULT_OPS = 6
 };
 void st_io_fault_arm(enum st_io_fault_op op, int nth, int err);
+
+/* st_io_fault_arm with two refinements (Pebble's errorfs: by op and by path):
+ * ST_FAULT_PERSISTENT: the nth matching call and every one after it fail, until disarmed (a full
+ *   disk stays full); without it only the nth fails and the fault disarms itself.
+ * path_contains (NULL or "": every call): only calls on a path containing this substring match
+ *   and count toward nth (a file's path; a directory's for st_io_sync_dir; either name for a
+ *   rename; URING has no path, so it matches only without a filter). A filter ending in '$'
+ *   matches only paths ending with what precedes it ("/db$": the directory /db itself, not its
+ *   files). Copied (at most 255 bytes). */
+#define ST_FAULT_PERSISTENT 0x1u
+void st_io_fault_arm_ex(enum st_io_fault_op op, int nth, int err, unsigned flags, const char *path_contains);
 
 /* Drives the retry paths: every read/write submission is capped at max_bytes (0 = off; direct
  * files round it up to their alignment), so transfers come back short; on io_uring every
  * eagain_every-th completion (0 = off) is replaced by -EAGAIN and must be resubmitted. */
 void st_io_test_set_short(size_t max_bytes, int eagain_every);
+
+/* ---- power-loss simulation (tests; LevelDB's FaultInjectionTestEnv) ---------------------------- */
+
+/* While tracking is on, the io layer records for every file it creates or writes what a power
+ * loss would leave of it, by the durability rule at the top of this file:
+ *   - its data up to the size of its last successful st_file_sync (later writes, including
+ *     overwrites of synced bytes, are lost: the size falls back and overwritten synced bytes read
+ *     as zeros, which is exact for the only overwrites the engine makes, a WAL's zero-ahead);
+ *   - its name only once st_io_sync_dir ran on its directory after it was created or renamed
+ *     there: a file created since is deleted, a rename since is undone (a file the rename
+ *     replaced comes back, if it is small: at most 512 bytes, like CURRENT).
+ * Unlinks count as durable at once (files never come back); files opened before tracking began
+ * are left alone, as are files no one opens for writing. The record lives in memory shared with
+ * processes forked afterwards: fork a child that writes, SIGKILL it, then apply the loss in the
+ * parent. Directory names are compared as strings: use the same spelling for a directory as in
+ * the paths of its files (the engine does). Off forgets everything. REQUIRES: no IO in flight.
+ * Returns 0, or -ENOMEM. */
+int st_io_test_power_track(bool on);
+
+/* Simulates the power loss for every tracked file under `dir` (NULL: all): deletes, renames back,
+ * truncates and zero-fills as above, then forgets those files (tracking stays on). REQUIRES: no
+ * process is writing them (the writer was killed and reaped, or closed them). Returns 0, -EINVAL
+ * if tracking is off, -EOVERFLOW if the record could not keep up (more than 2048 tracked files,
+ * or a replaced file over 512 bytes: the simulation would be wrong), or the first -errno of the
+ * file operations (the rest are still done). */
+int st_io_test_power_loss(const char *dir);
 
 #endif

@@ -22,6 +22,8 @@ struct st_file {
     bool direct;        /* really opened with O_DIRECT */
     uint32_t align;     /* direct: offset/length/memory alignment; buffered: 1 */
     uint64_t append_off; /* owned by the file's single appender */
+    int pl_slot;         /* power-loss record (fault.c), -1: untracked */
+    uint32_t pl_gen;     /* ... valid while the slot's generation is still this */
     char path[];
 };
 
@@ -47,11 +49,28 @@ st_io_backend st_io_backend_get(void); /* initialises with defaults on first use
 unsigned st_io_ring_depth(void);
 /* Whether single ops on f go to the ring (io_uring backend): direct files, or uring_all. */
 bool st_io_ring_for(const st_file *f);
-int st_io_fault_check(enum st_io_fault_op op);
 void st_io_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern atomic_uint st_io_rings_live;
+
+/* fault.c */
+/* 0, or the -errno an armed fault gives this call of op on path (NULL: a call without one; path2:
+ * a rename's second name, else NULL). */
+int st_io_fault_check(enum st_io_fault_op op, const char *path, const char *path2);
 size_t st_io_test_cap(const st_io_op *op, size_t want); /* applies st_io_test_set_short's cap */
 bool st_io_test_eagain(void);                           /* true when this completion is faked */
-extern atomic_uint st_io_rings_live;
+/* Power-loss tracking hooks (io.h, st_io_test_power_track): each is one relaxed load while
+ * tracking is off. f must come from st_file_open. */
+bool st_io_pl_on(void);
+/* f was just opened for writing; existed: the file was there before the open. */
+void st_io_pl_opened(st_file *f, bool existed, bool truncated);
+void st_io_pl_write(const st_file *f, uint64_t off, uint64_t n);  /* before the write is issued */
+void st_io_pl_resized(const st_file *f, uint64_t size, bool grow_only); /* ftruncate, fallocate */
+void st_io_pl_synced(const st_file *f);                           /* after a successful fdatasync */
+void st_io_pl_dir_synced(const char *dir);                        /* after a successful dir fsync */
+/* Rename and unlink with their record kept in step: the syscall runs under the record's lock.
+ * Return 0 or -errno like st_io_rename / st_io_unlink. */
+int st_io_pl_rename(const char *from, const char *to);
+int st_io_pl_unlink(const char *path);
 
 /* file_posix.c */
 void st_io_posix_run(st_io_op *op); /* completes op with syscalls */

@@ -76,6 +76,11 @@ int st_io_read_batch(st_io_req *reqs, size_t n) {
         st_io_req *r = &reqs[which[k]];
         st_io_op *op = &ops[k];
         r->rc = op->rc;
+        int frc = st_io_fault_check(ST_FAULT_READ, r->file->path, NULL);
+        if (frc) { /* the read ran; its result is replaced, as if the device had failed it */
+            r->rc = frc;
+            continue;
+        }
         if (op->rc == 0 && op->buf != r->buf) {
             size_t skip = (size_t)(r->off - op->off);
             size_t got = op->done > skip ? op->done - skip : 0;

@@ -108,11 +108,12 @@ static void reap(st_seqwriter *w, bool all) {
 
 /* Writes buffer cur (len bytes, already padded) at next_off and moves to a free buffer. */
 static int submit_cur(st_seqwriter *w, size_t len) {
-    int rc = st_io_fault_check(ST_FAULT_WRITE);
+    int rc = st_io_fault_check(ST_FAULT_WRITE, w->f->path, NULL);
     if (rc) return poison(w, rc);
     st_io_op *op = &w->ops[w->cur];
     *op = (st_io_op){.fd = w->f->fd, .kind = ST_IO_WRITE, .align = w->align,
                      .buf = w->mem + (size_t)w->cur * w->chunk, .len = len, .off = w->next_off};
+    st_io_pl_write(w->f, w->next_off, len);
     w->next_off += len;
     w->fill = 0;
     if (w->has_ring) {
@@ -157,10 +158,12 @@ int st_seqwriter_open(const char *tmp_path, const st_seqwriter_options *opts, st
         rc = -ENOMEM;
         goto fail;
     }
-    if (o.prealloc_bytes && fallocate(w->f->fd, 0, 0, (off_t)o.prealloc_bytes) < 0 &&
-        errno != EOPNOTSUPP && errno != ENOSYS) {
-        rc = -errno; /* ENOSPC now rather than halfway through the file */
-        goto fail;
+    if (o.prealloc_bytes) {
+        st_io_pl_resized(w->f, o.prealloc_bytes, true);
+        if (fallocate(w->f->fd, 0, 0, (off_t)o.prealloc_bytes) < 0 && errno != EOPNOTSUPP && errno != ENOSYS) {
+            rc = -errno; /* ENOSPC now rather than halfway through the file */
+            goto fail;
+        }
     }
     /* Only direct writes gain from being in flight together: buffered ones are memcpys into the
      * page cache, which io_uring would just punt to kernel workers that contend for the inode
@@ -237,7 +240,7 @@ static int release(st_seqwriter *w, bool unlink_tmp) {
     }
     int rc = 0;
     if (w->f) {
-        if (unlink_tmp && !w->committed) unlink(w->f->path);
+        if (unlink_tmp && !w->committed) st_io_unlink(w->f->path);
         rc = st_file_close(w->f);
     }
     free(w->mem);

@@ -25,7 +25,7 @@
 #define MAX_OP_BYTES (1u << 30) /* an SQE's length is 32-bit; longer ops continue as short ones */
 
 int st_io_ring_setup(struct io_uring *ring, unsigned depth, bool single_issuer) {
-    int rc = st_io_fault_check(ST_FAULT_URING);
+    int rc = st_io_fault_check(ST_FAULT_URING, NULL, NULL);
     if (rc) return rc;
 #if defined(IORING_SETUP_SINGLE_ISSUER) && defined(IORING_SETUP_DEFER_TASKRUN)
     if (single_issuer) {

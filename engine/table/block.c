@@ -207,7 +207,9 @@ static void back_at(st_block_iter *it, uint32_t i) {
     const st_block_back_ent *e = &it->back[i];
     it->cur = e->off;
     it->next_off = e->next_off;
-    it->key = st_slice_make(it->back_keys.data + e->key_off, e->key_len);
+    /* back_keys.data is NULL while every kept key is empty (bytewise blocks allow ""); NULL + 0
+     * is undefined behaviour. */
+    it->key = st_slice_make(e->key_len ? it->back_keys.data + e->key_off : NULL, e->key_len);
     it->value = e->value;
     it->valid = true;
 }

@@ -122,18 +122,19 @@ static int block_prepare(const st_sst_reader *r, st_block_handle h, uint64_t lim
 static int block_finish(const st_sst_reader *r, st_block_handle h, const char *what, int read_rc, size_t got,
                         st_buf *raw, st_buf *dec, st_slice *contents) {
     size_t n = block_read_bytes(h);
+    /* sizes in messages are the handle's (stored bytes, trailer excluded), as sstdump shows them */
     if (read_rc < 0)
-        return RERR(r, read_status(read_rc), "reading the %s block at offset %llu failed: %s", what,
-                    (unsigned long long)h.off, strerror(-read_rc));
+        return RERR(r, read_status(read_rc), "reading the %s block at offset %llu (%llu bytes) failed: %s", what,
+                    (unsigned long long)h.off, (unsigned long long)h.size, strerror(-read_rc));
     if (got < n)
-        return RERR(r, ST_ECORRUPT, "%s block at offset %llu is truncated (%zu of %zu bytes)", what,
-                    (unsigned long long)h.off, got, n);
+        return RERR(r, ST_ECORRUPT, "%s block at offset %llu (%llu bytes) is truncated: %zu of %zu bytes read", what,
+                    (unsigned long long)h.off, (unsigned long long)h.size, got, n);
     raw->len = n;
     uint32_t want = st_get_fixed32(raw->data + h.size + 1);
     uint32_t have = st_sst_block_checksum(raw->data, (size_t)h.size + 1, r->base, h.off);
     if (want != have)
-        return RERR(r, ST_ECORRUPT, "%s block at offset %llu: checksum mismatch (stored %08x, computed %08x)", what,
-                    (unsigned long long)h.off, want, have);
+        return RERR(r, ST_ECORRUPT, "%s block at offset %llu (%llu bytes): checksum mismatch (stored %08x, computed %08x)",
+                    what, (unsigned long long)h.off, (unsigned long long)h.size, want, have);
     st_codec codec = (st_codec)raw->data[h.size];
     if (codec == ST_CODEC_NONE) {
         *contents = st_slice_make(raw->data, (size_t)h.size);
@@ -180,11 +181,14 @@ static int read_block_owned(const st_sst_reader *r, st_block_handle h, const cha
     return rc;
 }
 
-/* Decodes an index entry's value; it must be exactly one handle. */
-static int decode_handle(const st_sst_reader *r, st_slice v, st_block_handle *h) {
+/* Decodes an index (or metaindex) entry's value; it must be exactly one handle. `in`/`in_off`
+ * name the block holding it, for the message. */
+static int decode_handle(const st_sst_reader *r, st_slice v, st_block_handle *h, const char *in, uint64_t in_off) {
     const uint8_t *end = v.data + v.len;
     const uint8_t *p = st_block_handle_get(v.data, end, h);
-    if (!p || p != end) return RERR(r, ST_ECORRUPT, "index entry holds a malformed block handle (%zu bytes)", v.len);
+    if (!p || p != end)
+        return RERR(r, ST_ECORRUPT, "%s block at offset %llu: an entry holds a malformed block handle (%zu bytes)", in,
+                    (unsigned long long)in_off, v.len);
     return 0;
 }
 
@@ -334,13 +338,13 @@ static int read_meta(st_sst_reader *r) {
             rc = RERR(r, ST_ECORRUPT, "metaindex block at offset %llu has no \"properties\"",
                       (unsigned long long)r->meta_h.off);
         else if (rc) rc = rewrap(r, rc, "metaindex", r->meta_h.off);
-        else if (decode_handle(r, v, &r->props_h)) rc = ST_ECORRUPT;
+        else if (decode_handle(r, v, &r->props_h, "metaindex", r->meta_h.off)) rc = ST_ECORRUPT;
     }
     if (!rc) {
         rc = st_block_find(&blk, st_slice_str(ST_SST_META_FILTER), &v);
         if (rc == ST_ENOTFOUND) rc = 0;
         else if (rc) rc = rewrap(r, rc, "metaindex", r->meta_h.off);
-        else if (decode_handle(r, v, &r->filter_h)) rc = ST_ECORRUPT;
+        else if (decode_handle(r, v, &r->filter_h, "metaindex", r->meta_h.off)) rc = ST_ECORRUPT;
         else r->has_filter = true;
     }
     st_buf_destroy(&mb);
@@ -571,7 +575,7 @@ static int index_find(const st_sst_reader *r, st_block_iter *ii, st_slice target
     st_block_iter_set(ii, &r->index);
     st_index_fence_seek(&r->fence, ii, target);
     if (!ii->valid) return ii->status ? rewrap(r, ii->status, "index", r->index_h.off) : ST_ENOTFOUND;
-    return decode_handle(r, ii->value, h);
+    return decode_handle(r, ii->value, h, "index", r->index_h.off);
 }
 
 /* The end of a get in data block blk (at h): 0 with *kind and a PUT's value appended, or
@@ -882,7 +886,7 @@ static void init_data_block(sst_iter *it, bool backward) {
         return;
     }
     st_block_handle h;
-    int rc = decode_handle(it->r, it->index_it.value, &h);
+    int rc = decode_handle(it->r, it->index_it.value, &h, "index", it->r->index_h.off);
     if (!rc && !(it->has_block && it->blk_off == h.off)) {
         drop_block(it);
         if (!it->readahead) {
@@ -1043,10 +1047,40 @@ int st_sst_reader_iter_new(st_sst_reader *r, st_iter **out) { return st_sst_read
 
 /* ---- verify ---------------------------------------------------------------------------------- */
 
-/* Walks one data block: entries parse, keys increase across the file and stay <= the block's
- * index key, and the filter holds every user key. */
-static int verify_block(st_sst_reader *r, const st_block *blk, st_block_handle h, st_slice index_key, st_buf *prev,
-                        uint64_t *entries) {
+/* Every restart point of blk is the start of an entry with a whole key (shared == 0). A forward
+ * walk never reads the restart array, but seeks and backward steps start at restart points, so a
+ * restart array that disagrees with the entries breaks them while every forward read succeeds. */
+static int verify_restarts(const st_sst_reader *r, const st_block *blk, const char *what, uint64_t off) {
+    const uint8_t *limit = blk->data + blk->restarts_off;
+    uint32_t ri = 0;
+    size_t at = 0;
+    while (at < blk->restarts_off) {
+        const uint8_t *p = blk->data + at;
+        uint32_t shared, non_shared, vlen;
+        if (!(p = st_get_varint32(p, limit, &shared)) || !(p = st_get_varint32(p, limit, &non_shared)) ||
+            !(p = st_get_varint32(p, limit, &vlen)) || (uint64_t)(limit - p) < (uint64_t)non_shared + vlen)
+            return 0; /* a malformed entry: the walk over the entries reports it */
+        if (ri < blk->nrestarts && st_block_restart_offset(blk, ri) < at) break;
+        if (ri < blk->nrestarts && st_block_restart_offset(blk, ri) == at) {
+            if (shared)
+                return RERR(r, ST_ECORRUPT, "%s block at offset %llu: restart point %u at block offset %zu shares a key prefix",
+                            what, (unsigned long long)off, ri, at);
+            ri++;
+        }
+        at = (size_t)(p - blk->data) + non_shared + vlen;
+    }
+    if (ri < blk->nrestarts && blk->restarts_off > 0)
+        return RERR(r, ST_ECORRUPT, "%s block at offset %llu: restart point %u at block offset %u is not an entry",
+                    what, (unsigned long long)off, ri, st_block_restart_offset(blk, ri));
+    return 0;
+}
+
+/* Walks one data block: restart points are entries, entries parse, keys increase across the file,
+ * stay <= the block's index key and above the previous block's (`lower`, empty for the first), and
+ * the filter holds every user key. */
+static int verify_block(st_sst_reader *r, const st_block *blk, st_block_handle h, st_slice lower, st_slice index_key,
+                        st_buf *prev, uint64_t *entries) {
+    ST_TRY(verify_restarts(r, blk, "data", h.off));
     st_block_iter di;
     st_block_iter_init(&di, ST_BLOCK_IKEY);
     st_block_iter_set(&di, blk);
@@ -1057,6 +1091,7 @@ static int verify_block(st_sst_reader *r, const st_block *blk, st_block_handle h
         if (!st_ikey_parse(di.key, &pk)) bad = "entry with unknown kind";
         else if (prev->len && st_ikey_cmp(di.key, st_buf_slice(prev)) <= 0) bad = "keys out of order";
         else if (st_ikey_cmp(di.key, index_key) > 0) bad = "key beyond its index entry";
+        else if (lower.len && st_ikey_cmp(di.key, lower) <= 0) bad = "key not above the previous index entry";
         else if (r->has_filter &&
                  !st_bloom_may_contain(st_buf_slice(&r->filter_buf), st_hash64(pk.ukey.data, pk.ukey.len)))
             bad = "filter does not hold a key";
@@ -1096,21 +1131,30 @@ int st_sst_reader_verify(st_sst_reader *r) {
         rc = read_block(r, mh[i], r->footer_off, names[i], &raw, &dec, &c);
     }
 
+    if (!rc) rc = verify_restarts(r, &r->index, "index", r->index_h.off);
+
     st_block_iter ii;
     st_block_iter_init(&ii, ST_BLOCK_IKEY);
     st_block_iter_set(&ii, &r->index);
     uint64_t expect_off = 0, entries = 0, blocks = 0;
+    st_buf lower; /* the previous index key, copied: ii's key may live in its own buffer */
+    st_buf_init(&lower);
     for (st_iter_seek_first(&ii.base); !rc && st_iter_valid(&ii.base); st_iter_next(&ii.base)) {
         st_block_handle h;
         st_block blk;
-        if ((rc = decode_handle(r, ii.value, &h))) break;
+        if ((rc = decode_handle(r, ii.value, &h, "index", r->index_h.off))) break;
         if (h.off != expect_off) {
             rc = RERR(r, ST_ECORRUPT, "index entry %llu names offset %llu, expected %llu", (unsigned long long)blocks,
                       (unsigned long long)h.off, (unsigned long long)expect_off);
             break;
         }
         if ((rc = load_data_block(r, h, &raw, &dec, &blk))) break;
-        if ((rc = verify_block(r, &blk, h, ii.key, &prev, &entries))) break;
+        if ((rc = verify_block(r, &blk, h, st_buf_slice(&lower), ii.key, &prev, &entries))) break;
+        st_buf_clear(&lower);
+        if (st_buf_append(&lower, ii.key.data, ii.key.len)) {
+            rc = RERR(r, ST_ENOMEM, "no memory to verify");
+            break;
+        }
         expect_off = h.off + h.size + ST_SST_TRAILER_BYTES;
         blocks++;
     }
@@ -1123,6 +1167,7 @@ int st_sst_reader_verify(st_sst_reader *r) {
                   (unsigned long long)entries, (unsigned long long)blocks, (unsigned long long)r->props.entries,
                   (unsigned long long)r->props.data_blocks);
     st_block_iter_destroy(&ii);
+    st_buf_destroy(&lower);
     st_buf_destroy(&raw);
     st_buf_destroy(&dec);
     st_buf_destroy(&prev);

@@ -21,6 +21,10 @@
 int st_err_at(const char *file, int line, int code, const char *fmt, ...) ST_PRINTF(4, 5);
 #define st_err(code, ...) st_err_at(__FILE__, __LINE__, (code), __VA_ARGS__)
 
+/* msg (an st_errmsg()) without st_err's "file.c:123: " prefix, which says where in the engine the
+ * error was recorded: for messages meant for people. A view into msg. */
+const char *st_err_text(const char *msg);
+
 /* Maps a negative errno (io layer convention) to an ST_E* code: ENOSPC/EDQUOT -> ST_ENOSPC,
  * ENOMEM -> ST_ENOMEM, ENOENT -> ST_ENOTFOUND, anything else -> ST_EIO. */
 int st_err_from_errno(int neg_errno);

@@ -2,7 +2,13 @@
  *
  * Switching MANIFESTs: write MANIFEST-N (snapshot edit), fsync it, write CURRENT.tmp, fsync,
  * rename over CURRENT, fsync the directory. A crash before the rename leaves the old CURRENT valid
- * and MANIFEST-N an orphan that the next open deletes. */
+ * and MANIFEST-N an orphan (a failed switch unlinks it; a crash leaves it to the next open).
+ * Running out of space (M2): an append or sync that fails with ENOSPC/EDQUOT may have left part
+ * of the record in the MANIFEST, so nothing is ever appended after it; the next edit switches to a
+ * new MANIFEST instead, holding the state with that edit applied. Until a switch succeeds the old
+ * MANIFEST stays CURRENT, so a crash meanwhile recovers from it: without the failed record (torn:
+ * cut off by EOF, which the reader takes as the end of the log) or with it whole, and the callers
+ * keep the files such a record names (maybe_logged) until the next open sorts them out. */
 #include "manifest.h"
 
 #include <errno.h>
@@ -28,8 +34,9 @@ struct st_vset {
     _Atomic uint64_t last_seq;
     _Atomic uint64_t log_number;
     uint64_t manifest_number;
-    st_log_writer *log;
+    st_log_writer *log;    /* NULL while `rotate` */
     int fatal;
+    bool rotate;           /* the last append ran out of space: the next edit starts a new MANIFEST */
     st_block_cache *cache; /* not owned */
     st_table_cache *files; /* not owned */
     const st_tiers *tiers; /* not owned, or &own_tiers */
@@ -134,7 +141,9 @@ static int replay(st_vset *vs, const char *path) {
         }
         st_edit_destroy(&e);
         if (rc) {
-            if (rc == ST_ECORRUPT) st_err(rc, "%s, record %d: %s", path, n, st_errmsg());
+            if (rc == ST_ECORRUPT)
+                st_err(rc, "MANIFEST %s: record %d (ending at offset %" PRIu64 "): %s", path, n,
+                       st_log_reader_end_off(r), st_err_text(st_errmsg()));
             break;
         }
         n++;
@@ -203,16 +212,19 @@ static int append_edit(st_log_writer *w, st_version_edit *e) {
     return rc;
 }
 
-int st_vset_write_new_manifest(st_vset *vs, st_version_edit *e) {
-    pthread_mutex_lock(&vs->apply_mu);
+/* Writes MANIFEST-N holding v (the current version with e applied) and the counters, syncs it and
+ * points CURRENT at it; on success it is vs->log and v is installed. REQUIRES apply_mu. Takes v.
+ * On failure the new files are removed and *renamed says whether CURRENT may already name the new
+ * MANIFEST (the rename happened, its directory sync failed): then nothing may be appended to
+ * either MANIFEST any more. */
+static int switch_manifest(st_vset *vs, const st_version_edit *e, st_version *v, bool *renamed) {
     char path[ST_PATH_MAX], tmp[ST_PATH_MAX], cur[ST_PATH_MAX];
-    st_version *v = NULL;
+    *renamed = false;
     st_version_edit snap;
     st_edit_init(&snap);
     st_log_writer *w = NULL;
     st_file *f = NULL;
-    int rc = st_version_apply(vs->current, e, &v);
-    if (rc) goto out;
+    bool made = false, made_tmp = false;
     uint64_t num = vs->next_file++;
     snap.has_log_number = true;
     snap.log_number = e->has_log_number ? e->log_number : vs->log_number;
@@ -220,12 +232,14 @@ int st_vset_write_new_manifest(st_vset *vs, st_version_edit *e) {
     snap.next_file = vs->next_file;
     snap.has_last_seq = true;
     snap.last_seq = e->has_last_seq && e->last_seq > vs->last_seq ? e->last_seq : vs->last_seq;
-    if ((rc = st_version_snapshot_edit(v, &snap))) goto out;
+    int rc = st_version_snapshot_edit(v, &snap);
+    if (rc) goto out;
     st_fn_manifest(path, vs->dir, num);
     if ((rc = st_file_open(path, ST_OPEN_WRITE | ST_OPEN_CREATE | ST_OPEN_TRUNC, &f))) {
         rc = io_err(rc, "create", path);
         goto out;
     }
+    made = true;
     if ((rc = st_log_writer_new(f, &w))) goto out;
     f = NULL;
     if ((rc = append_edit(w, &snap))) goto out;
@@ -239,13 +253,17 @@ int st_vset_write_new_manifest(st_vset *vs, st_version_edit *e) {
         rc = io_err(rc, "create", tmp);
         goto out;
     }
+    made_tmp = true;
     rc = st_file_append(cf, line, (size_t)n);
     if (!rc) rc = st_file_sync(cf);
     st_file_close(cf);
-    if (!rc) rc = st_io_rename(tmp, cur);
-    if (!rc) rc = st_io_sync_dir(vs->dir);
+    if (!rc && !(rc = st_io_rename(tmp, cur))) {
+        made_tmp = false;
+        *renamed = true;
+        rc = st_io_sync_dir(vs->dir);
+    }
     if (rc) {
-        rc = io_err(rc, "install", cur);
+        rc = io_err(rc, *renamed ? "fsync of the directory after installing" : "install", cur);
         goto out;
     }
     st_log_writer_free(vs->log);
@@ -256,16 +274,34 @@ int st_vset_write_new_manifest(st_vset *vs, st_version_edit *e) {
     install(vs, v);
     v = NULL;
 out:
-    if (rc && rc != ST_ENOMEM) vs->fatal = ST_EFATAL;
     st_log_writer_free(w);
     st_file_close(f);
     st_version_unref(v);
     st_edit_destroy(&snap);
+    if (rc && made_tmp) st_io_unlink(tmp);
+    if (rc && made && !*renamed) st_io_unlink(path);
+    return rc;
+}
+
+int st_vset_write_new_manifest(st_vset *vs, st_version_edit *e) {
+    pthread_mutex_lock(&vs->apply_mu);
+    st_version *v = NULL;
+    bool renamed = false;
+    int rc = st_version_apply(vs->current, e, &v);
+    if (!rc) rc = switch_manifest(vs, e, v, &renamed);
+    if (rc && rc != ST_ENOMEM) vs->fatal = ST_EFATAL;
+    if (!rc) vs->rotate = false;
     pthread_mutex_unlock(&vs->apply_mu);
     return rc;
 }
 
 int st_vset_log_and_apply(st_vset *vs, st_version_edit *e) {
+    bool maybe_logged;
+    return st_vset_log_and_apply_ex(vs, e, &maybe_logged);
+}
+
+int st_vset_log_and_apply_ex(st_vset *vs, st_version_edit *e, bool *maybe_logged) {
+    *maybe_logged = false;
     pthread_mutex_lock(&vs->apply_mu);
     int rc = vs->fatal;
     st_version *v = NULL;
@@ -273,7 +309,7 @@ int st_vset_log_and_apply(st_vset *vs, st_version_edit *e) {
         rc = st_err(ST_EFATAL, "MANIFEST: an earlier write failed; reopen the database");
         goto out;
     }
-    if (!vs->log) {
+    if (!vs->log && !vs->rotate) {
         rc = st_err(ST_EINVAL, "MANIFEST: no manifest open for writing");
         goto out;
     }
@@ -282,8 +318,33 @@ int st_vset_log_and_apply(st_vset *vs, st_version_edit *e) {
     e->has_last_seq = true;
     if (e->last_seq < vs->last_seq) e->last_seq = vs->last_seq;
     if ((rc = st_version_apply(vs->current, e, &v))) goto out;
+    if (vs->rotate) {
+        uint64_t old = vs->manifest_number;
+        bool renamed;
+        rc = switch_manifest(vs, e, v, &renamed);
+        v = NULL;
+        *maybe_logged = renamed;
+        if (rc) {
+            /* Short of space again: the old MANIFEST is intact and CURRENT, try at the next edit.
+             * Anything else, or CURRENT naming a MANIFEST whose directory entry may not last:
+             * poisoned (M2). */
+            if (renamed || rc != ST_ENOSPC) vs->fatal = ST_EFATAL;
+            goto out;
+        }
+        vs->rotate = false;
+        char path[ST_PATH_MAX];
+        st_io_unlink(st_fn_manifest(path, vs->dir, old)); /* no longer CURRENT: durably so */
+        goto out;
+    }
+    *maybe_logged = true;
     if ((rc = append_edit(vs->log, e))) {
-        vs->fatal = ST_EFATAL; /* M2: the record may be half on disk; never retry a failed sync */
+        if (rc == ST_ENOSPC) {
+            vs->rotate = true;
+            st_log_writer_free(vs->log);
+            vs->log = NULL;
+        } else {
+            vs->fatal = ST_EFATAL; /* M2: the record may be half on disk; never retry a failed sync */
+        }
         goto out;
     }
     absorb_counters(vs, e);

@@ -5,6 +5,10 @@
  * MANIFEST never has to be appended to after a crash. Invariants:
  *   M1 an edit is installed as current only after it is durable in the MANIFEST;
  *   M2 after a failed MANIFEST write or sync the set is poisoned: later edits return ST_EFATAL;
+ *      except when it failed for lack of space (ST_ENOSPC: ENOSPC, EDQUOT): nothing is appended
+ *      after the record that may be half on disk; the next edit writes a new MANIFEST (a snapshot
+ *      with the edit applied) and switches CURRENT to it, and until that succeeds the old one stays
+ *      CURRENT and readable;
  *   M3 file numbers handed out are always > every number the MANIFEST records.
  * Thread-safety: st_vset_log_and_apply calls are serialised internally; st_vset_current and the
  * counters may be read from any thread. */
@@ -36,8 +40,14 @@ int st_vset_recover(const char *dir, const st_tiers *tiers, st_block_cache *cach
 int st_vset_write_new_manifest(st_vset *vs, st_version_edit *e);
 
 /* Applies e to the current version, appends it to the MANIFEST, syncs, installs the result.
- * Sets next_file and last_seq in the edit itself. */
-int st_vset_log_and_apply(st_vset *vs, st_version_edit *e);
+ * Sets next_file and last_seq in the edit itself. On failure nothing is installed, and
+ * *maybe_logged says whether the record may be on disk anyway (the append or its sync failed, or
+ * CURRENT was switched before a failure): the caller must then keep every file the edit adds,
+ * since recovery may find them named; otherwise it may delete them. Errors: ST_ENOSPC (M2: the
+ * next edit may succeed once there is space), ST_EFATAL (poisoned), ST_EIO, ST_ENOMEM,
+ * ST_ECORRUPT (the edit contradicts the version). */
+int st_vset_log_and_apply_ex(st_vset *vs, st_version_edit *e, bool *maybe_logged);
+int st_vset_log_and_apply(st_vset *vs, st_version_edit *e); /* without maybe_logged */
 
 /* Current version with a new reference: release with st_version_unref. */
 st_version *st_vset_current(st_vset *vs);

@@ -166,7 +166,8 @@ static int corrupt(size_t off, const char *what) {
 }
 
 int st_edit_decode(st_slice rec, st_version_edit *e) {
-    const uint8_t *p = rec.data, *end = rec.data + rec.len;
+    /* An empty record may come with data NULL (an st_buf never grown), and NULL + 0 is undefined. */
+    const uint8_t *p = rec.data, *end = rec.len ? rec.data + rec.len : rec.data;
     while (p < end) {
         size_t off = (size_t)(p - rec.data);
         uint64_t tag, a, b;

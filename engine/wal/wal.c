@@ -45,7 +45,7 @@ struct st_wal {
     bool writing;
     bool syncing;
     bool poisoned;         /* W2 */
-    char poison_msg[256];  /* why, for later callers (st_errmsg is per thread) */
+    char poison_msg[512];  /* why, for later callers (st_errmsg is per thread) */
     st_wal_stats stats;
 };
 
@@ -99,13 +99,13 @@ int st_wal_open(const char *path, uint64_t number, st_wal **out) {
 
 /* REQUIRES: mu held, poisoned. */
 static int poisoned_err(const st_wal *w) {
-    return st_err(ST_EFATAL, "wal %s: poisoned by an earlier failure: %s", st_file_path(w->f), w->poison_msg);
+    return st_err(ST_EFATAL, "WAL %s is poisoned by an earlier failure: %s", st_file_path(w->f), w->poison_msg);
 }
 
 /* REQUIRES: mu held. Records the failure that st_err just reported and wakes every waiter. */
 static void poison(st_wal *w) {
     w->poisoned = true;
-    snprintf(w->poison_msg, sizeof w->poison_msg, "%s", st_errmsg());
+    snprintf(w->poison_msg, sizeof w->poison_msg, "%s", st_err_text(st_errmsg()));
     pthread_cond_broadcast(&w->cv);
 }
 
@@ -145,8 +145,8 @@ static int write_zeros(st_wal *w, uint64_t from) {
         size_t k = end - at < sizeof zeros ? (size_t)(end - at) : sizeof zeros;
         int rc = st_file_pwrite(w->f, zeros, k, at);
         if (rc < 0)
-            return st_err(st_err_from_errno(rc), "wal %s: writing zeros ahead at offset %llu: %s", st_file_path(w->f),
-                          (unsigned long long)at, strerror(-rc));
+            return st_err(st_err_from_errno(rc), "write of WAL %s failed (zeros ahead at offset %llu): %s",
+                          st_file_path(w->f), (unsigned long long)at, strerror(-rc));
         at += k;
     }
     w->zeroed_end = end;
@@ -168,7 +168,7 @@ static int write_pending(st_wal *w) {
     int rc = 0;
     if (w->zero_ahead && off + n + w->zero_ahead / 4 > w->zeroed_end) rc = write_zeros(w, off + n);
     if (!rc && (rc = st_file_append(w->f, w->inflight.data, n)) < 0)
-        rc = st_err(st_err_from_errno(rc), "wal %s: write of %zu bytes at offset %llu: %s",
+        rc = st_err(st_err_from_errno(rc), "write of WAL %s failed (%zu bytes at offset %llu): %s",
                     st_file_path(w->f), n, (unsigned long long)off, strerror(-rc));
 
     pthread_mutex_lock(&w->mu);
@@ -195,7 +195,7 @@ static int sync_written(st_wal *w) {
 
     int rc = st_file_sync(w->f);
     if (rc < 0)
-        rc = st_err(st_err_from_errno(rc), "wal %s: fdatasync covering lsn %llu: %s", st_file_path(w->f),
+        rc = st_err(st_err_from_errno(rc), "fdatasync of WAL %s failed (covering lsn %llu): %s", st_file_path(w->f),
                     (unsigned long long)lsn, strerror(-rc));
 
     pthread_mutex_lock(&w->mu);

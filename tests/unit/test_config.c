@@ -584,7 +584,7 @@ static void test_config_get_matches_glob_patterns(void **state) {
     assert_int_equal(LOAD(&c, err, "--workers", "4"), CONFIG_OK);
     memset(&g, 0, sizeof g);
     int all = config_get(&c, "*", collect, &g);
-    assert_int_equal(all, 32); /* 30 settings + the fixed "save" and "appendonly" */
+    assert_int_equal(all, 34); /* 32 settings + the fixed "save" and "appendonly" */
     assert_string_equal(g.names[0], "bind");
     assert_string_equal(get1(&c, "save", &g), "");
     assert_string_equal(get1(&c, "appendonly", &g), "yes");
@@ -603,6 +603,8 @@ static void test_config_get_matches_glob_patterns(void **state) {
     assert_string_equal(get1(&c, "loglevel", &g), "notice");
     assert_string_equal(get1(&c, "logfile", &g), "");
     assert_string_equal(get1(&c, "protected-mode", &g), "yes");
+    assert_string_equal(get1(&c, "enable-debug-command", &g), "no");
+    assert_string_equal(get1(&c, "wal-recovery", &g), "strict");
     assert_string_equal(get1(&c, "client-output-buffer-limit", &g),
                         "normal 0 0 0 replica 268435456 67108864 60 pubsub 33554432 8388608 60");
 
@@ -618,8 +620,9 @@ static void test_config_get_matches_glob_patterns(void **state) {
     /* port, protected-mode, proto-max-bulk-len, hz */
     assert_int_equal(config_get(&c, "[hp]?*", collect, &g), 4);
     memset(&g, 0, sizeof g);
-    /* workers, timeout, slowlog-log-slower-than, slowlog-max-len, write-buffer, zstd-level, save */
-    assert_int_equal(config_get(&c, "[^a-r]*", collect, &g), 7);
+    /* workers, timeout, slowlog-log-slower-than, slowlog-max-len, write-buffer, wal-recovery,
+     * zstd-level, save */
+    assert_int_equal(config_get(&c, "[^a-r]*", collect, &g), 8);
     memset(&g, 0, sizeof g);
     assert_int_equal(config_get(&c, "d?r", collect, &g), 1);
     assert_string_equal(get1(&c, "max\\-immutable", &g), "2");

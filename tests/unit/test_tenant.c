@@ -831,6 +831,54 @@ static void test_tenant_quota_set_at_runtime_applies_to_existing_data(void **sta
     assert_string_equal(got, "keys");
 }
 
+/* TENANT DEL retires the id: the compaction filter drops every key under it (all databases, all
+ * spaces), and the retirement survives a re-ADD of the name and a reopen; neighbours stay. */
+static void test_tenant_del_drops_its_data_with_compactions(void **state) {
+    fx *x = *state;
+    open_reg(x);
+    uint32_t a, b;
+    assert_int_equal(add(x, "a", "pw", 0, 0, &a), 0);
+    assert_int_equal(add(x, "b", "pw", 0, 0, &b), 0);
+    for (int i = 0; i < 200; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "k%d", i);
+        put(x, NULL, (ks_ns){a, (uint8_t)(i % 3)}, k, "payload-of-a", 0);
+        put(x, NULL, (ks_ns){b, 0}, k, "payload-of-b", 0);
+    }
+    put(x, NULL, (ks_ns){0, 0}, "admin", "v", 0);
+    assert_int_equal(ks_compact(x->k), 0);
+    uint64_t keys, bytes;
+    assert_int_equal(ks_tenant_usage(x->k, a, &keys, &bytes), 0);
+    assert_int_equal(keys, 200);
+
+    assert_int_equal(del(x, "a"), 0);
+    /* deleting is O(1): the keys are still on disk until compactions pass */
+    assert_int_equal(ks_compact(x->k), 0);
+    assert_int_equal(ks_tenant_usage(x->k, a, &keys, &bytes), 0);
+    assert_true(keys == 0 && bytes == 0);
+    assert_int_equal(ks_tenant_usage(x->k, b, &keys, &bytes), 0);
+    assert_int_equal(keys, 200);
+    assert_int_equal(ks_tenant_usage(x->k, 0, &keys, &bytes), 0);
+    assert_true(keys >= 1);
+
+    /* keys that reach the retired id later (a command that was running during the delete, or data
+     * a crash left behind) go too, even after the name is re-added and the database reopened */
+    uint32_t a2;
+    assert_int_equal(add(x, "a", "pw2", 0, 0, &a2), 0);
+    assert_true(a2 > a);
+    reopen(x);
+    put(x, NULL, (ks_ns){a, 0}, "late", "write", 0);
+    put(x, NULL, (ks_ns){a2, 0}, "fresh", "kept", 0);
+    assert_int_equal(ks_compact(x->k), 0);
+    assert_int_equal(ks_tenant_usage(x->k, a, &keys, &bytes), 0);
+    assert_int_equal(keys, 0);
+    assert_int_equal(ks_tenant_usage(x->k, a2, &keys, &bytes), 0);
+    assert_int_equal(keys, 1);
+    /* the default tenant and reserved ids cannot be retired */
+    assert_int_equal(ks_tenant_retire(x->k, 0), KS_EINVAL);
+    assert_int_equal(ks_tenant_retire(x->k, KS_SYS_TENANT), KS_EINVAL);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sha256_fips_short_vectors),
@@ -847,6 +895,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_tenant_over_quota_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tenant_over_quota_after_reopen_scans_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tenant_quota_set_at_runtime_applies_to_existing_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tenant_del_drops_its_data_with_compactions, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,11 +28,16 @@ typedef struct st_snapshot st_snapshot;
 /* Opens (and with create_if_missing creates) the database in directory `dir`, recovering from
  * the MANIFEST and the WALs. On success *out is the caller's, released with st_db_close.
  * Errors: ST_EINVAL (bad options, not a database), ST_EEXIST, ST_EBUSY (another process has it
- * open: LOCK is held), ST_ECORRUPT (a damaged WAL record followed by valid ones, a bad MANIFEST or
- * table, tables without a CURRENT), ST_EIO, ST_ENOSPC, ST_ENOMEM. */
+ * open: LOCK is held), ST_ECORRUPT (a damaged WAL record followed by valid ones, or a damaged WAL
+ * followed by a newer one holding writes, unless opts->wal_recovery is
+ * ST_WAL_RECOVERY_POINT_IN_TIME; a bad MANIFEST; a missing or damaged table: footer, index,
+ * filter and properties are read and verified here; tables without a CURRENT), ST_EIO, ST_ENOSPC,
+ * ST_ENOMEM. st_errmsg() names the file and the byte offset of the damage, and for a damaged WAL
+ * the option that would open the database anyway. */
 int st_db_open(const char *dir, const st_options *opts, st_db **out);
 
 /* Makes every committed write durable, stops background work and frees the handle. NULL-safe.
+ * A background job retrying after a soft error is abandoned (its work is redone after reopen).
  * REQUIRES: no iterator or snapshot of db is still open. Returns the first error met while
  * syncing, or ST_EFATAL if the db was poisoned (recent writes may be lost); the handle is freed
  * regardless. */
@@ -55,15 +60,41 @@ int st_db_delete(st_db *db, st_slice key);
  * While compaction lags (L0 tables or compaction debt at the slowdown / stop thresholds of
  * st_options) a write is first delayed, outside any lock, by its share of delayed_write_rate
  * (unless ST_WRITE_NO_DELAY), or waits until compaction catches up (counted in st_stats).
- * Errors: ST_EINVAL (batch larger than max_batch_bytes), ST_EFATAL, ST_EIO, ST_ENOSPC, a
- * background flush or compaction error, ST_EBUSY (the db closed while the write waited). */
+ * Errors: ST_EINVAL (batch larger than max_batch_bytes); once writes are stopped
+ * (st_db_write_status), its code and message: ST_EFATAL after a failed WAL write or sync, the
+ * error of a background flush, compaction or migration that failed hard (ST_EIO, ST_ECORRUPT,
+ * ...); ST_ENOSPC when the write would wait for a background job that cannot get disk space
+ * (returned at once, never a wait without end); ST_EIO or ST_ENOSPC for the write whose own WAL
+ * write failed (and ST_EFATAL for every write after it); ST_EBUSY (the db closed while the write
+ * waited). */
 int st_db_write(st_db *db, st_batch *b, unsigned flags, uint64_t *lsn_out);
 
 /* Pacing for callers that must not sleep (an event loop): reserves `bytes` of the slowdown rate
  * and returns 0 with *micros = how long to wait before writing them (0: no slowdown now), then
  * the caller writes with ST_WRITE_NO_DELAY. ST_EBUSY: writes are stopped until compaction catches
- * up; ask again later (a write made anyway would wait in st_db_write). */
+ * up; ask again later (a write made anyway would wait in st_db_write). Any other error is what a
+ * write would return now without waiting (st_db_write_status's code): refuse the write. */
 int st_db_write_delay(st_db *db, size_t bytes, uint64_t *micros);
+
+/* Whether writes are accepted now, and if not why, for a server to check before each write
+ * command (RocksDB's background error, Redis's MISCONF). Cheap: one atomic load while all is well.
+ * Returns:
+ *   0           writes are accepted. msg is "" when all is well; non-empty ("writes accepted, but
+ *               short of disk space: ...") while a background job retries after running out of
+ *               space (a soft error: writes continue until they would wait for that job).
+ *   ST_ENOSPC   writes are refused for now: they would wait for a flush (every memtable slot is
+ *               taken) or a compaction (L0 at its stop trigger) that cannot get disk space. Soft:
+ *               the job retries with a backoff (st_options.retry_min_ms .. retry_max_ms) and this
+ *               clears by itself once space is freed.
+ *   ST_EFATAL   writes are stopped until reopen: a WAL write or fdatasync failed (the kernel may
+ *               have dropped the data; it is never retried).
+ *   other       writes are stopped until reopen: a background flush, compaction or migration
+ *               failed hard (ST_EIO, ST_ECORRUPT: a damaged table, ...).
+ * Reads (gets, iterators, snapshots) keep working in every case. msg (cap bytes, may be NULL with
+ * cap 0) receives a human message naming the failed operation, the file and the errno text, and
+ * the remedy, e.g. "writes stopped: fdatasync of WAL /data/000012.log failed (covering lsn 981):
+ * Input/output error. Reads still work. ..."; it is what a refused write puts in st_errmsg(). */
+int st_db_write_status(st_db *db, char *msg, size_t cap);
 
 /* Group commit: makes every write with sequence number <= lsn durable according to the sync mode
  * (ALWAYS: fdatasync'ed; EVERYSEC/NO: handed to the OS). Calls from many threads share one write
@@ -138,7 +169,9 @@ uint64_t st_db_visible_seq(st_db *db);
 
 /* ---- maintenance ------------------------------------------------------------------------------ */
 
-/* Writes the current memtable to an L0 table and waits until it is recorded in the MANIFEST. */
+/* Writes the current memtable to an L0 table and waits until it is recorded in the MANIFEST.
+ * Errors: a stop (st_db_write_status); ST_ENOSPC if the flush failed for lack of space (it is
+ * retried in the background; the data stays in the memtable and its WAL). */
 int st_db_flush(st_db *db);
 
 /* Compacts the user-key range [*begin, *end] (either NULL: unbounded on that side), RocksDB's
@@ -148,15 +181,18 @@ int st_db_flush(st_db *db);
  * or a compaction filter is set. Afterwards every key of the range lives in one level (the last
  * non-empty one), with every version no snapshot needs and every droppable tombstone gone.
  * Runs on the calling thread; flushes go on meanwhile. Errors: ST_EFATAL, ST_EIO, ST_ENOSPC,
- * ST_ECORRUPT (a damaged input table: nothing is installed), ST_ENOMEM, ST_EBUSY (the db is
- * closing). */
+ * ST_ECORRUPT (a damaged input table: nothing is installed or deleted, st_errmsg() names the
+ * table and the block's offset), ST_ENOMEM, ST_EBUSY (the db is closing). A failure other than
+ * ST_ENOSPC or ST_EBUSY also stops writes, as a background compaction's does
+ * (st_db_write_status). */
 int st_db_compact_range(st_db *db, const st_slice *begin, const st_slice *end);
 
 /* Waits until the background work due now is done: no memtable waiting for flush, no compaction
  * running and none to pick (every level score < 1), as RocksDB's WaitForCompact. Writes may go on
  * meanwhile (and may make more work due). For benchmarks and tests that measure a settled tree.
- * Errors: the background error that stopped the work (ST_EIO, ST_ENOSPC, ...), ST_EBUSY (the db is
- * closing). */
+ * Errors: the background error that stopped the work (ST_EIO, ST_ECORRUPT, ...); ST_ENOSPC at once
+ * while a flush or compaction is failing for lack of space (it retries; call again later);
+ * ST_EBUSY (the db is closing). */
 int st_db_wait_for_compactions(st_db *db);
 
 typedef struct st_stats {
@@ -218,6 +254,9 @@ typedef struct st_stats {
     uint64_t migrations;         /* tables moved between tiers since open */
     uint64_t migration_failures; /* moves that failed (the table stayed; retried later) */
     uint64_t migration_bytes;    /* bytes of the tables moved */
+    uint64_t recovery_wal_bytes_dropped; /* WAL bytes the open skipped: torn tails, and under
+                                          * ST_WAL_RECOVERY_POINT_IN_TIME everything after the
+                                          * first damaged record */
     const char *io_backend;      /* "io_uring" or "posix" */
 } st_stats;
 

@@ -22,6 +22,21 @@ typedef enum st_sync_mode {
     ST_SYNC_NO = 3,       /* written to the OS at commit; the OS decides when it reaches the disk */
 } st_sync_mode;
 
+/* What recovery does with a damaged WAL (RocksDB's WALRecoveryMode). A torn tail (a write cut off
+ * by a crash, or zeros) is always the clean end of its WAL: that write was never acknowledged. */
+typedef enum st_wal_recovery {
+    ST_WAL_RECOVERY_STRICT = 1,        /* damage followed by valid records (or a damaged WAL
+                                        * followed by a newer one holding writes) means
+                                        * acknowledged writes are gone: st_db_open fails with
+                                        * ST_ECORRUPT naming the WAL and the offset */
+    ST_WAL_RECOVERY_POINT_IN_TIME = 2, /* repair: replay up to the first damaged record and stop
+                                        * there, keeping every write before it and dropping the
+                                        * rest of that WAL and every later WAL (one line on
+                                        * stderr says what, st_stats.recovery_wal_bytes_dropped
+                                        * how much); the database then opens consistent as of
+                                        * that point, and the dropped WALs are deleted */
+} st_wal_recovery;
+
 /* Block codecs. On disk: never renumber (docs/FORMAT.md, block trailer). */
 typedef enum st_codec {
     ST_CODEC_NONE = 0,
@@ -163,6 +178,13 @@ typedef struct st_options {
                                              * level's tier) */
     st_compaction_filter_fn compaction_filter; /* NULL (default): none */
     void *compaction_filter_arg;
+
+    /* ---- errors (docs/ARCHITECTURE.md, "Errors and the write status"; st_db_write_status) */
+    st_wal_recovery wal_recovery; /* default ST_WAL_RECOVERY_STRICT */
+    uint32_t retry_min_ms;        /* a flush, compaction or migration that failed for lack of
+                                   * space (ENOSPC, EDQUOT: a soft error) is retried after this
+                                   * long, doubling per failure up to retry_max_ms; default 100 */
+    uint32_t retry_max_ms;        /* retry_min_ms..3600000; default 5000 */
 } st_options;
 
 void st_options_default(st_options *o);
