@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# run.sh -- THE test command: the whole suite, twice.
+# run.sh -- THE test command: the whole suite, twice, then the fuzz smoke.
 #
 #   1. Release build in build/                  -> ctest -j2
 #   2. ASan + UBSan Debug build in build-asan/  -> ctest -j2 (a leak or UB fails the test)
+#   3. clang libFuzzer targets in build-fuzz/    -> ctest -L fuzz (20 s per target; tests/fuzz)
 #
-# Installs missing packages first (tools/setup.sh). Both stages always run; the exit status is
-# non-zero if either failed. Extra arguments go to both ctest runs, e.g. `tests/run.sh -L unit`
+# Installs missing packages first (tools/setup.sh). Every stage runs; the exit status is
+# non-zero if any failed. Extra arguments go to the first two ctest runs (and skip the fuzz stage), e.g. `tests/run.sh -L unit`
 # or `tests/run.sh -R test_io`. Works from any directory.
 set -euo pipefail
 
@@ -53,6 +54,41 @@ stage release build -DCMAKE_BUILD_TYPE=Release -DSTRATA_SANITIZE=OFF
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 stage sanitize build-asan -DCMAKE_BUILD_TYPE=Debug -DSTRATA_SANITIZE=ON
+
+# The fuzz smoke: every libFuzzer target (tests/fuzz) for STRATA_FUZZ_SECONDS (20) over its seed
+# corpus, in a clang build of just the targets. Skipped when ctest arguments narrow the run.
+fuzz_stage() {
+    local dir=build-fuzz
+    echo
+    echo "==== fuzz: configure + build in $dir/ (clang)"
+    if ! CC=clang cmake -S "$root" -B "$dir" -DSTRATA_TESTS=ON -DSTRATA_FUZZ=ON -DCMAKE_BUILD_TYPE=Release; then
+        results+=("fuzz: FAILED (cmake configure)")
+        failed=1
+        return
+    fi
+    if ! cmake --build "$dir" -j"$njobs" --target fuzz_targets; then
+        results+=("fuzz: FAILED (build)")
+        failed=1
+        return
+    fi
+    echo
+    echo "==== fuzz: ctest -L fuzz"
+    local log="$dir/ctest-summary.log" rc=0
+    ctest --test-dir "$dir" --output-on-failure --no-tests=error -j2 -L fuzz 2>&1 | tee "$log" || rc=$?
+    local summary
+    summary=$(grep -E 'tests passed|No tests were found' "$log" | tail -n 1 || true)
+    if [ "$rc" -eq 0 ]; then
+        results+=("fuzz: ok (${summary:-no summary})")
+    else
+        results+=("fuzz: FAILED (${summary:-ctest exit $rc})")
+        failed=1
+    fi
+}
+if [ "${#ctest_args[@]}" -eq 0 ]; then
+    fuzz_stage
+else
+    results+=("fuzz: skipped (ctest arguments given)")
+fi
 
 echo
 echo "==== summary"

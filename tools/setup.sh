@@ -20,6 +20,8 @@ PACKAGES=(
     redis-tools     # redis-cli and redis-benchmark: real clients in tests and benchmarks
     redis-server    # the peer bench/redis_compare.sh measures against
     python3-redis   # redis-py smoke test
+    clang           # the libFuzzer targets in tests/fuzz (tests/run.sh's fuzz stage)
+    libclang-rt-14-dev # libFuzzer's runtime (only a recommendation of clang)
 )
 
 say() { printf 'setup: %s\n' "$*"; }
