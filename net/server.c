@@ -342,6 +342,20 @@ static long long cron(ev_loop *loop, long long id, void *arg) {
             else if (soft && c->out.len > c->out.sent) conn_check_output_limit(c);
         }
     }
+    if (w->id == 0) {
+        /* the engine's write status, logged when it changes: an operator reads why writes stop
+         * (a failed background fsync, a full disk) in the log, not only from clients' MISCONF */
+        char msg[384];
+        int rc = ks_write_status(s->k, msg, sizeof msg);
+        int state = rc == 0 ? (msg[0] ? 1 : 0) : rc == KS_ENOSPC ? 2 : 3;
+        if (state != s->write_state) {
+            static const char *const what[] = {"Writes are accepted again", "Writes accepted, retrying",
+                                               "Writes refused for now", "Writes stopped"};
+            server_log(s, state ? CONFIG_LOG_WARNING : CONFIG_LOG_NOTICE, "%s%s%s", what[state], msg[0] ? ": " : "",
+                       msg);
+            s->write_state = state;
+        }
+    }
     if (w->id == 0 && !atomic_load(&s->shutting_down)) {
         int64_t t0 = server_now_us();
         bool more = true;

@@ -77,6 +77,7 @@ struct server {
     conn *clients;
 
     int64_t start_ms;
+    int write_state;            /* worker 0's cron: 0 ok, 1 retrying, 2 refused, 3 stopped (logged on change) */
     _Atomic int64_t lastsave_s;
     struct {
         _Atomic uint64_t connections, rejected, commands, keyspace_hits, keyspace_misses, expired_keys,

@@ -139,7 +139,11 @@ void st_db_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, uint64_t unt
 
 /* REQUIRES mu. The job whose soft failure refuses writes now, or -1. */
 static int refusing_job(st_db *db) {
-    if (db->soft[ST_JOB_FLUSH].rc && db->n_imm >= (size_t)db->opts.max_immutable) return ST_JOB_FLUSH;
+    /* a write waits for the flush only once the active memtable is full too (st_db_make_room):
+     * until then it has room, and refusing it would waste the last memtable */
+    if (db->soft[ST_JOB_FLUSH].rc && db->n_imm >= (size_t)db->opts.max_immutable &&
+        st_memtable_bytes(db->mem) >= db->opts.write_buffer_bytes)
+        return ST_JOB_FLUSH;
     if (db->soft[ST_JOB_COMPACTION].rc && atomic_load(&db->stall) == ST_STALL_STOP) return ST_JOB_COMPACTION;
     return -1;
 }
