@@ -33,6 +33,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sst_layout.h"
 #include "testutil.h"
 
 #include "io/io.h"
@@ -840,62 +841,12 @@ static void test_faults_power_loss_record_drops_what_was_not_durable(void **stat
 
 /* ---- damaged tables ------------------------------------------------------------------------- */
 
-typedef struct layout {
-    st_block_handle meta, index, props, filter;
-    st_block_handle *data;
-    size_t ndata;
-    uint64_t footer_off;
-} layout;
-
-static void block_contents(const char *file, st_block_handle h, st_buf *out) {
-    st_buf_clear(out);
-    uint8_t codec = (uint8_t)file[h.off + h.size];
-    assert_int_equal(st_decompress((st_codec)codec, st_slice_make(file + h.off, h.size), out), 0);
-}
-
-/* Where the blocks of a pristine table are (its bytes trusted here). */
-static void get_layout(const char *path, layout *l) {
-    char *file;
-    size_t len;
-    assert_int_equal(st_io_read_all(path, &file, &len), 0);
-    assert_true(len >= ST_SST_FOOTER_BYTES);
-    const uint8_t *ft = (const uint8_t *)file + len - ST_SST_FOOTER_BYTES, *end = ft + ST_SST_FOOTER_BYTES;
-    l->footer_off = len - ST_SST_FOOTER_BYTES;
-    assert_non_null(st_block_handle_get(ft + ST_SST_FOOTER_METAINDEX_OFF, end, &l->meta));
-    assert_non_null(st_block_handle_get(ft + ST_SST_FOOTER_INDEX_OFF, end, &l->index));
-    st_buf c;
-    st_buf_init(&c);
-    block_contents(file, l->meta, &c);
-    st_block blk;
-    assert_int_equal(st_block_init(&blk, st_buf_slice(&c)), 0);
-    st_slice v;
-    assert_int_equal(st_block_find(&blk, st_slice_str(ST_SST_META_PROPERTIES), &v), 0);
-    assert_non_null(st_block_handle_get(v.data, v.data + v.len, &l->props));
-    assert_int_equal(st_block_find(&blk, st_slice_str(ST_SST_META_FILTER), &v), 0);
-    assert_non_null(st_block_handle_get(v.data, v.data + v.len, &l->filter));
-    block_contents(file, l->index, &c);
-    assert_int_equal(st_block_init(&blk, st_buf_slice(&c)), 0);
-    st_iter *it;
-    assert_int_equal(st_block_iter_new(&blk, ST_BLOCK_IKEY, NULL, &it), 0);
-    l->ndata = 0;
-    l->data = NULL;
-    for (st_iter_seek_first(it); st_iter_valid(it); st_iter_next(it)) {
-        l->data = realloc(l->data, (l->ndata + 1) * sizeof *l->data);
-        assert_non_null(l->data);
-        v = st_iter_value(it);
-        assert_non_null(st_block_handle_get(v.data, v.data + v.len, &l->data[l->ndata++]));
-    }
-    assert_int_equal(st_iter_status(it), 0);
-    st_iter_free(it);
-    st_buf_destroy(&c);
-    free(file);
-}
 
 #define TABLE_KEYS 300
 
 /* TABLE_KEYS keys and a tombstone (so that a compaction into the last level rewrites the table
  * instead of moving it) in one L0 table stored raw, the db closed. */
-static void one_table(fx *x, char *sst, size_t cap, layout *l) {
+static void one_table(fx *x, char *sst, size_t cap, sst_layout *l) {
     x->opts.codec = ST_CODEC_NONE;
     for (int i = 0; i < ST_MAX_LEVELS; i++) x->opts.levels[i].codec = ST_CODEC_NONE;
     db_open(x);
@@ -904,7 +855,7 @@ static void one_table(fx *x, char *sst, size_t cap, layout *l) {
     assert_int_equal(st_db_flush(x->db), 0);
     assert_int_equal(db_close(x), 0);
     only_file(x->dir, ".sst", sst, cap);
-    get_layout(sst, l);
+    sst_get_layout(sst, l);
     assert_true(l->ndata >= 3);
 }
 
@@ -928,7 +879,7 @@ static int read_all_checked(fx *x, int n, int (*gen_of)(int), const char *name, 
 static void test_faults_damaged_data_block_is_corrupt_never_served(void **state) {
     fx *x = *state;
     char sst[4096], want[96];
-    layout l;
+    sst_layout l;
     one_table(x, sst, sizeof sst, &l);
     st_block_handle h = l.data[1];
     assert_int_equal(st_test_flip_byte(sst, h.off + h.size / 2, 0), 0);
@@ -997,7 +948,7 @@ static int gen_overlap(int i) { return i >= 150 ? 1 : 0; }
 static void test_faults_damaged_input_stops_a_background_compaction(void **state) {
     fx *x = *state;
     char sst[4096], want[96];
-    layout l;
+    sst_layout l;
     one_table(x, sst, sizeof sst, &l);
     st_block_handle h = l.data[0];
     assert_int_equal(st_test_flip_byte(sst, h.off + h.size / 3, 0), 0);
@@ -1027,7 +978,7 @@ static void test_faults_damaged_input_stops_a_background_compaction(void **state
 /* Index, filter and footer are read (and verified) when the table is opened: the open fails. */
 static void run_damaged_meta(fx *x, const char *what) {
     char sst[4096], want[96];
-    layout l;
+    sst_layout l;
     one_table(x, sst, sizeof sst, &l);
     uint64_t off;
     if (!strcmp(what, "footer")) {

@@ -2,6 +2,7 @@
  * (seek, seek_for_prev, next/prev across block boundaries), point lookups at snapshots,
  * properties, whole-file checksum, corruption of every block type (met forward or backward), and
  * reads through a block cache (same answers, hits, corruption never cached, fill_cache=false). */
+#include "sst_layout.h"
 #include "testutil.h"
 
 #include <dirent.h>
@@ -411,67 +412,15 @@ static void expect_get(st_sst_reader *r, const model *m, size_t k, uint64_t snap
 
 /* ---- block locations, for the corruption tests ----------------------------------------------- */
 
-typedef struct layout {
-    st_block_handle meta, index, props, filter;
-    st_block_handle *data;
-    size_t ndata;
-    uint64_t footer_off;
-} layout;
-
-/* Decodes the block at h from the file bytes (trusted here: a pristine file). */
-static void block_contents(const char *file, st_block_handle h, st_buf *out) {
-    st_buf_clear(out);
-    uint8_t codec = (uint8_t)file[h.off + h.size];
-    assert_int_equal(st_decompress((st_codec)codec, st_slice_make(file + h.off, h.size), out), 0);
-}
-
-static void get_layout(const char *path, layout *l) {
-    char *file;
-    size_t len;
-    assert_int_equal(st_io_read_all(path, &file, &len), 0);
-    assert_true(len >= ST_SST_FOOTER_BYTES);
-    const uint8_t *ft = (const uint8_t *)file + len - ST_SST_FOOTER_BYTES;
-    l->footer_off = len - ST_SST_FOOTER_BYTES;
-    const uint8_t *end = ft + ST_SST_FOOTER_BYTES;
-    assert_non_null(st_block_handle_get(ft + ST_SST_FOOTER_METAINDEX_OFF, end, &l->meta));
-    assert_non_null(st_block_handle_get(ft + ST_SST_FOOTER_INDEX_OFF, end, &l->index));
-    st_buf c;
-    st_buf_init(&c);
-    block_contents(file, l->meta, &c);
-    st_block blk;
-    assert_int_equal(st_block_init(&blk, st_buf_slice(&c)), 0);
-    st_slice v;
-    assert_int_equal(st_block_find(&blk, st_slice_str("properties"), &v), 0);
-    assert_non_null(st_block_handle_get(v.data, v.data + v.len, &l->props));
-    memset(&l->filter, 0, sizeof l->filter);
-    if (st_block_find(&blk, st_slice_str("filter"), &v) == 0)
-        assert_non_null(st_block_handle_get(v.data, v.data + v.len, &l->filter));
-    block_contents(file, l->index, &c);
-    assert_int_equal(st_block_init(&blk, st_buf_slice(&c)), 0);
-    st_iter *it;
-    assert_int_equal(st_block_iter_new(&blk, ST_BLOCK_IKEY, NULL, &it), 0);
-    l->ndata = 0;
-    l->data = NULL;
-    for (st_iter_seek_first(it); st_iter_valid(it); st_iter_next(it)) {
-        l->data = realloc(l->data, (l->ndata + 1) * sizeof *l->data);
-        assert_non_null(l->data);
-        v = st_iter_value(it);
-        assert_non_null(st_block_handle_get(v.data, v.data + v.len, &l->data[l->ndata++]));
-    }
-    assert_int_equal(st_iter_status(it), 0);
-    st_iter_free(it);
-    st_buf_destroy(&c);
-    free(file);
-}
 
 /* First and last internal keys of data block j, as model indexes. */
-static void data_block_range(const char *path, const layout *l, size_t j, const model *m, size_t *lo, size_t *hi) {
+static void data_block_range(const char *path, const sst_layout *l, size_t j, const model *m, size_t *lo, size_t *hi) {
     char *file;
     size_t len;
     assert_int_equal(st_io_read_all(path, &file, &len), 0);
     st_buf c;
     st_buf_init(&c);
-    block_contents(file, l->data[j], &c);
+    sst_block_contents(file, l->data[j], &c);
     st_block blk;
     assert_int_equal(st_block_init(&blk, st_buf_slice(&c)), 0);
     st_iter *it;
@@ -528,8 +477,8 @@ static void check_table(fixture *fx, const st_sst_opts *o, const char *name) {
 
     /* props */
     const st_sst_props *p = st_sst_reader_props(r);
-    layout l;
-    get_layout(path, &l);
+    sst_layout l;
+    sst_get_layout(path, &l);
     assert_int_equal(p->entries, m->n);
     assert_int_equal(p->deletions, dels);
     assert_int_equal(p->data_blocks, l.ndata);
@@ -1059,11 +1008,11 @@ static void test_table_cache_bounds_open_descriptors(void **state) {
 
 /* ---- tests: corruption ----------------------------------------------------------------------- */
 
-static char *build_pristine(fixture *fx, st_codec codec, layout *l) {
+static char *build_pristine(fixture *fx, st_codec codec, sst_layout *l) {
     char *path = st_test_path(fx->dir, "pristine.sst");
     st_sst_opts o = default_opts(codec);
     build_table(path, &o, &fx->m, fx->m.n, NULL);
-    get_layout(path, l);
+    sst_get_layout(path, l);
     return path;
 }
 
@@ -1088,7 +1037,7 @@ static void test_damaged_meta_blocks_fail_open_with_ecorrupt(void **state) {
     fixture *fx = *state;
     static const st_codec codecs[] = {ST_CODEC_NONE, ST_CODEC_LZ4, ST_CODEC_ZSTD};
     for (size_t c = 0; c < 3; c++) {
-        layout l;
+        sst_layout l;
         char *pristine = build_pristine(fx, codecs[c], &l);
         struct { const char *name; st_block_handle h; } blocks[] = {
             {"filter", l.filter}, {"properties", l.props}, {"index", l.index}, {"metaindex", l.meta},
@@ -1121,7 +1070,7 @@ static void test_damaged_data_block_is_reported_never_served(void **state) {
     const model *m = &fx->m;
     static const st_codec codecs[] = {ST_CODEC_NONE, ST_CODEC_LZ4, ST_CODEC_ZSTD};
     for (size_t c = 0; c < 3; c++) {
-        layout l;
+        sst_layout l;
         char *pristine = build_pristine(fx, codecs[c], &l);
         size_t j = l.ndata / 2, lo, hi;
         data_block_range(pristine, &l, j, m, &lo, &hi);
@@ -1209,7 +1158,7 @@ static void test_damaged_data_block_is_reported_never_served(void **state) {
 static void test_readahead_iterates_the_same_and_still_checks_every_block(void **state) {
     fixture *fx = *state;
     const model *m = &fx->m;
-    layout l;
+    sst_layout l;
     char *pristine = build_pristine(fx, ST_CODEC_LZ4, &l);
     static const size_t windows[] = {1, 4096, 3 * 4096 + 7, 64 * 1024, 1u << 20, 64u << 20};
     for (size_t w = 0; w < sizeof windows / sizeof windows[0]; w++) {
@@ -1267,7 +1216,7 @@ static void test_readahead_iterates_the_same_and_still_checks_every_block(void *
 static void test_block_moved_to_another_offset_fails_its_checksum(void **state) {
     fixture *fx = *state;
     const model *m = &fx->m;
-    layout l;
+    sst_layout l;
     char *pristine = build_pristine(fx, ST_CODEC_NONE, &l);
     /* Two data blocks of the same size: swap them (trailers included). */
     size_t a = SIZE_MAX, b = SIZE_MAX;
@@ -1314,12 +1263,12 @@ static void test_block_moved_to_another_offset_fails_its_checksum(void **state) 
 
 static void test_block_from_another_table_fails_its_checksum(void **state) {
     fixture *fx = *state;
-    layout la, lb;
+    sst_layout la, lb;
     char *a = build_pristine(fx, ST_CODEC_LZ4, &la);
     char *b = st_test_path(fx->dir, "twin.sst");
     st_sst_opts o = default_opts(ST_CODEC_LZ4);
     build_table(b, &o, &fx->m, fx->m.n, NULL); /* same contents, another random base */
-    get_layout(b, &lb);
+    sst_get_layout(b, &lb);
     assert_int_equal(la.data[0].size, lb.data[0].size);
     char *fa, *fb;
     size_t na, nb;
@@ -1350,7 +1299,7 @@ static void test_block_from_another_table_fails_its_checksum(void **state) {
 
 static void test_truncated_file_is_ecorrupt(void **state) {
     fixture *fx = *state;
-    layout l;
+    sst_layout l;
     char *pristine = build_pristine(fx, ST_CODEC_LZ4, &l);
     long long size = st_test_file_size(pristine);
     const long long cuts[] = {size - 1, size - 30, size - ST_SST_FOOTER_BYTES, size / 2, 100, 60, 1, 0};
@@ -1386,7 +1335,7 @@ static void test_non_sstable_file_is_ecorrupt_with_a_clear_message(void **state)
 
 static void test_verify_finds_a_flipped_data_byte(void **state) {
     fixture *fx = *state;
-    layout l;
+    sst_layout l;
     char *path = build_pristine(fx, ST_CODEC_ZSTD, &l);
     st_sst_reader *r;
     assert_int_equal(open_reader(path, 13, &r), 0);
@@ -1446,7 +1395,7 @@ static void test_reads_through_a_cache_match_reads_without_one(void **state) {
     const model *m = &fx->m;
     static const st_codec codecs[] = {ST_CODEC_NONE, ST_CODEC_LZ4, ST_CODEC_ZSTD};
     for (size_t ci = 0; ci < 3; ci++) {
-        layout l;
+        sst_layout l;
         char *path = build_pristine(fx, codecs[ci], &l);
         st_block_cache *cache = new_cache(64 << 20, -1);
         st_sst_reader *rc, *ru;
@@ -1510,7 +1459,7 @@ static void test_reads_through_a_cache_match_reads_without_one(void **state) {
 static void test_second_read_of_a_block_is_a_cache_hit(void **state) {
     fixture *fx = *state;
     const model *m = &fx->m;
-    layout l;
+    sst_layout l;
     char *path = build_pristine(fx, ST_CODEC_LZ4, &l);
     st_block_cache *cache = new_cache(1 << 20, 0);
     st_sst_reader *r;
@@ -1562,7 +1511,7 @@ static void test_corrupt_block_with_a_cold_cache_is_ecorrupt_and_never_cached(vo
     const model *m = &fx->m;
     static const st_codec codecs[] = {ST_CODEC_NONE, ST_CODEC_LZ4, ST_CODEC_ZSTD};
     for (size_t ci = 0; ci < 3; ci++) {
-        layout l;
+        sst_layout l;
         char *pristine = build_pristine(fx, codecs[ci], &l);
         size_t j = l.ndata / 2, lo, hi;
         data_block_range(pristine, &l, j, m, &lo, &hi);
@@ -1609,7 +1558,7 @@ static void test_corrupt_block_with_a_cold_cache_is_ecorrupt_and_never_cached(vo
 static void test_verify_reads_the_file_even_with_a_warm_cache(void **state) {
     fixture *fx = *state;
     const model *m = &fx->m;
-    layout l;
+    sst_layout l;
     char *path = build_pristine(fx, ST_CODEC_ZSTD, &l);
     st_block_cache *cache = new_cache(64 << 20, -1);
     st_sst_reader *r;
@@ -1635,7 +1584,7 @@ static void test_verify_reads_the_file_even_with_a_warm_cache(void **state) {
 static void test_fill_cache_false_scan_leaves_the_cache_untouched(void **state) {
     fixture *fx = *state;
     const model *m = &fx->m;
-    layout l;
+    sst_layout l;
     char *path = build_pristine(fx, ST_CODEC_LZ4, &l);
     st_block_cache *cache = new_cache(64 << 20, -1);
     st_sst_reader *r;
@@ -1683,7 +1632,7 @@ static void test_fill_cache_false_scan_leaves_the_cache_untouched(void **state) 
 static void test_iterator_pins_only_its_current_block(void **state) {
     fixture *fx = *state;
     const model *m = &fx->m;
-    layout l;
+    sst_layout l;
     char *path = build_pristine(fx, ST_CODEC_LZ4, &l);
     st_block_cache *cache = new_cache(0, 0);
     st_sst_reader *r;
