@@ -17,9 +17,12 @@ ctest_args=("$@")
 
 bash tools/setup.sh
 
-# stage <name> <build dir> <cmake args...>: configure, build, test; records "<name>: <result>".
+# stage <name> <build dir> <cmake args...>: configure, build (target $stage_target, or all), run
+# ctest with the arguments in stage_ctest; records "<name>: <result>".
 results=()
 failed=0
+stage_target=""
+stage_ctest=("${ctest_args[@]}")
 stage() {
     local name=$1 dir=$2
     shift 2
@@ -30,7 +33,7 @@ stage() {
         failed=1
         return
     fi
-    if ! cmake --build "$dir" -j"$njobs"; then
+    if ! cmake --build "$dir" -j"$njobs" ${stage_target:+--target "$stage_target"}; then
         results+=("$name: FAILED (build)")
         failed=1
         return
@@ -38,7 +41,7 @@ stage() {
     echo
     echo "==== $name: ctest"
     local log="$dir/ctest-summary.log" rc=0
-    ctest --test-dir "$dir" --output-on-failure --no-tests=error -j2 "${ctest_args[@]}" 2>&1 | tee "$log" || rc=$?
+    ctest --test-dir "$dir" --output-on-failure --no-tests=error -j2 "${stage_ctest[@]}" 2>&1 | tee "$log" || rc=$?
     local summary
     summary=$(grep -E 'tests passed|No tests were found' "$log" | tail -n 1 || true)
     if [ "$rc" -eq 0 ]; then
@@ -56,36 +59,11 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 stage sanitize build-asan -DCMAKE_BUILD_TYPE=Debug -DSTRATA_SANITIZE=ON
 
 # The fuzz smoke: every libFuzzer target (tests/fuzz) for STRATA_FUZZ_SECONDS (20) over its seed
-# corpus, in a clang build of just the targets. Skipped when ctest arguments narrow the run.
-fuzz_stage() {
-    local dir=build-fuzz
-    echo
-    echo "==== fuzz: configure + build in $dir/ (clang)"
-    if ! CC=clang cmake -S "$root" -B "$dir" -DSTRATA_TESTS=ON -DSTRATA_FUZZ=ON -DCMAKE_BUILD_TYPE=Release; then
-        results+=("fuzz: FAILED (cmake configure)")
-        failed=1
-        return
-    fi
-    if ! cmake --build "$dir" -j"$njobs" --target fuzz_targets; then
-        results+=("fuzz: FAILED (build)")
-        failed=1
-        return
-    fi
-    echo
-    echo "==== fuzz: ctest -L fuzz"
-    local log="$dir/ctest-summary.log" rc=0
-    ctest --test-dir "$dir" --output-on-failure --no-tests=error -j2 -L fuzz 2>&1 | tee "$log" || rc=$?
-    local summary
-    summary=$(grep -E 'tests passed|No tests were found' "$log" | tail -n 1 || true)
-    if [ "$rc" -eq 0 ]; then
-        results+=("fuzz: ok (${summary:-no summary})")
-    else
-        results+=("fuzz: FAILED (${summary:-ctest exit $rc})")
-        failed=1
-    fi
-}
+# corpus, in a clang tree that builds just the targets. Skipped when ctest arguments narrow the run.
 if [ "${#ctest_args[@]}" -eq 0 ]; then
-    fuzz_stage
+    stage_target=fuzz_targets
+    stage_ctest=(-L fuzz)
+    CC=clang stage fuzz build-fuzz -DCMAKE_BUILD_TYPE=Release -DSTRATA_FUZZ=ON
 else
     results+=("fuzz: skipped (ctest arguments given)")
 fi
