@@ -10,6 +10,7 @@
  * write + fdatasync (ALWAYS) or one shared write (EVERYSEC/NO). Reads pin a superversion (memtable,
  * immutables, version) and a sequence number, and look newest to oldest. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -755,7 +756,11 @@ static int wait_flushes(st_db *db, bool room_only, uint64_t failures0) {
         if (db->shutting_down) return st_err(ST_EBUSY, "the database is closing");
         bool done = room_only ? (size_t)db->n_imm < (size_t)db->opts.max_immutable : db->n_imm == 0;
         if (done) return 0;
-        if (db->soft[ST_JOB_FLUSH].rc && db->flush_failures != failures0) return st_db_soft_refusal(db, ST_JOB_FLUSH);
+        if (db->soft[ST_JOB_FLUSH].rc && db->flush_failures != failures0)
+            /* the flush asked for failed; writes may still be accepted (st_db_write_status) */
+            return st_err(ST_ENOSPC, "flush failed for lack of disk space (%s); it is retried in the background "
+                          "every %" PRIu64 " ms at most, and the data stays in the memtable and its WAL",
+                          db->soft[ST_JOB_FLUSH].msg, (uint64_t)db->opts.retry_max_ms);
         pthread_cond_wait(&db->done_cv, &db->mu);
     }
 }
