@@ -20,6 +20,8 @@ PACKAGES=(
     redis-tools     # redis-cli and redis-benchmark: real clients in tests and benchmarks
     redis-server    # the peer bench/redis_compare.sh measures against
     python3-redis   # redis-py smoke test
+    nutcracker      # twemproxy, for tests/integration/test_scaleout.py (docs/SCALE-OUT.md); its
+                    # system service stays off without /etc/nutcracker/nutcracker.yml
     clang           # the libFuzzer targets in tests/fuzz (tests/run.sh's fuzz stage)
     libclang-rt-14-dev # libFuzzer's runtime (only a recommendation of clang)
 )
