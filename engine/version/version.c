@@ -59,6 +59,25 @@ static bool deleted_anywhere(const st_version_edit *e, uint64_t number) {
     return false;
 }
 
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The first table number an edit adds twice, or 0 (table numbers start at 1). */
+static int added_twice(const st_version_edit *e, uint64_t *dup) {
+    *dup = 0;
+    if (e->n_added < 2) return 0;
+    uint64_t *nums = malloc(e->n_added * sizeof *nums);
+    if (!nums) return ST_ENOMEM;
+    for (size_t i = 0; i < e->n_added; i++) nums[i] = e->added[i]->number;
+    qsort(nums, e->n_added, sizeof *nums, cmp_u64);
+    for (size_t i = 1; i < e->n_added && !*dup; i++)
+        if (nums[i] == nums[i - 1]) *dup = nums[i];
+    free(nums);
+    return 0;
+}
+
 int st_version_apply(const st_version *base, const st_version_edit *e, st_version **out) {
     st_version *v;
     ST_TRY(st_version_new_empty(&v));
@@ -86,6 +105,13 @@ int st_version_apply(const st_version *base, const st_version_edit *e, st_versio
             rc = st_err(ST_ECORRUPT, "manifest adds table %llu twice", (unsigned long long)f->number);
             goto out;
         }
+    }
+    /* ... nor twice in one edit (a table at two levels would be read, compacted and deleted twice) */
+    uint64_t dup;
+    if ((rc = added_twice(e, &dup))) goto out;
+    if (dup) {
+        rc = st_err(ST_ECORRUPT, "manifest adds table %llu twice in one record", (unsigned long long)dup);
+        goto out;
     }
     for (int l = 0; l < ST_MAX_LEVELS; l++) {
         size_t cap = base->n_files[l];

@@ -520,6 +520,11 @@ static void test_version_contradicting_edits_are_corrupt(void **state) {
     expect_apply_corrupt(v1, &e, "twice"); /* a number already live */
 
     st_edit_init(&e);
+    add_fake(&e, 2, 77, 4, "m", "n");
+    add_fake(&e, 4, 77, 4, "m", "n");
+    expect_apply_corrupt(v1, &e, "table 77 twice in one record"); /* a new number at two levels */
+
+    st_edit_init(&e);
     add_fake(&e, ST_MAX_LEVELS, 70, 4, "x", "y");
     expect_apply_corrupt(v1, &e, "at level 7");
 
