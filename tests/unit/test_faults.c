@@ -490,6 +490,17 @@ static void test_faults_short_transfers_everywhere_make_a_correct_db(void **stat
 /* ---- running out of space: soft, retried, clears by itself ---------------------------------- */
 
 /* err: ENOSPC, or EDQUOT (a quota is lack of space too). */
+/* Every acknowledged key 0..acked-1 reads back, no file is left over, and the same holds after a
+ * reopen: what a retried job must leave behind. */
+static void expect_intact_across_reopen(fx *x, int acked) {
+    for (int i = 0; i < acked; i++) expect_kv(x, i, 0);
+    expect_no_orphans(x);
+    db_reopen(x);
+    assert_int_equal(scan_count(x, gen_zero), acked);
+    wait_settled(x);
+    expect_no_orphans(x);
+}
+
 static void run_no_space_in_flush(fx *x, int err) {
     x->opts.write_buffer_bytes = 16 * KiB;
     x->opts.max_immutable = 2;
@@ -523,12 +534,7 @@ static void run_no_space_in_flush(fx *x, int err) {
     acked += 200;
     assert_int_equal(st_db_flush(x->db), 0);
     wait_settled(x);
-    for (int i = 0; i < acked; i++) expect_kv(x, i, 0);
-    expect_no_orphans(x);
-    db_reopen(x);
-    assert_int_equal(scan_count(x, gen_zero), acked);
-    wait_settled(x);
-    expect_no_orphans(x);
+    expect_intact_across_reopen(x, acked);
 }
 
 static void test_faults_enospc_in_flush_is_soft_and_clears_by_itself(void **state) {
@@ -588,12 +594,7 @@ static void test_faults_enospc_in_compaction_is_soft_and_clears_by_itself(void *
     st_stats s;
     assert_int_equal(st_db_stats(x->db, &s), 0);
     assert_true(s.compactions > 0);
-    for (int i = 0; i < acked; i++) expect_kv(x, i, 0);
-    expect_no_orphans(x);
-    db_reopen(x);
-    assert_int_equal(scan_count(x, gen_zero), acked);
-    wait_settled(x);
-    expect_no_orphans(x);
+    expect_intact_across_reopen(x, acked);
 }
 
 /* Tables written before tiers were configured are misplaced once cold/ holds their level: the
