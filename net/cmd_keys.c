@@ -25,17 +25,6 @@
 #include "server.h"
 #include "strutil.h"
 
-static const char *type_name(int type) {
-    switch (type) {
-    case KS_STRING: return "string";
-    case KS_HASH: return "hash";
-    case KS_LIST: return "list";
-    case KS_SET: return "set";
-    case KS_ZSET: return "zset";
-    default: return "none";
-    }
-}
-
 /* keyspace_hits/misses, counted by the read lookups as Redis's lookupKeyRead does. */
 static void count_lookup(cmd_ctx *x, bool hit) {
     if (!x->srv) return;
@@ -150,7 +139,7 @@ void cmd_type(cmd_ctx *x) {
         return;
     }
     count_lookup(x, rc == 0);
-    reply_simple(x->rb, rc == 0 ? type_name(rec.type) : "none");
+    reply_simple(x->rb, rc == 0 ? ks_type_name(rec.type) : "none");
     ks_rec_free(&rec);
 }
 
@@ -421,7 +410,7 @@ void cmd_keys(cmd_ctx *x) {
 static int type_by_name(const uint8_t *p, size_t n) {
     static const int types[] = {KS_STRING, KS_HASH, KS_LIST, KS_SET, KS_ZSET};
     for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
-        const char *name = type_name(types[i]);
+        const char *name = ks_type_name(types[i]);
         size_t j = 0;
         while (j < n && name[j] && tolower(p[j]) == name[j]) j++;
         if (j == n && !name[j]) return types[i];

@@ -726,7 +726,7 @@ int ks_open(const ks_options *o, ks **out, char *err, size_t errlen) {
     so.compaction_filter_arg = k;
     int rc = st_db_open(o->dir, &so, &k->db);
     if (rc) {
-        snprintf(err, errlen, "cannot open the database in %s: %s (%s)", o->dir, st_strerror(rc), st_errmsg());
+        snprintf(err, errlen, "cannot open the database in %s: %s (%s)", o->dir, st_strerror(rc), st_errtext());
         ks_close(k);
         return rc;
     }
@@ -1380,6 +1380,72 @@ out:
     kb_free(&lo);
     kb_free(&hi);
     return rc;
+}
+
+/* ---- decoding (offline tools) --------------------------------------------------------------- */
+
+int ks_key_decode(const uint8_t *p, size_t len, ks_key_info *out) {
+    memset(out, 0, sizeof *out);
+    if (len >= KS_XP_PREFIX && get_be32(p) == UINT32_MAX) {
+        /* FF FF FF FF | 'X' | expire_ms u64 BE | tenant u32 BE | db u8 | key */
+        if (p[4] != KS_SPACE_EXPIRY || len < KS_XP_PREFIX + 8 + KS_NS_BYTES) return KS_EINVAL;
+        out->expire_ms = (int64_t)get_be64(p + KS_XP_PREFIX);
+        out->tenant = get_be32(p + KS_XP_PREFIX + 8);
+        out->db = p[KS_XP_PREFIX + 12];
+        out->key = p + KS_XP_PREFIX + 8 + KS_NS_BYTES;
+        out->klen = len - (KS_XP_PREFIX + 8 + KS_NS_BYTES);
+        out->space = KS_SPACE_EXPIRY;
+        return 0;
+    }
+    if (len < KS_META_PREFIX) return KS_EINVAL;
+    uint32_t tenant = get_be32(p);
+    int space = p[KS_NS_BYTES];
+    if (tenant == KS_SYS_TENANT) {
+        if (space != KS_SYS_TENANTS && space != KS_SYS_RETIRED) return KS_EINVAL;
+    } else if (space == KS_ELEMS || space == KS_SCORES || space == KS_RANKS) {
+        if (len < KS_ELEM_FIXED) return KS_EINVAL;
+        size_t klen = get_be32(p + KS_NS_BYTES + 1);
+        if (len - KS_ELEM_FIXED < klen || len - KS_ELEM_FIXED - klen < 8) return KS_EINVAL;
+        out->key = p + KS_ELEM_FIXED;
+        out->klen = klen;
+        out->version = get_be64(p + KS_ELEM_FIXED + klen);
+        out->el = p + KS_ELEM_FIXED + klen + 8;
+        out->elen = len - KS_ELEM_FIXED - klen - 8;
+        if (space == KS_SCORES) {
+            if (out->elen < 8) return KS_EINVAL;
+            out->order = get_be64(out->el);
+            out->el += 8;
+            out->elen -= 8;
+        }
+    } else if (space != KS_SPACE_META) {
+        return KS_EINVAL;
+    }
+    if (space == KS_SPACE_META || tenant == KS_SYS_TENANT) {
+        out->key = p + KS_META_PREFIX;
+        out->klen = len - KS_META_PREFIX;
+    }
+    out->tenant = tenant;
+    out->db = p[4];
+    out->space = space;
+    return 0;
+}
+
+int ks_rec_parse(const uint8_t *val, size_t len, ks_rec *out) {
+    uint8_t *raw = malloc(len + 1);
+    if (!raw) return KS_ENOMEM;
+    if (len) memcpy(raw, val, len);
+    return decode_record(raw, len, out);
+}
+
+const char *ks_type_name(int type) {
+    switch (type) {
+    case KS_STRING: return "string";
+    case KS_HASH: return "hash";
+    case KS_LIST: return "list";
+    case KS_SET: return "set";
+    case KS_ZSET: return "zset";
+    default: return "none";
+    }
 }
 
 /* ---- system records and tenant usage ------------------------------------------------------------ */

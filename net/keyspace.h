@@ -260,6 +260,35 @@ int ks_count(ks *k, ks_ns ns, int64_t now_ms, uint64_t *count);
 /* Deletes every key of ns (or, with all_dbs, of every database of the tenant); *lsn to commit. */
 int ks_flush(ks *k, ks_ns ns, bool all_dbs, uint64_t *lsn);
 
+/* ---- decoding engine keys (offline tools: tools/strata_sst.c) -------------------------------- */
+
+/* What an engine key of the keyspace is (docs/FORMAT.md#keyspace). Views into the key. */
+typedef struct ks_key_info {
+    int space;            /* 'M' record, 'S' element, 'Z' score index, 'R' rank index, 'X' expiry
+                           * index entry, 'T' / 'D' registry records (tenant KS_SYS_TENANT);
+                           * 0: not a keyspace key (too short, unknown space) */
+    uint32_t tenant;
+    uint8_t db;
+    const uint8_t *key;   /* the Redis key (registry records: the name) */
+    size_t klen;
+    uint64_t version;     /* 'S' 'Z' 'R': the collection's version */
+    const uint8_t *el;    /* 'S': the element (a list's: its index u64 BE); 'Z': the member;
+                           * 'R': level u8 | 00 | separator */
+    size_t elen;
+    uint64_t order;       /* 'Z': order(score), the score's sort key */
+    int64_t expire_ms;    /* 'X' */
+} ks_key_info;
+
+/* 0 with *out filled, or KS_EINVAL (out->space 0) for bytes that are no keyspace key. */
+int ks_key_decode(const uint8_t *ekey, size_t len, ks_key_info *out);
+
+/* A record's value ('M' space), copied: 0 with *out filled (release with ks_rec_free), or
+ * KS_ECORRUPT. */
+int ks_rec_parse(const uint8_t *val, size_t len, ks_rec *out);
+
+/* The name of a type ("string", "hash", ...; "none" for anything else). */
+const char *ks_type_name(int type);
+
 /* ---- system records and tenant usage ---------------------------------------------------------- */
 
 /* Server-wide records that belong to no tenant (the tenant registry, net/tenant.c) live in the

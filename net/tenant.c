@@ -174,31 +174,43 @@ typedef struct load_ctx {
     size_t errlen;
 } load_ctx;
 
+int tenant_record_decode(const uint8_t *v, size_t vlen, tenant_record *out) {
+    memset(out, 0, sizeof *out);
+    if (vlen != REC_BYTES || v[0] != REC_FORMAT) return KS_ECORRUPT;
+    out->id = le32(v + 2);
+    out->deleted = v[1] & F_DELETED;
+    out->from_config = v[1] & F_FROM_CONFIG;
+    out->max_bytes = le64(v + 6);
+    out->max_keys = le64(v + 14);
+    return out->id == 0 || out->id > KS_MAX_TENANT ? KS_ECORRUPT : 0;
+}
+
 static int load_one(void *arg, const uint8_t *name, size_t nlen, const uint8_t *v, size_t vlen) {
     load_ctx *lc = arg;
+    tenant_record tr;
     if (vlen != REC_BYTES || v[0] != REC_FORMAT || !config_tenant_name_ok((const char *)name, nlen)) {
         snprintf(lc->err, lc->errlen, "tenant record '%.*s' is damaged (%zu bytes, format %d)", (int)(nlen > 64 ? 64 : nlen),
                  (const char *)name, vlen, vlen ? v[0] : -1);
         lc->rc = KS_ECORRUPT;
         return 1;
     }
-    uint32_t id = le32(v + 2);
-    if (id == 0 || id > KS_MAX_TENANT) {
-        snprintf(lc->err, lc->errlen, "tenant record '%.*s' has id %u, outside 1..%u", (int)nlen, (const char *)name, id,
+    if (tenant_record_decode(v, vlen, &tr)) {
+        snprintf(lc->err, lc->errlen, "tenant record '%.*s' has id %u, outside 1..%u", (int)nlen, (const char *)name, tr.id,
                  KS_MAX_TENANT);
         lc->rc = KS_ECORRUPT;
         return 1;
     }
+    uint32_t id = tr.id;
     tenant_ent *e = ent_new(lc->r, name, nlen, id);
     if (!e || push(&lc->r->ents, &lc->r->n, &lc->r->cap, e)) {
         ent_free(e);
         lc->rc = KS_ENOMEM;
         return 1;
     }
-    atomic_store(&e->alive, !(v[1] & F_DELETED));
-    e->from_config = v[1] & F_FROM_CONFIG;
-    atomic_store(&e->max_bytes, le64(v + 6));
-    atomic_store(&e->max_keys, le64(v + 14));
+    atomic_store(&e->alive, !tr.deleted);
+    e->from_config = tr.from_config;
+    atomic_store(&e->max_bytes, tr.max_bytes);
+    atomic_store(&e->max_keys, tr.max_keys);
     memcpy(e->salt, v + 22, SALT_BYTES);
     memcpy(e->digest, v + 38, SHA256_BYTES);
     if (id >= lc->r->next_id) lc->r->next_id = id + 1;

@@ -36,6 +36,16 @@
 #include "config.h"
 #include "keyspace.h"
 
+/* A registry record's value (docs/FORMAT.md "Tenant records"), decoded; for the registry itself
+ * and for offline tools (strata-sst). */
+typedef struct tenant_record {
+    uint32_t id;
+    bool deleted, from_config;
+    uint64_t max_bytes, max_keys;
+} tenant_record;
+/* 0, or KS_ECORRUPT for a value of the wrong size or format, or an id outside 1..KS_MAX_TENANT. */
+int tenant_record_decode(const uint8_t *v, size_t vlen, tenant_record *out);
+
 typedef struct tenant_reg tenant_reg;
 typedef struct tenant_ent tenant_ent;
 

@@ -601,6 +601,7 @@ int st_db_compact_range(st_db *db, const st_slice *begin, const st_slice *end) {
 }
 
 int st_db_wait_for_compactions(st_db *db) {
+    if (db->opts.read_only) return 0; /* no background work, ever */
     pthread_mutex_lock(&db->mu);
     /* picker_idle: a compaction thread found nothing to pick since the last change of the tree
      * (st_db_compaction_state_update clears it and wakes the threads, which set it again) */

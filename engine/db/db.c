@@ -32,6 +32,7 @@ void st_options_default(st_options *o) {
     o->magic = ST_OPTIONS_MAGIC;
     o->create_if_missing = true;
     o->error_if_exists = false;
+    o->read_only = false;
     o->sync_mode = ST_SYNC_EVERYSEC;
     o->write_buffer_bytes = 64u << 20;
     o->max_immutable = 2;
@@ -280,18 +281,31 @@ int st_db_open(const char *dir, const st_options *opts, st_db **out) {
         rc = ST_ENOMEM;
         goto fail;
     }
-    if (!opts->create_if_missing && !st_io_exists(dir)) {
-        rc = st_err(ST_EINVAL, "%s does not exist and create_if_missing is off", dir);
+    bool ro = opts->read_only;
+    if ((ro || !opts->create_if_missing) && !st_io_exists(dir)) {
+        rc = st_err(ST_EINVAL, "%s does not exist%s", dir, ro ? "" : " and create_if_missing is off");
         goto fail;
     }
-    if (opts->create_if_missing && (rc = st_io_mkdir(dir))) {
+    if (!ro && opts->create_if_missing && (rc = st_io_mkdir(dir))) {
         rc = st_err(st_err_from_errno(rc), "mkdir %s: %s", dir, strerror(-rc));
         goto fail;
     }
-    if ((rc = st_io_lock(st_fn_lock(path, dir), &db->lock))) {
-        rc = rc == -EWOULDBLOCK ? st_err(ST_EBUSY, "%s is open in another process (LOCK held)", dir)
-                                : st_err(st_err_from_errno(rc), "lock %s: %s", path, strerror(-rc));
-        goto fail;
+    /* Read-only: the LOCK is taken when it exists and can be, so a running server is refused (its
+     * compactions delete files under a reader); a copy without one, or on read-only media, is
+     * read without it. */
+    st_fn_lock(path, dir);
+    if (!ro || st_io_exists(path)) {
+        rc = st_io_lock(path, &db->lock);
+        if (rc == -EWOULDBLOCK) {
+            rc = st_err(ST_EBUSY, "%s is open in another process (LOCK held)%s", dir,
+                        ro ? ": stop the server, or inspect a copy of the directories" : "");
+            goto fail;
+        }
+        if (rc && !(ro && (rc == -EACCES || rc == -EROFS || rc == -EPERM))) {
+            rc = st_err(st_err_from_errno(rc), "lock %s: %s", path, strerror(-rc));
+            goto fail;
+        }
+        rc = 0;
     }
     if ((rc = st_tiers_init(&db->tiers, dir, &db->opts))) goto fail;
     if (db->opts.block_cache_bytes && (rc = st_block_cache_new(db->opts.block_cache_bytes, -1, 0.5, &db->cache))) goto fail;
@@ -302,6 +316,15 @@ int st_db_open(const char *dir, const st_options *opts, st_db **out) {
     st_db_compaction_state_update(db);
     pthread_mutex_unlock(&db->mu);
     if (rc) goto fail;
+    if (ro) {
+        /* every write path checks the stop code first (D4): a read-only handle is a stopped one
+         * whose message says why, and which has no background work to wait for */
+        snprintf(db->bg_msg, sizeof db->bg_msg, "the database %s is open read-only", dir);
+        atomic_store(&db->bg_stopped, true);
+        atomic_store_explicit(&db->stop_code, ST_EINVAL, memory_order_release);
+        *out = db;
+        return 0;
+    }
     st_db_delete_obsolete(db);
     if (pthread_create(&db->flush_thread, NULL, st_db_flush_main, db)) {
         rc = st_err(ST_ENOMEM, "cannot start the flush thread");
@@ -514,6 +537,7 @@ int st_db_write(st_db *db, st_batch *b, unsigned flags, uint64_t *lsn_out) {
 
 int st_db_commit(st_db *db, uint64_t lsn) {
     if (atomic_load(&db->fatal)) return st_err(ST_EFATAL, "%s", db->wal_msg);
+    if (db->opts.read_only) return lsn <= atomic_load(&db->synced_floor) ? 0 : st_db_check_stopped(db);
     atomic_fetch_add_explicit(&db->stat.commits, 1, memory_order_relaxed);
     if (lsn <= atomic_load(&db->synced_floor)) {
         atomic_fetch_add_explicit(&db->stat.commits_fast, 1, memory_order_relaxed);
@@ -854,15 +878,15 @@ int st_db_stats(st_db *db, st_stats *out) {
     out->memory_bytes = out->memtable_bytes + out->immutable_bytes + out->cache_usage_bytes + out->table_reader_bytes;
     out->memory_limit_bytes = db->opts.memory_limit_bytes;
     out->write_buffer_bytes = db->opts.write_buffer_bytes;
-    st_walref *w = st_db_walref_get(db);
-    st_wal_stats ws;
-    st_wal_get_stats(w->wal, &ws);
-    out->synced_seq = st_wal_synced_lsn(w->wal);
+    st_walref *w = db->opts.read_only ? NULL : st_db_walref_get(db);
+    st_wal_stats ws = {0};
+    if (w) st_wal_get_stats(w->wal, &ws);
+    out->synced_seq = w ? st_wal_synced_lsn(w->wal) : 0;
     if (out->synced_seq < db->synced_floor) out->synced_seq = db->synced_floor;
     out->wal_bytes = db->stat.wal_bytes_closed + ws.bytes;
     out->wal_syncs = db->stat.wal_syncs_closed + ws.syncs;
     out->commits_grouped += ws.commits_grouped;
-    st_db_walref_put(db, w);
+    if (w) st_db_walref_put(db, w);
     pthread_mutex_lock(&db->mu);
     out->flushes = db->flushes_done;
     out->compactions_running = (uint64_t)db->compactions_running;

@@ -7,7 +7,8 @@
  * of its WAL; a damaged record followed by valid data in the same WAL, a record whose checksum
  * holds but whose batch does not parse, or a torn WAL followed by a newer WAL that holds records,
  * means acknowledged writes are lost, and the open fails with ST_ECORRUPT naming the WAL, the
- * offset and the repair option. With st_options.wal_recovery = POINT_IN_TIME (RocksDB's
+ * offset and the repair option. Read-only (st_options.read_only) replays the same WALs into one
+ * memtable that is never written anywhere, and writes no MANIFEST. With st_options.wal_recovery = POINT_IN_TIME (RocksDB's
  * kPointInTimeRecovery) replay stops there instead: every batch before the damage is kept, the
  * rest of that WAL and every later one dropped (a batch is applied whole or not at all), one line
  * on stderr says what; the new MANIFEST's log number then makes all of them obsolete. A directory
@@ -185,7 +186,9 @@ static int replay_wal(st_db *db, uint64_t number, wal_replay *wr, replay_ctx *c,
         }
         records++;
         rec_start = st_log_reader_end_off(r);
-        if (st_memtable_bytes(c->mem) >= db->opts.write_buffer_bytes && (rc = spill(db, c, e))) break;
+        if (!db->opts.read_only && st_memtable_bytes(c->mem) >= db->opts.write_buffer_bytes &&
+            (rc = spill(db, c, e)))
+            break;
     }
     if (rc == ST_ECORRUPT && from_reader) {
         /* the reader's message names the WAL, the damaged record's offset and the valid one after */
@@ -217,8 +220,9 @@ int st_db_recover(st_db *db) {
     ST_TRY(st_vset_recover(db->dir, &db->tiers, db->cache, db->files, &db->vs, &existed));
     if (existed && db->opts.error_if_exists)
         return st_err(ST_EEXIST, "database %s exists (error_if_exists)", db->dir);
-    if (!existed && !db->opts.create_if_missing)
-        return st_err(ST_EINVAL, "%s is not a database (no CURRENT) and create_if_missing is off", db->dir);
+    if (!existed && (db->opts.read_only || !db->opts.create_if_missing))
+        return st_err(ST_EINVAL, "%s is not a database (no CURRENT)%s", db->dir,
+                      db->opts.read_only ? "" : " and create_if_missing is off");
 
     dir_scan s = {0};
     int rc = st_io_list_dir(db->dir, scan_entry, &s);
@@ -271,6 +275,17 @@ int st_db_recover(st_db *db) {
                 " bytes in all, including %u later WAL%s\n",
                 wr.stop_why, wr.kept, wr.dropped, wr.dropped_wals, wr.dropped_wals == 1 ? "" : "s");
     db->recovery_dropped = wr.dropped;
+    if (!rc && db->opts.read_only) {
+        /* the replayed writes stay in memory: no table, no WAL, no MANIFEST is written */
+        db->mem = c.mem;
+        c.mem = NULL;
+        db->last_seq = c.max_seq;
+        atomic_store(&db->visible_seq, c.max_seq);
+        atomic_store(&db->synced_floor, c.max_seq);
+        st_edit_destroy(&e);
+        free(s.logs);
+        return 0;
+    }
     if (!rc) rc = spill(db, &c, &e);
     if (!rc) {
         uint64_t number = st_vset_new_file_number(db->vs);

@@ -462,6 +462,17 @@ void st_sst_reader_unref(st_sst_reader *r) {
 const st_sst_props *st_sst_reader_props(const st_sst_reader *r) { return &r->props; }
 uint64_t st_sst_reader_number(const st_sst_reader *r) { return r->number; }
 
+void st_sst_reader_layout(const st_sst_reader *r, st_sst_layout *out) {
+    uint64_t t = ST_SST_TRAILER_BYTES;
+    out->file_size = r->file_size;
+    out->data_bytes = r->data_end;
+    out->filter_bytes = r->has_filter ? r->filter_h.size + t : 0;
+    out->properties_bytes = r->props_h.size + t;
+    out->index_bytes = r->index_h.size + t;
+    out->metaindex_bytes = r->meta_h.size + t;
+    out->footer_bytes = r->file_size - r->footer_off;
+}
+
 void st_sst_reader_counters(const st_sst_reader *r, st_sst_counters *out) {
     out->block_reads = atomic_load_explicit(&r->block_reads, memory_order_relaxed);
     out->bloom_checks = atomic_load_explicit(&r->bloom_checks, memory_order_relaxed);

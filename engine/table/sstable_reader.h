@@ -124,6 +124,13 @@ const st_sst_props *st_sst_reader_props(const st_sst_reader *r);
 size_t st_sst_reader_memory(const st_sst_reader *r);
 uint64_t st_sst_reader_number(const st_sst_reader *r);
 
+/* Where a table's bytes are (stored sizes, block trailers included): the regions tile the file
+ * [data][filter][properties][index][metaindex][footer]. For tools (st_inspect.h). */
+typedef struct st_sst_layout {
+    uint64_t file_size, data_bytes, filter_bytes, properties_bytes, index_bytes, metaindex_bytes, footer_bytes;
+} st_sst_layout;
+void st_sst_reader_layout(const st_sst_reader *r, st_sst_layout *out);
+
 /* Re-reads and checks every block from the file, never through the cache: checksums, block
  * structure, key order across the file, index separators, that data blocks tile the data region,
  * entry count, and that the filter holds every user key. The first problem is ST_ECORRUPT naming

@@ -26,6 +26,7 @@ int st_err_at(const char *file, int line, int code, const char *fmt, ...) {
 }
 
 const char *st_errmsg(void) { return errmsg; }
+const char *st_errtext(void) { return st_err_text(errmsg); }
 
 const char *st_err_text(const char *m) {
     const char *p = m;

@@ -20,13 +20,13 @@ void st_tiers_destroy(st_tiers *t) {
     t->n = 0;
 }
 
-static int add_id(st_tiers *t, const char *name, const char *dir, bool direct) {
+static int add_id(st_tiers *t, const char *name, const char *dir, bool direct, bool create) {
     int id = t->n;
     if (!(t->name[id] = strdup(name)) || !(t->dir[id] = strdup(dir)))
         return st_err(ST_ENOMEM, "tiers: out of memory");
     t->direct[id] = direct;
     t->n++;
-    if (id > 0) {
+    if (id > 0 && create) {
         int rc = st_io_mkdir(dir);
         if (rc) return st_err(ST_EIO, "tier %s: cannot create directory %s: %s", name, dir, strerror(-rc));
     }
@@ -68,8 +68,10 @@ int st_tiers_init(st_tiers *t, const char *db_dir, const st_options *o) {
     memset(t, 0, sizeof *t);
     if (o) ST_TRY(check_tiers(o));
     int n_tiers = o ? o->n_tiers : 0;
-    int rc = add_id(t, "db", db_dir, false);
-    for (int i = 0; !rc && i < n_tiers; i++) rc = add_id(t, o->tiers[i].name, o->tiers[i].dir, o->tiers[i].direct_io);
+    bool create = !(o && o->read_only);
+    int rc = add_id(t, "db", db_dir, false, create);
+    for (int i = 0; !rc && i < n_tiers; i++)
+        rc = add_id(t, o->tiers[i].name, o->tiers[i].dir, o->tiers[i].direct_io, create);
     for (int i = 2; !rc && i < t->n; i++)
         for (int j = 1; j < i; j++)
             if (st_tiers_same_dir(t, i, j)) {

@@ -32,8 +32,9 @@ typedef struct st_tiers {
     int level_tier[ST_MAX_LEVELS];
 } st_tiers;
 
-/* Checks o's tiers (o NULL: no tiers, every table in db_dir) (names, level ranges, distinct directories), creates missing tier
- * directories (one level, like mkdir) and fills t. db_dir must exist. On failure t holds
+/* Checks o's tiers (o NULL: no tiers, every table in db_dir) (names, level ranges, distinct
+ * directories), creates missing tier directories (one level, like mkdir; not when o->read_only)
+ * and fills t. db_dir must exist. On failure t holds
  * nothing to free. Errors: ST_EINVAL (bad tiers, naming the tier), ST_EIO (a directory that
  * cannot be created or examined). */
 int st_tiers_init(st_tiers *t, const char *db_dir, const st_options *o);

@@ -112,6 +112,13 @@ typedef struct st_options {
     uint32_t magic;            /* set by st_options_default() */
     bool create_if_missing;    /* default true */
     bool error_if_exists;      /* default false */
+    bool read_only;            /* default false. Opens an existing database for reading only, as
+                                * RocksDB's OpenForReadOnly, for offline tools: nothing in the
+                                * directories is created, written or deleted (no WAL, no flush, no
+                                * new MANIFEST, no background work). The WALs are replayed into
+                                * memory, so reads see every write that recovery would keep. A
+                                * database another process holds (LOCK) is refused with ST_EBUSY.
+                                * Writes, flushes and compactions fail with ST_EINVAL */
     st_sync_mode sync_mode;    /* default ST_SYNC_EVERYSEC */
     size_t write_buffer_bytes; /* memtable size that triggers a switch; default 64 MiB */
     int max_immutable;         /* memtables waiting for flush before writers wait; default 2 */

@@ -28,6 +28,9 @@ const char *st_strerror(int rc);
 /* Message of the last failing engine call on this thread (file, offset, errno text...), or "" if
  * none. Valid until the next engine call on this thread; copy it to keep it. */
 const char *st_errmsg(void);
+/* st_errmsg() without the "file.c:123: " prefix that says where in the engine it was recorded:
+ * the text for people (a tool's message, a client's reply). */
+const char *st_errtext(void);
 
 #ifdef __cplusplus
 }
