@@ -199,7 +199,7 @@ static char *only_table(fx *x, st_manifest_table *out) {
 
 typedef struct collect {
     int n;
-    char first[32], last[32];
+    char first[64], last[64];
     bool ordered;
     char prevbuf[64];
 } collect;
