@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "config_rewrite.h"
 #include "watch.h"
 #include "conn.h"
 #include "strutil.h"
@@ -533,6 +534,15 @@ static void config_set_all(cmd_ctx *x) {
     pthread_rwlock_unlock(&s->cfg_lock);
     for (size_t i = 0; i < n; i++) free(old[i]);
     free(old);
+    for (size_t i = 0; !rc && i < n; i++) {
+        /* Redis knobs Strata stores but does not act on: say so once per parameter */
+        int ci = compat_find(arg_str(x, 2 + 2 * i, name, sizeof name));
+        if (ci < 0 || !compat_ignored(ci) || (atomic_fetch_or(&s->compat_logged, UINT64_C(1) << ci) >> ci & 1)) continue;
+        server_log(s, CONFIG_LOG_NOTICE,
+                   "CONFIG SET %s: accepted and stored, but Strata ignores it (no such knob in an LSM store; "
+                   "docs/COMPATIBILITY.md)",
+                   compat_name(ci));
+    }
     if (rc == CONFIG_EUNKNOWN)
         reply_errorf(x->rb, "ERR Unknown option or number of arguments for CONFIG SET - '%s'", name);
     else if (rc)
@@ -566,13 +576,24 @@ void cmd_config(cmd_ctx *x) {
         atomic_store(&s->stat.auth_failures, 0);
         reply_shared(x->rb, REPLY_SH_OK);
     } else if (cmd_arg_is(x, 1, "rewrite") && x->argc == 2) {
-        reply_error(x->rb, "ERR CONFIG REWRITE is not supported yet: edit the configuration file");
+        char err[512];
+        pthread_rwlock_rdlock(&s->cfg_lock);
+        int rc = config_rewrite(s->cfg, err, sizeof err);
+        pthread_rwlock_unlock(&s->cfg_lock);
+        if (rc) {
+            server_log(s, CONFIG_LOG_WARNING, "CONFIG REWRITE failed: %s", err);
+            reply_errorf(x->rb, "ERR %s", err);
+        } else {
+            server_log(s, CONFIG_LOG_NOTICE, "CONFIG REWRITE executed with success.");
+            reply_shared(x->rb, REPLY_SH_OK);
+        }
     } else if (cmd_arg_is(x, 1, "help") && x->argc == 2) {
         static const char *lines[] = {
             "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
             "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
             "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
             "RESETSTAT", "    Reset statistics reported by the INFO command.",
+            "REWRITE", "    Rewrite the configuration file.",
             "HELP", "    Print this help."};
         reply_array_header(x->rb, sizeof lines / sizeof *lines);
         for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) reply_simple(x->rb, lines[i]);

@@ -639,6 +639,7 @@ void config_free(config *c) {
     tenants_free(c->tenants, c->n_tenants);
     free(c->config_file);
     toml_free(c->doc);
+    compat_free(&c->compat);
     memset(c, 0, sizeof *c);
 }
 
@@ -919,6 +920,38 @@ static int apply_tenants(config *c, const toml_node *arr, const char *file, char
     return 0;
 }
 
+/* [redis]: Redis parameters Strata accepts and ignores (config_compat.h), as CONFIG REWRITE writes
+ * them: strings, integers or booleans (true = "yes"). */
+static int apply_redis(config *c, const toml_node *tab, const char *file, char *err, size_t errlen) {
+    for (size_t i = 0; i < toml_table_len(tab); i++) {
+        const toml_node *v;
+        const char *key = toml_table_key(tab, i, &v);
+        char where[160], text[64];
+        snprintf(where, sizeof where, "redis.%s", key);
+        origin o = {file, toml_node_line(v), where};
+        int idx = compat_find(key);
+        if (idx < 0) {
+            if (find_param(key)) return errf(err, errlen, &o, "unknown key (%s is a Strata setting: see docs/CONFIG.md)", key);
+            return errf(err, errlen, &o, "unknown key (not one of the Redis parameters Strata accepts: docs/COMPATIBILITY.md)");
+        }
+        const char *val;
+        switch (toml_node_type(v)) {
+        case TOML_STRING: val = toml_string(v, NULL); break;
+        case TOML_INT:
+            snprintf(text, sizeof text, "%lld", (long long)toml_int(v));
+            val = text;
+            break;
+        case TOML_BOOL: val = toml_bool(v) ? "yes" : "no"; break;
+        default: return errf(err, errlen, &o, "expected a string, an integer or a boolean, got %s", node_type(v));
+        }
+        char why[160];
+        int rc = compat_set(&c->compat, idx, val, why, sizeof why);
+        if (rc == -2) return nomem(err, errlen);
+        if (rc) return errf(err, errlen, &o, "%s", why);
+    }
+    return 0;
+}
+
 static int apply_doc(config *c, const toml_doc *doc, const char *file, char *err, size_t errlen) {
     const toml_node *root = toml_root(doc);
     for (size_t i = 0; i < toml_table_len(root); i++) {
@@ -934,8 +967,12 @@ static int apply_doc(config *c, const toml_doc *doc, const char *file, char *err
             rc = apply_tiers(c, v, file, err, errlen);
         } else if (strcmp(key, "tenant") == 0) {
             rc = apply_tenants(c, v, file, err, errlen);
+        } else if (strcmp(key, "redis") == 0) {
+            if (toml_node_type(v) != TOML_TABLE)
+                return errf(err, errlen, &o, "expected a table [redis], got %s", node_type(v));
+            rc = apply_redis(c, v, file, err, errlen);
         } else if (toml_node_type(v) == TOML_TABLE || toml_node_type(v) == TOML_ARRAY) {
-            return errf(err, errlen, &o, "unknown table (expected [server], [engine], [[tier]] or [[tenant]])");
+            return errf(err, errlen, &o, "unknown table (expected [server], [engine], [redis], [[tier]] or [[tenant]])");
         } else {
             const param *p = NULL;
             for (size_t j = 0; j < N_PARAMS && !p; j++)
@@ -1212,15 +1249,6 @@ static char *format_value(const config *c, const param *p) {
     return NULL;
 }
 
-/* Redis settings that Strata answers for but that cannot change: tools read them to learn how the
- * server persists (redis-benchmark refuses to trust a server that does not answer "save" and
- * "appendonly"). Every write goes through the WAL, so "appendonly" is always yes, and there are
- * no RDB snapshots to schedule. */
-static const struct {
-    const char *name, *value;
-} fixed_params[] = {{"save", ""}, {"appendonly", "yes"}};
-#define N_FIXED_PARAMS (sizeof fixed_params / sizeof fixed_params[0])
-
 int config_get(const config *c, const char *pattern, config_get_fn fn, void *ud) {
     int n = 0;
     for (size_t i = 0; i < N_PARAMS; i++) {
@@ -1231,9 +1259,9 @@ int config_get(const config *c, const char *pattern, config_get_fn fn, void *ud)
         free(v);
         n++;
     }
-    for (size_t i = 0; i < N_FIXED_PARAMS; i++) {
-        if (!glob_match(pattern, fixed_params[i].name)) continue;
-        fn(fixed_params[i].name, fixed_params[i].value, ud);
+    for (size_t i = 0; i < compat_count(); i++) {
+        if (!glob_match(pattern, compat_name((int)i))) continue;
+        fn(compat_name((int)i), compat_get(&c->compat, (int)i), ud);
         n++;
     }
     return n;
@@ -1242,11 +1270,10 @@ int config_get(const config *c, const char *pattern, config_get_fn fn, void *ud)
 int config_set(config *c, const char *name, const char *value, char *err, size_t errlen) {
     if (errlen) err[0] = '\0';
     const param *p = find_param(name);
-    for (size_t i = 0; !p && i < N_FIXED_PARAMS; i++) {
-        if (strcasecmp(name, fixed_params[i].name) != 0) continue;
-        if (strcmp(value, fixed_params[i].value) == 0) return 0; /* already so: nothing to change */
-        if (errlen) snprintf(err, errlen, "can't set immutable config");
-        return CONFIG_EIMMUTABLE;
+    int ci = p ? -1 : compat_find(name);
+    if (ci >= 0) {
+        int rc = compat_set(&c->compat, ci, value, err, errlen);
+        return rc == -2 ? CONFIG_ENOMEM : rc ? CONFIG_EINVAL : CONFIG_OK;
     }
     if (!p) {
         if (errlen) snprintf(err, errlen, "Unknown option or number of args for CONFIG SET - '%s'", name);
@@ -1258,6 +1285,70 @@ int config_set(config *c, const char *name, const char *value, char *err, size_t
     }
     /* Setters validate before they store, so a failure leaves c unchanged. */
     return set_text(c, p, value, NULL, err, errlen);
+}
+
+/* ---- for CONFIG REWRITE (config_rewrite.c) ------------------------------------------------------ */
+
+size_t config_param_count(void) { return N_PARAMS; }
+
+void config_param_describe(size_t i, config_param_desc *out) {
+    const param *p = &params[i];
+    *out = (config_param_desc){p->name, p->section, p->key, (p->flags & P_RUNTIME) != 0};
+}
+
+/* A TOML basic string of s. */
+static void toml_quote(char *out, size_t cap, const char *s) {
+    size_t w = 0;
+    if (cap < 3) return;
+    out[w++] = '"';
+    for (; *s && w + 8 < cap; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            out[w++] = '\\';
+            out[w++] = (char)ch;
+        } else if (ch < 0x20 || ch == 0x7f) {
+            w += (size_t)snprintf(out + w, cap - w, "\\u%04x", ch);
+        } else {
+            out[w++] = (char)ch;
+        }
+    }
+    out[w++] = '"';
+    out[w] = 0;
+}
+
+char *config_param_toml(const config *c, size_t i) {
+    const param *p = &params[i];
+    char *v = format_value(c, p);
+    if (!v || p->type == P_INT || p->type == P_SIZE) return v;
+    size_t cap = strlen(v) * 6 + 16;
+    char *out = malloc(cap);
+    if (!out) {
+        free(v);
+        return NULL;
+    }
+    if (p->type == P_LIST) {
+        size_t w = 0;
+        out[w++] = '[';
+        char *save = NULL;
+        for (char *t = strtok_r(v, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+            if (w > 1) w += (size_t)snprintf(out + w, cap - w, ", ");
+            toml_quote(out + w, cap - w, t);
+            w += strlen(out + w);
+        }
+        snprintf(out + w, cap - w, "]");
+    } else {
+        toml_quote(out, cap, v);
+    }
+    free(v);
+    return out;
+}
+
+char *config_param_text(const config *c, size_t i) { return format_value(c, &params[i]); }
+
+int config_load_file_only(config *c, const char *path, char *err, size_t errlen) {
+    if (errlen) err[0] = '\0';
+    if (config_init(c)) return nomem(err, errlen);
+    return load_file(c, path, err, errlen);
 }
 
 /* ---- help ------------------------------------------------------------------------------------------ */

@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "config_compat.h"
 #include "strata/st_options.h"
 
 /* Return codes of config_load and config_set (0 is success). */
@@ -164,6 +165,9 @@ typedef struct config {
     config_tenant *tenants;
     size_t n_tenants;
 
+    /* ---- [redis]: Redis parameters accepted and ignored (config_compat.h) ------------------- */
+    config_compat compat;
+
     /* ---- where it came from ---------------------------------------------------------------- */
     char *config_file;       /* the file loaded, as given; NULL if none */
     int dir_line;            /* line of [server] dir in it; 0 if dir is the default or a flag */
@@ -183,6 +187,23 @@ int config_init(config *c);
  * Returns CONFIG_OK, CONFIG_EINVAL (err: "FILE:LINE: section.key: what" or "--flag: what"), or
  * CONFIG_ENOMEM. Whatever it returns, c is initialised and must be released with config_free. */
 int config_load(config *c, int argc, char **argv, char *err, size_t errlen);
+
+/* ---- for CONFIG REWRITE (config_rewrite.c) ---- */
+typedef struct config_param_desc {
+    const char *name;    /* Redis name */
+    const char *section; /* file table */
+    const char *key;     /* file key */
+    bool runtime;        /* CONFIG SET may change it */
+} config_param_desc;
+size_t config_param_count(void);
+void config_param_describe(size_t i, config_param_desc *out);
+/* Parameter i's value in c, malloc'ed: as a TOML literal (42, "text", ["a", "b"]), or as the text
+ * CONFIG GET shows. NULL: out of memory. */
+char *config_param_toml(const config *c, size_t i);
+char *config_param_text(const config *c, size_t i);
+/* Initialises c from the built-in defaults and the file alone (no flags): what the file says.
+ * Release c with config_free whatever it returns. */
+int config_load_file_only(config *c, const char *path, char *err, size_t errlen);
 
 /* Frees what c owns and leaves it zeroed. NULL-safe. */
 void config_free(config *c);

@@ -95,6 +95,8 @@ struct server {
     _Atomic uint64_t synced_lsn; /* every write <= this is durable */
     atomic_int sync_error;      /* a failed commit: no later write is ever acknowledged */
 
+    _Atomic uint64_t compat_logged; /* config_compat.h parameters whose CONFIG SET was logged */
+
     pthread_mutex_t slowlog_mu;
     slowlog_entry *slowlog;     /* ring of cfg->slowlog_max_len entries, newest first order kept */
     size_t slowlog_len, slowlog_cap;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_rewrite.h"
 #include "toml.h"
 
 typedef struct fx {
@@ -91,13 +92,13 @@ static void file_err(const fx *x, const char *text, int line, const char *want) 
 /* CONFIG GET of one exact name. */
 typedef struct got {
     int n;
-    char names[64][64];
+    char names[128][64];
     char value[256];
 } got;
 
 static void collect(const char *name, const char *value, void *ud) {
     got *g = ud;
-    if (g->n < 64) snprintf(g->names[g->n], sizeof g->names[g->n], "%s", name);
+    if (g->n < 128) snprintf(g->names[g->n], sizeof g->names[g->n], "%s", name);
     snprintf(g->value, sizeof g->value, "%s", value);
     g->n++;
 }
@@ -303,7 +304,7 @@ static void test_config_file_errors_name_file_line_and_key(void **state) {
     file_err(x, "[server]\nproto-max-bulk-len = 1\n", 2,
              "server.proto-max-bulk-len: unknown key (did you mean proto_max_bulk_len?)");
     file_err(x, "[server]\n[storage]\nx = 1\n", 2,
-             "storage: unknown table (expected [server], [engine], [[tier]] or [[tenant]])");
+             "storage: unknown table (expected [server], [engine], [redis], [[tier]] or [[tenant]])");
     file_err(x, "port = 6380\n", 1, "port: unknown key at the top level (port belongs in [server])");
     file_err(x, "server = 1\n", 1, "server: expected a table [server], got an integer");
     file_err(x, "[[server]]\n", 1, "server: expected a table [server], got an array of tables");
@@ -508,12 +509,12 @@ static char *repo_tiering_toml(void) { return st_test_repo_file("tiering.toml");
 
 typedef struct snapshot {
     int n;
-    char lines[64][300];
+    char lines[128][300];
 } snapshot;
 
 static void snap(const char *name, const char *value, void *ud) {
     snapshot *s = ud;
-    assert_true(s->n < 64);
+    assert_true(s->n < 128);
     snprintf(s->lines[s->n++], sizeof s->lines[0], "%s=%s", name, value);
 }
 
@@ -584,7 +585,9 @@ static void test_config_get_matches_glob_patterns(void **state) {
     assert_int_equal(LOAD(&c, err, "--workers", "4"), CONFIG_OK);
     memset(&g, 0, sizeof g);
     int all = config_get(&c, "*", collect, &g);
-    assert_int_equal(all, 34); /* 32 settings + the fixed "save" and "appendonly" */
+    /* 32 settings + Redis's knobs Strata stores and ignores (config_compat.c; "save" and
+     * "appendonly" among them) */
+    assert_int_equal(all, 32 + (int)compat_count());
     assert_string_equal(g.names[0], "bind");
     assert_string_equal(get1(&c, "save", &g), "");
     assert_string_equal(get1(&c, "appendonly", &g), "yes");
@@ -613,16 +616,25 @@ static void test_config_get_matches_glob_patterns(void **state) {
     assert_string_equal(g.names[0], "slowlog-log-slower-than");
     assert_string_equal(g.names[1], "slowlog-max-len");
     memset(&g, 0, sizeof g);
-    assert_int_equal(config_get(&c, "*max*", collect, &g), 5); /* maxclients, proto-max-bulk-len,
-                                                                 slowlog-max-len, max-immutable,
-                                                                 max-open-files */
+    /* maxclients, proto-max-bulk-len, slowlog-max-len, max-immutable, max-open-files, and the
+     * Redis knobs with "max" in their names */
+    int knobs_max = 0, knobs_hp = 0, knobs_sz = 0;
+    for (size_t i = 0; i < compat_count(); i++) {
+        const char *n = compat_name((int)i);
+        knobs_max += strstr(n, "max") != NULL;
+        knobs_hp += n[0] == 'h' || n[0] == 'p';
+        knobs_sz += n[0] >= 's' && n[0] <= 'z';
+    }
+    assert_true(knobs_max >= 10);
+    assert_int_equal(config_get(&c, "*max*", collect, &g), 5 + knobs_max);
     memset(&g, 0, sizeof g);
-    /* port, protected-mode, proto-max-bulk-len, hz */
-    assert_int_equal(config_get(&c, "[hp]?*", collect, &g), 4);
+    /* port, protected-mode, proto-max-bulk-len, hz, and the knobs hash-max-..., hll-... */
+    assert_int_equal(config_get(&c, "[hp]?*", collect, &g), 4 + knobs_hp);
     memset(&g, 0, sizeof g);
     /* workers, timeout, slowlog-log-slower-than, slowlog-max-len, write-buffer, wal-recovery,
-     * zstd-level, save */
-    assert_int_equal(config_get(&c, "[^a-r]*", collect, &g), 8);
+     * zstd-level, and the knobs from s to z (save among them) */
+    assert_true(knobs_sz >= 1);
+    assert_int_equal(config_get(&c, "[^a-r]*", collect, &g), 7 + knobs_sz);
     memset(&g, 0, sizeof g);
     assert_int_equal(config_get(&c, "d?r", collect, &g), 1);
     assert_string_equal(get1(&c, "max\\-immutable", &g), "2");
@@ -880,6 +892,126 @@ static void test_config_help_lists_every_flag(void **state) {
     free(buf);
 }
 
+
+/* ---- [redis]: Redis's knobs, accepted and stored (config_compat.c) ---------------------------- */
+
+static void test_config_redis_knobs_validate_normalise_and_load_from_the_file(void **state) {
+    fx *x = *state;
+    config c;
+    char err[256];
+    got g;
+    load_file_ok(x, &c,
+                 "[redis]\nhash-max-listpack-entries = 300\nactiverehashing = false\nmaxmemory_policy = \"ALLKEYS-LFU\"\n"
+                 "save = \"900 1\"\n");
+    assert_string_equal(get1(&c, "hash-max-listpack-entries", &g), "300");
+    assert_string_equal(get1(&c, "activerehashing", &g), "no");
+    assert_string_equal(get1(&c, "maxmemory-policy", &g), "allkeys-lfu");
+    assert_string_equal(get1(&c, "save", &g), "900 1");
+    assert_string_equal(get1(&c, "appendonly", &g), "yes"); /* untouched: the default */
+    /* CONFIG SET: Redis's checks and texts; a refused value changes nothing */
+    assert_int_equal(config_set(&c, "hash-max-listpack-entries", "12x", err, sizeof err), CONFIG_EINVAL);
+    assert_string_equal(err, "argument couldn't be parsed into an integer");
+    assert_int_equal(config_set(&c, "maxmemory-samples", "0", err, sizeof err), CONFIG_EINVAL);
+    assert_string_equal(err, "argument must be between 1 and 2147483647 inclusive");
+    assert_int_equal(config_set(&c, "activedefrag", "on", err, sizeof err), CONFIG_EINVAL);
+    assert_string_equal(err, "argument must be 'yes' or 'no'");
+    assert_int_equal(config_set(&c, "save", "10", err, sizeof err), CONFIG_EINVAL);
+    assert_string_equal(err, "Invalid save parameters");
+    assert_int_equal(config_set(&c, "auto-aof-rewrite-min-size", "2gb", err, sizeof err), CONFIG_OK);
+    assert_string_equal(get1(&c, "auto-aof-rewrite-min-size", &g), "2147483648");
+    assert_int_equal(config_set(&c, "HASH_MAX_LISTPACK_ENTRIES", "7", err, sizeof err), CONFIG_OK);
+    assert_string_equal(get1(&c, "hash-max-listpack-entries", &g), "7");
+    assert_string_equal(get1(&c, "hash-max-listpack-entries", &g), compat_get(&c.compat, compat_find("hash-max-listpack-entries")));
+    config_free(&c);
+    /* a bad [redis] key or value names the file, line and key */
+    file_err(x, "[redis]\nno-such-knob = 1\n", 2,
+             "redis.no-such-knob: unknown key (not one of the Redis parameters Strata accepts: docs/COMPATIBILITY.md)");
+    file_err(x, "[redis]\nmaxclients = 1\n", 2, "redis.maxclients: unknown key (maxclients is a Strata setting: see docs/CONFIG.md)");
+    file_err(x, "[redis]\nactiverehashing = \"perhaps\"\n", 2, "redis.activerehashing: argument must be 'yes' or 'no'");
+    file_err(x, "[redis]\nsave = [1, 2]\n", 2, "redis.save: expected a string, an integer or a boolean, got an array");
+}
+
+/* ---- CONFIG REWRITE (config_rewrite.c) ------------------------------------------------------- */
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char *buf = calloc(1, 1 << 16);
+    size_t n = fread(buf, 1, (1 << 16) - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+static void test_config_rewrite_edits_in_place_and_keeps_the_rest(void **state) {
+    fx *x = *state;
+    static const char *const before =
+        "# top comment\n"
+        "[server]\n"
+        "timeout = 0          # idle seconds\n"
+        "  maxclients=10000\n"
+        "bind = [\"127.0.0.1\"] # only here\n"
+        "\n"
+        "[[tier]]\n"
+        "name = \"ssd\"\n"
+        "dir = \"ssd\"\n"
+        "levels = [0, 6]\n"
+        "[engine]\n"
+        "codec = \"lz4\"\n";
+    config c;
+    char err[256];
+    load_file_ok(x, &c, before);
+    /* nothing changed: the file stays byte for byte */
+    assert_int_equal(config_rewrite(&c, err, sizeof err), 0);
+    char *same = slurp(x->path);
+    assert_string_equal(same, before);
+    free(same);
+    assert_int_equal(config_set(&c, "timeout", "300", err, sizeof err), CONFIG_OK);
+    assert_int_equal(config_set(&c, "maxclients", "55", err, sizeof err), CONFIG_OK);
+    assert_int_equal(config_set(&c, "hz", "40", err, sizeof err), CONFIG_OK);
+    assert_int_equal(config_set(&c, "loglevel", "warning", err, sizeof err), CONFIG_OK);
+    assert_int_equal(config_set(&c, "list-compress-depth", "3", err, sizeof err), CONFIG_OK);
+    assert_int_equal(config_set(&c, "notify-keyspace-events", "KEA", err, sizeof err), CONFIG_OK);
+    assert_int_equal(config_rewrite(&c, err, sizeof err), 0);
+    char *after = slurp(x->path);
+    static const char *const want =
+        "# top comment\n"
+        "[server]\n"
+        "timeout = 300        # idle seconds\n"
+        "  maxclients=55\n"
+        "bind = [\"127.0.0.1\"] # only here\n"
+        "hz = 40\n"
+        "loglevel = \"warning\"\n"
+        "\n"
+        "[[tier]]\n"
+        "name = \"ssd\"\n"
+        "dir = \"ssd\"\n"
+        "levels = [0, 6]\n"
+        "[engine]\n"
+        "codec = \"lz4\"\n"
+        "\n"
+        "[redis]\n"
+        "list-compress-depth = 3\n"
+        "notify-keyspace-events = \"KEA\"\n";
+    assert_string_equal(after, want);
+    free(after);
+    config_free(&c);
+    /* the rewritten file loads to the same values */
+    char *argv[] = {"strata-server", "--config", x->path, NULL};
+    assert_int_equal(config_load(&c, 3, argv, err, sizeof err), CONFIG_OK);
+    got g;
+    assert_string_equal(get1(&c, "timeout", &g), "300");
+    assert_string_equal(get1(&c, "hz", &g), "40");
+    assert_string_equal(get1(&c, "list-compress-depth", &g), "3");
+    assert_string_equal(get1(&c, "notify-keyspace-events", &g), "KEA");
+    config_free(&c);
+    /* without a file */
+    assert_int_equal(LOAD(&c, err, "--port", "7000"), CONFIG_OK);
+    assert_int_equal(config_rewrite(&c, err, sizeof err), -1);
+    assert_string_equal(err, "The server is running without a config file");
+    config_free(&c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_defaults_without_file_or_flags),
@@ -899,6 +1031,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_config_make_dirs_creates_tiers_and_names_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_tenant_errors_name_line_and_key, setup, teardown),
         cmocka_unit_test(test_config_help_lists_every_flag),
+        cmocka_unit_test_setup_teardown(test_config_redis_knobs_validate_normalise_and_load_from_the_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_rewrite_edits_in_place_and_keeps_the_rest, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
