@@ -159,6 +159,10 @@ bool multi_queues(const conn *c, const cmd_spec *spec);
 const cmd_spec *cmd_lookup(const uint8_t *name, size_t len);
 /* All commands, for COMMAND / COMMAND COUNT / DOCS; *n receives the count. */
 const cmd_spec *cmd_all(size_t *n);
+/* The number of commands, and a command's place in the table (0..cmd_count()-1, in cmd_all's
+ * order): the index of per-command statistics (cmdstats.h). */
+size_t cmd_count(void);
+size_t cmd_index(const cmd_spec *spec);
 
 /* Procs, by file. */
 #define CMD_DECLARE(name) void cmd_##name(cmd_ctx *x)

@@ -14,8 +14,10 @@
  * Blocking commands run inside EXEC as their non-blocking forms (Redis does the same). */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd.h"
+#include "cmdstats.h"
 #include "conn.h"
 #include "server.h"
 #include "tenant.h"
@@ -280,7 +282,15 @@ void cmd_exec(cmd_ctx *x) {
             .spec = q->spec,
             .in_exec = true,
         };
+        size_t before = out.len;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         q->spec->proc(&y);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        /* commandstats count the commands EXEC ran, as Redis's do */
+        cmdstats_record(c->w->cstats, cmd_index(q->spec),
+                        (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec)),
+                        out.len > before && out.data[before] == '-');
         wrote[i] = y.wrote;
         dbs[i] = y.ns.db;
     }

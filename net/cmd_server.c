@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "cmd.h"
+#include "cmdstats.h"
 #include "config_rewrite.h"
 #include "watch.h"
 #include "conn.h"
@@ -346,8 +348,74 @@ static void out_add(info_out *o, const char *fmt, ...) {
     }
 }
 
-static void info_storage_line(void *arg, const char *name, const char *value) {
-    out_add(arg, "%s:%s\r\n", name, value);
+typedef struct info_split {
+    info_out storage, tiers;
+} info_split;
+
+static void info_storage_split(void *arg, const char *name, const char *value) {
+    info_split *sp = arg;
+    out_add(strncmp(name, "tier_", 5) == 0 ? &sp->tiers : &sp->storage, "%s:%s\r\n", name, value);
+}
+
+/* Every worker's table (NULL-padded to n_workers). */
+static size_t all_cstats(server *s, cmdstats **out, size_t cap) {
+    size_t n = 0;
+    for (int i = 0; i < s->n_workers && n < cap; i++) out[n++] = s->workers[i].cstats;
+    return n;
+}
+
+#define MAX_WORKERS_SUMMED 1024
+
+/* cmdstat_<name>:calls=..,usec=..,usec_per_call=..,rejected_calls=..,failed_calls=.. for every
+ * command used since the start or CONFIG RESETSTAT. Strata counts a container command (CONFIG,
+ * CLIENT ...) as one, where Redis 7 counts config|get and config|set apart. */
+static void info_commandstats(server *s, info_out *o) {
+    cmdstats **cs = calloc(MAX_WORKERS_SUMMED, sizeof *cs);
+    if (!cs) return;
+    size_t nw = all_cstats(s, cs, MAX_WORKERS_SUMMED), n;
+    const cmd_spec *specs = cmd_all(&n);
+    out_add(o, "# Commandstats\r\n");
+    for (size_t i = 0; i < n; i++) {
+        cmdstat_sum sum;
+        cmdstats_sum(cs, nw, cmd_index(&specs[i]), &sum);
+        if (!sum.calls && !sum.rejected && !sum.failed) continue;
+        uint64_t usec = sum.ns / 1000;
+        out_add(o, "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,failed_calls=%llu\r\n",
+                specs[i].name, (unsigned long long)sum.calls, (unsigned long long)usec,
+                sum.calls ? (double)sum.ns / 1000.0 / (double)sum.calls : 0.0, (unsigned long long)sum.rejected,
+                (unsigned long long)sum.failed);
+    }
+    out_add(o, "\r\n");
+    free(cs);
+}
+
+/* latency_percentiles_usec_<name>:p50=..,p99=..,p99.9=.. at latency-tracking-info-percentiles,
+ * while latency-tracking is yes (both as Redis 7). */
+static void info_latencystats(server *s, info_out *o) {
+    out_add(o, "# Latencystats\r\n");
+    double ps[16];
+    size_t np = 0;
+    char pct[256];
+    pthread_rwlock_rdlock(&s->cfg_lock);
+    bool on = strcmp(compat_get(&s->cfg->compat, compat_find("latency-tracking")), "yes") == 0;
+    snprintf(pct, sizeof pct, "%s", compat_get(&s->cfg->compat, compat_find("latency-tracking-info-percentiles")));
+    pthread_rwlock_unlock(&s->cfg_lock);
+    for (char *save = NULL, *t = strtok_r(pct, " ", &save); t && np < 16; t = strtok_r(NULL, " ", &save))
+        ps[np++] = strtod(t, NULL);
+    cmdstats **cs = on && np ? calloc(MAX_WORKERS_SUMMED, sizeof *cs) : NULL;
+    if (cs) {
+        size_t nw = all_cstats(s, cs, MAX_WORKERS_SUMMED), n;
+        const cmd_spec *specs = cmd_all(&n);
+        for (size_t i = 0; i < n; i++) {
+            double us[16];
+            if (!cmdstats_percentiles(cs, nw, cmd_index(&specs[i]), ps, np, us)) continue;
+            out_add(o, "latency_percentiles_usec_%s:", specs[i].name);
+            for (size_t j = 0; j < np; j++) out_add(o, "%sp%g=%.3f", j ? "," : "", ps[j], us[j]);
+            out_add(o, "\r\n");
+        }
+        free(cs);
+    }
+    out_add(o, "\r\n");
 }
 
 typedef struct ks_tally {
@@ -374,6 +442,27 @@ static bool want(const cmd_ctx *x, const char *section, bool in_default) {
             (in_default && cmd_arg_is(x, i, "default")))
             return true;
     return false;
+}
+
+/* Redis's bytesToHuman: "1.05M". */
+static const char *human_bytes(char buf[32], uint64_t n) {
+    static const char units[] = "BKMGTP";
+    double d = (double)n;
+    int u = 0;
+    while (d >= 1024 && u < 5) {
+        d /= 1024;
+        u++;
+    }
+    if (u == 0) snprintf(buf, 32, "%lluB", (unsigned long long)n);
+    else snprintf(buf, 32, "%.2f%c", d, units[u]);
+    return buf;
+}
+
+/* The mean of a rate ring (server.h). */
+static uint64_t rate_mean(_Atomic uint64_t *ring) {
+    uint64_t sum = 0;
+    for (int i = 0; i < SERVER_RATE_SAMPLES; i++) sum += atomic_load_explicit(&ring[i], memory_order_relaxed);
+    return sum / SERVER_RATE_SAMPLES;
 }
 
 static uint64_t rss_bytes(void) {
@@ -406,12 +495,18 @@ void cmd_info(cmd_ctx *x) {
         out_add(&o, "# Clients\r\nconnected_clients:%d\r\nmaxclients:%d\r\nblocked_clients:%d\r\n\r\n",
                 atomic_load(&s->n_clients), cfg->maxclients, atomic_load(&s->n_blocked));
     if (want(x, "memory", true)) {
-        uint64_t rss = rss_bytes();
+        /* used_memory: what the allocator has handed out (Redis's zmalloc count); maxmemory: the
+         * engine's budget, memory_limit (Strata never evicts: data lives on disk) */
+        uint64_t rss = rss_bytes(), used = server_used_memory(), peak = atomic_load(&s->peak_memory);
+        if (used > peak) peak = used;
+        char h_used[32], h_rss[32], h_peak[32], h_max[32];
         out_add(&o,
-                "# Memory\r\nused_memory:%llu\r\nused_memory_human:%.2fM\r\nused_memory_rss:%llu\r\n"
-                "maxmemory:%llu\r\nmaxmemory_policy:noeviction\r\n\r\n",
-                (unsigned long long)rss, (double)rss / (1024.0 * 1024.0), (unsigned long long)rss,
-                (unsigned long long)cfg->memory_limit_bytes);
+                "# Memory\r\nused_memory:%llu\r\nused_memory_human:%s\r\nused_memory_rss:%llu\r\n"
+                "used_memory_rss_human:%s\r\nused_memory_peak:%llu\r\nused_memory_peak_human:%s\r\n"
+                "maxmemory:%llu\r\nmaxmemory_human:%s\r\nmaxmemory_policy:noeviction\r\nmem_allocator:libc\r\n\r\n",
+                (unsigned long long)used, human_bytes(h_used, used), (unsigned long long)rss, human_bytes(h_rss, rss),
+                (unsigned long long)peak, human_bytes(h_peak, peak), (unsigned long long)cfg->memory_limit_bytes,
+                human_bytes(h_max, cfg->memory_limit_bytes));
     }
     char wmsg[384] = "";
     int wst = ks_write_status(s->k, wmsg, sizeof wmsg);
@@ -431,20 +526,40 @@ void cmd_info(cmd_ctx *x) {
                 "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\nrejected_connections:%llu\r\n"
                 "expired_keys:%llu\r\nkeyspace_hits:%llu\r\nkeyspace_misses:%llu\r\ntotal_error_replies:%llu\r\n"
                 "acl_access_denied_auth:%llu\r\nclient_query_buffer_limit_disconnections:%llu\r\n"
-                "client_output_buffer_limit_disconnections:%llu\r\nprotected_mode_refused_connections:%llu\r\n\r\n",
+                "client_output_buffer_limit_disconnections:%llu\r\nprotected_mode_refused_connections:%llu\r\n"
+                "instantaneous_ops_per_sec:%llu\r\ninstantaneous_input_kbps:%.2f\r\ninstantaneous_output_kbps:%.2f\r\n"
+                "evicted_keys:0\r\n\r\n",
                 (unsigned long long)s->stat.connections, (unsigned long long)s->stat.commands,
                 (unsigned long long)s->stat.net_in, (unsigned long long)s->stat.net_out,
                 (unsigned long long)s->stat.rejected, (unsigned long long)s->stat.expired_keys,
                 (unsigned long long)s->stat.keyspace_hits, (unsigned long long)s->stat.keyspace_misses,
                 (unsigned long long)s->stat.errors, (unsigned long long)s->stat.auth_failures,
                 (unsigned long long)s->stat.qbuf_disconnects, (unsigned long long)s->stat.obuf_disconnects,
-                (unsigned long long)s->stat.protected_refused);
+                (unsigned long long)s->stat.protected_refused, (unsigned long long)rate_mean(s->rate.ops),
+                (double)rate_mean(s->rate.in) / 1024.0, (double)rate_mean(s->rate.out) / 1024.0);
     if (want(x, "replication", true)) out_add(&o, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n");
-    if (want(x, "storage", true)) {
-        out_add(&o, "# Storage\r\n");
-        ks_info_storage(x->k, info_storage_line, &o);
-        out_add(&o, "\r\n");
+    if (want(x, "cpu", true)) {
+        struct rusage self, kids;
+        getrusage(RUSAGE_SELF, &self);
+        getrusage(RUSAGE_CHILDREN, &kids);
+#define TV(t) ((double)(t).tv_sec + (double)(t).tv_usec / 1e6)
+        out_add(&o,
+                "# CPU\r\nused_cpu_sys:%.6f\r\nused_cpu_user:%.6f\r\nused_cpu_sys_children:%.6f\r\n"
+                "used_cpu_user_children:%.6f\r\n\r\n",
+                TV(self.ru_stime), TV(self.ru_utime), TV(kids.ru_stime), TV(kids.ru_utime));
+#undef TV
     }
+    if (want(x, "storage", true) || want(x, "tiers", true)) {
+        /* one pass over the engine's stats; its tier_* lines are the Tiers section */
+        info_split sp = {{0}, {0}};
+        ks_info_storage(x->k, info_storage_split, &sp);
+        if (want(x, "storage", true)) out_add(&o, "# Storage\r\n%.*s\r\n", (int)sp.storage.len, sp.storage.p ? sp.storage.p : "");
+        if (want(x, "tiers", true)) out_add(&o, "# Tiers\r\n%.*s\r\n", (int)sp.tiers.len, sp.tiers.p ? sp.tiers.p : "");
+        free(sp.storage.p);
+        free(sp.tiers.p);
+    }
+    if (want(x, "commandstats", false)) info_commandstats(s, &o);
+    if (want(x, "latencystats", false)) info_latencystats(s, &o);
     if (want(x, "keyspace", true)) {
         /* exact counts: a scan per database (see docs/ARCHITECTURE.md, "Known limits") */
         out_add(&o, "# Keyspace\r\n");
@@ -574,6 +689,7 @@ void cmd_config(cmd_ctx *x) {
         atomic_store(&s->stat.net_out, 0);
         atomic_store(&s->stat.errors, 0);
         atomic_store(&s->stat.auth_failures, 0);
+        for (int i = 0; i < s->n_workers; i++) cmdstats_reset(s->workers[i].cstats);
         reply_shared(x->rb, REPLY_SH_OK);
     } else if (cmd_arg_is(x, 1, "rewrite") && x->argc == 2) {
         char err[512];

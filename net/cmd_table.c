@@ -219,6 +219,13 @@ const cmd_spec *cmd_lookup(const uint8_t *name, size_t len) {
     return NULL;
 }
 
+size_t cmd_count(void) { return sizeof table / sizeof *table; }
+
+size_t cmd_index(const cmd_spec *spec) {
+    pthread_once(&sorted_once, sort_table);
+    return (size_t)(spec - table);
+}
+
 const cmd_spec *cmd_all(size_t *n) {
     pthread_once(&sorted_once, sort_table);
     *n = sizeof table / sizeof *table;

@@ -14,10 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "block.h"
 #include "cmd.h"
+#include "cmdstats.h"
 #include "tenant.h"
 
 #define READ_CHUNK (16u << 10)
@@ -207,7 +209,9 @@ static void dispatch(conn *c, resp_argv *a, const cmd_spec *spec) {
         return;
     }
     atomic_store_explicit(&c->last_cmd, spec->name, memory_order_relaxed);
+    size_t idx = cmd_index(spec);
     if (!c->authed && !(spec->flags & CMD_NOAUTH)) {
+        cmdstats_reject(w->cstats, idx);
         if (spec->proc == cmd_exec) exec_abort(c, "NOAUTH Authentication required.");
         else reply_shared(&c->out, REPLY_SH_NOAUTH);
         if (c->in_multi) c->multi_error = true;
@@ -220,6 +224,7 @@ static void dispatch(conn *c, resp_argv *a, const cmd_spec *spec) {
         return;
     }
     if ((spec->arity > 0 && (size_t)spec->arity != a->argc) || (spec->arity < 0 && a->argc < (size_t)-spec->arity)) {
+        cmdstats_reject(w->cstats, idx);
         if (spec->proc == cmd_exec) {
             char msg[96];
             snprintf(msg, sizeof msg, "wrong number of arguments for '%s' command", spec->name);
@@ -231,6 +236,7 @@ static void dispatch(conn *c, resp_argv *a, const cmd_spec *spec) {
         return;
     }
     if ((spec->flags & CMD_ADMIN) && !c->admin) {
+        cmdstats_reject(w->cstats, idx);
         /* Redis 7 names a container command's subcommand: 'config|get' */
         char msg[192], sub[40] = "";
         static const char *const containers[] = {"config", "slowlog", "tenant", "debug", "client", "memory",
@@ -255,6 +261,7 @@ static void dispatch(conn *c, resp_argv *a, const cmd_spec *spec) {
          * and reads go on */
         char why[384];
         if (ks_write_status(s->k, why, sizeof why)) {
+            cmdstats_reject(w->cstats, idx);
             reply_errorf(&c->out, "MISCONF %s", why);
             if (spec->proc == cmd_exec) multi_reset(c);
             if (c->in_multi) c->multi_error = true;
@@ -265,6 +272,7 @@ static void dispatch(conn *c, resp_argv *a, const cmd_spec *spec) {
         tenant_note_op(c->tent);
         const char *full = (spec->flags & CMD_DENYOOM) ? tenant_over_quota(s->tenants, c->tent) : NULL;
         if (full) {
+            cmdstats_reject(w->cstats, idx);
             reply_errorf(&c->out, "ERR tenant quota exceeded (max_%s): delete data or ask the administrator to "
                          "raise it", full);
             if (c->in_multi) c->multi_error = true;
@@ -287,9 +295,17 @@ static void dispatch(conn *c, resp_argv *a, const cmd_spec *spec) {
         multi_queue(&x);
         return;
     }
-    int64_t t0 = server_now_us();
+    size_t before = c->out.len;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     spec->proc(&x);
-    int64_t dt = server_now_us() - t0;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    int64_t ns = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec);
+    int64_t dt = ns / 1000;
+    /* EXEC counts its commands itself (cmd_multi.c), as Redis's commandstats do; a blocked command
+     * is counted when it answers */
+    if (!c->block_request)
+        cmdstats_record(w->cstats, idx, (uint64_t)ns, c->out.len > before && c->out.data[before] == '-');
     atomic_fetch_add_explicit(&c->cmds, 1, memory_order_relaxed);
     if (x.lsn) {
         if (x.lsn > c->lsn) c->lsn = x.lsn;

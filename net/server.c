@@ -12,11 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "block.h"
+#include "cmd.h"
+#include "cmdstats.h"
 #include "conn.h"
 #include "tenant.h"
 #include "watch.h"
@@ -31,6 +34,11 @@ int64_t server_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t server_used_memory(void) {
+    struct mallinfo2 mi = mallinfo2();
+    return (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
 }
 
 int64_t server_now_us(void) {
@@ -326,6 +334,33 @@ static void before_sleep(ev_loop *loop, void *arg) {
 
 /* ---- cron: idle timeouts and active expiry ----------------------------------------------------- */
 
+/* Per-second rates of commands and network bytes since the last sample, one sample per 100 ms at
+ * most, and the memory peak: INFO's instantaneous_* and used_memory_peak. Worker 0 only. */
+static void sample_rates(server *s) {
+    int64_t now = server_now_us();
+    int64_t dt = now - s->rate.last_us;
+    if (s->rate.last_us && dt < 100000) return;
+    uint64_t ops = atomic_load_explicit(&s->stat.commands, memory_order_relaxed),
+             in = atomic_load_explicit(&s->stat.net_in, memory_order_relaxed),
+             out = atomic_load_explicit(&s->stat.net_out, memory_order_relaxed);
+    if (s->rate.last_us && dt > 0) {
+        unsigned i = s->rate.idx++ % SERVER_RATE_SAMPLES;
+        /* a counter reset (CONFIG RESETSTAT) makes a delta negative: count it as 0 */
+        uint64_t d_ops = ops >= s->rate.last_ops ? ops - s->rate.last_ops : 0,
+                 d_in = in >= s->rate.last_in ? in - s->rate.last_in : 0,
+                 d_out = out >= s->rate.last_out ? out - s->rate.last_out : 0;
+        atomic_store(&s->rate.ops[i], d_ops * 1000000 / (uint64_t)dt);
+        atomic_store(&s->rate.in[i], d_in * 1000000 / (uint64_t)dt);
+        atomic_store(&s->rate.out[i], d_out * 1000000 / (uint64_t)dt);
+    }
+    s->rate.last_us = now;
+    s->rate.last_ops = ops;
+    s->rate.last_in = in;
+    s->rate.last_out = out;
+    uint64_t used = server_used_memory();
+    if (used > atomic_load(&s->peak_memory)) atomic_store(&s->peak_memory, used);
+}
+
 static long long cron(ev_loop *loop, long long id, void *arg) {
     (void)loop;
     (void)id;
@@ -356,6 +391,7 @@ static long long cron(ev_loop *loop, long long id, void *arg) {
             s->write_state = state;
         }
     }
+    if (w->id == 0) sample_rates(s);
     if (w->id == 0 && !atomic_load(&s->shutting_down)) {
         int64_t t0 = server_now_us();
         bool more = true;
@@ -482,7 +518,7 @@ int server_start(server *s, config *cfg, char *err, size_t errlen) {
         w->srv = s;
         w->id = i;
         w->loop = ev_loop_new(1024);
-        if (!w->loop || ks_batch_new(&w->batch)) {
+        if (!w->loop || ks_batch_new(&w->batch) || !(w->cstats = cmdstats_new(cmd_count()))) {
             snprintf(err, errlen, "cannot create worker %d: out of memory", i);
             return -1;
         }
@@ -567,6 +603,7 @@ int server_wait_and_stop(server *s) {
     for (int i = 0; i < s->n_workers; i++) {
         ev_loop_free(s->workers[i].loop);
         ks_batch_free(s->workers[i].batch);
+        cmdstats_free(s->workers[i].cstats);
     }
     free(s->workers);
     pthread_mutex_lock(&s->slowlog_mu);

@@ -44,6 +44,7 @@ typedef struct worker {
     _Atomic uint64_t sync_asked; /* always: largest lsn this worker asked the syncer for */
     long long cron_timer;
     ks_batch *batch;      /* reused by command procs (cmd_batch) */
+    struct cmdstats *cstats; /* per-command calls, time, latencies (cmdstats.h); this worker writes */
 } worker;
 
 typedef struct slowlog_entry {
@@ -97,6 +98,17 @@ struct server {
 
     _Atomic uint64_t compat_logged; /* config_compat.h parameters whose CONFIG SET was logged */
 
+    /* INFO's instantaneous_* rates: worker 0's cron samples the counters every 100 ms or more into
+     * rings of SERVER_RATE_SAMPLES per-second rates (Redis's trackInstantaneousMetric) */
+#define SERVER_RATE_SAMPLES 16
+    struct {
+        _Atomic uint64_t ops[SERVER_RATE_SAMPLES], in[SERVER_RATE_SAMPLES], out[SERVER_RATE_SAMPLES];
+        uint64_t last_ops, last_in, last_out; /* worker 0 only */
+        int64_t last_us;
+        unsigned idx;
+    } rate;
+    _Atomic uint64_t peak_memory; /* the largest used_memory the cron has seen */
+
     pthread_mutex_t slowlog_mu;
     slowlog_entry *slowlog;     /* ring of cfg->slowlog_max_len entries, newest first order kept */
     size_t slowlog_len, slowlog_cap;
@@ -120,6 +132,9 @@ void server_slowlog_push(server *s, size_t argc, const uint8_t *const *argv, con
                          int64_t duration_us, const conn *c);
 
 int64_t server_now_ms(void); /* wall clock, ms since the epoch */
+/* Bytes the process has allocated (glibc's mallinfo2: arenas in use + mmapped blocks): INFO's
+ * used_memory, as Redis reports its allocator's count. */
+uint64_t server_used_memory(void);
 int64_t server_now_us(void); /* monotonic, µs */
 /* "ip:port" ("[v6]:port" as Redis prints it in CLIENT LIST: "::1:port") */
 struct sockaddr;

@@ -248,8 +248,8 @@ static tier_line info_tier(const char *text, const char *name) {
 }
 
 static void info_read(redisContext *c, storage_info *si) {
-    redisReply *r = CMD(c, "INFO storage");
-    if (r->type != REDIS_REPLY_STRING) fail_msg("INFO storage: not a bulk string");
+    redisReply *r = CMD(c, "INFO storage tiers"); /* tier_* lines are the Tiers section */
+    if (r->type != REDIS_REPLY_STRING) fail_msg("INFO storage tiers: not a bulk string");
     snprintf(si->text, sizeof si->text, "%s", r->str);
     freeReplyObject(r);
     if (!info_value(si->text, "io_backend", si->io_backend, sizeof si->io_backend)) si->io_backend[0] = '\0';
