@@ -106,7 +106,10 @@ void sp_hex(sp_out *o, const char *n, const uint8_t *p, size_t len) {
 void sp_open(sp_out *o, const char *n, char bracket) {
     name(o, n);
     fputc(bracket, o->f);
-    if (o->depth < SP_MAX_DEPTH) o->items[o->depth] = 0;
+    if (o->depth < SP_MAX_DEPTH) {
+        o->items[o->depth] = 0;
+        o->open[o->depth] = bracket;
+    }
     o->depth++;
 }
 
@@ -138,8 +141,16 @@ void sp_item_pair(sp_out *o, const uint8_t *m, size_t mlen, double score) {
 
 void sp_item_more(sp_out *o, uint64_t more) {
     item_sep(o);
-    if (o->json) fprintf(o->f, "\"...%" PRIu64 " more\"", more);
-    else fprintf(o->f, "...%" PRIu64 " more", more);
+    int d = o->depth - 1;
+    /* inside an object the marker needs a key to stay valid JSON */
+    if (d >= 0 && d < SP_MAX_DEPTH && o->open[d] == '{') {
+        fputs(o->json ? "\"...\":" : "\"...\": ", o->f);
+        fprintf(o->f, "\"%" PRIu64 " more\"", more);
+    } else if (o->json) {
+        fprintf(o->f, "\"...%" PRIu64 " more\"", more);
+    } else {
+        fprintf(o->f, "...%" PRIu64 " more", more);
+    }
 }
 
 void sp_close(sp_out *o, char bracket) {

@@ -24,6 +24,7 @@ typedef struct sp_out {
     int fields;               /* in the record being written */
     int depth;                /* open objects/arrays inside it */
     int items[SP_MAX_DEPTH];  /* items put in each */
+    char open[SP_MAX_DEPTH];  /* '{' or '[' */
 } sp_out;
 
 /* A record: one line. */

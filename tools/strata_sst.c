@@ -11,7 +11,8 @@
  * The tool links the engine and reads every file through the engine's own readers
  * (strata/st_inspect.h; scan opens the database with st_options.read_only), so it never
  * re-implements a format and its verdict on a file is the engine's. It never writes to a
- * database: it reads a stopped one, or a copy (a running server holds LOCK and is refused by scan).
+ * database: it reads a stopped one, or a copy. A database directory a running server holds (LOCK)
+ * is refused; a table or WAL file alone may be read anytime (tables never change once written).
  * Tier directories: --config tiering.toml says where they are; without it, DBDIR and the
  * subdirectories of DBDIR that hold tables are searched (the default layout).
  * Output: data on stdout (text: name=value fields, one entry per line; --json: one object per
@@ -20,12 +21,14 @@
  * 2 damage found (the message names the file and the byte offset). */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -93,7 +96,8 @@ static int open_table(const char *file, st_sstable **t) {
         return EXIT_ERR;
     }
     int rc = st_sstable_open(file, t);
-    if (rc == ST_ECORRUPT && kind != ST_FILE_TABLE && strstr(st_errtext(), "not an sstable")) {
+    if (rc == ST_ECORRUPT && kind != ST_FILE_TABLE &&
+        (strstr(st_errtext(), "not an sstable") || strstr(st_errtext(), "too short to be an sstable"))) {
         say("error: %s is not an SSTable: %s", file, st_errtext());
         return EXIT_ERR;
     }
@@ -170,6 +174,7 @@ typedef struct dbdirs {
     config cfg;
     bool have_cfg;
     st_options eng;            /* the engine options scan opens with */
+    int lock_fd;               /* LOCK, held while the tool reads (-1: none) */
 } dbdirs;
 
 static void dbdirs_free(dbdirs *d) {
@@ -179,7 +184,32 @@ static void dbdirs_free(dbdirs *d) {
     }
     free(d->db);
     if (d->have_cfg) config_free(&d->cfg);
+    if (d->lock_fd >= 0) close(d->lock_fd); /* releases the flock */
     memset(d, 0, sizeof *d);
+    d->lock_fd = -1;
+}
+
+/* A running server holds LOCK and deletes tables as it compacts: reading its directory would
+ * report tables "missing" that were merely compacted away. Takes LOCK for as long as the tool
+ * reads (a server started meanwhile waits for it), or refuses. A copy without LOCK, or a
+ * directory the tool may not lock (read-only media), is read as it is. */
+static int lock_db(dbdirs *d) {
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/LOCK", d->db);
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK) {
+            say("error: %s is open in a running server (it holds LOCK): stop the server, or inspect a copy of the "
+                "database directory and its tier directories", d->db);
+            return EXIT_ERR;
+        }
+        return 0;
+    }
+    d->lock_fd = fd;
+    return 0;
 }
 
 static bool holds_tables(const char *dir) {
@@ -209,6 +239,7 @@ static int add_dir(dbdirs *d, const char *dir, const char *name) {
 /* Sets up d for database directory `db` (NULL: the --config file's dir). */
 static int dbdirs_open(dbdirs *d, const char *db, const opts *o) {
     memset(d, 0, sizeof *d);
+    d->lock_fd = -1;
     st_options_default(&d->eng);
     if (o->config) {
         char *argv[] = {"strata-sst", "--config", (char *)o->config, "--dir", (char *)db, NULL};
@@ -235,7 +266,9 @@ static int dbdirs_open(dbdirs *d, const char *db, const opts *o) {
         return EXIT_ERR;
     }
     d->db = strdup(db);
-    int rc = add_dir(d, db, "db");
+    int rc = lock_db(d);
+    if (rc) return rc;
+    rc = add_dir(d, db, "db");
     if (d->by_id) {
         for (size_t i = 0; !rc && i < d->cfg.n_tiers; i++) rc = add_dir(d, d->cfg.tiers[i].path, d->cfg.tiers[i].name);
         return rc;
@@ -461,16 +494,19 @@ static int cmd_stats_file(const char *file, const opts *o) {
         char real[PATH_MAX];
         if (realpath(db, real)) snprintf(db, sizeof db, "%s", real);
         if (manifest_entry(db, ti.number, &mt, &ms)) {
-            dbdirs d;
-            int in = -1;
-            char p[PATH_MAX];
             sp_str(&out, "database", db);
             sp_u64(&out, "level", (uint64_t)mt.level);
-            if (dbdirs_open(&d, db, o) == 0 && locate_table(&d, mt.number, mt.tier, p, sizeof p, &in))
-                sp_str(&out, "tier", tier_label(&d, mt.tier, in));
-            else
-                sp_u64(&out, "tier", (uint64_t)mt.tier);
-            dbdirs_free(&d);
+            sp_u64(&out, "tier_id", (uint64_t)mt.tier);
+            /* the tier, named by the directory the file lies in ("db": the database directory) */
+            char fdir[PATH_MAX], freal[PATH_MAX];
+            snprintf(fdir, sizeof fdir, "%s", file);
+            char *slash = strrchr(fdir, '/');
+            if (slash) *slash = 0;
+            else snprintf(fdir, sizeof fdir, ".");
+            if (realpath(fdir, freal)) {
+                const char *base = strrchr(freal, '/');
+                sp_str(&out, "tier", strcmp(freal, db) == 0 ? "db" : base ? base + 1 : freal);
+            }
         } else {
             sp_str(&out, "database", db);
             sp_str(&out, "level", "none (not in the MANIFEST: a leftover the next open deletes)");
@@ -585,7 +621,7 @@ static int cmd_stats_db(const char *dir, const opts *o) {
 }
 
 static int cmd_stats(const char *path, const opts *o) {
-    return is_dir(path) || (!path && o->config) ? cmd_stats_db(path, o) : cmd_stats_file(path, o);
+    return (path && is_dir(path)) || (!path && o->config) ? cmd_stats_db(path, o) : cmd_stats_file(path, o);
 }
 
 /* ---- verify ------------------------------------------------------------------------------------ */
@@ -875,6 +911,10 @@ static int cmd_scan(const char *dir, const opts *o) {
     if (status) {
         dbdirs_free(&d);
         return status;
+    }
+    if (d.lock_fd >= 0) { /* the read-only open takes LOCK itself */
+        close(d.lock_fd);
+        d.lock_fd = -1;
     }
     d.eng.read_only = true;
     if (o->point_in_time) d.eng.wal_recovery = ST_WAL_RECOVERY_POINT_IN_TIME;
