@@ -827,6 +827,16 @@ static void client_line(info_out *o, const conn *c, int64_t now_ms) {
             cmd ? cmd : "NULL", c->tent ? tenant_ent_name(c->tent) : "default", atomic_load(&c->proto));
 }
 
+typedef struct user_seen {
+    const char *name;
+    bool found;
+} user_seen;
+
+static void user_match(void *arg, const char *name) {
+    user_seen *u = arg;
+    if (strcmp(u->name, name) == 0) u->found = true;
+}
+
 /* A tenant's connection sees (CLIENT LIST) and may kill (CLIENT KILL) only its tenant's
  * connections; the administrator, all of them. */
 static bool client_visible(const conn *self, const conn *c) { return self->admin || (self->tent && c->tent == self->tent); }
@@ -921,8 +931,8 @@ void cmd_client(cmd_ctx *x) {
     } else if (cmd_arg_is(x, 1, "kill") && x->argc >= 3) {
         /* CLIENT KILL addr | CLIENT KILL ID id | ADDR addr | LADDR addr | SKIPME yes/no */
         uint64_t want_id = 0;
-        char addr[80] = "", laddr[80] = "";
-        bool old_form = x->argc == 3, skipme = true;
+        char addr[80] = "", laddr[80] = "", user[80] = "";
+        bool old_form = x->argc == 3, skipme = true, no_type = false;
         if (old_form) {
             arg_str(x, 2, addr, sizeof addr);
             skipme = false;
@@ -945,8 +955,26 @@ void cmd_client(cmd_ctx *x) {
                     arg_str(x, i + 1, laddr, sizeof laddr);
                 } else if (cmd_arg_is(x, i, "skipme")) {
                     skipme = !cmd_arg_is(x, i + 1, "no");
-                } else if (cmd_arg_is(x, i, "type") || cmd_arg_is(x, i, "user")) {
-                    continue;
+                } else if (cmd_arg_is(x, i, "type")) {
+                    /* every Strata client is a normal one (no replicas, masters or pub/sub) */
+                    if (cmd_arg_is(x, i + 1, "normal")) continue;
+                    if (cmd_arg_is(x, i + 1, "master") || cmd_arg_is(x, i + 1, "replica") ||
+                        cmd_arg_is(x, i + 1, "slave") || cmd_arg_is(x, i + 1, "pubsub")) {
+                        no_type = true;
+                        continue;
+                    }
+                    char t[64];
+                    reply_errorf(x->rb, "ERR Unknown client type '%s'", arg_str(x, i + 1, t, sizeof t));
+                    return;
+                } else if (cmd_arg_is(x, i, "user")) {
+                    /* a user is a tenant ("default": the administrator's connections) */
+                    arg_str(x, i + 1, user, sizeof user);
+                    user_seen us = {user, strcmp(user, "default") == 0};
+                    if (!us.found) tenant_list(s->tenants, user_match, &us);
+                    if (!us.found) {
+                        reply_errorf(x->rb, "ERR No such user '%s'", user);
+                        return;
+                    }
                 } else {
                     reply_shared(x->rb, REPLY_SH_SYNTAX);
                     return;
@@ -955,8 +983,9 @@ void cmd_client(cmd_ctx *x) {
         }
         size_t killed = 0;
         pthread_mutex_lock(&s->clients_mu);
-        for (conn *c = s->clients; c; c = c->reg_next) {
+        for (conn *c = s->clients; c && !no_type; c = c->reg_next) {
             if (want_id && c->id != want_id) continue;
+            if (*user && strcmp(user, c->tent ? tenant_ent_name(c->tent) : "default") != 0) continue;
             if (*addr && strcmp(addr, c->addr) != 0) continue;
             if (*laddr && strcmp(laddr, c->laddr) != 0) continue;
             if (c == self && skipme) continue;

@@ -937,8 +937,17 @@ static void test_client_list_and_kill_stay_within_the_tenant(void **state) {
     EXPECT_INT(t->b, 0, "CLIENT KILL ID %lld", aid);
     EXPECT_ERR(t->b, "ERR No such client", "CLIENT KILL %s", "127.0.0.1:1");
     EXPECT_STATUS(t->a, "PONG", "PING");
+    /* USER names a tenant: beta may kill its own only; an unknown user is an error, as Redis's;
+     * TYPE normal is every client, the other types none */
+    EXPECT_ERR(t->b, "ERR No such user 'nobody'", "CLIENT KILL USER nobody");
+    EXPECT_ERR(t->b, "ERR Unknown client type 'foo'", "CLIENT KILL TYPE foo");
+    EXPECT_INT(t->b, 0, "CLIENT KILL USER alpha");
+    EXPECT_INT(t->adm, 0, "CLIENT KILL TYPE pubsub");
+    EXPECT_INT(t->adm, 0, "CLIENT KILL USER beta SKIPME no TYPE replica");
+    EXPECT_STATUS(t->a, "PONG", "PING");
     /* the administrator can */
-    EXPECT_INT(t->adm, 1, "CLIENT KILL ID %lld", aid);
+    EXPECT_INT(t->adm, 1, "CLIENT KILL USER alpha TYPE normal");
+    EXPECT_INT(t->adm, 1, "CLIENT KILL ID %lld", bid);
 }
 
 /* A transaction queued under the quota is refused at EXEC once the tenant is full, as Redis
