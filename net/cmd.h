@@ -52,6 +52,17 @@ enum cmd_flags {
     CMD_DENYOOM = 1u << 9,    /* may grow the data: refused for a tenant at its quota */
 };
 
+/* A subcommand of a container command (MEMORY USAGE, OBJECT ENCODING, ...), for the containers
+ * whose subcommands the command table knows (cmd_subs): cmd_run_sub dispatches them, COMMAND INFO
+ * lists them and COMMAND GETKEYS finds their key. Tables end with an entry whose name is NULL. */
+typedef struct cmd_sub {
+    const char *name;   /* lower case, without the container's ("usage") */
+    cmd_proc *proc;
+    int arity;          /* as Redis's '<container>|<sub>': the container's name counts */
+    unsigned flags;     /* for COMMAND INFO only: the dispatcher checks the container's */
+    int key;            /* argv index of its one key (MEMORY USAGE, OBJECT ...: 2); 0: no key */
+} cmd_sub;
+
 typedef struct cmd_spec {
     const char *name;   /* lower case */
     cmd_proc *proc;
@@ -125,11 +136,51 @@ void cmd_count_lookup(cmd_ctx *x, bool hit);
 typedef size_t cmd_scan_emit(reply_buf *rb, const uint8_t *el, size_t elen, const uint8_t *val, size_t vlen);
 void cmd_coll_scan(cmd_ctx *x, int type, cmd_scan_emit *emit);
 
-/* Positions in argv of the keys of a command (Redis's key specs: first, last, step, and the
- * numkeys forms of LMPOP and SINTERCARD). Writes at most max positions; returns how many keys
- * there are (0 for commands without keys or with arguments the command itself rejects). */
+/* Positions in argv of the keys of a command (Redis's key specs: first, last, step; the numkeys
+ * forms of LMPOP, SINTERCARD, ZUNION, EVAL, FCALL and the like; the key of a subcommand, as
+ * MEMORY USAGE's). Writes at most max positions; returns how many keys there are (0 for commands
+ * without keys or with arguments the command itself rejects). */
 size_t cmd_key_positions(const cmd_spec *s, size_t argc, const uint8_t *const *argv, const size_t *argvlen,
                          size_t *pos, size_t max);
+/* Whether s's keys follow a numkeys argument (Redis's "movablekeys" flag). */
+bool cmd_keys_movable(const cmd_spec *s);
+/* Whether s may name no key at all: numkeys 0 is valid (EVAL, FCALL: "no_mandatory_keys"). */
+bool cmd_keys_optional(const cmd_spec *s);
+/* The subcommands of container s (MEMORY, OBJECT, FUNCTION, SCRIPT), NULL for other commands. */
+const cmd_sub *cmd_subs(const cmd_spec *s);
+/* The subcommand of container s named (name, len), case-insensitively; NULL when s has no
+ * subcommand table or no such subcommand. */
+const cmd_sub *cmd_sub_lookup(const cmd_spec *s, const uint8_t *name, size_t len);
+/* Whether argc arguments (the container's name included) suit sub's arity. */
+bool cmd_sub_arity_ok(const cmd_sub *sub, size_t argc);
+/* Runs container x's subcommand argv[1] from subs, after Redis 7's checks: "-ERR unknown
+ * subcommand '<sub>'. Try <CMD> HELP." for a name not in subs, "-ERR wrong number of arguments
+ * for '<cmd>|<sub>' command" for a wrong count. cmd: the container's name, lower case. */
+void cmd_run_sub(cmd_ctx *x, const char *cmd, const cmd_sub *subs);
+/* "-ERR wrong number of arguments for '<cmd>|<argv[1] lower-cased>' command". */
+void cmd_reply_sub_arity(cmd_ctx *x, const char *cmd);
+
+/* ---- documentation (cmd_docs.c) --------------------------------------------------------------- */
+
+/* What COMMAND DOCS and COMMAND GETKEYSANDFLAGS say about a command beyond the table: Redis
+ * 7.0's figures (Strata's own commands: Strata's). */
+typedef struct cmd_doc {
+    const char *name;         /* as the table's; "<container>|<sub>" for a subcommand */
+    const char *since;        /* the version that added it */
+    const char *key_flags[2]; /* Redis's key-spec flags, space-separated ("RW access delete"): of
+                               * the first key, and of the others (NULL: as the first one) */
+    const char *complexity;   /* NULL: none given */
+} cmd_doc;
+
+/* A deprecated command: since when, and what replaces it (Redis's words). */
+typedef struct cmd_deprecation {
+    const char *name, *since, *replaced_by;
+} cmd_deprecation;
+
+/* The entry of command (or "<container>|<sub>") name, NULL if there is none. */
+const cmd_doc *cmd_doc_lookup(const char *name);
+/* The deprecation of command name, NULL if it is not deprecated. */
+const cmd_deprecation *cmd_doc_deprecation(const char *name);
 
 /* Blocking commands: true when the command may wait now (not inside EXEC, deadline not passed):
  * then the caller registers and the connection parks after the proc returns (block.h). The
@@ -214,6 +265,10 @@ CMD_DECLARE(slowlog); CMD_DECLARE(compact);
 CMD_DECLARE(tenant);
 /* cmd_debug.c */
 CMD_DECLARE(debug);
+/* cmd_introspect.c */
+CMD_DECLARE(memory); CMD_DECLARE(object); CMD_DECLARE(function); CMD_DECLARE(script); CMD_DECLARE(eval);
+CMD_DECLARE(evalsha); CMD_DECLARE(eval_ro); CMD_DECLARE(evalsha_ro); CMD_DECLARE(fcall); CMD_DECLARE(fcall_ro);
+extern const cmd_sub cmd_memory_subs[], cmd_object_subs[], cmd_function_subs[], cmd_script_subs[];
 /* cmd_multi.c */
 CMD_DECLARE(multi); CMD_DECLARE(exec); CMD_DECLARE(discard); CMD_DECLARE(watch); CMD_DECLARE(unwatch);
 

@@ -47,15 +47,6 @@ static void set_proto(cmd_ctx *x, int proto) {
     atomic_store(&x->c->proto, proto);
 }
 
-/* "-ERR wrong number of arguments for '<cmd>|<sub>' command" for a known subcommand. */
-static void sub_arity(cmd_ctx *x, const char *cmd) {
-    char sub[32], full[48];
-    arg_str(x, 1, sub, sizeof sub);
-    for (char *q = sub; *q; q++) *q = (char)tolower((unsigned char)*q);
-    snprintf(full, sizeof full, "%s|%s", cmd, sub);
-    reply_err_arity(x->rb, full);
-}
-
 /* ---- connection ---------------------------------------------------------------------------------- */
 
 void cmd_ping(cmd_ctx *x) {
@@ -715,7 +706,7 @@ void cmd_config(cmd_ctx *x) {
         for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) reply_simple(x->rb, lines[i]);
     } else if (cmd_arg_is(x, 1, "get") || cmd_arg_is(x, 1, "set") || cmd_arg_is(x, 1, "resetstat") ||
                cmd_arg_is(x, 1, "rewrite") || cmd_arg_is(x, 1, "help")) {
-        sub_arity(x, "config");
+        cmd_reply_sub_arity(x, "config");
     } else {
         reply_err_unknown_subcommand(x->rb, "config", x->argv[1], x->argvlen[1]);
     }
@@ -723,38 +714,173 @@ void cmd_config(cmd_ctx *x) {
 
 /* ---- COMMAND ---------------------------------------------------------------------------------------- */
 
+/* Flags as Redis 7 names them, in its order. Derived ones: movablekeys (keys after a numkeys
+ * argument) and no_mandatory_keys (EVAL, FCALL: numkeys may be 0). */
+static void command_flags(reply_buf *rb, unsigned f, const cmd_spec *keys_of) {
+    const char *flags[16];
+    size_t nf = 0;
+    if (f & CMD_WRITE) flags[nf++] = "write";
+    if (f & CMD_READONLY) flags[nf++] = "readonly";
+    if (f & CMD_DENYOOM) flags[nf++] = "denyoom";
+    if (f & CMD_ADMIN) flags[nf++] = "admin";
+    if (f & CMD_PUBSUB) flags[nf++] = "pubsub";
+    if (f & CMD_NOSCRIPT) flags[nf++] = "noscript";
+    if (f & CMD_LOADING) flags[nf++] = "loading";
+    if (f & CMD_STALE) flags[nf++] = "stale";
+    if (f & CMD_FAST) flags[nf++] = "fast";
+    if (f & CMD_NOAUTH) flags[nf++] = "no_auth";
+    if (keys_of && cmd_keys_optional(keys_of)) flags[nf++] = "no_mandatory_keys";
+    if (keys_of && cmd_keys_movable(keys_of)) flags[nf++] = "movablekeys";
+    reply_set_header(rb, nf);
+    for (size_t i = 0; i < nf; i++) reply_simple(rb, flags[i]);
+}
+
+/* COMMAND INFO's 10 fields: name, arity, flags, first key, last key, step, ACL categories, tips,
+ * key specs, subcommands (Strata lists no categories, tips or key specs). */
 static void command_info_one(reply_buf *rb, const cmd_spec *c) {
     reply_array_header(rb, 10);
     reply_bulk_str(rb, c->name);
     reply_int(rb, c->arity);
-    const char *flags[12];
-    size_t nf = 0;
-    if (c->flags & CMD_WRITE) flags[nf++] = "write";
-    if (c->flags & CMD_READONLY) flags[nf++] = "readonly";
-    if (c->flags & CMD_FAST) flags[nf++] = "fast";
-    if (c->flags & CMD_NOAUTH) flags[nf++] = "no_auth";
-    if (c->flags & CMD_DENYOOM) flags[nf++] = "denyoom";
-    if (c->flags & CMD_ADMIN) flags[nf++] = "admin";
-    reply_set_header(rb, nf);
-    for (size_t i = 0; i < nf; i++) reply_simple(rb, flags[i]);
+    command_flags(rb, c->flags, c);
     reply_int(rb, c->first_key);
     reply_int(rb, c->last_key);
     reply_int(rb, c->step);
     reply_set_header(rb, 0);   /* ACL categories */
     reply_set_header(rb, 0);   /* tips */
     reply_array_header(rb, 0); /* key specs */
-    reply_array_header(rb, 0); /* subcommands */
+    const cmd_sub *subs = cmd_subs(c);
+    size_t nsub = 0;
+    for (const cmd_sub *sub = subs; sub && sub->name; sub++) nsub++;
+    reply_array_header(rb, nsub);
+    for (const cmd_sub *sub = subs; sub && sub->name; sub++) {
+        char full[64];
+        snprintf(full, sizeof full, "%s|%s", c->name, sub->name);
+        reply_array_header(rb, 10);
+        reply_bulk_str(rb, full);
+        reply_int(rb, sub->arity);
+        command_flags(rb, sub->flags, NULL);
+        reply_int(rb, sub->key);
+        reply_int(rb, sub->key);
+        reply_int(rb, sub->key ? 1 : 0);
+        reply_set_header(rb, 0);
+        reply_set_header(rb, 0);
+        reply_array_header(rb, 0);
+        reply_array_header(rb, 0);
+    }
 }
 
+/* COMMAND DOCS: summary, since, group, complexity, and for a deprecated command doc_flags,
+ * deprecated_since and replaced_by, in Redis 7's order (cmd_docs.c). */
 static void command_docs_one(reply_buf *rb, const cmd_spec *c) {
+    const cmd_doc *d = cmd_doc_lookup(c->name);
+    const cmd_deprecation *dep = cmd_doc_deprecation(c->name);
+    bool cx = d && d->complexity;
     reply_bulk_str(rb, c->name);
-    reply_map_header(rb, 3);
+    reply_map_header(rb, 3 + cx + (dep ? 3 : 0));
     reply_bulk_str(rb, "summary");
     reply_bulk_str(rb, c->summary ? c->summary : "");
     reply_bulk_str(rb, "since");
-    reply_bulk_str(rb, "1.0.0");
+    reply_bulk_str(rb, d && d->since ? d->since : "1.0.0");
     reply_bulk_str(rb, "group");
-    reply_bulk_str(rb, c->group);
+    /* the table's group names are identifiers; Redis's docs spell this one with a dash */
+    reply_bulk_str(rb, strcmp(c->group, "sorted_set") ? c->group : "sorted-set");
+    if (cx) {
+        reply_bulk_str(rb, "complexity");
+        reply_bulk_str(rb, d->complexity);
+    }
+    if (dep) {
+        reply_bulk_str(rb, "doc_flags");
+        reply_set_header(rb, 1);
+        reply_simple(rb, "deprecated");
+        reply_bulk_str(rb, "deprecated_since");
+        reply_bulk_str(rb, dep->since);
+        reply_bulk_str(rb, "replaced_by");
+        reply_bulk_str(rb, dep->replaced_by);
+    }
+}
+
+/* Appends the space-separated words of flags as simple strings, in an array. */
+static void key_flags_reply(reply_buf *rb, const char *flags) {
+    size_t n = 0;
+    for (const char *p = flags; *p;) {
+        while (*p == ' ') p++;
+        if (!*p) break;
+        n++;
+        while (*p && *p != ' ') p++;
+    }
+    reply_array_header(rb, n);
+    for (const char *p = flags; *p;) {
+        while (*p == ' ') p++;
+        const char *w = p;
+        while (*p && *p != ' ') p++;
+        if (p > w) reply_simple_len(rb, w, (size_t)(p - w));
+    }
+}
+
+/* The key-spec flags of key number i (0-based, in cmd_key_positions's order) of a command: the
+ * first key has the first spec's, the others the second's (every command with two specs names
+ * its odd key first: RENAME's source, ZUNIONSTORE's destination). SET's depend on GET, as in
+ * Redis's setGetKeys. A command without an entry gets flags from its own: RO or RW. */
+static const char *key_flags_of(const cmd_spec *s, const cmd_sub *sub, size_t i, size_t argc,
+                                const uint8_t *const *argv, const size_t *argvlen) {
+    if (!strcmp(s->name, "set")) {
+        for (size_t j = 3; j < argc; j++)
+            if (argvlen[j] == 3 && (argv[j][0] | 0x20) == 'g' && (argv[j][1] | 0x20) == 'e' && (argv[j][2] | 0x20) == 't')
+                return "RW access update";
+        return "OW update";
+    }
+    char full[64];
+    snprintf(full, sizeof full, "%s%s%s", s->name, sub ? "|" : "", sub ? sub->name : "");
+    const cmd_doc *d = cmd_doc_lookup(full);
+    if (d && d->key_flags[0]) return i > 0 && d->key_flags[1] ? d->key_flags[1] : d->key_flags[0];
+    unsigned f = sub ? sub->flags : s->flags;
+    return (f & CMD_WRITE) ? "RW access update" : "RO access";
+}
+
+/* COMMAND GETKEYS / GETKEYSANDFLAGS <command> [<arg> ...]: the keys the command would touch, as
+ * cmd_key_positions finds them, with Redis 7.0's checks in its order. A container's
+ * subcommand counts as a command of its own ('memory|usage'); an unknown one of a container whose
+ * subcommands the table lists is no command. */
+static void command_getkeys(cmd_ctx *x, bool with_flags) {
+    size_t argc = x->argc - 2;
+    const uint8_t *const *argv = x->argv + 2;
+    const size_t *argvlen = x->argvlen + 2;
+    const cmd_spec *s = cmd_lookup(argv[0], argvlen[0]);
+    const cmd_sub *sub = NULL;
+    if (s && cmd_subs(s) && argc >= 2 && !(sub = cmd_sub_lookup(s, argv[1], argvlen[1]))) s = NULL;
+    if (!s) {
+        reply_error(x->rb, "ERR Invalid command specified");
+        return;
+    }
+    if (sub ? sub->key <= 0 : s->first_key <= 0 && !cmd_keys_movable(s)) {
+        reply_error(x->rb, "ERR The command has no key arguments");
+        return;
+    }
+    int arity = sub ? sub->arity : s->arity;
+    if ((arity > 0 && (size_t)arity != argc) || (arity < 0 && argc < (size_t)-arity)) {
+        reply_error(x->rb, "ERR Invalid number of arguments specified for command");
+        return;
+    }
+    size_t small[16], *pos = small;
+    size_t n = cmd_key_positions(s, argc, argv, argvlen, small, 16);
+    if (n > 16) {
+        if (!(pos = malloc(n * sizeof *pos))) {
+            reply_shared(x->rb, REPLY_SH_OOM);
+            return;
+        }
+        cmd_key_positions(s, argc, argv, argvlen, pos, n);
+    }
+    if (n == 0 && !cmd_keys_optional(s)) {
+        reply_error(x->rb, "ERR Invalid arguments specified for command");
+        return;
+    }
+    reply_array_header(x->rb, n);
+    for (size_t i = 0; i < n; i++) {
+        if (with_flags) reply_array_header(x->rb, 2);
+        reply_bulk(x->rb, argv[pos[i]], argvlen[pos[i]]);
+        if (with_flags) key_flags_reply(x->rb, key_flags_of(s, sub, i, argc, argv, argvlen));
+    }
+    if (pos != small) free(pos);
 }
 
 void cmd_command(cmd_ctx *x) {
@@ -780,6 +906,8 @@ void cmd_command(cmd_ctx *x) {
             if (c) command_info_one(x->rb, c);
             else reply_null_array(x->rb);
         }
+    } else if ((cmd_arg_is(x, 1, "getkeys") || cmd_arg_is(x, 1, "getkeysandflags")) && x->argc >= 4) {
+        command_getkeys(x, cmd_arg_is(x, 1, "getkeysandflags"));
     } else if (cmd_arg_is(x, 1, "help") && x->argc == 2) {
         static const char *lines[] = {
             "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -788,11 +916,14 @@ void cmd_command(cmd_ctx *x) {
             "LIST", "    Return a list of all commands in this server.",
             "INFO [<command-name> ...]", "    Return details about multiple commands.",
             "DOCS [<command-name> ...]", "    Return documentation details about multiple commands.",
+            "GETKEYS <full-command>", "    Return the keys from a full command.",
+            "GETKEYSANDFLAGS <full-command>", "    Return the keys and the access flags from a full command.",
             "HELP", "    Print this help."};
         reply_array_header(x->rb, sizeof lines / sizeof *lines);
         for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) reply_simple(x->rb, lines[i]);
-    } else if (cmd_arg_is(x, 1, "count") || cmd_arg_is(x, 1, "list") || cmd_arg_is(x, 1, "help")) {
-        sub_arity(x, "command");
+    } else if (cmd_arg_is(x, 1, "count") || cmd_arg_is(x, 1, "list") || cmd_arg_is(x, 1, "help") ||
+               cmd_arg_is(x, 1, "getkeys") || cmd_arg_is(x, 1, "getkeysandflags")) {
+        cmd_reply_sub_arity(x, "command");
     } else if (cmd_arg_is(x, 1, "docs")) {
         if (x->argc == 2) {
             reply_map_header(x->rb, n);
@@ -1022,7 +1153,7 @@ void cmd_client(cmd_ctx *x) {
     } else if (cmd_arg_is(x, 1, "id") || cmd_arg_is(x, 1, "getname") || cmd_arg_is(x, 1, "setname") ||
                cmd_arg_is(x, 1, "info") || cmd_arg_is(x, 1, "kill") || cmd_arg_is(x, 1, "list") ||
                cmd_arg_is(x, 1, "setinfo")) {
-        sub_arity(x, "client");
+        cmd_reply_sub_arity(x, "client");
     } else {
         reply_err_unknown_subcommand(x->rb, "client", x->argv[1], x->argvlen[1]);
     }
@@ -1075,7 +1206,7 @@ void cmd_slowlog(cmd_ctx *x) {
         for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) reply_simple(x->rb, lines[i]);
     } else if (cmd_arg_is(x, 1, "len") || cmd_arg_is(x, 1, "reset") || cmd_arg_is(x, 1, "get") ||
                cmd_arg_is(x, 1, "help")) {
-        sub_arity(x, "slowlog");
+        cmd_reply_sub_arity(x, "slowlog");
     } else {
         reply_err_unknown_subcommand(x->rb, "slowlog", x->argv[1], x->argvlen[1]);
     }

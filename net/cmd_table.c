@@ -3,6 +3,7 @@
  * case-insensitively, so no per-command allocation or lower-casing. */
 #include <ctype.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,8 @@
 #define NA CMD_NOAUTH
 #define AD CMD_ADMIN
 #define DO CMD_DENYOOM
+#define NS CMD_NOSCRIPT
+#define ST CMD_STALE
 
 static cmd_spec table[] = {
     /* name         proc              arity flags      keys      group          summary */
@@ -185,6 +188,18 @@ static cmd_spec table[] = {
     {"tenant", cmd_tenant, -2, AD, 0, 0, 0, "server", "Adds, deletes, lists and inspects tenants (Strata)."},
     {"compact", cmd_compact, 1, AD, 0, 0, 0, "server", "Compacts the whole database now (Strata)."},
     {"slowlog", cmd_slowlog, -2, AD, 0, 0, 0, "server", "A container for slow log commands."},
+    {"memory", cmd_memory, -2, 0, 0, 0, 0, "server", "A container for memory diagnostics commands."},
+    {"object", cmd_object, -2, 0, 0, 0, 0, "generic", "A container for object introspection commands."},
+
+    /* Strata runs no scripts (cmd_introspect.c): these answer as a server with none loaded */
+    {"function", cmd_function, -2, 0, 0, 0, 0, "scripting", "A container for function commands."},
+    {"script", cmd_script, -2, 0, 0, 0, 0, "scripting", "A container for Lua scripts management commands."},
+    {"eval", cmd_eval, -3, NS | ST, 0, 0, 0, "scripting", "Executes a server-side Lua script."},
+    {"evalsha", cmd_evalsha, -3, NS | ST, 0, 0, 0, "scripting", "Executes a server-side Lua script by SHA1 digest."},
+    {"eval_ro", cmd_eval_ro, -3, R | NS | ST, 0, 0, 0, "scripting", "Executes a read-only server-side Lua script."},
+    {"evalsha_ro", cmd_evalsha_ro, -3, R | NS | ST, 0, 0, 0, "scripting", "Executes a read-only server-side Lua script by SHA1 digest."},
+    {"fcall", cmd_fcall, -3, NS | ST, 0, 0, 0, "scripting", "Invokes a function."},
+    {"fcall_ro", cmd_fcall_ro, -3, R | NS | ST, 0, 0, 0, "scripting", "Invokes a read-only function."},
 };
 
 static pthread_once_t sorted_once = PTHREAD_ONCE_INIT;
@@ -311,25 +326,86 @@ bool cmd_write(cmd_ctx *x, ks_batch *b) {
     return true;
 }
 
+/* Commands whose keys follow a numkeys argument at argv[at] (Redis's movablekeys). The STORE
+ * forms (first_key 1) also have their destination at argv[1]; optional: numkeys may be 0 (Redis's
+ * no_mandatory_keys), else a count below 1 is an error of the command. */
+static const struct numkeys_cmd {
+    const char *name;
+    uint8_t at;
+    bool optional;
+} numkeys_cmds[] = {
+    {"lmpop", 1, false},       {"sintercard", 1, false},  {"zmpop", 1, false},    {"zunion", 1, false},
+    {"zinter", 1, false},      {"zdiff", 1, false},       {"zintercard", 1, false}, {"blmpop", 2, false},
+    {"bzmpop", 2, false},      {"zunionstore", 2, false}, {"zinterstore", 2, false}, {"zdiffstore", 2, false},
+    {"eval", 2, true},         {"evalsha", 2, true},      {"eval_ro", 2, true},   {"evalsha_ro", 2, true},
+    {"fcall", 2, true},        {"fcall_ro", 2, true},
+};
+
+static const struct numkeys_cmd *numkeys_of(const cmd_spec *s) {
+    for (size_t i = 0; i < sizeof numkeys_cmds / sizeof *numkeys_cmds; i++)
+        if (!strcmp(s->name, numkeys_cmds[i].name)) return &numkeys_cmds[i];
+    return NULL;
+}
+
+bool cmd_keys_movable(const cmd_spec *s) { return numkeys_of(s) != NULL; }
+
+bool cmd_keys_optional(const cmd_spec *s) {
+    const struct numkeys_cmd *nk = numkeys_of(s);
+    return nk && nk->optional;
+}
+
+/* The containers whose subcommands the table knows, by proc. */
+static const struct {
+    cmd_proc *proc;
+    const cmd_sub *subs;
+} containers[] = {
+    {cmd_memory, cmd_memory_subs},
+    {cmd_object, cmd_object_subs},
+    {cmd_function, cmd_function_subs},
+    {cmd_script, cmd_script_subs},
+};
+
+const cmd_sub *cmd_subs(const cmd_spec *s) {
+    for (size_t i = 0; i < sizeof containers / sizeof *containers; i++)
+        if (s->proc == containers[i].proc) return containers[i].subs;
+    return NULL;
+}
+
+static const cmd_sub *find_sub(const cmd_sub *subs, const uint8_t *name, size_t len) {
+    for (const cmd_sub *sub = subs; sub && sub->name; sub++)
+        if (name_cmp(name, len, sub->name) == 0) return sub;
+    return NULL;
+}
+
+const cmd_sub *cmd_sub_lookup(const cmd_spec *s, const uint8_t *name, size_t len) {
+    return find_sub(cmd_subs(s), name, len);
+}
+
+bool cmd_sub_arity_ok(const cmd_sub *sub, size_t argc) {
+    return sub->arity > 0 ? argc == (size_t)sub->arity : argc >= (size_t)-sub->arity;
+}
+
 size_t cmd_key_positions(const cmd_spec *s, size_t argc, const uint8_t *const *argv, const size_t *argvlen,
                          size_t *pos, size_t max) {
     size_t first, last, step = 1;
-    static const char *const nk1[] = {"lmpop", "sintercard", "zmpop", "zunion", "zinter", "zdiff", "zintercard"};
-    static const char *const nk2[] = {"blmpop", "bzmpop", "zunionstore", "zinterstore", "zdiffstore"};
-    size_t nki = 0;
-    for (size_t i = 0; i < sizeof nk1 / sizeof *nk1 && !nki; i++)
-        if (!strcmp(s->name, nk1[i])) nki = 1;
-    for (size_t i = 0; i < sizeof nk2 / sizeof *nk2 && !nki; i++)
-        if (!strcmp(s->name, nk2[i])) nki = 2;
+    const struct numkeys_cmd *nkc = numkeys_of(s);
+    if (cmd_subs(s)) { /* a container: its subcommand's one key, if it has one */
+        const cmd_sub *sub = argc >= 2 ? cmd_sub_lookup(s, argv[1], argvlen[1]) : NULL;
+        if (!sub || sub->key <= 0 || !cmd_sub_arity_ok(sub, argc) || (size_t)sub->key >= argc) return 0;
+        if (max) pos[0] = (size_t)sub->key;
+        return 1;
+    }
     /* the STORE forms' destination, argv[1], is a key too */
-    bool dest = nki == 2 && s->first_key == 1;
-    if (nki) { /* numkeys at argv[nki], the keys after it */
+    bool dest = nkc && s->first_key == 1;
+    if (nkc) { /* numkeys at argv[at], the keys after it */
+        size_t at = nkc->at;
         long long nk;
-        if (argc < nki + 1 || !resp_str_to_ll(argv[nki], argvlen[nki], &nk) || nk < 1 ||
-            (unsigned long long)nk > argc - nki - 1)
+        if (argc < at + 1 || !resp_str_to_ll(argv[at], argvlen[at], &nk) || nk < (nkc->optional ? 0 : 1) ||
+            (unsigned long long)nk > argc - at - 1)
             return 0; /* the command rejects its arguments: no key */
-        first = nki + 1;
-        last = nki + (size_t)nk;
+        if (nk == 0) return 0;
+        first = at + 1;
+        last = at + (size_t)nk;
     } else {
         if (s->first_key <= 0) return 0;
         first = (size_t)s->first_key;
@@ -344,6 +420,30 @@ size_t cmd_key_positions(const cmd_spec *s, size_t argc, const uint8_t *const *a
     for (size_t i = first; i <= last && i < argc; i += step, n++)
         if (n < max) pos[n] = i;
     return n;
+}
+
+void cmd_reply_sub_arity(cmd_ctx *x, const char *cmd) {
+    char full[96];
+    size_t n = strlen(cmd), sl = x->argvlen[1] < 40 ? x->argvlen[1] : 40;
+    if (n > 40) n = 40;
+    memcpy(full, cmd, n);
+    full[n] = '|';
+    for (size_t i = 0; i < sl; i++) full[n + 1 + i] = (char)tolower(x->argv[1][i]);
+    full[n + 1 + sl] = 0;
+    reply_err_arity(x->rb, full);
+}
+
+void cmd_run_sub(cmd_ctx *x, const char *cmd, const cmd_sub *subs) {
+    const cmd_sub *sub = find_sub(subs, x->argv[1], x->argvlen[1]);
+    if (!sub) {
+        reply_err_unknown_subcommand(x->rb, cmd, x->argv[1], x->argvlen[1]);
+    } else if (!cmd_sub_arity_ok(sub, x->argc)) {
+        char full[96];
+        snprintf(full, sizeof full, "%s|%s", cmd, sub->name);
+        reply_err_arity(x->rb, full);
+    } else {
+        sub->proc(x);
+    }
 }
 
 ks_batch *cmd_batch(cmd_ctx *x) {

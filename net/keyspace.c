@@ -1614,6 +1614,37 @@ void ks_debug_fault_clear(void) { st_debug_fault_clear(); }
 int ks_write_delay(ks *k, size_t bytes, uint64_t *micros) { return st_db_write_delay(k->db, bytes, micros); }
 
 
+int ks_memory_stats(ks *k, ks_memory *out) {
+    memset(out, 0, sizeof *out);
+    st_stats s;
+    int rc = st_db_stats(k->db, &s);
+    if (rc) return rc;
+    out->memtable_bytes = s.memtable_bytes;
+    out->immutable_bytes = s.immutable_bytes;
+    out->immutable_count = s.immutable_count;
+    out->write_buffer_bytes = s.write_buffer_bytes;
+    out->cache_usage_bytes = s.cache_usage_bytes;
+    out->cache_capacity_bytes = s.cache_capacity_bytes;
+    out->cache_pinned_bytes = s.cache_pinned_bytes;
+    out->cache_hits = s.cache_hits;
+    out->cache_misses = s.cache_misses;
+    out->table_reader_bytes = s.table_reader_bytes;
+    out->open_tables = s.open_tables;
+    out->memory_bytes = s.memory_bytes;
+    out->memory_limit_bytes = s.memory_limit_bytes;
+    return 0;
+}
+
+uint64_t ks_record_bytes(size_t klen, const ks_rec *r) {
+    uint64_t n = META_PREFIX_BYTES + (uint64_t)klen + r->raw_len;
+    if (r->expire_ms) n += KS_XP_PREFIX + 8 + KS_NS_BYTES + (uint64_t)klen; /* its index entry (K2) */
+    return n;
+}
+
+uint64_t ks_elem_bytes(size_t klen, size_t elen, size_t vlen) {
+    return KS_ELEM_FIXED + (uint64_t)klen + 8 + elen + vlen; /* elem_key's shape, then the value */
+}
+
 void ks_info_storage(ks *k, ks_info_fn fn, void *arg) {
     st_stats s;
     if (st_db_stats(k->db, &s)) return;

@@ -348,6 +348,27 @@ int ks_compact(ks *k);
 typedef void (*ks_info_fn)(void *arg, const char *name, const char *value);
 void ks_info_storage(ks *k, ks_info_fn fn, void *arg);
 
+/* The engine's memory, by part (MEMORY STATS, MEMORY DOCTOR): bytes unless named otherwise. */
+typedef struct ks_memory {
+    uint64_t memtable_bytes, immutable_bytes; /* the active memtable; those waiting for a flush */
+    uint64_t immutable_count;
+    uint64_t write_buffer_bytes;              /* a memtable's size in effect */
+    uint64_t cache_usage_bytes, cache_capacity_bytes, cache_pinned_bytes;
+    uint64_t cache_hits, cache_misses;
+    uint64_t table_reader_bytes;              /* indexes and filters of open tables */
+    uint64_t open_tables;
+    uint64_t memory_bytes;                    /* the sum the limit bounds */
+    uint64_t memory_limit_bytes;              /* 0: none */
+} ks_memory;
+int ks_memory_stats(ks *k, ks_memory *out); /* 0, or the engine's error */
+
+/* Engine bytes (key plus value, as stored before compression and without the engine's per-entry
+ * framing) of what a key owns, for MEMORY USAGE: its record r, with its expiry index entry when
+ * it has an expiry; and one entry of a collection's element spaces for an element of elen bytes
+ * with a value of vlen (KS_ELEMS, KS_SCORES and KS_RANKS entries share the shape). */
+uint64_t ks_record_bytes(size_t klen, const ks_rec *r);
+uint64_t ks_elem_bytes(size_t klen, size_t elen, size_t vlen);
+
 /* Whether the engine accepts writes now (st_db_write_status): 0, or the code of the stop (KS_EFATAL
  * after a failed WAL write or sync, KS_ENOSPC while short of space, KS_EIO/KS_ECORRUPT after a
  * failed background job) with msg saying why. 0 with a non-empty msg: a warning (retrying). */
