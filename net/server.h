@@ -133,7 +133,8 @@ void server_slowlog_push(server *s, size_t argc, const uint8_t *const *argv, con
 
 int64_t server_now_ms(void); /* wall clock, ms since the epoch */
 /* Bytes the process has allocated (glibc's mallinfo2: arenas in use + mmapped blocks): INFO's
- * used_memory, as Redis reports its allocator's count. */
+ * used_memory, as Redis reports its allocator's count; the resident size under an allocator that
+ * does not report to mallinfo2 (AddressSanitizer's). */
 uint64_t server_used_memory(void);
 int64_t server_now_us(void); /* monotonic, µs */
 /* "ip:port" ("[v6]:port" as Redis prints it in CLIENT LIST: "::1:port") */
