@@ -198,7 +198,7 @@ bool cmd_arg_timeout(cmd_ctx *x, size_t i, long long *ms);
 
 /* ---- transactions (cmd_multi.c) ----------------------------------------------------------------- */
 
-/* In MULTI, dispatch hands every command but EXEC, DISCARD, MULTI, WATCH and QUIT here: it is
+/* In MULTI, dispatch hands every command but EXEC, DISCARD, MULTI, WATCH, QUIT and RESET here: it is
  * checked (unknown, arity, authentication: an error flags the transaction) and queued (+QUEUED). */
 void multi_queue(cmd_ctx *x);
 /* Drops the queue and the watched keys (DISCARD, EXEC, connection close). */
@@ -260,7 +260,7 @@ CMD_DECLARE(ping); CMD_DECLARE(echo); CMD_DECLARE(quit); CMD_DECLARE(hello); CMD
 CMD_DECLARE(select); CMD_DECLARE(dbsize); CMD_DECLARE(flushdb); CMD_DECLARE(flushall);
 CMD_DECLARE(info); CMD_DECLARE(config); CMD_DECLARE(command); CMD_DECLARE(client); CMD_DECLARE(time);
 CMD_DECLARE(save); CMD_DECLARE(bgsave); CMD_DECLARE(lastsave); CMD_DECLARE(shutdown);
-CMD_DECLARE(slowlog); CMD_DECLARE(compact);
+CMD_DECLARE(slowlog); CMD_DECLARE(compact); CMD_DECLARE(latency); CMD_DECLARE(monitor); CMD_DECLARE(reset);
 /* cmd_tenant.c */
 CMD_DECLARE(tenant);
 /* cmd_debug.c */

@@ -99,6 +99,7 @@ static const cmd_doc docs[] = {
      "O(N) with N being the number of keys in the database, under the assumption that the key names in the "
      "database and the given pattern have limited length."},
     {"lastsave", "1.0.0", {NULL, NULL}, "O(1)"},
+    {"latency", "2.8.13", {NULL, NULL}, "Depends on subcommand."},
     {"lindex", "1.0.0", {"RO access", NULL},
      "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for "
      "the first or the last element of the list O(1)."},
@@ -133,6 +134,7 @@ static const cmd_doc docs[] = {
     {"memory", "4.0.0", {NULL, NULL}, "Depends on subcommand."},
     {"memory|usage", NULL, {"RO", NULL}, NULL},
     {"mget", "1.0.0", {"RO access", NULL}, "O(N) where N is the number of keys to retrieve."},
+    {"monitor", "1.0.0", {NULL, NULL}, NULL}, /* Redis documents no complexity */
     {"mset", "1.0.1", {"OW update", NULL}, "O(N) where N is the number of keys to set."},
     {"msetnx", "1.0.1", {"OW insert", NULL}, "O(N) where N is the number of keys to set."},
     {"multi", "1.2.0", {NULL, NULL}, "O(1)"},
@@ -152,6 +154,7 @@ static const cmd_doc docs[] = {
     {"randomkey", "1.0.0", {NULL, NULL}, "O(1)"},
     {"rename", "1.0.0", {"RW access delete", "OW update"}, "O(1)"},
     {"renamenx", "1.0.0", {"RW access delete", "OW insert"}, "O(1)"},
+    {"reset", "6.2.0", {NULL, NULL}, "O(1)"},
     {"rpop", "1.0.0", {"RW access delete", NULL}, "O(N) where N is the number of elements returned"},
     {"rpoplpush", "1.2.0", {"RW access delete", "RW insert"}, "O(1)"},
     {"rpush", "1.0.0", {"RW insert", NULL},

@@ -11,7 +11,8 @@
  * all there or not at all. Errors of single commands inside EXEC are their replies, as in Redis;
  * a failed commit replaces the whole reply with one error (nothing was applied).
  *
- * Blocking commands run inside EXEC as their non-blocking forms (Redis does the same). */
+ * Blocking commands run inside EXEC as their non-blocking forms (Redis does the same). Monitors
+ * see MULTI, then each queued command as EXEC runs it, then EXEC (Redis 7's order). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +20,7 @@
 #include "cmd.h"
 #include "cmdstats.h"
 #include "conn.h"
+#include "monitor.h"
 #include "server.h"
 #include "tenant.h"
 #include "watch.h"
@@ -69,7 +71,7 @@ void multi_reset(conn *c) {
 bool multi_queues(const conn *c, const cmd_spec *spec) {
     (void)c;
     return spec->proc != cmd_exec && spec->proc != cmd_discard && spec->proc != cmd_multi &&
-           spec->proc != cmd_watch && spec->proc != cmd_quit;
+           spec->proc != cmd_watch && spec->proc != cmd_quit && spec->proc != cmd_reset;
 }
 
 void multi_queue(cmd_ctx *x) {
@@ -291,6 +293,9 @@ void cmd_exec(cmd_ctx *x) {
         cmdstats_record(c->w->cstats, cmd_index(q->spec),
                         (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec)),
                         out.len > before && out.data[before] == '-');
+        if (atomic_load_explicit(&x->srv->n_monitors, memory_order_relaxed) > 0 &&
+            monitor_shows(q->spec, q->argc, q->argv, q->argvlen))
+            monitor_feed(x->srv, c, atomic_load(&c->db), q->argc, q->argv, q->argvlen);
         wrote[i] = y.wrote;
         dbs[i] = y.ns.db;
     }

@@ -1,5 +1,6 @@
-/* cmd_server.c -- connection and server commands: PING ECHO QUIT HELLO AUTH SELECT DBSIZE FLUSHDB
- * FLUSHALL INFO CONFIG COMMAND CLIENT TIME SAVE BGSAVE LASTSAVE SHUTDOWN SLOWLOG.
+/* cmd_server.c -- connection and server commands: PING ECHO QUIT HELLO AUTH SELECT RESET DBSIZE
+ * FLUSHDB FLUSHALL INFO CONFIG COMMAND CLIENT TIME SAVE BGSAVE LASTSAVE SHUTDOWN SLOWLOG LATENCY
+ * MONITOR (the feed itself is monitor.c, the latency samples latency.c).
  * Replies and error texts follow Redis 7. Commands that look at other connections (CLIENT LIST,
  * CLIENT KILL) go through the server's registry under clients_mu; a kill of a connection owned by
  * another worker is posted to that worker (E1: only the owner touches a connection). */
@@ -18,6 +19,8 @@
 #include "config_rewrite.h"
 #include "watch.h"
 #include "conn.h"
+#include "latency.h"
+#include "monitor.h"
 #include "strutil.h"
 #include "tenant.h"
 
@@ -189,6 +192,45 @@ void cmd_select(cmd_ctx *x) {
         return;
     }
     atomic_store(&x->c->db, (int)db);
+    reply_shared(x->rb, REPLY_SH_OK);
+}
+
+/* RESET (Redis 7): the connection as if new. Leaves MULTI, WATCH and MONITOR, goes back to
+ * database 0, RESP2, no name, and the default user: authenticated only if there is no
+ * requirepass (a tenant's connection is no longer the tenant's). */
+void cmd_reset(cmd_ctx *x) {
+    conn *c = x->c;
+    server *s = x->srv;
+    monitor_stop(s, c);
+    multi_reset(c);
+    atomic_store(&c->db, 0);
+    set_proto(x, 2);
+    pthread_mutex_lock(&s->clients_mu);
+    free(c->name);
+    c->name = NULL;
+    pthread_mutex_unlock(&s->clients_mu);
+    pthread_rwlock_rdlock(&s->cfg_lock);
+    bool need_auth = s->cfg->requirepass != NULL;
+    pthread_rwlock_unlock(&s->cfg_lock);
+    c->authed = c->admin = !need_auth;
+    c->tent = NULL;
+    c->tenant = 0;
+    resp_parser_set_unauth(c->parser, need_auth);
+    reply_simple(x->rb, "RESET");
+}
+
+/* MONITOR: from now on c receives every command (monitor.h); a tenant's connection, only its own
+ * tenant's. Redis 7's replies: an error inside EXEC, none at all when c already monitors. */
+void cmd_monitor(cmd_ctx *x) {
+    if (x->in_exec) {
+        reply_error(x->rb, "ERR MONITOR isn't allowed for DENY BLOCKING client");
+        return;
+    }
+    if (x->c->mon) return;
+    if (monitor_start(x->srv, x->c)) {
+        reply_shared(x->rb, REPLY_SH_OOM);
+        return;
+    }
     reply_shared(x->rb, REPLY_SH_OK);
 }
 
@@ -950,11 +992,12 @@ static void client_line(info_out *o, const conn *c, int64_t now_ms) {
     int64_t last = atomic_load(&c->last_ms);
     const char *cmd = atomic_load(&c->last_cmd);
     out_add(o,
-            "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=N db=%d sub=0 psub=0 ssub=0 "
+            "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 psub=0 ssub=0 "
             "multi=-1 watch=0 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 "
             "tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=%d lib-name= lib-ver=\n",
             (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
-            (long long)((now_ms - c->ctime_ms) / 1000), (long long)((now_ms - last) / 1000), atomic_load(&c->db),
+            (long long)((now_ms - c->ctime_ms) / 1000), (long long)((now_ms - last) / 1000),
+            atomic_load_explicit(&c->monitoring, memory_order_relaxed) ? "O" : "N", atomic_load(&c->db),
             cmd ? cmd : "NULL", c->tent ? tenant_ent_name(c->tent) : "default", atomic_load(&c->proto));
 }
 
@@ -1209,5 +1252,126 @@ void cmd_slowlog(cmd_ctx *x) {
         cmd_reply_sub_arity(x, "slowlog");
     } else {
         reply_err_unknown_subcommand(x->rb, "slowlog", x->argv[1], x->argvlen[1]);
+    }
+}
+
+/* ---- LATENCY ---------------------------------------------------------------------------------------- */
+
+static void latency_unknown_event(cmd_ctx *x) {
+    reply_errorf(x->rb, "ERR No samples available for event '%.*s'", (int)(x->argvlen[2] > 128 ? 128 : x->argvlen[2]),
+                 (const char *)x->argv[2]);
+}
+
+/* LATENCY HISTOGRAM [command ...]: per command that ran, its calls and the cumulative count of
+ * calls at or under each power-of-two bound in microseconds, listing the bounds where the count
+ * grows (Redis 7.0's shape), from the commandstats histograms (cmdstats.h). Unknown names and
+ * commands that never ran are left out, as Redis does. */
+static void latency_histogram(cmd_ctx *x) {
+    server *s = x->srv;
+    cmdstats **cs = calloc(MAX_WORKERS_SUMMED, sizeof *cs);
+    if (!cs) {
+        reply_shared(x->rb, REPLY_SH_OOM);
+        return;
+    }
+    size_t nw = all_cstats(s, cs, MAX_WORKERS_SUMMED), n;
+    const cmd_spec *specs = cmd_all(&n);
+    size_t h = reply_defer_len(x->rb), emitted = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool wanted = x->argc == 2;
+        for (size_t j = 2; j < x->argc && !wanted; j++) wanted = cmd_arg_is(x, j, specs[i].name);
+        if (!wanted) continue;
+        uint64_t counts[64];
+        uint64_t calls = cmdstats_pow2_us(cs, nw, cmd_index(&specs[i]), counts);
+        if (!calls) continue;
+        size_t buckets = 0;
+        for (int b = 0; b < 64; b++) buckets += counts[b] != 0;
+        reply_bulk_str(x->rb, specs[i].name);
+        reply_map_header(x->rb, 2);
+        reply_bulk_str(x->rb, "calls");
+        reply_int(x->rb, (long long)calls);
+        reply_bulk_str(x->rb, "histogram_usec");
+        reply_map_header(x->rb, buckets);
+        uint64_t cum = 0;
+        for (int b = 0; b < 64; b++) {
+            if (!counts[b]) continue;
+            cum += counts[b];
+            reply_int(x->rb, (long long)(1ull << b));
+            reply_int(x->rb, (long long)cum);
+        }
+        emitted++;
+    }
+    reply_set_deferred_len(x->rb, h, emitted, REPLY_AGG_MAP);
+    free(cs);
+}
+
+/* LATENCY LATEST | HISTORY event | RESET [event ...] | DOCTOR | GRAPH event | HISTOGRAM [command ...] |
+ * HELP, with Redis 7.0's replies (latency.h). */
+void cmd_latency(cmd_ctx *x) {
+    server *s = x->srv;
+    if (cmd_arg_is(x, 1, "latest") && x->argc == 2) {
+        latency_latest ev[LATENCY_MAX_EVENTS];
+        size_t n = latency_latest_all(s->latency, ev, LATENCY_MAX_EVENTS);
+        reply_array_header(x->rb, n);
+        for (size_t i = 0; i < n; i++) {
+            reply_array_header(x->rb, 4);
+            reply_bulk_str(x->rb, ev[i].name);
+            reply_int(x->rb, (long long)ev[i].time_s);
+            reply_int(x->rb, (long long)ev[i].ms);
+            reply_int(x->rb, (long long)ev[i].max_ms);
+        }
+    } else if (cmd_arg_is(x, 1, "history") && x->argc == 3) {
+        latency_sample smp[LATENCY_TS_LEN];
+        int n = latency_history(s->latency, (const char *)x->argv[2], x->argvlen[2], smp);
+        reply_array_header(x->rb, n > 0 ? (size_t)n : 0);
+        for (int i = 0; i < n; i++) {
+            reply_array_header(x->rb, 2);
+            reply_int(x->rb, (long long)smp[i].time_s);
+            reply_int(x->rb, (long long)smp[i].ms);
+        }
+    } else if (cmd_arg_is(x, 1, "graph") && x->argc == 3) {
+        bool missing = false;
+        char *g = latency_graph(s->latency, (const char *)x->argv[2], x->argvlen[2], x->now_ms / 1000, &missing);
+        if (missing) latency_unknown_event(x);
+        else if (!g) reply_shared(x->rb, REPLY_SH_OOM);
+        else reply_verbatim(x->rb, g, strlen(g), "txt");
+        free(g);
+    } else if (cmd_arg_is(x, 1, "doctor") && x->argc == 2) {
+        latency_doctor_ctx ctx;
+        pthread_rwlock_rdlock(&s->cfg_lock);
+        ctx.threshold_ms = s->cfg->latency_monitor_threshold_ms;
+        ctx.slowlog_us = s->cfg->slowlog_log_slower_than_us;
+        ctx.fsync_always = s->cfg->appendfsync == ST_SYNC_ALWAYS;
+        pthread_rwlock_unlock(&s->cfg_lock);
+        char *report = latency_doctor(s->latency, &ctx, x->now_ms / 1000);
+        if (report) reply_verbatim(x->rb, report, strlen(report), "txt");
+        else reply_shared(x->rb, REPLY_SH_OOM);
+        free(report);
+    } else if (cmd_arg_is(x, 1, "reset")) {
+        size_t n = 0;
+        if (x->argc == 2) n = latency_reset(s->latency, NULL, 0);
+        for (size_t i = 2; i < x->argc; i++) n += latency_reset(s->latency, (const char *)x->argv[i], x->argvlen[i]);
+        reply_int(x->rb, (long long)n);
+    } else if (cmd_arg_is(x, 1, "histogram")) {
+        latency_histogram(x);
+    } else if (cmd_arg_is(x, 1, "help") && x->argc == 2) {
+        static const char *lines[] = {
+            "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "DOCTOR", "    Return a human readable latency analysis report.",
+            "GRAPH <event>", "    Return an ASCII latency graph for the <event> class.",
+            "HISTORY <event>", "    Return time-latency samples for the <event> class.",
+            "LATEST", "    Return the latest latency samples for all events.",
+            "RESET [<event> ...]", "    Reset latency data of one or more <event> classes.",
+            "    (default: reset all data for all event classes)",
+            "HISTOGRAM [COMMAND ...]",
+            "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
+            "    If no commands are specified then all histograms are replied.",
+            "HELP", "    Prints this help."};
+        reply_array_header(x->rb, sizeof lines / sizeof *lines);
+        for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) reply_simple(x->rb, lines[i]);
+    } else if (cmd_arg_is(x, 1, "latest") || cmd_arg_is(x, 1, "history") || cmd_arg_is(x, 1, "graph") ||
+               cmd_arg_is(x, 1, "doctor") || cmd_arg_is(x, 1, "help")) {
+        cmd_reply_sub_arity(x, "latency");
+    } else {
+        reply_err_unknown_subcommand(x->rb, "latency", x->argv[1], x->argvlen[1]);
     }
 }

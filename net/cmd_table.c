@@ -200,6 +200,10 @@ static cmd_spec table[] = {
     {"evalsha_ro", cmd_evalsha_ro, -3, R | NS | ST, 0, 0, 0, "scripting", "Executes a read-only server-side Lua script by SHA1 digest."},
     {"fcall", cmd_fcall, -3, NS | ST, 0, 0, 0, "scripting", "Invokes a function."},
     {"fcall_ro", cmd_fcall_ro, -3, R | NS | ST, 0, 0, 0, "scripting", "Invokes a read-only function."},
+
+    {"latency", cmd_latency, -2, AD, 0, 0, 0, "server", "A container for latency diagnostics commands."},
+    {"monitor", cmd_monitor, 1, 0, 0, 0, 0, "server", "Listens for all requests received by the server in real-time."},
+    {"reset", cmd_reset, 1, NA | F, 0, 0, 0, "connection", "Resets the connection."},
 };
 
 static pthread_once_t sorted_once = PTHREAD_ONCE_INIT;

@@ -98,6 +98,25 @@ void cmdstats_sum(cmdstats *const *all, size_t n, size_t idx, cmdstat_sum *out) 
     }
 }
 
+uint64_t cmdstats_pow2_us(cmdstats *const *all, size_t n, size_t idx, uint64_t counts[64]) {
+    for (int b = 0; b < 64; b++) counts[b] = 0;
+    uint64_t total = 0;
+    for (size_t w = 0; w < n; w++) {
+        if (!all[w] || idx >= all[w]->n) continue;
+        _Atomic uint32_t *h = atomic_load_explicit(&all[w]->s[idx].hist, memory_order_acquire);
+        for (size_t b = 0; h && b < N_BUCKETS; b++) {
+            uint32_t c = atomic_load_explicit(&h[b], memory_order_relaxed);
+            if (!c) continue;
+            double us = bucket_mid(b) / 1000.0;
+            int p = 0;
+            while (p < 63 && (double)(1ull << p) < us) p++;
+            counts[p] += c;
+            total += c;
+        }
+    }
+    return total;
+}
+
 bool cmdstats_percentiles(cmdstats *const *all, size_t n, size_t idx, const double *p, size_t np, double *us) {
     uint32_t *merged = calloc(N_BUCKETS, sizeof *merged);
     if (!merged) return false;

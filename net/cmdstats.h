@@ -39,4 +39,9 @@ void cmdstats_sum(cmdstats *const *all, size_t n, size_t idx, cmdstat_sum *out);
  * in microseconds, over n tables. False when it has no recorded latency. */
 bool cmdstats_percentiles(cmdstats *const *all, size_t n, size_t idx, const double *p, size_t np, double *us);
 
+/* Command idx's latencies over n tables in power-of-two microsecond buckets, as Redis's LATENCY
+ * HISTOGRAM reports them: counts[b] calls took at most 2^b us (and more than 2^(b-1)), b < 64.
+ * Returns the number of calls counted (0: none recorded). */
+uint64_t cmdstats_pow2_us(cmdstats *const *all, size_t n, size_t idx, uint64_t counts[64]);
+
 #endif

@@ -121,6 +121,9 @@ static const param params[] = {
      "log commands slower than this many microseconds; -1 = off, 0 = all"},
     {"slowlog-max-len", "server", "slowlog_max_len", P_INT, S_INT, P_RUNTIME, C(slowlog_max_len), 0, 0,
      INT_MAX, NULL, "128", "slow log entries kept"},
+    {"latency-monitor-threshold", "server", "latency_monitor_threshold", P_INT, S_I64, P_RUNTIME,
+     C(latency_monitor_threshold_ms), 0, 0, INT64_MAX, NULL, "0",
+     "record latency events (LATENCY) of at least this many milliseconds; 0 = off"},
 
     {"write-buffer", "engine", "write_buffer", P_SIZE, S_SIZE, 0, C(write_buffer_bytes), 0, 16 * KiB,
      64 * GiB, NULL, "64MiB", "memtable size that triggers a flush"},
@@ -588,6 +591,7 @@ int config_init(config *c) {
     c->loglevel = CONFIG_LOG_NOTICE;
     c->slowlog_log_slower_than_us = 10000;
     c->slowlog_max_len = 128;
+    c->latency_monitor_threshold_ms = 0;
     c->write_buffer_bytes = 64 * (size_t)MiB;
     c->block_bytes = 4096;
     c->bloom_bits_per_key = 10;

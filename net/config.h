@@ -139,6 +139,8 @@ typedef struct config {
     int64_t slowlog_log_slower_than_us; /* `slowlog_log_slower_than`: µs; negative disables,
                               * 0 logs every command; default 10000 */
     int slowlog_max_len;     /* `slowlog_max_len`: entries kept, 0..; default 128 */
+    int64_t latency_monitor_threshold_ms; /* `latency_monitor_threshold`: ms; events at least this
+                              * long go to the latency monitor (LATENCY); 0 = off; default 0 */
 
     /* ---- [engine] (config_to_engine_options) ------------------------------------------------ */
     size_t write_buffer_bytes; /* `write_buffer`: memtable size, 16 KiB..64 GiB; default 64 MiB */
@@ -242,7 +244,8 @@ int config_get(const config *c, const char *pattern, config_get_fn fn, void *ud)
 /* Sets parameter `name` (Redis name, '-' or '_', any case) from its text form, with the same
  * validation as the file and the flags. Only CONFIG_RUNTIME parameters (see docs/CONFIG.md):
  * maxclients, timeout, requirepass, proto-max-bulk-len, client-query-buffer-limit, hz, loglevel,
- * slowlog-log-slower-than, slowlog-max-len. Returns CONFIG_OK; CONFIG_EUNKNOWN, CONFIG_EIMMUTABLE,
+ * slowlog-log-slower-than, slowlog-max-len, latency-monitor-threshold, protected-mode,
+ * client-output-buffer-limit. Returns CONFIG_OK; CONFIG_EUNKNOWN, CONFIG_EIMMUTABLE,
  * CONFIG_EINVAL with err holding the reason ("Unknown option or number of args for CONFIG SET -
  * 'foo'", "can't set immutable config", "must be between 1 and 500 (got 0)"); or CONFIG_ENOMEM.
  * On failure c is unchanged. */

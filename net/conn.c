@@ -20,6 +20,7 @@
 #include "block.h"
 #include "cmd.h"
 #include "cmdstats.h"
+#include "monitor.h"
 #include "tenant.h"
 
 #define READ_CHUNK (16u << 10)
@@ -85,6 +86,7 @@ conn *conn_new(worker *w, int fd) {
 void conn_close(conn *c) {
     worker *w = c->w;
     server *s = w->srv;
+    monitor_stop(s, c);
     multi_reset(c);
     if (c->blocked) {
         block_remove(s->blocks, c);
@@ -255,6 +257,13 @@ static void dispatch(conn *c, resp_argv *a, const cmd_spec *spec) {
         if (c->in_multi) c->multi_error = true;
         return;
     }
+    if (c->mon && (spec->flags & (CMD_WRITE | CMD_READONLY))) {
+        /* Redis 7 makes a monitor a replica of sorts, which may not touch the keyspace; other
+         * commands (PING, INFO, CLIENT, SELECT, RESET, QUIT, ...) run */
+        reply_error(&c->out, "ERR Replica can't interact with the keyspace");
+        if (c->in_multi) c->multi_error = true;
+        return;
+    }
     if (spec->flags & CMD_WRITE) {
         /* Redis's MISCONF: once the engine stops taking writes (a failed WAL write or fsync, a disk
          * that filled up under a flush) every write command is refused up front, with the cause,
@@ -298,6 +307,7 @@ static void dispatch(conn *c, resp_argv *a, const cmd_spec *spec) {
     size_t before = c->out.len;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    bool rerun = c->block_started; /* a blocked command run again: monitors saw it already */
     spec->proc(&x);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     int64_t ns = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec);
@@ -313,6 +323,11 @@ static void dispatch(conn *c, resp_argv *a, const cmd_spec *spec) {
     }
     int64_t slower = s->cfg->slowlog_log_slower_than_us;
     if (slower >= 0 && dt >= slower) server_slowlog_push(s, a->argc, a->argv, a->argvlen, dt, c);
+    server_latency_sample(s, (spec->flags & CMD_FAST) ? "fast-command" : "command", dt);
+    /* after the command, as Redis 7 (M1 in monitor.h): SELECT shows the new database */
+    if (atomic_load_explicit(&s->n_monitors, memory_order_relaxed) > 0 && !rerun &&
+        monitor_shows(spec, a->argc, a->argv, a->argvlen))
+        monitor_feed(s, c, atomic_load(&c->db), a->argc, a->argv, a->argvlen);
 }
 
 /* Longest a write waits before its pacing is asked again while writes are stopped. */

@@ -64,6 +64,9 @@ struct conn {
     long long block_timer;    /* 0: none */
     struct keyreg_ent *blocking;
     _Atomic bool wake_posted; /* a wake task is on its way */
+    /* MONITOR (monitor.h) */
+    struct monitor *mon;      /* non-NULL while monitoring */
+    _Atomic bool monitoring;  /* mon != NULL, for CLIENT LIST on other threads (flags=O) */
 };
 
 /* Runs a blocked connection's command again (a key it waits for was written, or timed_out: its

@@ -1613,6 +1613,13 @@ void ks_debug_fault_clear(void) { st_debug_fault_clear(); }
 
 int ks_write_delay(ks *k, size_t bytes, uint64_t *micros) { return st_db_write_delay(k->db, bytes, micros); }
 
+int ks_write_stall_micros(ks *k, uint64_t *micros) {
+    st_stats s;
+    int rc = st_db_stats(k->db, &s);
+    *micros = rc ? 0 : s.write_stall_micros;
+    return rc;
+}
+
 
 int ks_memory_stats(ks *k, ks_memory *out) {
     memset(out, 0, sizeof *out);

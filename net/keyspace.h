@@ -382,5 +382,8 @@ void ks_debug_fault_clear(void);
  * is reserved: 0 means go now), or KS_EBUSY while writes are stopped (ask again later). The
  * keyspace's own writes never sleep for it (the caller paces: net/conn.c parks the connection). */
 int ks_write_delay(ks *k, size_t bytes, uint64_t *micros);
+/* The engine's total time writers spent delayed or stopped (st_stats.write_stall_micros): for the
+ * latency monitor's compaction-stall event. 0 or a status. */
+int ks_write_stall_micros(ks *k, uint64_t *micros);
 
 #endif

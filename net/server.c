@@ -21,6 +21,8 @@
 #include "cmd.h"
 #include "cmdstats.h"
 #include "conn.h"
+#include "latency.h"
+#include "monitor.h"
 #include "tenant.h"
 #include "watch.h"
 
@@ -55,6 +57,11 @@ int64_t server_now_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void server_latency_sample(server *s, const char *event, int64_t us) {
+    int64_t threshold = s->cfg->latency_monitor_threshold_ms; /* unlocked, as dispatch reads the slowlog's */
+    if (threshold > 0 && us / 1000 >= threshold) latency_add(s->latency, event, us / 1000);
 }
 
 void server_format_addr(const struct sockaddr *sa, char *out, size_t n) {
@@ -247,7 +254,9 @@ static void synced_task(ev_loop *loop, void *arg) {
  * worker that led, sends its own replies). */
 static void run_sync(server *s, uint64_t want, worker *self) {
     uint64_t prev = atomic_load_explicit(&s->synced_lsn, memory_order_acquire);
+    int64_t t0 = server_now_us();
     int rc = ks_commit(s->k, want);
+    server_latency_sample(s, "fsync", server_now_us() - t0); /* the WAL write and its fdatasync */
     if (rc) {
         if (!atomic_exchange(&s->sync_error, rc))
             server_log(s, CONFIG_LOG_WARNING, "WAL commit failed: %s (%s); unacknowledged writes are not confirmed",
@@ -314,9 +323,13 @@ static void before_sleep(ev_loop *loop, void *arg) {
     if (w->pending_lsn) {
         if (always) {
             if (w->pending_lsn > atomic_load_explicit(&s->synced_lsn, memory_order_acquire)) ask_sync(w, w->pending_lsn);
-        } else if ((rc = ks_commit(s->k, w->pending_lsn))) {
-            server_log(s, CONFIG_LOG_WARNING, "WAL commit failed: %s (%s); unacknowledged writes are not confirmed",
-                       ks_strerror(rc), ks_errmsg());
+        } else {
+            int64_t t0 = server_now_us();
+            rc = ks_commit(s->k, w->pending_lsn);
+            server_latency_sample(s, "fsync", server_now_us() - t0); /* the WAL write */
+            if (rc)
+                server_log(s, CONFIG_LOG_WARNING, "WAL commit failed: %s (%s); unacknowledged writes are not confirmed",
+                           ks_strerror(rc), ks_errmsg());
         }
         w->pending_lsn = 0;
     }
@@ -371,6 +384,21 @@ static void sample_rates(server *s) {
     if (used > atomic_load(&s->peak_memory)) atomic_store(&s->peak_memory, used);
 }
 
+/* Latency monitor, worker 0's cron: the time writers spent delayed or stopped by compaction
+ * (the engine's write-stall counter) since the last tick, as one "compaction-stall" sample. The
+ * counter is read only while the monitor is on, and a tick after it was off starts afresh. */
+static void sample_write_stalls(server *s) {
+    uint64_t stall_us = 0;
+    if (s->cfg->latency_monitor_threshold_ms <= 0 || ks_write_stall_micros(s->k, &stall_us) != 0) {
+        s->stall_seen = false;
+        return;
+    }
+    if (s->stall_seen && stall_us > s->stall_prev_us)
+        server_latency_sample(s, "compaction-stall", (int64_t)(stall_us - s->stall_prev_us));
+    s->stall_prev_us = stall_us;
+    s->stall_seen = true;
+}
+
 static long long cron(ev_loop *loop, long long id, void *arg) {
     (void)loop;
     (void)id;
@@ -400,6 +428,7 @@ static long long cron(ev_loop *loop, long long id, void *arg) {
                        msg);
             s->write_state = state;
         }
+        sample_write_stalls(s);
     }
     if (w->id == 0) sample_rates(s);
     if (w->id == 0 && !atomic_load(&s->shutting_down)) {
@@ -453,7 +482,8 @@ int server_start(server *s, config *cfg, char *err, size_t errlen) {
     pthread_rwlock_init(&s->cfg_lock, NULL);
     pthread_mutex_init(&s->clients_mu, NULL);
     pthread_mutex_init(&s->slowlog_mu, NULL);
-    if (watch_reg_new(&s->watches) || block_reg_new(&s->blocks)) {
+    if (watch_reg_new(&s->watches) || block_reg_new(&s->blocks) || latency_new(&s->latency) ||
+        monitor_reg_new(&s->monitors)) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -611,11 +641,15 @@ int server_wait_and_stop(server *s) {
     block_reg_free(s->blocks);
     s->blocks = NULL;
     for (int i = 0; i < s->n_workers; i++) {
-        ev_loop_free(s->workers[i].loop);
+        ev_loop_free(s->workers[i].loop); /* runs (cancels) monitors' drain tasks still queued */
         ks_batch_free(s->workers[i].batch);
         cmdstats_free(s->workers[i].cstats);
     }
     free(s->workers);
+    monitor_reg_free(s->monitors); /* every connection is closed, every task has run */
+    s->monitors = NULL;
+    latency_free(s->latency);
+    s->latency = NULL;
     pthread_mutex_lock(&s->slowlog_mu);
     for (size_t i = 0; i < s->slowlog_len; i++) {
         for (int j = 0; j < s->slowlog[i].argc; j++) free(s->slowlog[i].argv[j]);

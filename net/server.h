@@ -108,6 +108,11 @@ struct server {
         unsigned idx;
     } rate;
     _Atomic uint64_t peak_memory; /* the largest used_memory the cron has seen */
+    struct latency_mon *latency; /* LATENCY (latency.h) */
+    uint64_t stall_prev_us;     /* worker 0's cron: engine write-stall time at its last look */
+    bool stall_seen;            /* ... stall_prev_us is valid */
+    struct monitor_reg *monitors; /* MONITOR (monitor.h) */
+    atomic_int n_monitors;      /* monitors registered: dispatch's one relaxed load */
 
     pthread_mutex_t slowlog_mu;
     slowlog_entry *slowlog;     /* ring of cfg->slowlog_max_len entries, newest first order kept */
@@ -130,6 +135,10 @@ void server_mark_pending(worker *w, conn *c);
 /* Slow log. */
 void server_slowlog_push(server *s, size_t argc, const uint8_t *const *argv, const size_t *argvlen,
                          int64_t duration_us, const conn *c);
+
+/* Latency monitor: records event (latency.h) if it took us µs and that is at least
+ * latency_monitor_threshold ms (0: off). Any thread. */
+void server_latency_sample(server *s, const char *event, int64_t us);
 
 int64_t server_now_ms(void); /* wall clock, ms since the epoch */
 /* Bytes the process has allocated (glibc's mallinfo2: arenas in use + mmapped blocks): INFO's

@@ -117,6 +117,7 @@ static const struct {
     {"loglevel", "verbose", "verbose", "notice"},
     {"slowlog-log-slower-than", "-1", "-1", "10000"},
     {"slowlog-max-len", "5", "5", "128"},
+    {"latency-monitor-threshold", "100", "100", "0"},
 };
 #define N_RUNTIME (sizeof runtime_values / sizeof *runtime_values)
 

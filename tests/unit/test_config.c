@@ -585,9 +585,9 @@ static void test_config_get_matches_glob_patterns(void **state) {
     assert_int_equal(LOAD(&c, err, "--workers", "4"), CONFIG_OK);
     memset(&g, 0, sizeof g);
     int all = config_get(&c, "*", collect, &g);
-    /* 32 settings + Redis's knobs Strata stores and ignores (config_compat.c; "save" and
+    /* 33 settings + Redis's knobs Strata stores and ignores (config_compat.c; "save" and
      * "appendonly" among them) */
-    assert_int_equal(all, 32 + (int)compat_count());
+    assert_int_equal(all, 33 + (int)compat_count());
     assert_string_equal(g.names[0], "bind");
     assert_string_equal(get1(&c, "save", &g), "");
     assert_string_equal(get1(&c, "appendonly", &g), "yes");
@@ -603,6 +603,7 @@ static void test_config_get_matches_glob_patterns(void **state) {
     assert_string_equal(get1(&c, "memory-limit", &g), "1073741824");
     assert_string_equal(get1(&c, "workers", &g), "4");
     assert_string_equal(get1(&c, "slowlog-log-slower-than", &g), "10000");
+    assert_string_equal(get1(&c, "latency-monitor-threshold", &g), "0");
     assert_string_equal(get1(&c, "loglevel", &g), "notice");
     assert_string_equal(get1(&c, "logfile", &g), "");
     assert_string_equal(get1(&c, "protected-mode", &g), "yes");
@@ -661,6 +662,7 @@ static void test_config_set_round_trips_runtime_parameters(void **state) {
         {"LogLevel", "WARNING", "warning"},
         {"slowlog-log-slower-than", "-1", "-1"},
         {"slowlog-max-len", "0", "0"},
+        {"latency_monitor_threshold", "25", "25"},
         {"requirepass", "pw", "pw"},
         {"protected-mode", "no", "no"},
         /* Redis's syntax: only the classes named change; sizes in bytes when shown */
@@ -677,6 +679,9 @@ static void test_config_set_round_trips_runtime_parameters(void **state) {
         assert_string_equal(get1(&c, cases[i].name, &g), cases[i].shown);
     }
     assert_int_equal(c.maxclients, 100);
+    assert_int_equal(c.latency_monitor_threshold_ms, 25);
+    assert_int_equal(config_set(&c, "latency-monitor-threshold", "-1", err, sizeof err), CONFIG_EINVAL);
+    assert_int_equal(c.latency_monitor_threshold_ms, 25);
     assert_int_equal(c.loglevel, CONFIG_LOG_WARNING);
     assert_string_equal(c.requirepass, "pw");
     assert_int_equal(c.protected_mode, 0);
