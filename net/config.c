@@ -1063,10 +1063,19 @@ static int apply_flags(config *c, int argc, char **argv, char *err, size_t errle
             continue;
         }
         const param *p = find_param(name);
-        if (!p) return errf(err, errlen, NULL, "unknown option '--%s'", name);
         char flag[72];
         snprintf(flag, sizeof flag, "--%s", name);
         origin o = {NULL, 0, flag};
+        int ci = p ? -1 : compat_find(name);
+        if (ci >= 0) { /* a Redis knob (config_compat.h), as redis-server takes them as flags */
+            if (!eq && i + 1 >= argc) return errf(err, errlen, &o, "missing value");
+            char why[160];
+            int rc = compat_set(&c->compat, ci, eq ? eq + 1 : argv[++i], why, sizeof why);
+            if (rc == -2) return nomem(err, errlen);
+            if (rc) return errf(err, errlen, &o, "%s", why);
+            continue;
+        }
+        if (!p) return errf(err, errlen, NULL, "unknown option '--%s'", name);
         int rc;
         if (p->type == P_LIST) {
             const char *items[CONFIG_MAX_BIND + 1];

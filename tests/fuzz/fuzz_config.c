@@ -22,7 +22,7 @@
 #include "toml.h"
 
 #define MAX_INPUT ((size_t)64 << 10)
-#define MAX_ARGS 64
+#define MAX_ARGS 160
 
 /* ---- the TOML tree ---------------------------------------------------------------------------- */
 
@@ -153,7 +153,7 @@ static void check_loaded(const config *c) {
         off += strlen(name) + 1;
         const char *value = before.s + off;
         off += strlen(value) + 1;
-        if (!config_is_param(name)) continue; /* a fixed answer for Redis clients ("save") */
+        FZ_CHECK(config_is_param(name) || compat_find(name) >= 0); /* Redis's knobs are flags too */
         char *flag = malloc(strlen(name) + strlen(value) + 4);
         FZ_CHECK(flag);
         if (strcmp(name, "bind") == 0) { /* a list: one argument per address */

@@ -928,6 +928,14 @@ static void test_config_redis_knobs_validate_normalise_and_load_from_the_file(vo
     assert_string_equal(get1(&c, "hash-max-listpack-entries", &g), "7");
     assert_string_equal(get1(&c, "hash-max-listpack-entries", &g), compat_get(&c.compat, compat_find("hash-max-listpack-entries")));
     config_free(&c);
+    /* as flags, as redis-server takes them */
+    assert_int_equal(LOAD(&c, err, "--hash-max-listpack-entries", "300", "--save=60 1"), CONFIG_OK);
+    assert_string_equal(get1(&c, "hash-max-listpack-entries", &g), "300");
+    assert_string_equal(get1(&c, "save", &g), "60 1");
+    config_free(&c);
+    assert_int_equal(LOAD(&c, err, "--activerehashing", "sometimes"), CONFIG_EINVAL);
+    assert_string_equal(err, "--activerehashing: argument must be 'yes' or 'no'");
+    config_free(&c);
     /* a bad [redis] key or value names the file, line and key */
     file_err(x, "[redis]\nno-such-knob = 1\n", 2,
              "redis.no-such-knob: unknown key (not one of the Redis parameters Strata accepts: docs/COMPATIBILITY.md)");
