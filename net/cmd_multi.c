@@ -323,6 +323,10 @@ void cmd_exec(cmd_ctx *x) {
     } else {
         if (lsn > x->lsn) x->lsn = lsn;
         reply_raw(x->rb, out.data, out.len);
+        if (out.errors) { /* the errors of the commands EXEC ran count as replies of the connection */
+            x->rb->errors += out.errors;
+            memcpy(x->rb->last_error, out.last_error, sizeof out.last_error);
+        }
     }
     reply_buf_destroy(&out);
 }

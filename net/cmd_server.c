@@ -591,6 +591,15 @@ void cmd_info(cmd_ctx *x) {
         free(sp.storage.p);
         free(sp.tiers.p);
     }
+    if (want(x, "errorstats", true)) {
+        out_add(&o, "# Errorstats\r\n");
+        pthread_mutex_lock(&s->errstat_mu);
+        for (size_t i = 0; i < s->n_errstats; i++)
+            if (s->errstats[i].count)
+                out_add(&o, "errorstat_%s:count=%llu\r\n", s->errstats[i].code, (unsigned long long)s->errstats[i].count);
+        pthread_mutex_unlock(&s->errstat_mu);
+        out_add(&o, "\r\n");
+    }
     if (want(x, "commandstats", false)) info_commandstats(s, &o);
     if (want(x, "latencystats", false)) info_latencystats(s, &o);
     if (want(x, "keyspace", true)) {
@@ -723,6 +732,9 @@ void cmd_config(cmd_ctx *x) {
         atomic_store(&s->stat.errors, 0);
         atomic_store(&s->stat.auth_failures, 0);
         for (int i = 0; i < s->n_workers; i++) cmdstats_reset(s->workers[i].cstats);
+        pthread_mutex_lock(&s->errstat_mu);
+        s->n_errstats = 0;
+        pthread_mutex_unlock(&s->errstat_mu);
         reply_shared(x->rb, REPLY_SH_OK);
     } else if (cmd_arg_is(x, 1, "rewrite") && x->argc == 2) {
         char err[512];

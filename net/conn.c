@@ -200,13 +200,12 @@ static void exec_abort(conn *c, const char *why) {
     multi_reset(c);
 }
 
-static void dispatch(conn *c, resp_argv *a, const cmd_spec *spec) {
+static void dispatch_cmd(conn *c, resp_argv *a, const cmd_spec *spec) {
     worker *w = c->w;
     server *s = w->srv;
     atomic_fetch_add_explicit(&s->stat.commands, 1, memory_order_relaxed);
     if (!spec) {
         reply_err_unknown_command(&c->out, a->argc, a->argv, a->argvlen);
-        atomic_fetch_add_explicit(&s->stat.errors, 1, memory_order_relaxed);
         if (c->in_multi) c->multi_error = true;
         return;
     }
@@ -328,6 +327,14 @@ static void dispatch(conn *c, resp_argv *a, const cmd_spec *spec) {
     if (atomic_load_explicit(&s->n_monitors, memory_order_relaxed) > 0 && !rerun &&
         monitor_shows(spec, a->argc, a->argv, a->argvlen))
         monitor_feed(s, c, atomic_load(&c->db), a->argc, a->argv, a->argvlen);
+}
+
+/* Every error reply the command produced, its rejections included, counts in INFO's
+ * total_error_replies and errorstats (by the code of the last one). */
+static void dispatch(conn *c, resp_argv *a, const cmd_spec *spec) {
+    uint64_t e0 = c->out.errors;
+    dispatch_cmd(c, a, spec);
+    if (c->out.errors != e0) server_note_errors(c->w->srv, c->out.last_error, c->out.errors - e0);
 }
 
 /* Longest a write waits before its pacing is asked again while writes are stopped. */

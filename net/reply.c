@@ -153,6 +153,15 @@ void reply_simple_len(reply_buf *rb, const char *s, size_t n) {
 
 void reply_simple(reply_buf *rb, const char *s) { reply_simple_len(rb, s, strlen(s)); }
 
+/* Counts an error reply and keeps its code (the first word, as Redis's errorstats key it). */
+static void note_error(reply_buf *rb, const char *msg, size_t n) {
+    size_t k = 0;
+    while (k < n && k < sizeof rb->last_error - 1 && msg[k] != ' ' && msg[k] != '\r' && msg[k] != '\n') k++;
+    memcpy(rb->last_error, msg, k);
+    rb->last_error[k] = 0;
+    rb->errors++;
+}
+
 void reply_error_len(reply_buf *rb, const char *msg, size_t n) {
     if (n > 0 && msg[0] == '-') {
         msg++;
@@ -162,6 +171,7 @@ void reply_error_len(reply_buf *rb, const char *msg, size_t n) {
         msg = "ERR";
         n = 3;
     }
+    note_error(rb, msg, n);
     if (n > SIZE_MAX - 3 || !room(rb, n + 3)) return;
     uint8_t *w = rb->data + rb->len;
     *w++ = '-';
@@ -398,6 +408,7 @@ const char *reply_shared_bytes(enum reply_shared_id id, size_t *n) {
 void reply_shared(reply_buf *rb, enum reply_shared_id id) {
     size_t n;
     const char *s = reply_shared_bytes(id, &n);
+    if (n > 1 && s[0] == '-') note_error(rb, s + 1, n - 1);
     reply_raw(rb, s, n);
 }
 

@@ -41,6 +41,8 @@ typedef struct reply_buf {
     size_t ndefer;
     size_t defer_cap;
     size_t defer_seq;          /* next handle */
+    uint64_t errors;           /* error replies appended (INFO total_error_replies, errorstats) */
+    char last_error[24];       /* the code (first word) of the last one: "ERR", "WRONGTYPE" ... */
 } reply_buf;
 
 /* ---- the buffer -------------------------------------------------------------------------- */

@@ -38,6 +38,20 @@ int64_t server_now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void server_note_errors(server *s, const char *code, uint64_t n) {
+    atomic_fetch_add_explicit(&s->stat.errors, n, memory_order_relaxed);
+    pthread_mutex_lock(&s->errstat_mu);
+    size_t i = 0;
+    while (i < s->n_errstats && strcmp(s->errstats[i].code, code) != 0) i++;
+    if (i == s->n_errstats && i < SERVER_ERRSTATS_MAX) {
+        snprintf(s->errstats[i].code, sizeof s->errstats[i].code, "%s", code);
+        s->errstats[i].count = 0;
+        s->n_errstats++;
+    }
+    if (i < s->n_errstats) s->errstats[i].count += n;
+    pthread_mutex_unlock(&s->errstat_mu);
+}
+
 uint64_t server_used_memory(void) {
     struct mallinfo2 mi = mallinfo2();
     uint64_t used = (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
@@ -482,6 +496,7 @@ int server_start(server *s, config *cfg, char *err, size_t errlen) {
     pthread_rwlock_init(&s->cfg_lock, NULL);
     pthread_mutex_init(&s->clients_mu, NULL);
     pthread_mutex_init(&s->slowlog_mu, NULL);
+    pthread_mutex_init(&s->errstat_mu, NULL);
     if (watch_reg_new(&s->watches) || block_reg_new(&s->blocks) || latency_new(&s->latency) ||
         monitor_reg_new(&s->monitors)) {
         snprintf(err, errlen, "out of memory");

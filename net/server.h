@@ -114,6 +114,16 @@ struct server {
     struct monitor_reg *monitors; /* MONITOR (monitor.h) */
     atomic_int n_monitors;      /* monitors registered: dispatch's one relaxed load */
 
+    /* INFO errorstats: error replies by code (the first word: ERR, WRONGTYPE ...); Redis keeps at
+     * most 128 codes, and so do we (later codes count in total_error_replies only) */
+#define SERVER_ERRSTATS_MAX 128
+    pthread_mutex_t errstat_mu;
+    struct server_errstat {
+        char code[24];
+        uint64_t count;
+    } errstats[SERVER_ERRSTATS_MAX];
+    size_t n_errstats;
+
     pthread_mutex_t slowlog_mu;
     slowlog_entry *slowlog;     /* ring of cfg->slowlog_max_len entries, newest first order kept */
     size_t slowlog_len, slowlog_cap;
@@ -131,6 +141,9 @@ void server_request_shutdown(server *s, int mode);
 
 /* Adds a connection to this worker's pending list (replies to send in before_sleep). */
 void server_mark_pending(worker *w, conn *c);
+
+/* n error replies with code `code` were sent (INFO total_error_replies and errorstats). */
+void server_note_errors(server *s, const char *code, uint64_t n);
 
 /* Slow log. */
 void server_slowlog_push(server *s, size_t argc, const uint8_t *const *argv, const size_t *argvlen,

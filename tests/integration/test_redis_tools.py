@@ -12,7 +12,8 @@ it with one key of each type plus many small strings, then:
   - redis-cli --latency -i 1 without a terminal: one line "min max avg samples", samples > 0;
   - INFO parsed as Prometheus's redis_exporter parses it: every line is "# Section" or
     "field:value"; the fields exporters and tools read are present; db0 is
-    "keys=N,expires=M,avg_ttl=T"; cmdstat_* lines are "calls=..,usec=..,usec_per_call=..,
+    "keys=N,expires=M,avg_ttl=T"; errorstat_<CODE>:count=N lines adding up to total_error_replies;
+    cmdstat_* lines are "calls=..,usec=..,usec_per_call=..,
     rejected_calls=..,failed_calls=.."; and the numbers move: commands processed, cmdstat_set
     calls, keyspace hits and misses, db0 keys and expires, expired_keys (active expiry of a key
     with a short TTL, waited for at most 10 s), used_memory_peak >= used_memory, latency
@@ -233,8 +234,8 @@ def exporter(port):
         need += ["strata_version", "write_status", "engine_memory_bytes"]
     for f in need:
         check("INFO has %s" % f, any(f in fields for fields in s1.values()))
-    want_sections = ["server", "clients", "memory", "persistence", "stats", "cpu", "commandstats", "latencystats",
-                     "keyspace"] + ([] if IS_REDIS else ["storage", "tiers"])
+    want_sections = ["server", "clients", "memory", "persistence", "stats", "cpu", "errorstats", "commandstats",
+                     "latencystats", "keyspace"] + ([] if IS_REDIS else ["storage", "tiers"])
     for sec in want_sections:
         check("INFO everything has the %s section" % sec, sec in s1, sorted(s1))
     db0 = kv(s1.get("keyspace", {}).get("db0", ""))
@@ -270,6 +271,14 @@ def exporter(port):
         r.execute_command("INCR", "willfail")  # r.incr() would send INCRBY
     except redis.exceptions.ResponseError:
         pass
+    try:
+        r.execute_command("GET", "bighash")
+    except redis.exceptions.ResponseError:
+        pass
+    try:
+        r.execute_command("NOSUCHCOMMAND")
+    except redis.exceptions.ResponseError:
+        pass
     s2, bad = info(r)
     check("INFO after: every line parses", not bad, bad[:5])
     check("total_commands_processed grew by at least 165",
@@ -280,6 +289,17 @@ def exporter(port):
     check("cmdstat_incr counts the failed INCR", inc and int(inc["failed_calls"]) >= 1, (inc, sorted(s2["commandstats"])))
     check("keyspace_hits grew by at least 40", num(s2, "keyspace_hits") - num(s1, "keyspace_hits") >= 40)
     check("keyspace_misses grew by at least 25", num(s2, "keyspace_misses") - num(s1, "keyspace_misses") >= 25)
+    # errors: total_error_replies counts every error reply; errorstats by code add up to it
+    errs1 = {k: int(kv(v)["count"]) for k, v in s1.get("errorstats", {}).items()}
+    errs2 = {k: int(kv(v)["count"]) for k, v in s2.get("errorstats", {}).items()}
+    check("errorstat_ERR grew by at least 2 (INCR of a string, an unknown command)",
+          errs2.get("errorstat_ERR", 0) - errs1.get("errorstat_ERR", 0) >= 2, (errs1, errs2))
+    check("errorstat_WRONGTYPE grew by 1", errs2.get("errorstat_WRONGTYPE", 0) - errs1.get("errorstat_WRONGTYPE", 0) == 1,
+          (errs1, errs2))
+    check("total_error_replies grew by at least 3",
+          num(s2, "total_error_replies") - num(s1, "total_error_replies") >= 3)
+    check("errorstats add up to total_error_replies", sum(errs2.values()) == num(s2, "total_error_replies"),
+          (errs2, num(s2, "total_error_replies")))
     db0b = kv(s2["keyspace"]["db0"])
     check("db0 keys grew by 103 (the PX key may have gone)", int(db0b["keys"]) - keys0 in (102, 103), (keys0, db0b))
     check("db0 expires counts the key with a TTL", int(db0b["expires"]) >= 1, db0b)
