@@ -90,7 +90,9 @@ void server_format_addr(const struct sockaddr *sa, char *out, size_t n) {
         inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
         port = ntohs(a->sin6_port);
     }
-    snprintf(out, n, "%s:%d", ip, port);
+    /* Redis's anetFormatAddr: an IPv6 address in brackets, so the port stays apart */
+    if (strchr(ip, ':')) snprintf(out, n, "[%s]:%d", ip, port);
+    else snprintf(out, n, "%s:%d", ip, port);
 }
 
 void server_log(server *s, int level, const char *fmt, ...) {

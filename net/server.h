@@ -159,7 +159,7 @@ int64_t server_now_ms(void); /* wall clock, ms since the epoch */
  * does not report to mallinfo2 (AddressSanitizer's). */
 uint64_t server_used_memory(void);
 int64_t server_now_us(void); /* monotonic, µs */
-/* "ip:port" ("[v6]:port" as Redis prints it in CLIENT LIST: "::1:port") */
+/* "ip:port", or "[v6]:port" for IPv6, as Redis prints addresses (CLIENT LIST, MONITOR, logs) */
 struct sockaddr;
 void server_format_addr(const struct sockaddr *sa, char *out, size_t n);
 void server_log(server *s, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
