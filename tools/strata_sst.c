@@ -518,24 +518,26 @@ static int cmd_stats_file(const char *file, const opts *o) {
     return EXIT_OK;
 }
 
+/* dbdirs_open, then the MANIFEST's final state: 0, or the exit status (d freed). */
+static int open_db(const char *dir, const opts *o, dbdirs *d, st_manifest_state *ms) {
+    int status = dbdirs_open(d, dir, o);
+    if (!status) {
+        int rc = st_manifest_read(d->db, NULL, NULL, ms);
+        if (rc) status = fail(rc, d->db);
+    }
+    if (status) dbdirs_free(d);
+    return status;
+}
+
 typedef struct level_sum {
     uint64_t files, bytes, entries, deletions, raw, stored;
 } level_sum;
 
 static int cmd_stats_db(const char *dir, const opts *o) {
     dbdirs d;
-    int status = dbdirs_open(&d, dir, o);
-    if (status) {
-        dbdirs_free(&d);
-        return status;
-    }
     st_manifest_state ms;
-    int rc = st_manifest_read(d.db, NULL, NULL, &ms);
-    if (rc) {
-        status = fail(rc, d.db);
-        dbdirs_free(&d);
-        return status;
-    }
+    int status = open_db(dir, o, &d, &ms), rc;
+    if (status) return status;
     sp_out out = {.f = stdout, .json = o->json};
     level_sum lv[ST_MAX_LEVELS] = {{0}}, tiers[ST_MAX_TIERS + 1] = {{0}};
     progress pr;
@@ -700,18 +702,9 @@ static int list_wals(const char *dir, uint64_t min, wal_list *w) {
 
 static int cmd_verify_db(const char *dir, const opts *o) {
     dbdirs d;
-    int status = dbdirs_open(&d, dir, o);
-    if (status) {
-        dbdirs_free(&d);
-        return status;
-    }
     st_manifest_state ms;
-    int rc = st_manifest_read(d.db, NULL, NULL, &ms);
-    if (rc) {
-        status = fail(rc, d.db);
-        dbdirs_free(&d);
-        return status;
-    }
+    int status = open_db(dir, o, &d, &ms), rc;
+    if (status) return status;
     uint64_t total = 0, done = 0, entries = 0, blocks = 0;
     for (size_t i = 0; i < ms.n_tables; i++) total += ms.tables[i].size;
     progress pr;

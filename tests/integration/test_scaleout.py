@@ -30,9 +30,8 @@ byte-range lock file as the C harness (tests/util/server_harness.h), so parallel
 one. All processes are stopped at the end, on failure too, and die with this process
 (PR_SET_PDEATHSIG) if CTest kills it. STRATA_IT_KEEP=1 keeps the temporary directory.
 Exit: 0 passed, 1 failed, 77 nutcracker or redis-py (python3-redis) is not installed (CTest SKIP)."""
-import ctypes
-import fcntl
 import json
+import itproc
 import os
 import shutil
 import signal
@@ -83,77 +82,30 @@ def note(text):
 
 # ---- processes and ports ------------------------------------------------------------------------
 
-def _die_with_parent():
-    # Runs in the child before exec: a test killed by a CTest timeout takes its servers with it.
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-class Ports:
-    """Free loopback ports, each locked on byte `port` of ${TMPDIR:-/tmp}/strata-it-ports.lock
-    (the C harness's scheme): strata-server binds with SO_REUSEPORT, so two tests that picked the
-    same port would both bind it and split each other's connections. The locks are POSIX record
-    locks of this process (they conflict with the harness's OFD locks); they last until close()."""
+class Ports(itproc.Ports):
+    """itproc.Ports, failing the test with Abort when no port is free."""
 
     def __init__(self):
-        path = os.path.join(os.environ.get("TMPDIR") or "/tmp", "strata-it-ports.lock")
-        try:
-            self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
-        except OSError:
-            self.fd = -1  # no locking possible: the "in use" retry still protects most cases
-        self.taken = set()
+        super().__init__(PORT_PICKS)
 
     def pick(self):
-        for _ in range(PORT_PICKS):
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                port = s.getsockname()[1]
-            if port in self.taken:
-                continue
-            if self.fd >= 0:
-                try:
-                    fcntl.lockf(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, port, os.SEEK_SET)
-                except OSError:
-                    continue  # another test process holds this port
-            self.taken.add(port)
-            return port
-        raise Abort("no free port after %d picks" % PORT_PICKS)
-
-    def close(self):
-        if self.fd >= 0:
-            os.close(self.fd)
-        self.fd = -1
+        try:
+            return super().pick()
+        except itproc.NoFreePort as e:
+            raise Abort(str(e))
 
 
-def log_tail(path, keep=16 << 10):
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - keep))
-            return f.read().decode(errors="replace")
-    except OSError:
-        return ""
+log_tail = itproc.log_tail
+_die_with_parent = itproc.die_with_parent
 
 
 def spawn(argv, log_path, banner):
-    with open(log_path, "ab") as log:
-        log.write(("---- test_scaleout: %s: %s\n" % (banner, " ".join(argv))).encode())
-        log.flush()
-        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                preexec_fn=_die_with_parent)
+    return itproc.spawn(argv, log_path, banner, "test_scaleout")
 
 
 def end(p, deadline_s=STOP_DEADLINE_S):
     """SIGTERM, then waits; SIGKILL past the deadline. Returns the exit status or "timeout"."""
-    if p is None or p.poll() is not None:
-        return None if p is None else p.returncode
-    p.terminate()
-    try:
-        return p.wait(deadline_s)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait(10)
-        return "timeout"
+    return itproc.end(p, deadline_s)
 
 
 def wait_ready(p, port, password, log_path):
