@@ -27,8 +27,9 @@ def die_with_parent():
 
 
 class Ports:
-    def __init__(self, picks=64):
+    def __init__(self, picks=64, error=NoFreePort):
         self.picks = picks
+        self.error = error  # raised when every pick is taken
         path = os.path.join(os.environ.get("TMPDIR") or "/tmp", "strata-it-ports.lock")
         try:
             self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
@@ -50,7 +51,7 @@ class Ports:
                     continue  # another test process holds this port
             self.taken.add(port)
             return port
-        raise NoFreePort("no free port after %d picks" % self.picks)
+        raise self.error("no free port after %d picks" % self.picks)
 
     def close(self):
         if self.fd >= 0:

@@ -82,21 +82,11 @@ def note(text):
 
 # ---- processes and ports ------------------------------------------------------------------------
 
-class Ports(itproc.Ports):
-    """itproc.Ports, failing the test with Abort when no port is free."""
-
-    def __init__(self):
-        super().__init__(PORT_PICKS)
-
-    def pick(self):
-        try:
-            return super().pick()
-        except itproc.NoFreePort as e:
-            raise Abort(str(e))
+def Ports():
+    return itproc.Ports(PORT_PICKS, Abort)
 
 
-log_tail = itproc.log_tail
-_die_with_parent = itproc.die_with_parent
+log_tail, _die_with_parent = itproc.log_tail, itproc.die_with_parent
 
 
 def spawn(argv, log_path, banner):
