@@ -498,16 +498,6 @@ static uint64_t rate_mean(_Atomic uint64_t *ring) {
     return sum / SERVER_RATE_SAMPLES;
 }
 
-static uint64_t rss_bytes(void) {
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long long pages = 0, rss = 0;
-    if (f) {
-        if (fscanf(f, "%llu %llu", &pages, &rss) != 2) rss = 0;
-        fclose(f);
-    }
-    return (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
 void cmd_info(cmd_ctx *x) {
     server *s = x->srv;
     config *cfg = s->cfg;
@@ -530,7 +520,7 @@ void cmd_info(cmd_ctx *x) {
     if (want(x, "memory", true)) {
         /* used_memory: what the allocator has handed out (Redis's zmalloc count); maxmemory: the
          * engine's budget, memory_limit (Strata never evicts: data lives on disk) */
-        uint64_t rss = rss_bytes(), used = server_used_memory(), peak = atomic_load(&s->peak_memory);
+        uint64_t rss = server_rss_bytes(), used = server_used_memory(), peak = atomic_load(&s->peak_memory);
         if (used > peak) peak = used;
         char h_used[32], h_rss[32], h_peak[32], h_max[32];
         out_add(&o,

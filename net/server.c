@@ -55,9 +55,12 @@ void server_note_errors(server *s, const char *code, uint64_t n) {
 uint64_t server_used_memory(void) {
     struct mallinfo2 mi = mallinfo2();
     uint64_t used = (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
-    if (used) return used;
     /* an allocator that replaced glibc's (AddressSanitizer's) reports nothing: the resident size
      * is then the best figure there is */
+    return used ? used : server_rss_bytes();
+}
+
+uint64_t server_rss_bytes(void) {
     FILE *f = fopen("/proc/self/statm", "r");
     unsigned long long pages = 0, rss = 0;
     if (f) {

@@ -158,6 +158,8 @@ int64_t server_now_ms(void); /* wall clock, ms since the epoch */
  * used_memory, as Redis reports its allocator's count; the resident size under an allocator that
  * does not report to mallinfo2 (AddressSanitizer's). */
 uint64_t server_used_memory(void);
+/* The resident set size (/proc/self/statm): INFO's used_memory_rss. */
+uint64_t server_rss_bytes(void);
 int64_t server_now_us(void); /* monotonic, µs */
 /* "ip:port", or "[v6]:port" for IPv6, as Redis prints addresses (CLIENT LIST, MONITOR, logs) */
 struct sockaddr;

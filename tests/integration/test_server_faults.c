@@ -740,12 +740,8 @@ static void test_hard_flush_failure_stops_writes_and_loses_nothing(void **state)
 static char *write_tier_config(void) {
     cfg_dir = st_test_tmpdir("it-faults-cfg");
     assert_non_null(cfg_dir);
-    char *path = st_test_path(cfg_dir, "tiers.toml");
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fprintf(f, "[[tier]]\nname = \"fast\"\ndir = \"fast\"\nlevels = [0, 0]\n\n"
-               "[[tier]]\nname = \"slow\"\ndir = \"slow\"\nfirst_level = 1\n");
-    assert_int_equal(fclose(f), 0);
+    char *path = st_it_write_fast_slow_tiers(cfg_dir);
+    assert_non_null(path);
     return path;
 }
 

@@ -1066,3 +1066,19 @@ int st_scan_all(redisContext *c, const char *file, int line, const char *cmd, co
     } while (strcmp(cursor, "0"));
     return calls;
 }
+
+char *st_it_write_fast_slow_tiers(const char *dir) {
+    char *path = st_test_path(dir, "tiers.toml");
+    FILE *f = path ? fopen(path, "w") : NULL;
+    if (!f) {
+        free(path);
+        return NULL;
+    }
+    fprintf(f, "[[tier]]\nname = \"fast\"\ndir = \"fast\"\nlevels = [0, 0]\n\n"
+               "[[tier]]\nname = \"slow\"\ndir = \"slow\"\nfirst_level = 1\n");
+    if (fclose(f) != 0) {
+        free(path);
+        return NULL;
+    }
+    return path;
+}

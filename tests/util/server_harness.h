@@ -106,6 +106,11 @@ int st_it_teardown_client(st_server *srv, void **state);
 /* The NULL-terminated extra-argument list st_server_start and st_it_group_setup take. */
 #define ST_IT_ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
+/* A tiers file for --config: L0 alone in tier "fast" (dir fast/), every other level in "slow"
+ * (slow/), so a DEBUG FAULT on paths holding "/slow/" fails compactions' output and leaves
+ * flushes alone. Written as tiers.toml in dir (which must exist); the path is malloc'ed. */
+char *st_it_write_fast_slow_tiers(const char *dir);
+
 /* ---- time -------------------------------------------------------------------------------------- */
 
 int64_t st_now_ms(void);      /* monotonic */
